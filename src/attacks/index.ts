@@ -1,0 +1,2 @@
+export * from './losses';
+export * from './pgd';

@@ -1,0 +1,36 @@
+/** Per-example losses that attacks maximise and objectives minimise. All return shape [n]. */
+import * as tf from '@tensorflow/tfjs';
+
+/** Cross entropy of softmax(logits) against integer labels: logsumexp(z) − z_y. */
+export function crossEntropyPerExample(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const k = logits.shape[1];
+    const zy = tf.sum(tf.mul(logits, tf.oneHot(labels, k)), 1);
+    return tf.sub(tf.logSumExp(logits, 1), zy) as tf.Tensor1D;
+  });
+}
+
+/** Mean cross entropy over the batch. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.mean(crossEntropyPerExample(logits, labels)) as tf.Scalar);
+}
+
+/** CW margin: max_{j≠y} z_j − z_y (positive once the example is misclassified). */
+export function marginPerExample(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const k = logits.shape[1];
+    const onehot = tf.oneHot(labels, k);
+    const zy = tf.sum(tf.mul(logits, onehot), 1);
+    // push the true class far down so max picks the best other class
+    const others = tf.max(tf.sub(logits, tf.mul(onehot, 1e9)), 1);
+    return tf.sub(others, zy) as tf.Tensor1D;
+  });
+}
+
+export type AttackLossName = 'ce' | 'margin';
+export type PerExampleLoss = (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Tensor1D;
+
+export const ATTACK_LOSSES: Record<AttackLossName, PerExampleLoss> = {
+  ce: crossEntropyPerExample,
+  margin: marginPerExample,
+};

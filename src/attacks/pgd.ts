@@ -1,0 +1,89 @@
+/**
+ * Projected gradient descent (Madry et al. 2018): random start in the ε-ball, then
+ * x ← Π_{B(x0,ε) ∩ [lo,hi]}(x + α·sign(∇x L)) for L∞, or a normalised-gradient step for L2.
+ * Works on any input shape (toy vectors, NHWC images). Runs the model in inference mode, so it
+ * never changes weights or batch-norm statistics.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { logits } from '../models/forward';
+import { ATTACK_LOSSES, AttackLossName, PerExampleLoss } from './losses';
+import { PiatError } from '../util/errors';
+
+export interface PgdOptions {
+  /** radius of the threat model (L∞: 8/255 in the paper) */
+  eps: number;
+  /** step size (L∞: 2/255 in the paper) */
+  alpha: number;
+  /** iterations (PGD20 = 20) */
+  steps: number;
+  /** uniform random start inside the ε-ball (default true) */
+  randomStart?: boolean;
+  norm?: 'linf' | 'l2';
+  /** loss to maximise: 'ce' (default), 'margin' (CW∞), or a per-example loss function */
+  loss?: AttackLossName | PerExampleLoss;
+  /** valid input range (default [0, 1]) */
+  clip?: [number, number];
+  /** seed of the random start; the same seed gives the same adversarial examples */
+  seed?: number;
+}
+
+export function validatePgd(o: PgdOptions): void {
+  for (const k of ['eps', 'alpha', 'steps'] as const) {
+    if (!(Number.isFinite(o[k]) && o[k] >= 0)) {
+      throw new PiatError('bad-option', `PGD option '${k}' must be a finite number >= 0, got ${o[k]}`);
+    }
+  }
+  if (!Number.isInteger(o.steps)) throw new PiatError('bad-option', `PGD option 'steps' must be an integer, got ${o.steps}`);
+  if (o.norm && o.norm !== 'linf' && o.norm !== 'l2') {
+    throw new PiatError('unknown-option', `Unknown PGD norm '${o.norm}'. Expected one of: linf, l2.`);
+  }
+  if (typeof o.loss === 'string' && !(o.loss in ATTACK_LOSSES)) {
+    throw new PiatError('unknown-option', `Unknown attack loss '${o.loss}'. Expected one of: ${Object.keys(ATTACK_LOSSES).join(', ')}.`);
+  }
+}
+
+/** Per-example L2 norm over all non-batch axes, shaped to broadcast against x. */
+function l2norm(t: tf.Tensor): tf.Tensor {
+  const axes = t.shape.slice(1).map((_, i) => i + 1);
+  return tf.sqrt(tf.sum(tf.square(t), axes, true));
+}
+
+/** Projects x onto B(x0, ε) in the given norm, then onto [lo, hi]. */
+export function project(x: tf.Tensor, x0: tf.Tensor, eps: number, norm: 'linf' | 'l2', clip: [number, number]): tf.Tensor {
+  return tf.tidy(() => {
+    let delta = tf.sub(x, x0);
+    if (norm === 'linf') delta = tf.clipByValue(delta, -eps, eps);
+    else delta = tf.mul(delta, tf.minimum(1, tf.div(eps, tf.add(l2norm(delta), 1e-12))));
+    return tf.clipByValue(tf.add(x0, delta), clip[0], clip[1]);
+  });
+}
+
+export function pgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, opts: PgdOptions): tf.Tensor {
+  validatePgd(opts);
+  const norm = opts.norm ?? 'linf';
+  const clip = opts.clip ?? [0, 1];
+  const lossFn: PerExampleLoss = typeof opts.loss === 'function' ? opts.loss : ATTACK_LOSSES[opts.loss ?? 'ce'];
+  // Summed (not mean) loss: each example's gradient is independent of the batch size.
+  const grad = tf.grad((xa: tf.Tensor) => tf.sum(lossFn(logits(model, xa, false), y)));
+
+  let xAdv = tf.tidy(() => {
+    if (opts.randomStart === false || opts.eps === 0) return tf.clone(x);
+    const seed = opts.seed;
+    if (norm === 'linf') return project(tf.add(x, tf.randomUniform(x.shape, -opts.eps, opts.eps, 'float32', seed)), x, opts.eps, norm, clip);
+    // L2: a random direction scaled to a uniform radius in [0, ε] (as torchattacks does)
+    const d = tf.randomNormal(x.shape, 0, 1, 'float32', seed);
+    const r = tf.randomUniform([x.shape[0], ...x.shape.slice(1).map(() => 1)], 0, opts.eps, 'float32', seed === undefined ? undefined : seed + 1);
+    return project(tf.add(x, tf.mul(tf.div(d, tf.add(l2norm(d), 1e-12)), r)), x, opts.eps, norm, clip);
+  });
+
+  for (let i = 0; i < opts.steps; i++) {
+    const next = tf.tidy(() => {
+      const g = grad(xAdv);
+      const step = norm === 'linf' ? tf.sign(g) : tf.div(g, tf.add(l2norm(g), 1e-12));
+      return project(tf.add(xAdv, tf.mul(step, opts.alpha)), x, opts.eps, norm, clip);
+    });
+    xAdv.dispose();
+    xAdv = next;
+  }
+  return xAdv;
+}

@@ -1,0 +1,101 @@
+/**
+ * An in-memory labelled dataset. Features stay in their compact storage type (uint8 for images,
+ * float32 for toy data) until a batch is built, so large image sets fit comfortably in memory.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { PiatError } from '../util/errors';
+import { Rng } from '../util/rng';
+
+export interface Batch {
+  /** float32, values in [0, 1], shape [n, ...inputShape] */
+  x: tf.Tensor;
+  /** int32 class indices, shape [n] */
+  y: tf.Tensor1D;
+}
+
+export class ArrayDataset {
+  readonly size: number;
+  readonly featureSize: number;
+
+  /**
+   * @param features row-major [size, ...inputShape]; uint8 values are divided by 255 on batching
+   * @param labels class index per example, in [0, numClasses)
+   */
+  constructor(
+    readonly name: string,
+    readonly features: Float32Array | Uint8Array,
+    readonly labels: Int32Array | Uint8Array,
+    readonly inputShape: number[],
+    readonly numClasses: number,
+  ) {
+    this.size = labels.length;
+    this.featureSize = inputShape.reduce((a, b) => a * b, 1);
+    if (features.length !== this.size * this.featureSize) {
+      throw new PiatError(
+        'bad-shape',
+        `Dataset '${name}': ${features.length} feature values do not match ${this.size} labels × ` +
+          `input shape [${inputShape}] (= ${this.size * this.featureSize}).`,
+      );
+    }
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i] < 0 || labels[i] >= numClasses || !Number.isInteger(labels[i])) {
+        throw new PiatError('bad-label', `Dataset '${name}': label ${labels[i]} at index ${i} is outside [0, ${numClasses}).`);
+      }
+    }
+  }
+
+  /** The float32 batch for the given example indices; the caller owns (disposes) the tensors. */
+  batch(indices: ArrayLike<number>): Batch {
+    const n = indices.length;
+    const d = this.featureSize;
+    const x = new Float32Array(n * d);
+    const y = new Int32Array(n);
+    const scale = this.features instanceof Uint8Array ? 1 / 255 : 1;
+    for (let i = 0; i < n; i++) {
+      const src = indices[i] * d;
+      if (scale === 1) x.set(this.features.subarray(src, src + d), i * d);
+      else for (let j = 0; j < d; j++) x[i * d + j] = this.features[src + j] * scale;
+      y[i] = this.labels[indices[i]];
+    }
+    return { x: tf.tensor(x, [n, ...this.inputShape], 'float32'), y: tf.tensor1d(y, 'int32') };
+  }
+
+  /** The first `n` examples (or all) as one batch. */
+  head(n = this.size): Batch {
+    return this.batch(range(Math.min(n, this.size)));
+  }
+
+  /** A new dataset holding the first `n` examples (views, no copy). */
+  take(n: number): ArrayDataset {
+    const m = Math.min(n, this.size);
+    return new ArrayDataset(
+      this.name,
+      this.features.subarray(0, m * this.featureSize),
+      this.labels.subarray(0, m),
+      this.inputShape,
+      this.numClasses,
+    );
+  }
+}
+
+export function range(n: number): Int32Array {
+  const r = new Int32Array(n);
+  for (let i = 0; i < n; i++) r[i] = i;
+  return r;
+}
+
+/**
+ * Splits 0..size-1 into batches of `batchSize` indices, shuffled by `rng` when given. The last
+ * batch may be smaller unless `dropLast`.
+ */
+export function batchIndices(size: number, batchSize: number, rng?: Rng, dropLast = false): Int32Array[] {
+  if (!(batchSize >= 1)) throw new PiatError('bad-option', `batchSize must be >= 1, got ${batchSize}`);
+  const order = rng ? rng.permutation(size) : range(size);
+  const out: Int32Array[] = [];
+  for (let i = 0; i < size; i += batchSize) {
+    const b = order.subarray(i, Math.min(size, i + batchSize));
+    if (dropLast && b.length < batchSize) break;
+    out.push(b);
+  }
+  return out;
+}

@@ -1,0 +1,21 @@
+/** piat-ts: adversarial robustness on tfjs, and the PIAT paper's experiments. */
+export * as tf from '@tensorflow/tfjs';
+export * from './backend';
+export * from './util/errors';
+export * from './util/rng';
+export * from './util/progress';
+export * from './data/dataset';
+export * from './data/toy';
+export * from './models/mlp';
+export * from './models/forward';
+export * from './attacks';
+export * from './objectives';
+export * from './piat';
+export * from './train/hooks';
+export * from './train/sgd';
+export * from './train/lr';
+export * from './train/records';
+export * from './train/model-io';
+export * from './train/checkpoint';
+export * from './train/trainer';
+export * from './eval/accuracy';

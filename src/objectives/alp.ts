@@ -1,0 +1,28 @@
+/**
+ * ALP, adversarial logit pairing (Kannan et al. 2018), as the paper's Eq. 8:
+ * L = CE(f(x'), y) + λ·mean_i ‖f(x_i) − f(x'_i)‖₂².
+ * λ is not given in the paper's text; default 1.0 is CHOSEN (an option).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { PgdOptions } from '../attacks/pgd';
+import { crossEntropy } from '../attacks/losses';
+import { logits } from '../models/forward';
+import { Objective } from './types';
+import { PAPER_TRAIN_ATTACK, pgdMaker } from './adversarial';
+
+export function alp(opts: { lambda?: number; attack?: PgdOptions } = {}): Objective {
+  const lambda = opts.lambda ?? 1.0;
+  const attack = opts.attack ?? PAPER_TRAIN_ATTACK;
+  return {
+    name: 'alp',
+    config: { lambda, attack },
+    adversarial: pgdMaker(attack),
+    loss(model, x, xAdv, y) {
+      const zAdv = logits(model, xAdv as tf.Tensor, true);
+      const z = logits(model, x, true);
+      const ce = crossEntropy(zAdv, y);
+      const pair = tf.mean(tf.sum(tf.square(tf.sub(z, zAdv)), 1)) as tf.Scalar;
+      return { loss: tf.add(ce, tf.mul(pair, lambda)) as tf.Scalar, parts: { ce_adv: ce, alp: pair } };
+    },
+  };
+}

@@ -1,0 +1,5 @@
+export * from './types';
+export * from './adversarial';
+export * from './pgd-at';
+export * from './alp';
+export * from './nmse';

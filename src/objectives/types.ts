@@ -1,0 +1,35 @@
+/**
+ * A training objective, in two phases.
+ *
+ * DESIGN.md sketches an objective as one function `(model, x, y, ctx) => {loss, parts}` that may
+ * call an attack. In tfjs every gradient call nested inside `tf.variableGrads` records onto the
+ * outer tape, so an attack run inside the loss would make the weight-gradient pass keep (and walk)
+ * every attack iteration. Splitting the objective into `adversarial` (outside the tape, inference
+ * mode) and `loss` (inside it) keeps the same single entry point for users — `objective.step` — at
+ * a fraction of the memory.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../util/rng';
+
+export interface ObjectiveContext {
+  /** seeded random source for this run (attack random starts draw from it) */
+  rng: Rng;
+  epoch: number;
+}
+
+export interface LossResult {
+  /** the scalar that SGD minimises */
+  loss: tf.Scalar;
+  /** each named term, for logging (e.g. ce_adv, nmse) */
+  parts: Record<string, tf.Scalar>;
+}
+
+export interface Objective {
+  readonly name: string;
+  /** hyper-parameters, recorded in the run's config */
+  readonly config: Record<string, unknown>;
+  /** The adversarial batch for this step (null for clean training). Caller disposes. */
+  adversarial(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, ctx: ObjectiveContext): tf.Tensor | null;
+  /** The differentiable loss; called inside the weight-gradient tape with the model in training mode. */
+  loss(model: tf.LayersModel, x: tf.Tensor, xAdv: tf.Tensor | null, y: tf.Tensor1D, ctx: ObjectiveContext): LossResult;
+}

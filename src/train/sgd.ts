@@ -1,0 +1,79 @@
+/**
+ * SGD with momentum and weight decay, PyTorch semantics (so numbers line up with the paper's
+ * code): d = g + wd·θ;  v ← μ·v + d;  θ ← θ − lr·(nesterov ? d + μ·v : v).
+ * Its state (one velocity per weight) is exposed so checkpoints can save and restore it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { PiatError } from '../util/errors';
+
+export interface SgdOptions {
+  /** base learning rate (the LR schedule scales from it) */
+  lr: number;
+  /** default 0.9, the paper's */
+  momentum?: number;
+  /** L2 weight decay added to the gradient (default 0) */
+  weightDecay?: number;
+  nesterov?: boolean;
+  /** apply weight decay to biases and BN γ/β too (default true, as PyTorch's plain SGD does) */
+  decayBiasAndNorm?: boolean;
+}
+
+export function validateSgd(o: SgdOptions): void {
+  if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new PiatError('bad-option', `optimizer.lr must be a positive number, got ${o.lr}`);
+  const m = o.momentum ?? 0.9;
+  if (!(m >= 0 && m < 1)) throw new PiatError('bad-option', `optimizer.momentum must be in [0, 1), got ${m}`);
+  const wd = o.weightDecay ?? 0;
+  if (!(wd >= 0 && Number.isFinite(wd))) throw new PiatError('bad-option', `optimizer.weightDecay must be >= 0, got ${wd}`);
+}
+
+/** Biases and batch-norm scale/offset: exempt from decay when decayBiasAndNorm is false. */
+function isBiasOrNorm(name: string): boolean {
+  return /(bias|gamma|beta)(_\d+)?$/.test(name);
+}
+
+export class Sgd {
+  readonly momentum: number;
+  readonly weightDecay: number;
+  private velocity: tf.Variable[] | null = null;
+
+  constructor(readonly opts: SgdOptions) {
+    validateSgd(opts);
+    this.momentum = opts.momentum ?? 0.9;
+    this.weightDecay = opts.weightDecay ?? 0;
+  }
+
+  /** One update of `vars` with `grads` (same order) at learning rate `lr`. */
+  step(vars: tf.Variable[], grads: tf.Tensor[], lr: number): void {
+    if (!this.velocity) this.velocity = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    const vel = this.velocity;
+    tf.tidy(() => {
+      vars.forEach((p, i) => {
+        const decay = this.weightDecay > 0 && (this.opts.decayBiasAndNorm !== false || !isBiasOrNorm(p.name));
+        const d = decay ? tf.add(grads[i], tf.mul(p, this.weightDecay)) : grads[i];
+        const v = this.momentum > 0 ? tf.add(tf.mul(vel[i], this.momentum), d) : d;
+        if (this.momentum > 0) vel[i].assign(v);
+        const upd = this.opts.nesterov ? tf.add(d, tf.mul(v, this.momentum)) : v;
+        p.assign(tf.sub(p, tf.mul(upd, lr)));
+      });
+    });
+  }
+
+  /** Velocity tensors (null before the first step). */
+  getState(): tf.Tensor[] | null {
+    return this.velocity;
+  }
+
+  setState(vars: tf.Variable[], state: tf.Tensor[] | null): void {
+    this.dispose();
+    if (!state) return;
+    if (state.length !== vars.length) {
+      throw new PiatError('bad-checkpoint', `optimizer state has ${state.length} tensors, the model has ${vars.length} trainable weights`);
+    }
+    this.velocity = state.map((t) => tf.variable(t, false));
+  }
+
+  dispose(): void {
+    this.velocity?.forEach((v) => v.dispose());
+    this.velocity = null;
+  }
+}
