@@ -19,3 +19,7 @@ export * from './train/model-io';
 export * from './train/checkpoint';
 export * from './train/trainer';
 export * from './eval/accuracy';
+export * from './analysis';
+export * from './plots';
+export * from './experiments/profiles';
+export * from './experiments/toy';

@@ -10,6 +10,6 @@ export function environment(): Record<string, unknown> {
     cpuModel: os.cpus()[0]?.model,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     tfjs: tf.version.tfjs,
-    piatTs: require('../../../package.json').version as string,
+    piatTs: require(require('path').join(__dirname, '..', '..', '..', 'package.json')).version as string,
   };
 }

@@ -1,0 +1,26 @@
+/**
+ * Scale profiles. Each experiment keeps one table mapping a profile to its sizes; this module
+ * only names and validates the profile.
+ *   smoke: about 2 minutes a notebook, for CI
+ *   quick: at most about 20 minutes a notebook on a 2-core CPU, embedded data
+ *   paper: the paper's settings (GPU scale)
+ */
+import * as path from 'path';
+import { oneOf } from '../util/errors';
+
+export const PROFILES = ['smoke', 'quick', 'paper'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+/** The profile from PIAT_PROFILE (validated), or `fallback` when unset. */
+export function profileFromEnv(fallback: Profile = 'quick', env: NodeJS.ProcessEnv = process.env): Profile {
+  const v = env.PIAT_PROFILE?.trim();
+  return v ? oneOf('profile (PIAT_PROFILE)', v, PROFILES) : fallback;
+}
+
+/** The repository root (this file lives at dist/src/experiments/). */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** Where an experiment's runs are cached: runs/<experiment>/<profile>/ (PIAT_RUNS overrides runs/). */
+export function runRoot(experiment: string, profile: Profile, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.PIAT_RUNS ?? path.join(PROJECT_ROOT, 'runs'), experiment, profile);
+}

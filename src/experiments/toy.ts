@@ -1,0 +1,254 @@
+/**
+ * The paper's toy example (Sec. III-A, Fig. 2-5): a one-hidden-layer MLP trained on 3-D
+ * two-circles data with PGD-AT, PIAT, ALP, NMSE and PIAT+NMSE from the same seed.
+ * SGD, momentum 0.9, LR 0.5, 50 epochs (READ). Data, ε, step and PGD steps are CHOSEN (the
+ * paper's values were lost) such that PGD-AT visibly oscillates; see TOY_PROFILES.
+ */
+import * as path from 'path';
+import { twoCircles, TwoCirclesOptions, TWO_CIRCLES_DEFAULTS } from '../data/toy';
+import { ArrayDataset } from '../data/dataset';
+import { mlp } from '../models/mlp';
+import { PgdOptions } from '../attacks/pgd';
+import { Objective } from '../objectives/types';
+import { pgdAt } from '../objectives/pgd-at';
+import { alp } from '../objectives/alp';
+import { nmse } from '../objectives/nmse';
+import { piat } from '../piat/hook';
+import { train } from '../train/trainer';
+import { EpochRecord } from '../train/records';
+import { loadModel } from '../train/model-io';
+import { decisionBoundary, Segment } from '../analysis/boundary';
+import { oscillation, OscillationStats } from '../analysis/oscillation';
+import { Profile, runRoot } from './profiles';
+import { hconcat, scatterChart } from '../plots/charts';
+import { VegaLiteSpec } from '../plots/render';
+
+export const TOY_METHODS = ['PGD-AT', 'PIAT', 'ALP', 'NMSE', 'PIAT+NMSE'] as const;
+export type ToyMethod = (typeof TOY_METHODS)[number];
+
+export interface ToyConfig {
+  /** training examples per class, test examples per class */
+  trainPerClass: number;
+  testPerClass: number;
+  data: Omit<TwoCirclesOptions, 'perClass' | 'seed'>;
+  hidden: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  /** training attack (PGD) */
+  attack: PgdOptions;
+  /** evaluation attack (PGD-20) */
+  evalAttack: PgdOptions;
+  /** ALP's λ and NMSE's λ */
+  alpLambda: number;
+  nmseLambda: number;
+  seed: number;
+}
+
+const EPS = 0.03;
+const BASE: ToyConfig = {
+  trainPerClass: 500,
+  testPerClass: 500,
+  data: TWO_CIRCLES_DEFAULTS,
+  hidden: 64,
+  epochs: 50,
+  batchSize: 100,
+  lr: 0.5,
+  momentum: 0.9,
+  attack: { eps: EPS, alpha: EPS / 4, steps: 10, randomStart: true },
+  evalAttack: { eps: EPS, alpha: EPS / 4, steps: 20, randomStart: true },
+  alpLambda: 1,
+  nmseLambda: 4,
+  seed: 3,
+};
+
+/** The toy example's scale per profile. The toy is small, so quick already runs the paper's 50 epochs. */
+export const TOY_PROFILES: Record<Profile, ToyConfig> = {
+  smoke: { ...BASE, trainPerClass: 100, testPerClass: 100, epochs: 6, hidden: 16 },
+  quick: BASE,
+  paper: { ...BASE, trainPerClass: 1000, testPerClass: 1000 },
+};
+
+export function toyData(c: ToyConfig): { train: ArrayDataset; test: ArrayDataset } {
+  return {
+    train: twoCircles({ ...c.data, perClass: c.trainPerClass, seed: c.seed * 101 + 1 }),
+    test: twoCircles({ ...c.data, perClass: c.testPerClass, seed: c.seed * 101 + 2 }),
+  };
+}
+
+function objectiveFor(m: ToyMethod, c: ToyConfig): Objective {
+  if (m === 'ALP') return alp({ lambda: c.alpLambda, attack: c.attack });
+  if (m === 'NMSE' || m === 'PIAT+NMSE') return nmse({ lambda: c.nmseLambda, attack: c.attack });
+  return pgdAt({ attack: c.attack });
+}
+
+export interface ToyRun {
+  method: ToyMethod;
+  records: EpochRecord[];
+  runDir: string;
+  oscillation: OscillationStats;
+}
+
+/**
+ * Trains every method (or re-uses finished runs under runs/01-toy-example/<profile>/).
+ * All methods start from the same initial weights and see the same batches and attack seeds.
+ */
+export async function runToyExperiment(
+  profile: Profile,
+  opts: { config?: ToyConfig; methods?: readonly ToyMethod[]; root?: string; progress?: boolean } = {},
+): Promise<ToyRun[]> {
+  const c = opts.config ?? TOY_PROFILES[profile];
+  const { train: trainSet, test } = toyData(c);
+  const root = opts.root ?? runRoot('01-toy-example', profile);
+  const runs: ToyRun[] = [];
+  for (const method of opts.methods ?? TOY_METHODS) {
+    const model = mlp({ inputDim: 3, numClasses: 2, hidden: [c.hidden], seed: c.seed });
+    const runDir = path.join(root, method.toLowerCase().replace(/\+/g, '-'));
+    if (opts.progress !== false) process.stderr.write(`${method}: ${runDir}\n`);
+    const r = await train({
+      model,
+      objective: objectiveFor(method, c),
+      hooks: method.startsWith('PIAT') ? [piat()] : [],
+      train: trainSet,
+      test,
+      runDir,
+      meta: { experiment: '01-toy-example', profile, method, toy: c },
+      progress: opts.progress,
+      config: {
+        epochs: c.epochs,
+        batchSize: c.batchSize,
+        seed: c.seed,
+        optimizer: { lr: c.lr, momentum: c.momentum },
+        eval: { n: test.size, attack: c.evalAttack },
+        keepEpochCheckpoints: true,
+      },
+    });
+    model.dispose();
+    runs.push({ method, records: r.records, runDir, oscillation: oscillation(r.records.map((x) => x.robustAcc ?? 0)) });
+  }
+  return runs;
+}
+
+/** Per-epoch rows {method, epoch, metric, accuracy} for Fig. 3. */
+export function toyCurves(runs: ToyRun[]): { method: string; epoch: number; metric: string; accuracy: number }[] {
+  return runs.flatMap((r) =>
+    r.records.flatMap((e) => [
+      { method: r.method, epoch: e.epoch, metric: 'clean', accuracy: e.cleanAcc ?? NaN },
+      { method: r.method, epoch: e.epoch, metric: 'robust (PGD-20)', accuracy: e.robustAcc ?? NaN },
+    ]),
+  );
+}
+
+/** The decision boundary (x3 fixed at 0.5) of a run's weights before and after epoch `epoch`. */
+export async function boundaryAroundEpoch(run: ToyRun, epoch: number, resolution = 120): Promise<(Segment & { method: string; when: string })[]> {
+  const out: (Segment & { method: string; when: string })[] = [];
+  for (const [when, e] of [[`before epoch ${epoch}`, epoch - 1], [`after epoch ${epoch}`, epoch]] as const) {
+    const model = await loadModel(path.join(run.runDir, 'epochs', `epoch-${String(e).padStart(3, '0')}`));
+    for (const s of decisionBoundary(model, 3, { resolution, fixed: [0.5, 0.5, 0.5] })) out.push({ ...s, method: run.method, when });
+    model.dispose();
+  }
+  return out;
+}
+
+/** Rows for the data figure: raw coordinates plus an oblique projection for a 3-D view. */
+export function toyPoints(ds: ArrayDataset): { x1: number; x2: number; x3: number; px: number; py: number; label: string }[] {
+  const f = ds.features;
+  const rows = [];
+  for (let i = 0; i < ds.size; i++) {
+    const [x1, x2, x3] = [f[3 * i], f[3 * i + 1], f[3 * i + 2]];
+    rows.push({ x1, x2, x3, ...project3d(x1, x2, x3), label: ds.labels[i] === 0 ? 'class 1 (red)' : 'class 2 (blue)' });
+  }
+  return rows;
+}
+
+/** Oblique projection of a point of [0,1]^3 (azimuth 35°, elevation 25°) to the plane. */
+export function project3d(x: number, y: number, z: number): { px: number; py: number } {
+  const az = (35 * Math.PI) / 180;
+  const el = (25 * Math.PI) / 180;
+  const cx = x - 0.5, cy = y - 0.5, cz = z - 0.5;
+  const rx = cx * Math.cos(az) - cy * Math.sin(az);
+  const ry = cx * Math.sin(az) + cy * Math.cos(az);
+  return { px: rx, py: cz * Math.cos(el) + ry * Math.sin(el) };
+}
+
+/** The edges of the unit cube through the origin (the x1, x2, x3 axes), projected, for the 3-D view. */
+export function projectedAxes(): { axis: string; x: number; y: number; x2: number; y2: number }[] {
+  const o = project3d(0, 0, 0);
+  return (
+    [
+      ['x1', project3d(1, 0, 0)],
+      ['x2', project3d(0, 1, 0)],
+      ['x3', project3d(0, 0, 1)],
+    ] as const
+  ).map(([axis, p]) => ({ axis, x: o.px, y: o.py, x2: p.px, y2: p.py }));
+}
+
+/** Markdown comparing this run with the paper's qualitative claim (PIAT oscillates less than PGD-AT). */
+export function toySummary(runs: ToyRun[]): string {
+  const by = (m: ToyMethod) => runs.find((r) => r.method === m);
+  const pct = (v: number) => `${(100 * v).toFixed(1)}`;
+  const lines = ['| method | final clean | final PGD-20 | best PGD-20 | std of epoch-to-epoch PGD-20 change | largest drop (epoch) |', '|---|---|---|---|---|---|'];
+  for (const r of runs) {
+    const last = r.records[r.records.length - 1];
+    const best = Math.max(...r.records.map((e) => e.robustAcc ?? 0));
+    lines.push(`| ${r.method} | ${pct(last.cleanAcc ?? NaN)}% | ${pct(last.robustAcc ?? NaN)}% | ${pct(best)}% | ${pct(r.oscillation.stdOfChanges)} pts | ${pct(r.oscillation.largestDrop)} pts (${r.oscillation.largestDropEpoch}) |`);
+  }
+  const at = by('PGD-AT');
+  const pi = by('PIAT');
+  if (at && pi) {
+    const less = pi.oscillation.stdOfChanges < at.oscillation.stdOfChanges;
+    lines.push(
+      '',
+      `**Paper (Sec. III-A, Fig. 3):** PGD-AT's robust accuracy oscillates from epoch to epoch; PIAT's is smoother.`,
+      `**Here:** the standard deviation of epoch-to-epoch PGD-20 changes is ${pct(at.oscillation.stdOfChanges)} points for PGD-AT ` +
+        `and ${pct(pi.oscillation.stdOfChanges)} for PIAT: ` +
+        (less ? '**agrees** — PIAT oscillates less on this seed.' : '**does not agree** on this seed — PIAT does not oscillate less here.'),
+    );
+  }
+  return lines.join('\n');
+}
+
+const PALETTE = { domain: ['class 1 (red)', 'class 2 (blue)'], range: ['#d62728', '#1f77b4'] };
+
+/** Fig. 2: the data in the (x1, x2) plane and in a projected 3-D view. */
+export function toyDataChart(ds: ArrayDataset): VegaLiteSpec {
+  const points = toyPoints(ds);
+  const axes3d = {
+    data: { values: projectedAxes() },
+    layer: [
+      { mark: { type: 'rule', color: '#555' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, x2: { field: 'x2' }, y2: { field: 'y2' } } },
+      { mark: { type: 'text', dx: 8, dy: -4, fontSize: 12 }, encoding: { x: { field: 'x2', type: 'quantitative' }, y: { field: 'y2', type: 'quantitative' }, text: { field: 'axis' } } },
+    ],
+  };
+  return hconcat(`Fig. 2 · two-circles training data (${ds.size} points)`, [
+    scatterChart(points, { title: '(x1, x2) plane', x: 'x1', y: 'x2', color: 'label', palette: PALETTE }),
+    scatterChart(points, { title: '3-D view (oblique projection)', x: 'px', y: 'py', color: 'label', palette: PALETTE, noAxes: true }, [axes3d]),
+  ]);
+}
+
+/** Fig. 4/5: each run's decision boundary before and after `epoch`, over the test points. */
+export async function toyBoundaryChart(runs: ToyRun[], epoch: number, test: ArrayDataset): Promise<VegaLiteSpec> {
+  const points = toyPoints(test);
+  const panels: VegaLiteSpec[] = [];
+  for (const run of runs) {
+    const segs = await boundaryAroundEpoch(run, epoch);
+    const rob = (e: number) => (e === 0 ? 'init' : `${(100 * (run.records[e - 1].robustAcc ?? 0)).toFixed(0)}%`);
+    panels.push(
+      scatterChart(points, { title: `${run.method}: PGD-20 ${rob(epoch - 1)} → ${rob(epoch)}`, x: 'x1', y: 'x2', color: 'label', palette: PALETTE }, [
+        {
+          data: { values: segs },
+          mark: { type: 'rule', strokeWidth: 2.5, color: '#222' },
+          encoding: {
+            x: { field: 'x', type: 'quantitative' },
+            y: { field: 'y', type: 'quantitative' },
+            x2: { field: 'x2' },
+            y2: { field: 'y2' },
+            strokeDash: { field: 'when', type: 'nominal', title: 'boundary' },
+          },
+        },
+      ]),
+    );
+  }
+  return hconcat(`Fig. 4/5 · decision boundary (x3 = 0.5) before and after epoch ${epoch}`, panels);
+}

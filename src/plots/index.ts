@@ -1,0 +1,3 @@
+export * from './render';
+export * from './display';
+export * from './charts';
