@@ -240,8 +240,8 @@ export async function toyBoundaryChart(runs: ToyRun[], epoch: number, test: Arra
           data: { values: segs },
           mark: { type: 'rule', strokeWidth: 2.5, color: '#222' },
           encoding: {
-            x: { field: 'x', type: 'quantitative' },
-            y: { field: 'y', type: 'quantitative' },
+            x: { field: 'x', type: 'quantitative', title: 'x1' },
+            y: { field: 'y', type: 'quantitative', title: 'x2' },
             x2: { field: 'x2' },
             y2: { field: 'y2' },
             strokeDash: { field: 'when', type: 'nominal', title: 'boundary' },

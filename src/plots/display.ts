@@ -29,12 +29,14 @@ function tryShow(kind: 'svg' | 'html' | 'markdown', content: string, fallback: s
   console.log(fallback);
 }
 
-/** Renders a Vega-Lite spec and shows it as inline SVG; returns the SVG. */
-export async function showChart(spec: VegaLiteSpec): Promise<string> {
+/**
+ * Renders a Vega-Lite spec and shows it as inline SVG. Returns nothing on purpose: a notebook
+ * prints a cell's last value, which would repeat the SVG as text (use renderSvg for the string).
+ */
+export async function showChart(spec: VegaLiteSpec): Promise<void> {
   const svg = await renderSvg(spec);
   const title = typeof spec.title === 'string' ? spec.title : 'chart';
   tryShow('svg', svg, `[${title}: ${svg.length} bytes of SVG]`);
-  return svg;
 }
 
 export function showMarkdown(md: string): void {
