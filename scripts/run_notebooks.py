@@ -22,6 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("smoke", "quick", "paper")
 
 
+def shown(p):
+    """A path relative to the repository when inside it, else absolute."""
+    p = Path(p)
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
+
+
 def fail(msg):
     print(f"run_notebooks: {msg}", file=sys.stderr)
     sys.exit(2)
@@ -98,7 +104,7 @@ def run_one(path, profile, timeout, out_dir):
             if tb:
                 detail += "\n" + tb
         detail += "\n  cell starts: " + (src[0] if src else "")
-    return {"ok": False, "seconds": seconds, "report": out_file, "message": f"{path.relative_to(ROOT)} failed in {where}: {detail}"}
+    return {"ok": False, "seconds": seconds, "report": out_file, "message": f"{shown(path)} failed in {where}: {detail}"}
 
 
 def write_index(out_dir):
@@ -152,10 +158,10 @@ def main():
     out_dir.mkdir(parents=True, exist_ok=True)
     failures = []
     for p in paths:
-        print(f"[{a.profile}] {p.relative_to(ROOT)} ...", file=sys.stderr, flush=True)
+        print(f"[{a.profile}] {shown(p)} ...", file=sys.stderr, flush=True)
         r = run_one(p, a.profile, a.timeout, out_dir)
         update_index(out_dir, p.stem, a.profile, r)
-        print(f"[{a.profile}] {p.relative_to(ROOT)}: {'ok' if r['ok'] else 'FAILED'} in {r['seconds']:.0f} s -> {r['report'].relative_to(ROOT) if r['report'].is_relative_to(ROOT) else r['report']}", file=sys.stderr, flush=True)
+        print(f"[{a.profile}] {shown(p)}: {'ok' if r['ok'] else 'FAILED'} in {r['seconds']:.0f} s -> {shown(r['report'])}", file=sys.stderr, flush=True)
         if not r["ok"]:
             failures.append(r["message"])
     for m in failures:

@@ -37,6 +37,13 @@ export class ArrayDataset {
           `input shape [${inputShape}] (= ${this.size * this.featureSize}).`,
       );
     }
+    if (features instanceof Float32Array) {
+      // A NaN pixel would otherwise be clipped away by an attack and train silently on garbage.
+      const bad = features.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        throw new PiatError('bad-value', `Dataset '${name}': feature ${bad % this.featureSize} of example ${Math.floor(bad / this.featureSize)} is ${features[bad]}.`);
+      }
+    }
     for (let i = 0; i < labels.length; i++) {
       if (labels[i] < 0 || labels[i] >= numClasses || !Number.isInteger(labels[i])) {
         throw new PiatError('bad-label', `Dataset '${name}': label ${labels[i]} at index ${i} is outside [0, ${numClasses}).`);

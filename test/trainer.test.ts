@@ -1,0 +1,132 @@
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { mlp } from '../src/models/mlp';
+import { twoCircles } from '../src/data/toy';
+import { ArrayDataset } from '../src/data/dataset';
+import { pgdAt } from '../src/objectives/pgd-at';
+import { alp } from '../src/objectives/alp';
+import { nmse } from '../src/objectives/nmse';
+import { piat } from '../src/piat/hook';
+import { train, TrainConfig } from '../src/train/trainer';
+import { EpochRecord } from '../src/train/records';
+import { PiatError } from '../src/util/errors';
+import { setup, tmpDir } from './helpers';
+
+before(setup);
+
+const data = twoCircles({ perClass: 60, seed: 7 });
+const test_ = twoCircles({ perClass: 30, seed: 8 });
+const attack = { eps: 0.03, alpha: 0.0075, steps: 3 };
+const config = (epochs: number): TrainConfig => ({
+  epochs,
+  batchSize: 40,
+  seed: 5,
+  optimizer: { lr: 0.2, momentum: 0.9, weightDecay: 1e-4 },
+  eval: { n: 60, attack: { ...attack, steps: 5 } },
+});
+const newModel = (batchNorm = false) => mlp({ inputDim: 3, numClasses: 2, hidden: [16], batchNorm, seed: 2 });
+const strip = (rs: EpochRecord[]) => rs.map(({ trainSeconds: _a, evalSeconds: _b, ...r }) => r);
+
+test('no tensor leak: numTensors is the same after every epoch and after training', async () => {
+  const model = newModel(true);
+  const before = tf.memory().numTensors;
+  const counts: number[] = [];
+  await train({ model, objective: nmse({ attack }), hooks: [piat()], train: data, test: test_, config: config(4), progress: false, onEpoch: () => counts.push(tf.memory().numTensors) });
+  assert.equal(new Set(counts.slice(1)).size, 1, `tensor count changed across epochs: ${counts}`);
+  assert.equal(tf.memory().numTensors, before, 'training left tensors behind');
+  model.dispose();
+});
+
+test('each objective lowers its loss over a few epochs on the toy data', async () => {
+  for (const objective of [pgdAt({ attack }), alp({ attack }), nmse({ attack })]) {
+    const model = newModel();
+    const r = await train({ model, objective, train: data, config: { ...config(6), eval: undefined, optimizer: { lr: 0.1 } }, progress: false });
+    const first = r.records[0].loss.total;
+    const last = r.records[r.records.length - 1].loss.total;
+    assert.ok(last < first, `${objective.name}: loss ${first} -> ${last}`);
+    model.dispose();
+  }
+});
+
+test('resume after a stop reproduces the uninterrupted run exactly (records and weights)', async () => {
+  const full = newModel(true);
+  const a = await train({ model: full, objective: pgdAt({ attack }), hooks: [piat()], train: data, test: test_, config: config(4), runDir: tmpDir(), progress: false });
+  const dir = tmpDir();
+  const m1 = newModel(true);
+  let epochs = 0;
+  const part = await train({ model: m1, objective: pgdAt({ attack }), hooks: [piat()], train: data, test: test_, config: config(4), runDir: dir, progress: false, onEpoch: () => epochs++, shouldStop: () => epochs >= 1 });
+  assert.equal(part.stopped, true);
+  assert.equal(part.records.length, 2);
+  assert.ok(!fs.existsSync(path.join(dir, 'done.json')));
+  const m2 = newModel(true); // fresh weights: everything must come from the checkpoint
+  const b = await train({ model: m2, objective: pgdAt({ attack }), hooks: [piat()], train: data, test: test_, config: config(4), runDir: dir, progress: false });
+  assert.deepEqual(strip(b.records), strip(a.records));
+  const wa = full.getWeights().map((t) => Array.from(t.dataSync()));
+  const wb = m2.getWeights().map((t) => Array.from(t.dataSync()));
+  assert.deepEqual(wb, wa);
+  const lines = fs.readFileSync(path.join(dir, 'records.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(lines.length, 4);
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  assert.ok(cfg.backend.name && cfg.environment.tfjs && cfg.config.seed === 5, 'config.json records backend, versions and config');
+  [full, m1, m2].forEach((m) => m.dispose());
+});
+
+test('a corrupt newest checkpoint is detected and the previous one is used', async () => {
+  const dir = tmpDir();
+  const m = newModel();
+  await train({ model: m, objective: pgdAt({ attack }), train: data, config: { ...config(2), eval: undefined }, runDir: dir, progress: false, shouldStop: () => false });
+  const bin = path.join(dir, 'checkpoint', 'weights.bin');
+  const buf = fs.readFileSync(bin);
+  buf[10] ^= 0xff;
+  fs.writeFileSync(bin, buf);
+  fs.rmSync(path.join(dir, 'done.json'));
+  const warnings: string[] = [];
+  const orig = process.stderr.write.bind(process.stderr);
+  (process.stderr as unknown as { write: (s: string) => boolean }).write = (s: string) => (warnings.push(String(s)), true);
+  let r;
+  try {
+    r = await train({ model: newModel(), objective: pgdAt({ attack }), train: data, config: { ...config(2), eval: undefined }, runDir: dir, progress: true });
+  } finally {
+    (process.stderr as unknown as { write: typeof orig }).write = orig;
+  }
+  assert.ok(warnings.some((w) => /checksum/.test(w)), `expected a checksum warning, got: ${warnings.join('')}`);
+  assert.ok(warnings.some((w) => /resuming .* after epoch 1/.test(w)));
+  assert.equal(r.records.length, 2);
+  m.dispose();
+});
+
+test('NaN loss stops training with a clear error, and the checkpoint before it survives', async () => {
+  const dir = tmpDir();
+  const model = newModel();
+  await assert.rejects(
+    train({ model, objective: pgdAt({ attack }), train: data, config: { ...config(3), eval: undefined, optimizer: { lr: 1e30 } }, runDir: dir, progress: false }),
+    (e: unknown) => e instanceof PiatError && e.code === 'nan-loss' && /became (NaN|Infinity) at epoch \d+, batch \d+/.test(e.message) && /Lower the learning rate/.test(e.message),
+  );
+  model.dispose();
+});
+
+test('NaN in the data is rejected when the dataset is built', () => {
+  const x = new Float32Array(20 * 3).fill(0.5);
+  x[7] = NaN;
+  assert.throws(() => new ArrayDataset('bad', x, new Int32Array(20), [3], 2), /Dataset 'bad': feature 1 of example 2 is NaN/);
+});
+
+test('invalid configs are rejected naming the field', async () => {
+  const run = (c: Partial<TrainConfig>) => train({ model: newModel(), objective: pgdAt({ attack }), train: data, config: { ...config(1), ...c } as TrainConfig, progress: false });
+  await assert.rejects(run({ epochs: 0 }), /config\.epochs must be a whole number >= 1/);
+  await assert.rejects(run({ batchSize: 2.5 }), /config\.batchSize/);
+  await assert.rejects(run({ optimizer: { lr: -1 } }), /optimizer\.lr must be a positive number/);
+  await assert.rejects(run({ optimizer: { lr: 0.1, momentum: 1.2 } }), /optimizer\.momentum must be in \[0, 1\)/);
+});
+
+test('a run directory with another config is refused', async () => {
+  const dir = tmpDir();
+  await train({ model: newModel(), objective: pgdAt({ attack }), train: data, config: { ...config(1), eval: undefined }, runDir: dir, progress: false });
+  await assert.rejects(
+    train({ model: newModel(), objective: pgdAt({ attack }), train: data, config: { ...config(1), eval: undefined, seed: 99 }, runDir: dir, progress: false }),
+    (e: unknown) => e instanceof PiatError && e.code === 'config-mismatch',
+  );
+});
