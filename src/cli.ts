@@ -12,8 +12,9 @@ import { initBackend } from './backend';
 import { PiatError, oneOf } from './util/errors';
 import { PROFILES, Profile, profileFromEnv, PROJECT_ROOT } from './experiments/profiles';
 import { runToyExperiment, toySummary } from './experiments/toy';
+import { fetchDataset, OFFICIAL } from './data/fetch';
 
-const COMMANDS = ['backend', 'toy', 'report', 'help'] as const;
+const COMMANDS = ['backend', 'toy', 'report', 'fetch', 'help'] as const;
 
 interface Args {
   command: string;
@@ -43,6 +44,7 @@ function usage(): string {
     '  backend                          show the tfjs backend that loads here',
     '  toy [--profile P] [--json]       train the toy example (Sec. III-A) and print the comparison',
     '  report [--profile P] [notebook…] execute notebooks, render reports/<name>.html and reports/index.html',
+    '  fetch cifar10|cifar100|svhn [--dir D]  download the official files (needs internet), verify MD5, unpack into datasets/<name>/',
     `options: --backend ${['tensorflow', 'wasm', 'cpu'].join('|')}  --profile ${PROFILES.join('|')}`,
   ].join('\n');
 }
@@ -65,6 +67,13 @@ async function main(argv: string[]): Promise<number> {
       const runs = await runToyExperiment(profile);
       if (a.flags.json) console.log(JSON.stringify(runs.map((r) => ({ method: r.method, runDir: r.runDir, oscillation: r.oscillation, final: r.records[r.records.length - 1] })), null, 2));
       else console.log(toySummary(runs));
+      return 0;
+    }
+    case 'fetch': {
+      const name = oneOf('dataset', a.rest[0] ?? '', Object.keys(OFFICIAL) as (keyof typeof OFFICIAL)[]);
+      const dir = typeof a.flags.dir === 'string' ? a.flags.dir : path.join(PROJECT_ROOT, 'datasets', name);
+      const files = await fetchDataset(name, dir);
+      console.log(`fetched ${name}: ${files.length} files under ${dir}`);
       return 0;
     }
     case 'report': {

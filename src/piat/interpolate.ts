@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { FROZEN_PREFIX } from '../models/layers';
 
 /**
  * Copies of every weight the model has, trainable or not (batch-norm running statistics
@@ -19,6 +20,7 @@ export function interpolateWeights(model: tf.LayersModel, prev: tf.Tensor[], bet
   tf.tidy(() => {
     ws.forEach((w, i) => {
       if (w.dtype !== 'float32') return; // integer state (none in our models) is not averaged
+      if (w.originalName.startsWith(FROZEN_PREFIX)) return; // constants (input normalisation) stay exact
       w.write(tf.add(tf.mul(prev[i], beta), tf.mul(w.read(), 1 - beta)));
     });
   });

@@ -191,7 +191,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
     for (let b = 0; b < batches.length; b++) {
       const values = tf.tidy(() => {
-        const { x, y } = o.train.batch(batches[b]);
+        const { x, y } = o.train.batch(batches[b], rng);
         const ctx = { rng, epoch };
         const xAdv = objective.adversarial(model, x, y, ctx);
         let kept: Record<string, tf.Scalar> = {};

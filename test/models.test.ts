@@ -1,0 +1,73 @@
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { resnet18, preActResnet18, wrn34_10, wideResNet, smallCnn } from '../src/models/resnet';
+import { mlp } from '../src/models/mlp';
+import { countTrainable, CIFAR10_NORMALISATION } from '../src/models/layers';
+import { saveModel, loadModel } from '../src/train/model-io';
+import { logits } from '../src/models/forward';
+import { setup, tmpDir, values } from './helpers';
+
+before(setup);
+
+test('parameter counts equal the published ones', () => {
+  const cases: [string, () => tf.LayersModel, number][] = [
+    ['ResNet-18 (CIFAR)', () => resnet18({ numClasses: 10, seed: 1 }), 11173962],
+    ['PreAct ResNet-18 without final BN', () => preActResnet18({ numClasses: 10, seed: 1, finalNorm: false }), 11171146],
+    ['PreAct ResNet-18 (He et al.)', () => preActResnet18({ numClasses: 10, seed: 1 }), 11171146 + 2 * 512],
+    ['WRN-34-10', () => wrn34_10({ numClasses: 10, seed: 1 }), 46160474],
+    ['WRN-28-10', () => wideResNet({ numClasses: 10, seed: 1, depth: 28, width: 10 }), 36479194],
+    ['ResNet-18, 100 classes', () => resnet18({ numClasses: 100, seed: 1 }), 11173962 + 90 * 513],
+  ];
+  for (const [name, make, expected] of cases) {
+    const m = make();
+    assert.equal(countTrainable(m), expected, name);
+    m.dispose();
+  }
+});
+
+test('forward shapes on a batch of 2 for every model', () => {
+  const models: [tf.LayersModel, number[]][] = [
+    [smallCnn({ numClasses: 10, seed: 1 }), [2, 28, 28, 1]],
+    [resnet18({ numClasses: 10, seed: 1, normalisation: CIFAR10_NORMALISATION }), [2, 32, 32, 3]],
+    [preActResnet18({ numClasses: 100, seed: 1 }), [2, 32, 32, 3]],
+    [wrn34_10({ numClasses: 10, seed: 1 }), [2, 32, 32, 3]],
+    [mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 1 }), [2, 3]],
+  ];
+  for (const [m, shape] of models) {
+    const out = tf.tidy(() => logits(m, tf.randomUniform(shape, 0, 1, 'float32', 1)));
+    assert.deepEqual(out.shape, [2, m.outputs[0].shape[1]], m.name);
+    out.dispose();
+    m.dispose();
+  }
+});
+
+test('input normalisation inside the model is (x − mean)/std per channel', () => {
+  const m = resnet18({ numClasses: 10, seed: 1, normalisation: CIFAR10_NORMALISATION });
+  const layer = m.getLayer('frozen_normalise');
+  const x = tf.fill([1, 2, 2, 3], 0.5);
+  const y = values(layer.apply(x) as tf.Tensor);
+  CIFAR10_NORMALISATION.mean.forEach((mu, c) => assert.ok(Math.abs(y[c] - (0.5 - mu) / CIFAR10_NORMALISATION.std[c]) < 1e-5));
+  assert.equal(layer.trainable, false);
+  m.dispose();
+});
+
+test('save then load round-trips every weight bit-exactly, in tfjs format', async () => {
+  for (const make of [() => smallCnn({ numClasses: 10, seed: 3 }), () => resnet18({ numClasses: 10, seed: 3, normalisation: CIFAR10_NORMALISATION }), () => mlp({ inputDim: 3, numClasses: 2, hidden: [4], batchNorm: true, seed: 3 })]) {
+    const m = make();
+    const dir = path.join(tmpDir(), 'model');
+    await saveModel(m, dir);
+    const back = await loadModel(dir);
+    const a = m.getWeights();
+    const b = back.getWeights();
+    assert.equal(a.length, b.length);
+    a.forEach((t, i) => assert.deepEqual(new Uint32Array(t.dataSync().buffer.slice(0)), new Uint32Array(b[i].dataSync().buffer.slice(0)), `${m.name} weight ${i}`));
+    // and with the stock tfjs loader on the same files
+    const json = JSON.parse(require('fs').readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    assert.equal(json.format, 'layers-model');
+    assert.deepEqual(json.weightsManifest[0].paths, ['weights.bin']);
+    m.dispose();
+    back.dispose();
+  }
+});
