@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { PiatError, oneOf } from '../util/errors';
+import { registerWasmKernels } from './wasm-kernels';
 
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -66,6 +67,7 @@ async function startWasm(skipped: string[]): Promise<boolean> {
     skipped.push(r.reason);
     return false;
   }
+  registerWasmKernels();
   if (await activate('wasm')) return true;
   skipped.push('@tensorflow/tfjs-backend-wasm: loaded but the wasm backend did not start');
   return false;
