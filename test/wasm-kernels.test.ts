@@ -58,7 +58,7 @@ for (const c of CASES) {
     const x = Array.from(rand(xs, rng).dataSync());
     const w = Array.from(rand(ws, rng).dataSync());
     await tf.setBackend('cpu');
-    const yShape = tf.tidy(() => tf.conv2d(tf.tensor(x, xs) as tf.Tensor4D, tf.tensor(w, ws) as tf.Tensor4D, c.stride, typeof c.pad === 'number' ? [[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]] : c.pad).shape);
+    const yShape = tf.tidy(() => tf.conv2d(tf.tensor(x, xs as [number, number, number, number]) as tf.Tensor4D, tf.tensor(w, ws as [number, number, number, number]) as tf.Tensor4D, c.stride, typeof c.pad === 'number' ? [[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]] : c.pad).shape);
     const g = Array.from({ length: yShape.reduce((a, b) => a * b, 1) }, () => rng.next() * 2 - 1);
     const cpu = await grads('cpu', x, xs, w, ws, g, c.stride, c.pad);
     const wa = await grads('wasm', x, xs, w, ws, g, c.stride, c.pad);

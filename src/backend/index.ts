@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { PiatError, oneOf } from '../util/errors';
 import { registerWasmKernels } from './wasm-kernels';
+import { installTapeFriendlyOps } from './tape-friendly-ops';
 
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -68,7 +69,10 @@ async function startWasm(skipped: string[]): Promise<boolean> {
     return false;
   }
   registerWasmKernels();
-  if (await activate('wasm')) return true;
+  if (await activate('wasm')) {
+    installTapeFriendlyOps();
+    return true;
+  }
   skipped.push('@tensorflow/tfjs-backend-wasm: loaded but the wasm backend did not start');
   return false;
 }
@@ -104,6 +108,7 @@ export async function initBackend(opts: { backend?: BackendName | string } = {})
         });
       }
     } else if (await activate('cpu')) {
+      installTapeFriendlyOps();
       return (current = info('cpu', '@tensorflow/tfjs-backend-cpu', skipped));
     } else {
       skipped.push('cpu: did not start');
