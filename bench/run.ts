@@ -1,80 +1,179 @@
 /**
- * npm run bench: throughput of the pieces the notebooks lean on, on every backend that loads,
- * as a ratio to the pure-JS cpu backend measured in the same run.
- *   forward       logits of a batch
- *   pgd-step      one input-gradient step (the unit of every attack)
- *   pgd10-train   one PGD-10 adversarial training step (10 input gradients + 1 weight update)
- * Models: the toy MLP (3 → 64 → 2). Conv nets join when they exist (issue 6).
+ * npm run bench: adversarial-training throughput on every tfjs backend that loads, beside the
+ * hardware's measured peak and (when Debian's python3-torch is installed) PyTorch on the same CPU.
+ *
+ *   forward       logits of a batch (inference mode)
+ *   input-grad    one input gradient: the unit of every attack step (≈ one PGD step)
+ *   weight-grad   one training step's forward + backward + SGD update
+ *   pgd10-train   one PGD-10 adversarial training step: measured where BENCH_FULL_STEP allows,
+ *                 else 10 × input-grad + weight-grad (marked "est.")
+ *
+ * Env: BENCH_BATCH (128), BENCH_MODELS (small-cnn,resnet18,wrn34-10), BENCH_BACKENDS (all that
+ * load; the pure-JS cpu backend runs only the small CNN unless BENCH_CPU_ALL=1),
+ * BENCH_FULL_STEP (models whose full PGD-10 step is timed directly; default small-cnn,resnet18).
  */
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, BACKEND_NAMES } from '../src/backend';
-import { mlp } from '../src/models/mlp';
+import { initBackend, BACKEND_NAMES, BackendName } from '../src/backend';
+import { resnet18, smallCnn, wrn34_10 } from '../src/models/resnet';
 import { logits } from '../src/models/forward';
+import { crossEntropy, crossEntropyPerExample } from '../src/attacks/losses';
 import { pgd } from '../src/attacks/pgd';
-import { crossEntropy } from '../src/attacks/losses';
 import { Sgd } from '../src/train/sgd';
+import { forwardFlops } from '../src/models/flops';
+
+const MODELS: Record<string, { make: () => tf.LayersModel; shape: number[] }> = {
+  'small-cnn': { make: () => smallCnn({ numClasses: 10, seed: 1 }), shape: [28, 28, 1] },
+  resnet18: { make: () => resnet18({ numClasses: 10, seed: 1 }), shape: [32, 32, 3] },
+  'wrn34-10': { make: () => wrn34_10({ numClasses: 10, seed: 1 }), shape: [32, 32, 3] },
+};
+const CASES = ['forward', 'input-grad', 'weight-grad', 'pgd10-train'] as const;
+type Case = (typeof CASES)[number];
+/** FLOPs of each case in forward-pass units: backward ≈ 2 forward (dx + dW), input-only ≈ 1 */
+const FORWARD_UNITS: Record<Case, number> = { forward: 1, 'input-grad': 2, 'weight-grad': 3, 'pgd10-train': 23 };
 
 interface Row {
   backend: string;
-  case: string;
-  batch: number;
-  imgPerSec: number;
+  model: string;
+  case: Case;
+  seconds: number;
+  estimated: boolean;
 }
 
-function time(fn: () => void, minMs = 1500): number {
-  fn(); // warm-up (kernel compilation, allocation)
-  let n = 0;
+const list = (v: string | undefined, d: string[]) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : d);
+
+function timeOnce(fn: () => void): number {
   const t0 = performance.now();
-  while (performance.now() - t0 < minMs) {
-    fn();
-    n++;
-  }
-  return (performance.now() - t0) / n / 1000;
+  fn();
+  return (performance.now() - t0) / 1000;
 }
 
-async function benchBackend(name: string, batch: number): Promise<Row[]> {
-  await initBackend({ backend: name });
-  const model = mlp({ inputDim: 3, numClasses: 2, hidden: [64], seed: 1 });
-  const x = tf.randomUniform([batch, 3], 0, 1, 'float32', 1);
-  const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 2), 'int32');
-  const attack = { eps: 0.03, alpha: 0.0075, steps: 1, seed: 1 };
-  const sgd = new Sgd({ lr: 0.01 });
+function peakGflops(): number {
+  const n = 1024;
+  const a = tf.randomUniform([n, n]);
+  const b = tf.randomUniform([n, n]);
+  tf.tidy(() => void tf.matMul(a, b).dataSync());
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) best = Math.min(best, timeOnce(() => tf.tidy(() => void tf.matMul(a, b).dataSync())));
+  tf.dispose([a, b]);
+  return (2 * n ** 3) / best / 1e9;
+}
+
+function benchModel(backend: string, name: string, batch: number, fullStep: boolean): Row[] {
+  const { make, shape } = MODELS[name];
+  const model = make();
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const cases: Record<string, () => void> = {
-    forward: () => tf.tidy(() => void logits(model, x).dataSync()),
-    'pgd-step': () => tf.tidy(() => void pgd(model, x, y, attack).dataSync()),
-    'pgd10-train': () =>
-      tf.tidy(() => {
-        const xa = pgd(model, x, y, { ...attack, steps: 10 });
-        const { grads } = tf.variableGrads(() => crossEntropy(logits(model, xa, true), y), vars);
-        sgd.step(vars, vars.map((v) => grads[v.name]), 0.01);
-        vars[0].dataSync();
-      }),
+  const sgd = new Sgd({ lr: 0.01, momentum: 0.9 });
+  const rows: Row[] = [];
+  const run = (b: number) => {
+    const x = tf.randomUniform([b, ...shape], 0, 1, 'float32', 1);
+    const y = tf.tensor1d(Array.from({ length: b }, (_, i) => i % 10), 'int32');
+    const fns: Record<Case, () => void> = {
+      forward: () => tf.tidy(() => void logits(model, x).dataSync()),
+      'input-grad': () => tf.tidy(() => void tf.grad((a: tf.Tensor) => tf.sum(crossEntropyPerExample(logits(model, a), y)))(x).dataSync()),
+      'weight-grad': () =>
+        tf.tidy(() => {
+          const { grads } = tf.variableGrads(() => crossEntropy(logits(model, x, true), y), vars);
+          sgd.step(vars, vars.map((v) => grads[v.name]), 0.01);
+          vars[0].dataSync();
+        }),
+      'pgd10-train': () =>
+        tf.tidy(() => {
+          const xa = pgd(model, x, y, { eps: 8 / 255, alpha: 2 / 255, steps: 10, seed: 1 });
+          const { grads } = tf.variableGrads(() => crossEntropy(logits(model, xa, true), y), vars);
+          sgd.step(vars, vars.map((v) => grads[v.name]), 0.01);
+          vars[0].dataSync();
+        }),
+    };
+    return { fns, dispose: () => tf.dispose([x, y]) };
   };
-  const rows = Object.entries(cases).map(([c, fn]) => ({ backend: name, case: c, batch, imgPerSec: batch / time(fn) }));
+  const warm = run(2); // builds kernels and packs weights once, cheaply
+  CASES.forEach((c) => warm.fns[c]());
+  warm.dispose();
+  const main = run(batch);
+  for (const c of CASES) {
+    if (c === 'pgd10-train' && !fullStep) {
+      const part = (k: Case) => rows.find((r) => r.case === k)?.seconds ?? NaN;
+      rows.push({ backend, model: name, case: c, seconds: 10 * part('input-grad') + part('weight-grad'), estimated: true });
+      continue;
+    }
+    rows.push({ backend, model: name, case: c, seconds: timeOnce(main.fns[c]), estimated: false });
+    process.stderr.write(`  ${backend} ${name} ${c}: ${rows[rows.length - 1].seconds.toFixed(2)}s\n`);
+  }
+  main.dispose();
   sgd.dispose();
   model.dispose();
-  tf.dispose([x, y]);
   return rows;
+}
+
+function torchReference(models: string[], batch: number, fullStep: string[]): { rows: Row[]; note: string } {
+  const py = '/usr/bin/python3';
+  const probe = spawnSync(py, ['-c', 'import torch; print(torch.__version__, torch.get_num_threads())'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { rows: [], note: 'PyTorch reference skipped: Debian python3-torch is not installed (apt-get install python3-torch, or bash scripts/setup.sh --bench).' };
+  const rows: Row[] = [];
+  for (const m of models) {
+    const cases = CASES.filter((c) => c !== 'pgd10-train' || fullStep.includes(m));
+    const r = spawnSync(py, [path.join(__dirname, '..', '..', 'bench', 'torch_ref.py'), m, String(batch), ...cases], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      process.stderr.write(`PyTorch ${m} failed: ${r.stderr.slice(-500)}\n`);
+      continue;
+    }
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, number>;
+    for (const c of cases) rows.push({ backend: 'pytorch', model: m, case: c, seconds: out[c], estimated: false });
+    if (!fullStep.includes(m)) {
+      rows.push({ backend: 'pytorch', model: m, case: 'pgd10-train', seconds: 10 * out['input-grad'] + out['weight-grad'], estimated: true });
+    }
+    process.stderr.write(`  pytorch ${m}: ${JSON.stringify(out)}\n`);
+  }
+  return { rows, note: `PyTorch ${probe.stdout.trim().replace(' ', ', threads ')} (Debian python3-torch), same batch and architectures` };
 }
 
 async function main() {
   const batch = Number(process.env.BENCH_BATCH ?? 128);
+  const models = list(process.env.BENCH_MODELS, Object.keys(MODELS));
+  const fullStep = list(process.env.BENCH_FULL_STEP, ['small-cnn', 'resnet18']);
+  const backends = list(process.env.BENCH_BACKENDS, [...BACKEND_NAMES]) as BackendName[];
   const rows: Row[] = [];
-  for (const b of BACKEND_NAMES) {
+  const peaks: Record<string, number> = {};
+  const flops: Record<string, number> = {};
+  for (const m of models) {
+    if (!MODELS[m]) throw new Error(`Unknown model '${m}'. Expected one of: ${Object.keys(MODELS).join(', ')}`);
+  }
+  for (const b of backends) {
     try {
-      rows.push(...(await benchBackend(b, batch)));
+      await initBackend({ backend: b });
     } catch (e) {
       console.log(`${b}: not available (${(e as Error).message.split('\n')[0]})`);
+      continue;
+    }
+    peaks[b] = peakGflops();
+    for (const m of models) {
+      if (b === 'cpu' && m !== 'small-cnn' && process.env.BENCH_CPU_ALL !== '1') continue;
+      const model = MODELS[m].make();
+      flops[m] = forwardFlops(model);
+      model.dispose();
+      rows.push(...benchModel(b, m, batch, fullStep.includes(m)));
     }
   }
-  const ref = (c: string) => rows.find((r) => r.backend === 'cpu' && r.case === c)?.imgPerSec;
-  console.log(`\nmodel: toy MLP 3→64→2 · batch ${batch} · ${new Date().toISOString()}`);
-  console.log('backend     case          examples/s   × cpu');
+  const torch = torchReference(models, batch, fullStep);
+  rows.push(...torch.rows);
+
+  console.log(`\npiat-ts bench · batch ${batch} · ${new Date().toISOString()} · ${require('os').cpus().length} cores (${require('os').cpus()[0]?.model})`);
+  console.log(`peak (1024² matmul): ${Object.entries(peaks).map(([b, g]) => `${b} ${g.toFixed(1)} GFLOP/s`).join(', ')}`);
+  console.log(torch.note);
+  console.log('\n| model | case | backend | img/s | GFLOP/s | × PyTorch |');
+  console.log('|---|---|---|---|---|---|');
   for (const r of rows) {
-    const base = ref(r.case);
-    console.log(`${r.backend.padEnd(11)} ${r.case.padEnd(13)} ${r.imgPerSec.toFixed(0).padStart(10)}   ${base ? (r.imgPerSec / base).toFixed(2) : '-'}`);
+    const ips = batch / r.seconds;
+    const gf = (FORWARD_UNITS[r.case] * flops[r.model] * batch) / r.seconds / 1e9;
+    const ref = rows.find((q) => q.backend === 'pytorch' && q.model === r.model && q.case === r.case);
+    const ratio = ref && r.backend !== 'pytorch' ? (ref.seconds / r.seconds).toFixed(2) : '';
+    console.log(`| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.backend} | ${ips.toFixed(ips < 10 ? 2 : 0)} | ${gf.toFixed(1)} | ${ratio} |`);
   }
 }
 
-main();
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
