@@ -10,7 +10,9 @@
  *
  * Env: BENCH_BATCH (128), BENCH_MODELS (small-cnn,resnet18,wrn34-10), BENCH_BACKENDS (all that
  * load; the pure-JS cpu backend runs only the small CNN unless BENCH_CPU_ALL=1),
- * BENCH_FULL_STEP (models whose full PGD-10 step is timed directly; default small-cnn,resnet18).
+ * BENCH_FULL_STEP (models whose full PGD-10 step is timed directly; default small-cnn,resnet18),
+ * BENCH_MICRO (micro-batch of the training steps for ResNet-18 / WRN, default 32: wasm's heap is
+ * 4 GiB; the step is the trainer's own, src/train/step.ts).
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
@@ -18,9 +20,13 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, BACKEND_NAMES, BackendName } from '../src/backend';
 import { resnet18, smallCnn, wrn34_10 } from '../src/models/resnet';
 import { logits } from '../src/models/forward';
-import { crossEntropy, crossEntropyPerExample } from '../src/attacks/losses';
-import { pgd } from '../src/attacks/pgd';
+import { crossEntropyPerExample } from '../src/attacks/losses';
 import { Sgd } from '../src/train/sgd';
+import { trainStep } from '../src/train/step';
+import { ArrayDataset, range } from '../src/data/dataset';
+import { Rng } from '../src/util/rng';
+import { pgdAt, standard } from '../src/objectives/pgd-at';
+import { PAPER_TRAIN_ATTACK } from '../src/objectives/adversarial';
 import { forwardFlops } from '../src/models/flops';
 
 const MODELS: Record<string, { make: () => tf.LayersModel; shape: number[] }> = {
@@ -65,28 +71,20 @@ function benchModel(backend: string, name: string, batch: number, fullStep: bool
   const model = make();
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const sgd = new Sgd({ lr: 0.01, momentum: 0.9 });
+  const micro = name === 'small-cnn' ? undefined : Number(process.env.BENCH_MICRO ?? 32);
   const rows: Row[] = [];
   const run = (b: number) => {
-    const x = tf.randomUniform([b, ...shape], 0, 1, 'float32', 1);
-    const y = tf.tensor1d(Array.from({ length: b }, (_, i) => i % 10), 'int32');
+    const data = new ArrayDataset(`bench-${b}`, new Float32Array(b * shape.reduce((p, q) => p * q, 1)).map((_, i) => (i % 251) / 251), new Int32Array(b).map((_, i) => i % 10), shape, 10);
+    const idx = range(b);
+    const x = data.batch(idx);
+    const ctx = { rng: new Rng(1), epoch: 0 };
     const fns: Record<Case, () => void> = {
-      forward: () => tf.tidy(() => void logits(model, x).dataSync()),
-      'input-grad': () => tf.tidy(() => void tf.grad((a: tf.Tensor) => tf.sum(crossEntropyPerExample(logits(model, a), y)))(x).dataSync()),
-      'weight-grad': () =>
-        tf.tidy(() => {
-          const { grads } = tf.variableGrads(() => crossEntropy(logits(model, x, true), y), vars);
-          sgd.step(vars, vars.map((v) => grads[v.name]), 0.01);
-          vars[0].dataSync();
-        }),
-      'pgd10-train': () =>
-        tf.tidy(() => {
-          const xa = pgd(model, x, y, { eps: 8 / 255, alpha: 2 / 255, steps: 10, seed: 1 });
-          const { grads } = tf.variableGrads(() => crossEntropy(logits(model, xa, true), y), vars);
-          sgd.step(vars, vars.map((v) => grads[v.name]), 0.01);
-          vars[0].dataSync();
-        }),
+      forward: () => tf.tidy(() => void logits(model, x.x).dataSync()),
+      'input-grad': () => tf.tidy(() => void tf.grad((a: tf.Tensor) => tf.sum(crossEntropyPerExample(logits(model, a), x.y)))(x.x).dataSync()),
+      'weight-grad': () => void trainStep(model, standard(), sgd, vars, data, idx, ctx, 0.01, micro),
+      'pgd10-train': () => void trainStep(model, pgdAt({ attack: PAPER_TRAIN_ATTACK }), sgd, vars, data, idx, ctx, 0.01, micro),
     };
-    return { fns, dispose: () => tf.dispose([x, y]) };
+    return { fns, dispose: () => tf.dispose([x.x, x.y]) };
   };
   const warm = run(2); // builds kernels and packs weights once, cheaply
   CASES.forEach((c) => warm.fns[c]());

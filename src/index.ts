@@ -29,3 +29,5 @@ export * from './data/images';
 export * from './data/fetch';
 export * from './models/layers';
 export * from './models/resnet';
+export * from './eval/evaluate';
+export * from './models/flops';

@@ -1,2 +1,3 @@
 export * from './losses';
 export * from './pgd';
+export * from './iterative';

@@ -25,6 +25,8 @@ export interface PgdOptions {
   clip?: [number, number];
   /** seed of the random start; the same seed gives the same adversarial examples */
   seed?: number;
+  /** explicit starting point (projected onto the ε-ball around x); replaces the random start */
+  start?: tf.Tensor;
 }
 
 export function validatePgd(o: PgdOptions): void {
@@ -67,6 +69,7 @@ export function pgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, opts: P
   const grad = tf.grad((xa: tf.Tensor) => tf.sum(lossFn(logits(model, xa, false), y)));
 
   let xAdv = tf.tidy(() => {
+    if (opts.start) return project(opts.start, x, opts.eps, norm, clip);
     if (opts.randomStart === false || opts.eps === 0) return tf.clone(x);
     const seed = opts.seed;
     if (norm === 'linf') return project(tf.add(x, tf.randomUniform(x.shape, -opts.eps, opts.eps, 'float32', seed)), x, opts.eps, norm, clip);

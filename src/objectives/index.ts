@@ -3,3 +3,7 @@ export * from './adversarial';
 export * from './pgd-at';
 export * from './alp';
 export * from './nmse';
+export * from './kl';
+export * from './trades';
+export * from './mart';
+export * from './mail';

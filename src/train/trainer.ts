@@ -28,6 +28,7 @@ import { TrainerHook } from './hooks';
 import { EpochRecord } from './records';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { saveModel } from './model-io';
+import { trainStep } from './step';
 import { environment } from '../util/environment';
 
 export interface EvalConfig {
@@ -48,6 +49,8 @@ export interface TrainConfig {
   eval?: EvalConfig;
   /** also keep every epoch's weights under epochs/ (for analyses of single epochs) */
   keepEpochCheckpoints?: boolean;
+  /** accumulate each batch's gradient over micro-batches of this size (bounded memory; see train/step.ts) */
+  microBatchSize?: number;
 }
 
 export interface TrainOptions {
@@ -90,6 +93,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   whole('seed', c.seed, 0);
   if (!c.optimizer) throw new PiatError('bad-config', 'config.optimizer is missing (e.g. { "lr": 0.01, "momentum": 0.9 })');
   validateSgd(c.optimizer);
+  if (c.microBatchSize !== undefined) whole('microBatchSize', c.microBatchSize, 1);
   if (c.eval) {
     whole('eval.n', c.eval.n, 1);
     if (c.eval.attack) validatePgd(c.eval.attack);
@@ -190,22 +194,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const progress = new Progress({ label: `epoch ${epoch + 1}/${c.epochs}`, total: batches.length, enabled: o.progress !== false });
 
     for (let b = 0; b < batches.length; b++) {
-      const values = tf.tidy(() => {
-        const { x, y } = o.train.batch(batches[b], rng);
-        const ctx = { rng, epoch };
-        const xAdv = objective.adversarial(model, x, y, ctx);
-        let kept: Record<string, tf.Scalar> = {};
-        const { value, grads } = tf.variableGrads(() => {
-          const r = objective.loss(model, x, xAdv, y, ctx);
-          kept = Object.fromEntries(Object.entries(r.parts).map(([k, t]) => [k, tf.keep(t)]));
-          return r.loss;
-        }, vars);
-        const out: Record<string, number> = { total: value.dataSync()[0] };
-        for (const [k, t] of Object.entries(kept)) out[k] = t.dataSync()[0];
-        if (Number.isFinite(out.total)) sgd.step(vars, vars.map((v) => grads[v.name]), lr);
-        Object.values(kept).forEach((t) => t.dispose());
-        return out;
-      });
+      const { values } = trainStep(model, objective, sgd, vars, o.train, batches[b], { rng, epoch }, lr, c.microBatchSize);
       if (!Number.isFinite(values.total)) {
         throw new PiatError(
           'nan-loss',

@@ -1,0 +1,48 @@
+/** Pieces shared by TRADES, MART and MAIL. */
+import * as tf from '@tensorflow/tfjs';
+import { pgd, PgdOptions } from '../attacks/pgd';
+import { logits } from '../models/forward';
+import { ObjectiveContext } from './types';
+
+/** Per-example KL(p ‖ q) = Σ_k p_k (log p_k − log q_k), from logits (p: clean, q: adversarial). */
+export function klPerExample(zP: tf.Tensor2D, zQ: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const logP = tf.logSoftmax(zP);
+    return tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, tf.logSoftmax(zQ))), 1) as tf.Tensor1D;
+  });
+}
+
+/** Probability of the true class, per example. */
+export function trueProb(z: tf.Tensor2D, y: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => tf.sum(tf.mul(tf.softmax(z), tf.oneHot(y, z.shape[1])), 1) as tf.Tensor1D);
+}
+
+/** Largest probability among the wrong classes, per example. */
+export function maxWrongProb(z: tf.Tensor2D, y: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const onehot = tf.oneHot(y, z.shape[1]);
+    return tf.max(tf.sub(tf.softmax(z), tf.mul(onehot, 2)), 1) as tf.Tensor1D;
+  });
+}
+
+/** x + 0.001·N(0, 1): the start TRADES, MART and MAIL use instead of PGD's uniform one. */
+export function smallNoiseStart(x: tf.Tensor, ctx: ObjectiveContext): tf.Tensor {
+  return tf.tidy(() => tf.add(x, tf.randomNormal(x.shape, 0, 0.001, 'float32', ctx.rng.seed())));
+}
+
+/** PGD on CE from the small-noise start (MART's and MAIL's inner maximisation). */
+export function ceFromNoise(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, attack: PgdOptions, ctx: ObjectiveContext): tf.Tensor {
+  const start = smallNoiseStart(x, ctx);
+  const out = pgd(model, x, y, { ...attack, start });
+  start.dispose();
+  return out;
+}
+
+/** PGD maximising KL(f(x) ‖ f(x')) from the small-noise start (TRADES's inner maximisation). */
+export function klFromNoise(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, attack: PgdOptions, ctx: ObjectiveContext): tf.Tensor {
+  const zClean = tf.tidy(() => logits(model, x, false));
+  const start = smallNoiseStart(x, ctx);
+  const out = pgd(model, x, y, { ...attack, start, loss: (z) => klPerExample(zClean, z) });
+  tf.dispose([zClean, start]);
+  return out;
+}

@@ -1,0 +1,42 @@
+/**
+ * MART (Wang et al. ICLR 2020), as the authors' code computes it:
+ *   BCE(f(x'), y) = CE(f(x'), y) − log(1.0001 − p_{ŷ}(x')), ŷ the most likely wrong class
+ *   L = mean BCE + λ·mean_i KL(f(x_i) ‖ f(x'_i))·(1.0000001 − p_y(x_i)),  λ = 6
+ * The adversarial batch is PGD on CE from x + 0.001·N(0,1).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { PgdOptions, validatePgd } from '../attacks/pgd';
+import { crossEntropyPerExample } from '../attacks/losses';
+import { logits } from '../models/forward';
+import { Objective } from './types';
+import { PAPER_TRAIN_ATTACK } from './adversarial';
+import { ceFromNoise, klPerExample, maxWrongProb, trueProb } from './kl';
+
+/** MART's per-example terms: boosted CE on x' and the misclassification-weighted KL. */
+export function martTerms(z: tf.Tensor2D, zAdv: tf.Tensor2D, y: tf.Tensor1D): { bce: tf.Tensor1D; kl: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const boost = tf.neg(tf.log(tf.add(tf.sub(1.0001, maxWrongProb(zAdv, y)), 1e-12)));
+    const bce = tf.add(crossEntropyPerExample(zAdv, y), boost) as tf.Tensor1D;
+    const kl = tf.mul(klPerExample(z, zAdv), tf.sub(1.0000001, trueProb(z, y))) as tf.Tensor1D;
+    return { bce, kl };
+  });
+}
+
+export function mart(opts: { lambda?: number; attack?: PgdOptions } = {}): Objective {
+  const lambda = opts.lambda ?? 6;
+  const attack = opts.attack ?? PAPER_TRAIN_ATTACK;
+  validatePgd(attack);
+  return {
+    name: 'mart',
+    config: { lambda, attack },
+    adversarial: (model, x, y, ctx) => ceFromNoise(model, x, y, attack, ctx),
+    loss(model, x, xAdv, y) {
+      const z = logits(model, x, true);
+      const zAdv = logits(model, xAdv as tf.Tensor, true);
+      const { bce, kl } = martTerms(z, zAdv, y);
+      const bceMean = tf.mean(bce) as tf.Scalar;
+      const klMean = tf.mean(kl) as tf.Scalar;
+      return { loss: tf.add(bceMean, tf.mul(klMean, lambda)) as tf.Scalar, parts: { bce_adv: bceMean, kl_weighted: klMean } };
+    },
+  };
+}
