@@ -31,3 +31,5 @@ export * from './models/layers';
 export * from './models/resnet';
 export * from './eval/evaluate';
 export * from './models/flops';
+export * from './experiments/run-config';
+export * from './train/step';

@@ -130,3 +130,24 @@ test('a run directory with another config is refused', async () => {
     (e: unknown) => e instanceof PiatError && e.code === 'config-mismatch',
   );
 });
+
+test('SWA/EMA: averaged weights are evaluated and saved; resume restores them exactly', async () => {
+  const { swa, ema } = await import('../src/piat/averaging');
+  const { loadModel } = await import('../src/train/model-io');
+  for (const make of [() => swa(1), () => ema(0.9)]) {
+    const full = newModel(true);
+    const dirA = tmpDir();
+    await train({ model: full, objective: pgdAt({ attack }), hooks: [make()], train: data, test: test_, config: config(3), runDir: dirA, progress: false });
+    const dirB = tmpDir();
+    let n = 0;
+    await train({ model: newModel(true), objective: pgdAt({ attack }), hooks: [make()], train: data, test: test_, config: config(3), runDir: dirB, progress: false, onEpoch: () => n++, shouldStop: () => n >= 2 });
+    const b = await train({ model: newModel(true), objective: pgdAt({ attack }), hooks: [make()], train: data, test: test_, config: config(3), runDir: dirB, progress: false });
+    const avgA = (await loadModel(path.join(dirA, 'averaged'))).getWeights().map((t) => Array.from(t.dataSync()));
+    const avgB = (await loadModel(path.join(dirB, 'averaged'))).getWeights().map((t) => Array.from(t.dataSync()));
+    assert.deepEqual(avgB, avgA);
+    const raw = full.getWeights().map((t) => Array.from(t.dataSync()));
+    assert.notDeepEqual(avgA, raw, 'the averaged model differs from the trained one');
+    assert.ok(b.records.every((r) => r.robustAcc !== null));
+    full.dispose();
+  }
+});

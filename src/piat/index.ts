@@ -1,3 +1,4 @@
 export * from './schedule';
 export * from './interpolate';
 export * from './hook';
+export * from './averaging';

@@ -31,6 +31,8 @@ export async function saveCheckpoint(
   model: tf.LayersModel,
   velocity: tf.Tensor[] | null,
   state: TrainerState,
+  /** writes further files into the new checkpoint folder before it is swapped in */
+  extra?: (dir: string) => Promise<void>,
 ): Promise<void> {
   const final = path.join(runDir, 'checkpoint');
   const tmp = path.join(runDir, 'checkpoint.tmp');
@@ -44,6 +46,7 @@ export async function saveCheckpoint(
     writeFileAtomic(path.join(tmp, 'optimizer.bin'), bin);
     optimizer = { shapes: velocity.map((v) => v.shape), sha256: sha256(bin) };
   }
+  if (extra) await extra(tmp);
   const file: StateFile = { ...state, optimizer };
   writeFileAtomic(path.join(tmp, 'state.json'), JSON.stringify(file, null, 1));
   fs.rmSync(old, { recursive: true, force: true });

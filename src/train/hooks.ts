@@ -16,7 +16,16 @@ export interface TrainerHook {
   onEpochStart?(ctx: HookContext): void;
   /** Runs after the epoch's SGD steps, before evaluation; returns fields for the epoch record. */
   onEpochEnd?(ctx: HookContext): Record<string, number | null> | void;
+  /** Runs after every optimisation step (EMA). */
+  onStepEnd?(ctx: HookContext): void;
   state?(): Record<string, unknown>;
   restore?(state: Record<string, unknown>): void;
+  /**
+   * Weight averaging (SWA, EMA): weights to evaluate and to save as the run's averaged model, in
+   * `model.weights` order; null before averaging starts. The trainer saves them to averaged/ and
+   * hands them back through restoreAveraged on resume.
+   */
+  averagedWeights?(): tf.Tensor[] | null;
+  restoreAveraged?(weights: tf.Tensor[]): void;
   dispose?(): void;
 }

@@ -44,7 +44,8 @@ export class Sgd {
 
   /** One update of `vars` with `grads` (same order) at learning rate `lr`. */
   step(vars: tf.Variable[], grads: tf.Tensor[], lr: number): void {
-    if (!this.velocity) this.velocity = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    // tidy: tf.variable copies its initial value, the zerosLike tensor itself must not outlive this line
+    if (!this.velocity) this.velocity = tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false)));
     const vel = this.velocity;
     tf.tidy(() => {
       vars.forEach((p, i) => {
@@ -70,6 +71,7 @@ export class Sgd {
       throw new PiatError('bad-checkpoint', `optimizer state has ${state.length} tensors, the model has ${vars.length} trainable weights`);
     }
     this.velocity = state.map((t) => tf.variable(t, false));
+    tf.dispose(state);
   }
 
   dispose(): void {

@@ -27,7 +27,7 @@ import { LrSchedule, lrAt } from './lr';
 import { TrainerHook } from './hooks';
 import { EpochRecord } from './records';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { saveModel } from './model-io';
+import { loadModel, saveModel } from './model-io';
 import { trainStep } from './step';
 import { environment } from '../util/environment';
 
@@ -153,6 +153,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       sgd.setState(vars, cp.velocity);
       rng.setState(cp.state.rngState);
       for (const h of hooks) h.restore?.(cp.state.hooks[h.name] ?? {});
+      const avgHook = hooks.find((h) => h.restoreAveraged);
+      if (avgHook && fs.existsSync(path.join(cp.dir, 'averaged', 'model.json'))) {
+        const m = await loadModel(path.join(cp.dir, 'averaged'));
+        const ws = m.getWeights();
+        avgHook.restoreAveraged?.(ws);
+        m.dispose();
+      }
       best = cp.state.best;
       startEpoch = cp.state.epoch;
       records = readRecords(o.runDir, startEpoch);
@@ -195,6 +202,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
     for (let b = 0; b < batches.length; b++) {
       const { values } = trainStep(model, objective, sgd, vars, o.train, batches[b], { rng, epoch }, lr, c.microBatchSize);
+      for (const h of hooks) h.onStepEnd?.({ model, epoch });
       if (!Number.isFinite(values.total)) {
         throw new PiatError(
           'nan-loss',
@@ -216,13 +224,21 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const t1 = Date.now();
     let cleanAcc: number | null = null;
     let robustAcc: number | null = null;
+    const averaged = hooks.map((h) => h.averagedWeights?.()).find((w) => w) ?? null;
     if (c.eval && o.test) {
       const ev = { n: c.eval.n, batchSize: c.eval.batchSize };
+      // with weight averaging (SWA/EMA) the averaged weights are what is evaluated and kept as Best
+      const raw = averaged ? model.getWeights().map((t) => tf.clone(t)) : null;
+      if (averaged) model.setWeights(averaged);
       cleanAcc = accuracy(model, o.test, undefined, ev);
       if (evalAttack) {
         // a fixed seed per epoch, not drawn from the training stream: evaluation never changes training
         const seed = c.seed * 7919 + epoch;
         robustAcc = accuracy(model, o.test, (m, x, y) => pgd(m, x, y, { ...evalAttack, seed }), ev);
+      }
+      if (raw) {
+        model.setWeights(raw);
+        tf.dispose(raw);
       }
     }
     const record: EpochRecord = {
@@ -240,7 +256,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (improved) best = { epoch: epoch + 1, robustAcc: robustAcc as number };
 
     if (o.runDir) {
-      if (improved) await saveModel(model, path.join(o.runDir, 'best'), { epoch: epoch + 1, robustAcc });
+      if (improved) await saveWeightsAs(model, averaged, path.join(o.runDir, 'best'), { epoch: epoch + 1, robustAcc });
+      if (averaged) await saveWeightsAs(model, averaged, path.join(o.runDir, 'averaged'), { epoch: epoch + 1 });
       if (c.keepEpochCheckpoints) await saveModel(model, path.join(o.runDir, 'epochs', `epoch-${String(epoch + 1).padStart(3, '0')}`));
       writeRecords(o.runDir, records);
       await saveCheckpoint(o.runDir, model, sgd.getState(), {
@@ -249,7 +266,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         hooks: Object.fromEntries(hooks.map((h) => [h.name, h.state?.() ?? {}])),
         best,
         configHash: hash,
-      });
+      }, averaged ? (dir) => saveWeightsAs(model, averaged, path.join(dir, 'averaged'), { epoch: epoch + 1 }) : undefined);
     }
     o.onEpoch?.(record);
     if (o.progress !== false) {
@@ -275,4 +292,17 @@ export function finishedRun(runDir: string): EpochRecord[] | null {
   if (!fs.existsSync(path.join(runDir, 'done.json'))) return null;
   const cfg = readJson<{ config: TrainConfig }>(path.join(runDir, 'config.json'));
   return readRecords(runDir, cfg.config.epochs);
+}
+
+/** Saves `weights` (or the model's own when null) in the model's architecture. */
+async function saveWeightsAs(model: tf.LayersModel, weights: tf.Tensor[] | null, dir: string, meta: Record<string, unknown>): Promise<void> {
+  if (!weights) return saveModel(model, dir, meta);
+  const raw = model.getWeights().map((t) => tf.clone(t));
+  model.setWeights(weights);
+  try {
+    await saveModel(model, dir, meta);
+  } finally {
+    model.setWeights(raw);
+    tf.dispose(raw);
+  }
 }
