@@ -80,7 +80,17 @@ function benchModel(backend: string, name: string, batch: number, fullStep: bool
     const ctx = { rng: new Rng(1), epoch: 0 };
     const fns: Record<Case, () => void> = {
       forward: () => tf.tidy(() => void logits(model, x.x).dataSync()),
-      'input-grad': () => tf.tidy(() => void tf.grad((a: tf.Tensor) => tf.sum(crossEntropyPerExample(logits(model, a), x.y)))(x.x).dataSync()),
+      // in micro-batches like the training step (the whole batch would not fit in wasm's heap)
+      'input-grad': () => {
+        const m = micro ?? b;
+        for (let s = 0; s < b; s += m) {
+          tf.tidy(() => {
+            const xs = x.x.slice(s, Math.min(m, b - s));
+            const ys = x.y.slice(s, Math.min(m, b - s));
+            tf.grad((a: tf.Tensor) => tf.sum(crossEntropyPerExample(logits(model, a), ys)))(xs).dataSync();
+          });
+        }
+      },
       'weight-grad': () => void trainStep(model, standard(), sgd, vars, data, idx, ctx, 0.01, micro),
       'pgd10-train': () => void trainStep(model, pgdAt({ attack: PAPER_TRAIN_ATTACK }), sgd, vars, data, idx, ctx, 0.01, micro),
     };

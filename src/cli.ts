@@ -52,7 +52,7 @@ function usage(): string {
     '  report [--profile P] [notebook…] execute notebooks, render reports/<name>.html and reports/index.html',
     '  train --config run.json          train one run (resumes if its runDir holds a checkpoint)',
     '  sweep --config run.json --grid key.path=v1,v2 [--grid …] [--shard i/n]  one run per grid point, runDir/<point>',
-    '  eval --checkpoint DIR --data NAME [--attacks clean,pgd20,cw20] [--n N] [--json]  robust accuracy of saved weights',
+    '  eval --checkpoint DIR --data NAME [--attacks clean,pgd20,cw20,aa] [--n N] [--eps E] [--json]  robust accuracy of saved weights (aa resumes if interrupted)',
     '  fetch cifar10|cifar100|svhn [--dir D]  download the official files (needs internet), verify MD5, unpack into datasets/<name>/',
     `options: --backend ${['tensorflow', 'wasm', 'cpu'].join('|')}  --profile ${PROFILES.join('|')}`,
   ].join('\n');
@@ -110,6 +110,8 @@ async function main(argv: string[]): Promise<number> {
         attacks: typeof a.flags.attacks === 'string' ? a.flags.attacks.split(',') : undefined,
         n: a.flags.n !== undefined ? Number(a.flags.n) : undefined,
         eps: a.flags.eps !== undefined ? Number(a.flags.eps) : undefined,
+        // an interrupted AutoAttack resumes from this file
+        aaStatePath: path.join(String(a.flags.checkpoint), `autoattack-${dataName}-${a.flags.n ?? 'all'}.state.json`),
       });
       if (a.flags.json) console.log(JSON.stringify({ checkpoint: a.flags.checkpoint, data: dataName, rows }, null, 2));
       else rows.forEach((r) => console.log(`${r.attack.padEnd(8)} ${(100 * r.accuracy).toFixed(2)}%  (n = ${r.n}, ${r.seconds.toFixed(1)} s)`));

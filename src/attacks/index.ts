@@ -1,3 +1,4 @@
 export * from './losses';
 export * from './pgd';
 export * from './iterative';
+export * from './autoattack';

@@ -8,6 +8,7 @@ import { accuracy, AttackFn } from './accuracy';
 import { pgd } from '../attacks/pgd';
 import { cwInf, fgsm, ifgsm, mifgsm } from '../attacks/iterative';
 import { PiatError } from '../util/errors';
+import { autoAttack } from '../attacks/autoattack';
 import { Progress } from '../util/progress';
 
 export interface EvalOptions {
@@ -22,6 +23,8 @@ export interface EvalOptions {
   batchSize?: number;
   seed?: number;
   progress?: boolean;
+  /** AutoAttack state file, so an interrupted 'aa' evaluation resumes */
+  aaStatePath?: string;
 }
 
 export interface EvalRow {
@@ -52,19 +55,22 @@ export function attackByName(name: string): Maker {
     }
   }
   if (name === 'cw') return attackByName('cw20');
-  throw new PiatError('unknown-option', `Unknown attack '${name}'. Expected clean, fgsm, or pgdN, cwN, ifgsmN, mifgsmN with N steps (e.g. pgd20, cw20).`);
+  throw new PiatError('unknown-option', `Unknown attack '${name}'. Expected clean, fgsm, aa (AutoAttack), or pgdN, cwN, ifgsmN, mifgsmN with N steps (e.g. pgd20, cw20).`);
 }
 
 export function evaluate(model: tf.LayersModel, data: ArrayDataset, o: EvalOptions = {}): EvalRow[] {
   const names = o.attacks ?? ['clean', 'pgd20', 'cw20'];
-  const makers = names.map((n) => [n, attackByName(n)] as const); // validate every name before any work
+  // validate every name before any work; 'aa' (AutoAttack, standard version) runs on the whole set
+  const makers = names.map((n) => [n, n === 'aa' ? null : attackByName(n)] as const);
   const eps = o.eps ?? 8 / 255;
   const alpha = o.alpha ?? 2 / 255;
   const n = Math.min(o.n ?? data.size, data.size);
   const progress = new Progress({ label: 'evaluate', total: names.length, enabled: o.progress !== false });
   return makers.map(([name, make]) => {
     const t0 = Date.now();
-    const acc = accuracy(model, data, make(eps, alpha, o.seed ?? 0), { n, batchSize: o.batchSize });
+    const acc = make
+      ? accuracy(model, data, make(eps, alpha, o.seed ?? 0), { n, batchSize: o.batchSize })
+      : autoAttack(model, data, { eps, n, seed: o.seed ?? 0, statePath: o.aaStatePath, progress: o.progress }).robustAccuracy;
     progress.tick(1, `${name} ${(100 * acc).toFixed(2)}%`);
     return { attack: name, accuracy: acc, n, seconds: (Date.now() - t0) / 1000 };
   });

@@ -13,11 +13,13 @@ export interface MlpOptions {
   /** batch normalisation after each hidden layer (its running statistics are part of PIAT's interpolation) */
   batchNorm?: boolean;
   seed: number;
+  /** image input shape (e.g. [28, 28, 1]); flattened inside the model. Default: [inputDim] */
+  inputShape?: number[];
 }
 
 export function mlp(o: MlpOptions): tf.LayersModel {
-  const input = tf.input({ shape: [o.inputDim] });
-  let h: tf.SymbolicTensor = input;
+  const input = tf.input({ shape: o.inputShape ?? [o.inputDim] });
+  let h: tf.SymbolicTensor = o.inputShape && o.inputShape.length > 1 ? (tf.layers.flatten().apply(input) as tf.SymbolicTensor) : input;
   o.hidden.forEach((units, i) => {
     h = tf.layers
       .dense({ units, kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + i }), name: `dense_${i}` })

@@ -1,0 +1,265 @@
+/**
+ * APGD (Croce & Hein, ICML 2020), L∞ and L2, as the reference implementation (fra31/auto-attack,
+ * autopgd_base.py) runs it:
+ *  - start x + ε·t/‖t‖ (t uniform in [−1,1] for L∞, Gaussian for L2), step size η = 2ε
+ *  - momentum: x_{k+1} = Π(x_k + 0.75·(Π(x_k + η·s(∇)) − x_k) + 0.25·(x_k − x_{k−1})), 1.0 at k = 0
+ *  - checkpoints every k iterations, k starting at ⌈0.22·N⌉ (int), shrinking by 0.03·N down to
+ *    0.06·N; at a checkpoint, examples whose loss rose in ≤ 75 % of the last k steps, or that did
+ *    not improve since a checkpoint that did not halve, get η/2 and restart from their best point
+ *  - returns, per example, the first misclassified iterate found (else the input)
+ * Random numbers come from tfjs seeded ops, not torch's generator: results agree statistically
+ * with the reference, not bit for bit.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { logits } from '../../models/forward';
+import { crossEntropyPerExample } from '../losses';
+import { dlrLoss, dlrTargetedLoss } from './losses';
+
+export type ApgdLoss = 'ce' | 'dlr' | 'dlr-targeted';
+
+export interface ApgdOptions {
+  eps: number;
+  norm?: 'linf' | 'l2';
+  /** iterations N (100 in AutoAttack) */
+  steps?: number;
+  restarts?: number;
+  loss?: ApgdLoss;
+  /** oscillation threshold ρ (0.75) */
+  rho?: number;
+  seed?: number;
+}
+
+/** APGD's checkpoint schedule: p_0 = 0 and the iterations at which η may be halved. */
+export function apgdCheckpoints(n: number): number[] {
+  let k = Math.max(Math.floor(0.22 * n), 1);
+  const minK = Math.max(Math.floor(0.06 * n), 1);
+  const decr = Math.max(Math.floor(0.03 * n), 1);
+  const out: number[] = [];
+  let counter = 0;
+  for (let i = 0; i < n; i++) {
+    counter++;
+    if (counter === k) {
+      out.push(i);
+      counter = 0;
+      k = Math.max(k - decr, minK);
+    }
+  }
+  return out;
+}
+
+const bcast = (m: tf.Tensor, like: tf.Tensor) => tf.broadcastTo(tf.reshape(m, [m.shape[0], ...like.shape.slice(1).map(() => 1)]), like.shape);
+const select = (mask: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.where(tf.cast(bcast(mask, a), 'bool'), a, b);
+
+function perExampleNorm(t: tf.Tensor, norm: 'linf' | 'l2'): tf.Tensor {
+  const axes = t.shape.slice(1).map((_, i) => i + 1);
+  return norm === 'linf' ? tf.max(tf.abs(t), axes, true) : tf.sqrt(tf.sum(tf.square(t), axes, true));
+}
+
+function normalise(t: tf.Tensor, norm: 'linf' | 'l2'): tf.Tensor {
+  return tf.div(t, tf.add(perExampleNorm(t, norm), 1e-12));
+}
+
+function projectTo(xNew: tf.Tensor, x: tf.Tensor, eps: number, norm: 'linf' | 'l2'): tf.Tensor {
+  if (norm === 'linf') return tf.clipByValue(tf.minimum(tf.maximum(xNew, tf.sub(x, eps)), tf.add(x, eps)), 0, 1);
+  const d = tf.sub(xNew, x);
+  return tf.clipByValue(tf.add(x, tf.mul(normalise(d, 'l2'), tf.minimum(eps, perExampleNorm(d, 'l2')))), 0, 1);
+}
+
+interface RunResult {
+  /** per example: 1 still correctly classified at every iterate */
+  robust: boolean[];
+  xBestAdv: tf.Tensor;
+  lossBest: number[];
+}
+
+/** One APGD run on x (all examples attacked). */
+export function apgdSingleRun(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor1D,
+  o: Required<Pick<ApgdOptions, 'eps' | 'norm' | 'steps' | 'loss' | 'rho'>> & { seed: number; target?: tf.Tensor1D },
+): RunResult {
+  const n = x.shape[0];
+  const N = o.steps;
+  const lossFn = (z: tf.Tensor2D) => (o.loss === 'ce' ? crossEntropyPerExample(z, y) : o.loss === 'dlr' ? dlrLoss(z, y) : dlrTargetedLoss(z, y, o.target as tf.Tensor1D));
+  const valueAndGrad = (xa: tf.Tensor) =>
+    tf.tidy(() => {
+      let loss: tf.Tensor1D | null = null;
+      let pred: tf.Tensor | null = null;
+      const g = tf.grad((inp: tf.Tensor) => {
+        const z = logits(model, inp, false);
+        loss = tf.keep(lossFn(z));
+        pred = tf.keep(tf.argMax(z, 1));
+        return tf.sum(loss);
+      })(xa);
+      const l = Array.from((loss as unknown as tf.Tensor).dataSync());
+      const correct = Array.from(tf.equal(pred as unknown as tf.Tensor, y).dataSync()).map(Boolean);
+      tf.dispose([loss as unknown as tf.Tensor, pred as unknown as tf.Tensor]);
+      return { grad: tf.keep(g), loss: l, correct };
+    });
+
+  let xAdv = tf.tidy(() => {
+    const t = o.norm === 'linf' ? tf.sub(tf.mul(tf.randomUniform(x.shape, 0, 1, 'float32', o.seed), 2), 1) : tf.randomNormal(x.shape, 0, 1, 'float32', o.seed);
+    return tf.clipByValue(tf.add(x, tf.mul(normalise(t, o.norm), o.eps)), 0, 1);
+  });
+  let xBest = tf.clone(xAdv);
+  let xBestAdv = tf.clone(xAdv);
+  let first = valueAndGrad(xAdv);
+  let grad = first.grad;
+  let gradBest = tf.clone(grad);
+  const robust = first.correct.slice();
+  let lossBest = first.loss.slice();
+  const lossSteps: number[][] = Array.from({ length: N }, () => new Array(n).fill(0));
+  const stepSize = new Array(n).fill(2 * o.eps);
+  let xAdvOld = tf.clone(xAdv);
+  let k = Math.max(Math.floor(0.22 * N), 1);
+  const minK = Math.max(Math.floor(0.06 * N), 1);
+  const decr = Math.max(Math.floor(0.03 * N), 1);
+  let counter3 = 0;
+  let lossBestLastCheck = lossBest.slice();
+  let reducedLastCheck = new Array(n).fill(true);
+
+  for (let i = 0; i < N; i++) {
+    const a = i > 0 ? 0.75 : 1.0;
+    const next = tf.tidy(() => {
+      const eta = tf.tensor1d(stepSize);
+      const grad2 = tf.sub(xAdv, xAdvOld);
+      const dir = o.norm === 'linf' ? tf.sign(grad) : normalise(grad, 'l2');
+      const z = projectTo(tf.add(xAdv, tf.mul(bcast(eta, x), dir)), x, o.eps, o.norm);
+      return projectTo(tf.add(tf.add(xAdv, tf.mul(tf.sub(z, xAdv), a)), tf.mul(grad2, 1 - a)), x, o.eps, o.norm);
+    });
+    xAdvOld.dispose();
+    xAdvOld = xAdv;
+    xAdv = next;
+
+    const r = valueAndGrad(xAdv);
+    grad.dispose();
+    grad = r.grad;
+    const fooled = tf.tensor1d(r.correct.map((c) => (c ? 0 : 1)));
+    const improved = tf.tensor1d(r.loss.map((l, j) => (l > lossBest[j] ? 1 : 0)));
+    const [nba, nb, ngb] = tf.tidy(() => [select(fooled, xAdv, xBestAdv), select(improved, xAdv, xBest), select(improved, grad, gradBest)]);
+    tf.dispose([xBestAdv, xBest, gradBest, fooled, improved]);
+    xBestAdv = nba;
+    xBest = nb;
+    gradBest = ngb;
+    r.correct.forEach((c, j) => (robust[j] = robust[j] && c));
+    lossSteps[i] = r.loss;
+    lossBest = lossBest.map((lb, j) => (r.loss[j] > lb ? r.loss[j] : lb));
+
+    counter3++;
+    if (counter3 === k) {
+      // oscillation: the loss rose in at most ρ·k of the last k steps (Python's negative index
+      // reaches the not-yet-written last row at the first checkpoint, as in the reference)
+      const at = (row: number) => lossSteps[(row + N) % N];
+      const reduce = new Array(n).fill(false);
+      for (let j = 0; j < n; j++) {
+        let rises = 0;
+        for (let c = 0; c < k; c++) if (at(i - c)[j] > at(i - c - 1)[j]) rises++;
+        const osc = rises <= k * o.rho;
+        const noImprovement = !reducedLastCheck[j] && lossBestLastCheck[j] >= lossBest[j];
+        reduce[j] = osc || noImprovement;
+      }
+      reducedLastCheck = reduce;
+      lossBestLastCheck = lossBest.slice();
+      if (reduce.some(Boolean)) {
+        reduce.forEach((rd, j) => rd && (stepSize[j] /= 2));
+        const m = tf.tensor1d(reduce.map((rd) => (rd ? 1 : 0)));
+        const [nx, ng] = tf.tidy(() => [select(m, xBest, xAdv), select(m, gradBest, grad)]);
+        tf.dispose([xAdv, grad, m]);
+        xAdv = nx;
+        grad = ng;
+      }
+      k = Math.max(k - decr, minK);
+      counter3 = 0;
+    }
+  }
+  tf.dispose([xAdv, xAdvOld, xBest, grad, gradBest]);
+  first = null as never;
+  return { robust, xBestAdv, lossBest };
+}
+
+function gather(t: tf.Tensor, idx: number[]): tf.Tensor {
+  return tf.tidy(() => tf.gather(t, tf.tensor1d(idx, 'int32')));
+}
+
+/** Writes rows `idx` of `src` into a copy of `dst` (returns a new tensor). */
+export function scatterRows(dst: tf.Tensor, idx: number[], src: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const n = dst.shape[0];
+    const pos = new Int32Array(n).fill(-1);
+    idx.forEach((r, j) => (pos[r] = j));
+    const take = Array.from(pos).map((p) => (p >= 0 ? p : 0));
+    const gathered = tf.gather(src, tf.tensor1d(take, 'int32'));
+    const mask = tf.tensor1d(Array.from(pos).map((p) => (p >= 0 ? 1 : 0)));
+    return select(mask, gathered, dst);
+  });
+}
+
+function predictions(model: tf.LayersModel, x: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => logits(model, x, false));
+}
+
+/**
+ * Untargeted APGD with restarts on the examples not yet fooled; returns adversarial inputs (the
+ * clean input where no attack succeeded) and which examples stayed robust.
+ */
+export function apgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: ApgdOptions): { adv: tf.Tensor; robust: boolean[] } {
+  const opts = { eps: o.eps, norm: o.norm ?? 'linf', steps: o.steps ?? 100, loss: o.loss ?? 'ce', rho: o.rho ?? 0.75 } as const;
+  const z = predictions(model, x);
+  const robust = Array.from(tf.tidy(() => tf.equal(tf.argMax(z, 1), y)).dataSync()).map(Boolean);
+  z.dispose();
+  let adv = tf.clone(x);
+  for (let r = 0; r < (o.restarts ?? 1); r++) {
+    const idx = robust.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
+    if (!idx.length) break;
+    const xs = gather(x, idx);
+    const ys = gather(y, idx) as tf.Tensor1D;
+    const res = apgdSingleRun(model, xs, ys, { ...opts, seed: (o.seed ?? 0) * 1000 + r });
+    const fooled = idx.filter((_, j) => !res.robust[j]);
+    const fooledLocal = res.robust.map((v, j) => (v ? -1 : j)).filter((j) => j >= 0);
+    if (fooled.length) {
+      const src = gather(res.xBestAdv, fooledLocal);
+      const next = scatterRows(adv, fooled, src);
+      tf.dispose([adv, src]);
+      adv = next;
+      fooled.forEach((i) => (robust[i] = false));
+    }
+    tf.dispose([xs, ys, res.xBestAdv]);
+  }
+  return { adv, robust };
+}
+
+/** APGD-T: targeted DLR towards each of the `targets` most likely wrong classes in turn. */
+export function apgdTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: Omit<ApgdOptions, 'loss'> & { targets?: number }): { adv: tf.Tensor; robust: boolean[] } {
+  const opts = { eps: o.eps, norm: o.norm ?? 'linf', steps: o.steps ?? 100, loss: 'dlr-targeted', rho: o.rho ?? 0.75 } as const;
+  const z = predictions(model, x);
+  const robust = Array.from(tf.tidy(() => tf.equal(tf.argMax(z, 1), y)).dataSync()).map(Boolean);
+  z.dispose();
+  const nTargets = o.targets ?? 9;
+  let adv = tf.clone(x);
+  for (let t = 2; t < nTargets + 2; t++) {
+    for (let r = 0; r < (o.restarts ?? 1); r++) {
+      const idx = robust.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
+      if (!idx.length) break;
+      const xs = gather(x, idx);
+      const ys = gather(y, idx) as tf.Tensor1D;
+      // target: the t-th largest logit on the clean input
+      const target = tf.tidy(() => {
+        const zc = logits(model, xs, false);
+        return tf.topk(zc, t).indices.slice([0, t - 1], [-1, 1]).reshape([-1]) as tf.Tensor1D;
+      });
+      const res = apgdSingleRun(model, xs, ys, { ...opts, seed: (o.seed ?? 0) * 1000 + t * 10 + r, target });
+      const fooled = idx.filter((_, j) => !res.robust[j]);
+      const fooledLocal = res.robust.map((v, j) => (v ? -1 : j)).filter((j) => j >= 0);
+      if (fooled.length) {
+        const src = gather(res.xBestAdv, fooledLocal);
+        const next = scatterRows(adv, fooled, src);
+        tf.dispose([adv, src]);
+        adv = next;
+        fooled.forEach((i) => (robust[i] = false));
+      }
+      tf.dispose([xs, ys, target, res.xBestAdv]);
+    }
+  }
+  return { adv, robust };
+}

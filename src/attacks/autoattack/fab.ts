@@ -1,0 +1,208 @@
+/**
+ * FAB-T, L∞ (Croce & Hein, ICML 2020), as AutoAttack's standard version runs it (fab_base.py,
+ * targeted, one restart so no random start, α_max 0.1, η 1.05, β 0.9): each step linearises
+ * z_t − z_y at the current point, projects both the current point and the original input onto
+ * that hyperplane within the box [0, 1] (minimal L∞ step), moves to a convex combination biased
+ * towards the original input, and after each success shrinks back towards it by β. An attack
+ * counts only if its L∞ distance is at most ε.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { logits } from '../../models/forward';
+import { scatterRows } from './apgd';
+
+export interface FabOptions {
+  eps: number;
+  steps?: number;
+  targets?: number;
+  alphaMax?: number;
+  eta?: number;
+  beta?: number;
+  seed?: number;
+}
+
+/**
+ * Minimal L∞ step d (per row) with ⟨w, t + d⟩ = b and t + d in [0, 1] (fab_projections.projection_linf).
+ * `order` holds, per row, the feature indices sorted by p descending (from tf.topk).
+ */
+export function projectionLinf(t: Float32Array, w0: Float32Array, b0in: Float32Array, rows: number, dim: number, order?: Int32Array): Float32Array {
+  const out = new Float32Array(rows * dim);
+  const w = new Float64Array(dim);
+  const a = new Uint8Array(dim);
+  const d = new Float64Array(dim);
+  const p = new Float32Array(rows * dim);
+  const signs = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    let wt = 0;
+    for (let i = 0; i < dim; i++) wt += w0[o + i] * t[o + i];
+    signs[r] = wt - b0in[r] >= 0 ? 1 : -1;
+    for (let i = 0; i < dim; i++) {
+      const wi = w0[o + i] * signs[r];
+      const ai = wi < 0 ? 1 : 0;
+      p[o + i] = ai - t[o + i] * (2 * ai - 1);
+    }
+  }
+  let ord = order;
+  if (!ord) ord = tf.tidy(() => tf.topk(tf.tensor2d(p, [rows, dim]), dim).indices.dataSync() as Int32Array);
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    const sign = signs[r];
+    let b = b0in[r] * sign;
+    let wt = 0;
+    let b0 = 0;
+    for (let i = 0; i < dim; i++) {
+      w[i] = w0[o + i] * sign;
+      a[i] = w[i] < 0 ? 1 : 0;
+      d[i] = w[i] !== 0 ? a[i] - t[o + i] : 0;
+      wt += w[i] * t[o + i];
+      b0 += w[i] * d[i];
+    }
+    b -= wt;
+    // indp2 = order (p descending); s = cumsum |w| along it; sb = cumsum(−w·d) + b0
+    const s = new Float64Array(dim);
+    const sb = new Float64Array(dim);
+    let acc = 0;
+    let accb = b0;
+    for (let j = 0; j < dim; j++) {
+      const k = ord[o + j];
+      acc += Math.abs(w[k]);
+      accb += -w[k] * d[k];
+      s[j] = acc;
+      sb[j] = accb;
+    }
+    const pSmallest = p[o + ord[o + dim - 1]];
+    const b2 = sb[dim - 1] - s[dim - 1] * pSmallest;
+    const cL = b - b2 > 0;
+    const c2 = b - b0 > 0 && b - b2 <= 0;
+    if (cL) {
+      const lmbd = Math.max((b - sb[dim - 1]) / -s[dim - 1], 0);
+      for (let i = 0; i < dim; i++) d[i] = (2 * a[i] - 1) * lmbd;
+    } else if (c2) {
+      let lb = 0;
+      let ub = dim - 1;
+      const iters = Math.ceil(Math.log2(dim));
+      for (let it = 0; it < iters; it++) {
+        const mid = Math.floor((lb + ub) / 2);
+        // indp[D−1−mid] is the feature at position mid of the descending order
+        const idx = ord[o + mid];
+        const bb = sb[mid] - s[mid] * p[o + idx];
+        if (b - bb > 0) lb = mid;
+        else ub = mid;
+      }
+      const lmbd = Math.max((b - sb[lb]) / -s[lb], 0);
+      for (let i = 0; i < dim; i++) d[i] = a[i] ? Math.min(lmbd, d[i]) : Math.max(-lmbd, d[i]);
+    }
+    for (let i = 0; i < dim; i++) out[o + i] = w[i] !== 0 ? d[i] : 0;
+  }
+  return out;
+}
+
+function linfRows(x: Float32Array, rows: number, dim: number): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let m = 0;
+    for (let i = 0; i < dim; i++) m = Math.max(m, Math.abs(x[r * dim + i]));
+    out[r] = m;
+  }
+  return out;
+}
+
+/** One targeted FAB run on correctly classified examples; returns adversarial points (or inputs). */
+function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, target: tf.Tensor1D, o: Required<Omit<FabOptions, 'seed' | 'targets'>>): { adv: Float32Array; dist: Float64Array } {
+  const bs = x.shape[0];
+  const dim = x.size / bs;
+  const im2 = x.dataSync() as Float32Array;
+  const yArr = y.dataSync();
+  let x1 = Float32Array.from(im2);
+  const adv = Float32Array.from(im2);
+  const res2 = new Float64Array(bs).fill(1e10);
+  const diffGrad = tf.grad((inp: tf.Tensor) => {
+    const z = logits(model, inp, false);
+    const k = z.shape[1];
+    return tf.sum(tf.sub(tf.sum(tf.mul(z, tf.oneHot(target, k)), 1), tf.sum(tf.mul(z, tf.oneHot(y, k)), 1)));
+  });
+  for (let it = 0; it < o.steps; it++) {
+    const { df, dg } = tf.tidy(() => {
+      const xt = tf.tensor(x1, x.shape);
+      const z = logits(model, xt, false);
+      const k = z.shape[1];
+      const diff = tf.sub(tf.sum(tf.mul(z, tf.oneHot(target, k)), 1), tf.sum(tf.mul(z, tf.oneHot(y, k)), 1));
+      return { df: diff.dataSync() as Float32Array, dg: diffGrad(xt).dataSync() as Float32Array };
+    });
+    // hyperplane ⟨dg, z⟩ = b with b = −df + ⟨dg, x1⟩; project x1 and the original input
+    const pts = new Float32Array(2 * bs * dim);
+    pts.set(x1, 0);
+    pts.set(im2, bs * dim);
+    const ws = new Float32Array(2 * bs * dim);
+    ws.set(dg, 0);
+    ws.set(dg, bs * dim);
+    const bb = new Float32Array(2 * bs);
+    for (let r = 0; r < bs; r++) {
+      let s = 0;
+      for (let i = 0; i < dim; i++) s += dg[r * dim + i] * x1[r * dim + i];
+      bb[r] = bb[bs + r] = -df[r] + s;
+    }
+    const d3 = projectionLinf(pts, ws, bb, 2 * bs, dim);
+    const a0 = linfRows(d3, 2 * bs, dim).map((v) => Math.max(v, 1e-8));
+    const next = new Float32Array(bs * dim);
+    for (let r = 0; r < bs; r++) {
+      const a1 = a0[r];
+      const a2 = a0[bs + r];
+      const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), o.alphaMax);
+      for (let i = 0; i < dim; i++) {
+        const k = r * dim + i;
+        const v = (x1[k] + o.eta * d3[k]) * (1 - alpha) + (im2[k] + d3[bs * dim + k] * o.eta) * alpha;
+        next[k] = Math.min(1, Math.max(0, v));
+      }
+    }
+    x1 = next;
+    const pred = tf.tidy(() => tf.argMax(logits(model, tf.tensor(x1, x.shape), false), 1).dataSync());
+    for (let r = 0; r < bs; r++) {
+      if (pred[r] === yArr[r]) continue;
+      let tdist = 0;
+      for (let i = 0; i < dim; i++) tdist = Math.max(tdist, Math.abs(x1[r * dim + i] - im2[r * dim + i]));
+      if (tdist < res2[r]) {
+        adv.set(x1.subarray(r * dim, (r + 1) * dim), r * dim);
+        res2[r] = tdist;
+      }
+      for (let i = 0; i < dim; i++) x1[r * dim + i] = im2[r * dim + i] + (x1[r * dim + i] - im2[r * dim + i]) * o.beta;
+    }
+  }
+  return { adv, dist: res2 };
+}
+
+/** FAB-T over the `targets` most likely wrong classes; success needs L∞ distance ≤ ε. */
+export function fabTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: FabOptions): { adv: tf.Tensor; robust: boolean[] } {
+  const opts = { eps: o.eps, steps: o.steps ?? 100, alphaMax: o.alphaMax ?? 0.1, eta: o.eta ?? 1.05, beta: o.beta ?? 0.9 };
+  const robust = Array.from(tf.tidy(() => tf.equal(tf.argMax(logits(model, x, false), 1), y)).dataSync()).map(Boolean);
+  let adv = tf.clone(x);
+  const dim = x.size / x.shape[0];
+  for (let t = 2; t < (o.targets ?? 9) + 2; t++) {
+    const idx = robust.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
+    if (!idx.length) break;
+    const ids = tf.tensor1d(idx, 'int32');
+    const xs = tf.gather(x, ids);
+    const ys = tf.gather(y, ids) as tf.Tensor1D;
+    const target = tf.tidy(() => tf.topk(logits(model, xs, false), t).indices.slice([0, t - 1], [-1, 1]).reshape([-1]) as tf.Tensor1D);
+    const r = fabSingleRun(model, xs, ys, target, opts);
+    const found = tf.tensor(r.adv, xs.shape);
+    const pred = tf.tidy(() => tf.argMax(logits(model, found, false), 1).dataSync());
+    const ysArr = ys.dataSync();
+    const fooledLocal: number[] = [];
+    for (let j = 0; j < idx.length; j++) {
+      if (pred[j] === ysArr[j]) continue;
+      let dist = 0;
+      for (let i = 0; i < dim; i++) dist = Math.max(dist, Math.abs(r.adv[j * dim + i] - (xs.dataSync() as Float32Array)[j * dim + i]));
+      if (dist <= opts.eps) fooledLocal.push(j);
+    }
+    if (fooledLocal.length) {
+      const src = tf.gather(found, tf.tensor1d(fooledLocal, 'int32'));
+      const next = scatterRows(adv, fooledLocal.map((j) => idx[j]), src);
+      tf.dispose([adv, src]);
+      adv = next;
+      fooledLocal.forEach((j) => (robust[idx[j]] = false));
+    }
+    tf.dispose([ids, xs, ys, target, found]);
+  }
+  return { adv, robust };
+}
