@@ -11,8 +11,8 @@
  * Env: BENCH_BATCH (128), BENCH_MODELS (small-cnn,resnet18,wrn34-10), BENCH_BACKENDS (all that
  * load; the pure-JS cpu backend runs only the small CNN unless BENCH_CPU_ALL=1),
  * BENCH_FULL_STEP (models whose full PGD-10 step is timed directly; default small-cnn,resnet18),
- * BENCH_MICRO (micro-batch of the training steps for ResNet-18 / WRN, default 32: wasm's heap is
- * 4 GiB; the step is the trainer's own, src/train/step.ts).
+ * BENCH_MICRO (micro-batch of the gradient cases for ResNet-18 / WRN, default 32 / 8: wasm's heap
+ * is 4 GiB; the step is the trainer's own, src/train/step.ts).
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
@@ -71,7 +71,8 @@ function benchModel(backend: string, name: string, batch: number, fullStep: bool
   const model = make();
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const sgd = new Sgd({ lr: 0.01, momentum: 0.9 });
-  const micro = name === 'small-cnn' ? undefined : Number(process.env.BENCH_MICRO ?? 32);
+  // micro-batches that fit wasm's 4 GiB heap (WRN-34-10 keeps ~45 MB of activations per image)
+  const micro = name === 'small-cnn' ? undefined : Number(process.env.BENCH_MICRO ?? (name === 'wrn34-10' ? 8 : 32));
   const rows: Row[] = [];
   const run = (b: number) => {
     const data = new ArrayDataset(`bench-${b}`, new Float32Array(b * shape.reduce((p, q) => p * q, 1)).map((_, i) => (i % 251) / 251), new Int32Array(b).map((_, i) => i % 10), shape, 10);

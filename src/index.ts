@@ -33,3 +33,4 @@ export * from './eval/evaluate';
 export * from './models/flops';
 export * from './experiments/run-config';
 export * from './train/step';
+export * from './models/vit';

@@ -1,5 +1,6 @@
 /** Writers of the official dataset formats, so tests can make small real files. */
 import { deflateSync } from 'zlib';
+import { concatBytes } from '../src/util/fsx';
 
 function pad8(n: number): number {
   return Math.ceil(n / 8) * 8;
@@ -14,15 +15,7 @@ function element(type: number, body: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const concat = concatBytes;
 
 /** MATLAB v5 numeric matrix (uint8 class 9 / double class 6), column-major `data`. */
 function matrix(name: string, dims: number[], data: Uint8Array | Float64Array): Uint8Array {

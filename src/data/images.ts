@@ -10,6 +10,7 @@ import { datasetDirs, locate } from './locate';
 import { readIdx } from './idx';
 import { readMat5 } from './mat5';
 import { PiatError } from '../util/errors';
+import { concatBytes } from '../util/fsx';
 
 export type Split = 'train' | 'test';
 
@@ -43,15 +44,7 @@ export function parseCifarRecords(buf: Uint8Array, labelBytes: 1 | 2, labelIndex
   return { x, y };
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const concat = concatBytes;
 
 export function loadCifar10(split: Split, o: LoadOptions = {}): ArrayDataset {
   const dirs = datasetDirs('cifar10', o).flatMap((d) => [path.join(d, 'cifar-10-batches-bin'), d]);

@@ -9,12 +9,25 @@ import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset } from '../data/dataset';
 import { Objective, ObjectiveContext } from '../objectives/types';
 import { Sgd } from './sgd';
+import { PiatError } from '../util/errors';
 
 export interface StepResult {
   /** mean over the batch of the total loss ('total') and of each named part */
   values: Record<string, number>;
   /** false when the loss was not finite: the weights were not updated */
   applied: boolean;
+}
+
+/** wasm's fixed 4 GiB heap fails as a bare RuntimeError; say what it means and what to do. */
+function explainOutOfMemory(e: unknown, batch: number, micro: number | undefined): unknown {
+  const msg = String((e as Error)?.message ?? e);
+  if (!/memory access out of bounds|Aborted\(\)|Out of memory|Cannot enlarge memory/i.test(msg)) return e;
+  return new PiatError(
+    'out-of-memory',
+    `The backend ran out of memory in a training step of ${batch} examples${micro ? ` in micro-batches of ${micro}` : ''} (${msg.split('\n')[0]}). ` +
+      `The wasm backend has a fixed 4 GiB heap: set config.microBatchSize (e.g. ${Math.max(1, Math.floor((micro ?? batch) / 4))}) ` +
+      'to accumulate gradients over smaller pieces. The last checkpoint is intact; restart the process to resume.',
+  );
 }
 
 export function trainStep(
@@ -28,6 +41,7 @@ export function trainStep(
   lr: number,
   microBatchSize?: number,
 ): StepResult {
+  try {
   const size = microBatchSize && microBatchSize < indices.length ? microBatchSize : indices.length;
   let acc: tf.Tensor[] | null = null;
   const values: Record<string, number> = {};
@@ -61,4 +75,7 @@ export function trainStep(
   if (applied) sgd.step(vars, acc as tf.Tensor[], lr);
   tf.dispose(acc as tf.Tensor[]);
   return { values, applied };
+  } catch (e) {
+    throw explainOutOfMemory(e, indices.length, microBatchSize);
+  }
 }

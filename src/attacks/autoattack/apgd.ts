@@ -195,6 +195,17 @@ export function scatterRows(dst: tf.Tensor, idx: number[], src: tf.Tensor): tf.T
   });
 }
 
+/** Copies a run's successful examples (rows `idx` of the full batch) into `adv`; marks them not robust. */
+function mergeSuccesses(adv: tf.Tensor, robust: boolean[], idx: number[], res: RunResult): tf.Tensor {
+  const fooledLocal = res.robust.map((v, j) => (v ? -1 : j)).filter((j) => j >= 0);
+  if (!fooledLocal.length) return adv;
+  const src = gather(res.xBestAdv, fooledLocal);
+  const next = scatterRows(adv, fooledLocal.map((j) => idx[j]), src);
+  tf.dispose([adv, src]);
+  fooledLocal.forEach((j) => (robust[idx[j]] = false));
+  return next;
+}
+
 function predictions(model: tf.LayersModel, x: tf.Tensor): tf.Tensor2D {
   return tf.tidy(() => logits(model, x, false));
 }
@@ -215,15 +226,7 @@ export function apgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: Apg
     const xs = gather(x, idx);
     const ys = gather(y, idx) as tf.Tensor1D;
     const res = apgdSingleRun(model, xs, ys, { ...opts, seed: (o.seed ?? 0) * 1000 + r });
-    const fooled = idx.filter((_, j) => !res.robust[j]);
-    const fooledLocal = res.robust.map((v, j) => (v ? -1 : j)).filter((j) => j >= 0);
-    if (fooled.length) {
-      const src = gather(res.xBestAdv, fooledLocal);
-      const next = scatterRows(adv, fooled, src);
-      tf.dispose([adv, src]);
-      adv = next;
-      fooled.forEach((i) => (robust[i] = false));
-    }
+    adv = mergeSuccesses(adv, robust, idx, res);
     tf.dispose([xs, ys, res.xBestAdv]);
   }
   return { adv, robust };
@@ -249,15 +252,7 @@ export function apgdTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D
         return tf.topk(zc, t).indices.slice([0, t - 1], [-1, 1]).reshape([-1]) as tf.Tensor1D;
       });
       const res = apgdSingleRun(model, xs, ys, { ...opts, seed: (o.seed ?? 0) * 1000 + t * 10 + r, target });
-      const fooled = idx.filter((_, j) => !res.robust[j]);
-      const fooledLocal = res.robust.map((v, j) => (v ? -1 : j)).filter((j) => j >= 0);
-      if (fooled.length) {
-        const src = gather(res.xBestAdv, fooledLocal);
-        const next = scatterRows(adv, fooled, src);
-        tf.dispose([adv, src]);
-        adv = next;
-        fooled.forEach((i) => (robust[i] = false));
-      }
+      adv = mergeSuccesses(adv, robust, idx, res);
       tf.dispose([xs, ys, target, res.xBestAdv]);
     }
   }
