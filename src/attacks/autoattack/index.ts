@@ -5,7 +5,8 @@
  * log is the reference's: robust accuracy after each attack.
  *   standard: apgd-ce (1 restart), apgd-t (9 targets), fab-t (9 targets), square (5000 queries)
  *   plus:     apgd-ce (5), apgd-dlr (5), fab (5), square, apgd-t, fab-t
- *   rand:     apgd-ce, apgd-dlr with EOT over 20 draws (for randomised defences)
+ *   rand:     apgd-ce, apgd-dlr (the reference adds EOT over 20 draws for randomised defences;
+ *             not implemented here, so this is only meaningful for deterministic models)
  * With `statePath`, progress is saved after every batch and an interrupted run resumes there.
  */
 import * as fs from 'fs';
