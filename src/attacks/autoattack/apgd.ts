@@ -104,7 +104,7 @@ export function apgdSingleRun(
   });
   let xBest = tf.clone(xAdv);
   let xBestAdv = tf.clone(xAdv);
-  let first = valueAndGrad(xAdv);
+  const first = valueAndGrad(xAdv);
   let grad = first.grad;
   let gradBest = tf.clone(grad);
   const robust = first.correct.slice();
@@ -174,7 +174,6 @@ export function apgdSingleRun(
     }
   }
   tf.dispose([xAdv, xAdvOld, xBest, grad, gradBest]);
-  first = null as never;
   return { robust, xBestAdv, lossBest };
 }
 

@@ -188,11 +188,12 @@ export function fabTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D,
     const found = tf.tensor(r.adv, xs.shape);
     const pred = tf.tidy(() => tf.argMax(logits(model, found, false), 1).dataSync());
     const ysArr = ys.dataSync();
+    const xsArr = xs.dataSync() as Float32Array;
     const fooledLocal: number[] = [];
     for (let j = 0; j < idx.length; j++) {
       if (pred[j] === ysArr[j]) continue;
       let dist = 0;
-      for (let i = 0; i < dim; i++) dist = Math.max(dist, Math.abs(r.adv[j * dim + i] - (xs.dataSync() as Float32Array)[j * dim + i]));
+      for (let i = 0; i < dim; i++) dist = Math.max(dist, Math.abs(r.adv[j * dim + i] - xsArr[j * dim + i]));
       if (dist <= opts.eps) fooledLocal.push(j);
     }
     if (fooledLocal.length) {

@@ -57,7 +57,7 @@ export function squareAttack(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D
         }
       }
   const yArr = Array.from(y.dataSync());
-  let marginMin = tf.tidy(() => margins(model, tf.tensor(best, x.shape), y));
+  const marginMin = tf.tidy(() => margins(model, tf.tensor(best, x.shape), y));
   const queries = new Array(n).fill(1);
   const per = h * w * c;
   for (let it = 0; it < budget; it++) {
@@ -91,6 +91,5 @@ export function squareAttack(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D
       }
     });
   }
-  marginMin = marginMin.slice();
   return { adv: tf.tensor(best, x.shape), robust: marginMin.map((m) => m > 0), queries };
 }
