@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the project uses. python3-nbclient/-nbconvert run and render notebooks;
-# dataset-fashion-mnist is the embedded real image data of the quick and smoke profiles.
-APT_PACKAGES=(jupyter-nbconvert jupyter-client python3-nbclient python3-nbconvert python3-nbformat dataset-fashion-mnist)
-if [ "${PIAT_WITH_CHROMIUM:-0}" = "1" ]; then APT_PACKAGES+=(chromium); fi
+# dataset-fashion-mnist is the embedded real image data of the quick and smoke profiles;
+# chromium: the tests open rendered reports in it headless to check that the charts draw.
+APT_PACKAGES=(jupyter-nbconvert jupyter-client python3-nbclient python3-nbconvert python3-nbformat dataset-fashion-mnist chromium)
 # --bench: PyTorch from Debian, the reference that npm run bench and bench/compare-reference.sh measure against
 if [ "${1:-}" = "--bench" ]; then APT_PACKAGES+=(python3-torch); fi
 

@@ -34,7 +34,50 @@ test('notebook 01 executes at the smoke profile and its report holds the charts 
   assert.match(html, /std of epoch-to-epoch PGD-20 change/);
   assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href="(https?|file):/, 'report must open offline: no external scripts or styles');
   assert.match(fs.readFileSync(path.join(out, 'index.html'), 'utf8'), /01-toy-example\.html.*smoke/s);
+  const drawn = chartsDrawnInChromium(out, '01-toy-example.html');
+  assert.equal(drawn.length, svgs.length, 'Chromium found every chart');
+  drawn.forEach((c, i) => assert.ok(c.w > 100 && c.h > 100 && c.ink > 2000, `chart ${i} not drawn: ${JSON.stringify(c)}`));
 });
+
+/**
+ * Opens a rendered report in headless Chromium (Debian's chromium, offline flags, a new empty
+ * profile) and, for every embedded chart, decodes it, draws it on a canvas and counts inked pixels.
+ */
+function chartsDrawnInChromium(dir: string, report: string): { w: number; h: number; ink: number }[] {
+  const chromium = '/usr/bin/chromium';
+  assert.ok(fs.existsSync(chromium), 'Debian chromium is missing: bash scripts/setup.sh installs it');
+  const page = path.join(dir, 'check-charts.html');
+  fs.writeFileSync(
+    page,
+    `<!doctype html><html><body><iframe id="f" src="${report}" style="width:1200px;height:3000px"></iframe><script>
+document.getElementById('f').addEventListener('load', async () => {
+  const imgs = [...document.getElementById('f').contentDocument.querySelectorAll('img[src^="data:image/svg+xml"]')];
+  const out = [];
+  for (const img of imgs) {
+    await img.decode().catch(() => {});
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const px = ctx.getImageData(0, 0, c.width || 1, c.height || 1).data;
+    let ink = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 0 && (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200)) ink++;
+    out.push({ w: img.naturalWidth, h: img.naturalHeight, ink });
+  }
+  const r = document.createElement('pre'); r.id = 'result'; r.textContent = JSON.stringify(out); document.body.appendChild(r);
+});
+</script></body></html>`,
+  );
+  const r = spawnSync(
+    chromium,
+    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+      `--user-data-dir=${tmpDir('piat-chromium-')}`, '--allow-file-access-from-files', '--virtual-time-budget=10000', '--dump-dom', `file://${page}`],
+    { encoding: 'utf8', timeout: 120000 },
+  );
+  const m = /<pre id="result">([^<]*)<\/pre>/.exec(r.stdout ?? '');
+  assert.ok(m, `Chromium did not report on the charts (exit ${r.status}): ${(r.stderr ?? '').slice(-400)}`);
+  return JSON.parse(m[1]);
+}
 
 test('a failing cell makes the runner exit non-zero and name the notebook and cell', () => {
   const dir = tmpDir('piat-nbfail-');
