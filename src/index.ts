@@ -34,3 +34,5 @@ export * from './models/flops';
 export * from './experiments/run-config';
 export * from './train/step';
 export * from './models/vit';
+export * from './experiments/compare-methods';
+export * from './experiments/curves';

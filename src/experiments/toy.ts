@@ -14,12 +14,10 @@ import { pgdAt } from '../objectives/pgd-at';
 import { alp } from '../objectives/alp';
 import { nmse } from '../objectives/nmse';
 import { piat } from '../piat/hook';
-import { train } from '../train/trainer';
-import { EpochRecord } from '../train/records';
 import { loadModel } from '../train/model-io';
 import { decisionBoundary, Segment } from '../analysis/boundary';
-import { oscillation, OscillationStats } from '../analysis/oscillation';
 import { Profile, runRoot } from './profiles';
+import { accuracyCurves, compareMethods, MethodRun } from './compare-methods';
 import { hconcat, scatterChart } from '../plots/charts';
 import { VegaLiteSpec } from '../plots/render';
 
@@ -83,12 +81,7 @@ function objectiveFor(m: ToyMethod, c: ToyConfig): Objective {
   return pgdAt({ attack: c.attack });
 }
 
-export interface ToyRun {
-  method: ToyMethod;
-  records: EpochRecord[];
-  runDir: string;
-  oscillation: OscillationStats;
-}
+export type ToyRun = MethodRun & { method: ToyMethod };
 
 /**
  * Trains every method (or re-uses finished runs under runs/01-toy-example/<profile>/).
@@ -100,44 +93,29 @@ export async function runToyExperiment(
 ): Promise<ToyRun[]> {
   const c = opts.config ?? TOY_PROFILES[profile];
   const { train: trainSet, test } = toyData(c);
-  const root = opts.root ?? runRoot('01-toy-example', profile);
-  const runs: ToyRun[] = [];
-  for (const method of opts.methods ?? TOY_METHODS) {
-    const model = mlp({ inputDim: 3, numClasses: 2, hidden: [c.hidden], seed: c.seed });
-    const runDir = path.join(root, method.toLowerCase().replace(/\+/g, '-'));
-    if (opts.progress !== false) process.stderr.write(`${method}: ${runDir}\n`);
-    const r = await train({
-      model,
-      objective: objectiveFor(method, c),
-      hooks: method.startsWith('PIAT') ? [piat()] : [],
-      train: trainSet,
-      test,
-      runDir,
-      meta: { experiment: '01-toy-example', profile, method, toy: c },
-      progress: opts.progress,
-      config: {
-        epochs: c.epochs,
-        batchSize: c.batchSize,
-        seed: c.seed,
-        optimizer: { lr: c.lr, momentum: c.momentum },
-        eval: { n: test.size, attack: c.evalAttack },
-        keepEpochCheckpoints: true,
-      },
-    });
-    model.dispose();
-    runs.push({ method, records: r.records, runDir, oscillation: oscillation(r.records.map((x) => x.robustAcc ?? 0)) });
-  }
-  return runs;
+  const runs = await compareMethods({
+    methods: (opts.methods ?? TOY_METHODS).map((name) => ({ name, objective: () => objectiveFor(name, c), hooks: () => (name.startsWith('PIAT') ? [piat()] : []) })),
+    model: () => mlp({ inputDim: 3, numClasses: 2, hidden: [c.hidden], seed: c.seed }),
+    train: trainSet,
+    test,
+    root: opts.root ?? runRoot('01-toy-example', profile),
+    meta: { experiment: '01-toy-example', profile, toy: c },
+    progress: opts.progress,
+    config: {
+      epochs: c.epochs,
+      batchSize: c.batchSize,
+      seed: c.seed,
+      optimizer: { lr: c.lr, momentum: c.momentum },
+      eval: { n: test.size, attack: c.evalAttack },
+      keepEpochCheckpoints: true,
+    },
+  });
+  return runs as ToyRun[];
 }
 
 /** Per-epoch rows {method, epoch, metric, accuracy} for Fig. 3. */
-export function toyCurves(runs: ToyRun[]): { method: string; epoch: number; metric: string; accuracy: number }[] {
-  return runs.flatMap((r) =>
-    r.records.flatMap((e) => [
-      { method: r.method, epoch: e.epoch, metric: 'clean', accuracy: e.cleanAcc ?? NaN },
-      { method: r.method, epoch: e.epoch, metric: 'robust (PGD-20)', accuracy: e.robustAcc ?? NaN },
-    ]),
-  );
+export function toyCurves(runs: ToyRun[]) {
+  return accuracyCurves(runs, 'robust (PGD-20)');
 }
 
 /** The decision boundary (x3 fixed at 0.5) of a run's weights before and after epoch `epoch`. */

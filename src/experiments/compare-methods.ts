@@ -1,0 +1,58 @@
+/**
+ * Trains several methods on the same data, model initialisation and seed, one cached run
+ * directory each (runs/<experiment>/<profile>/<method>), and returns their per-epoch records.
+ * Finished runs are re-used; unfinished ones resume.
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { ArrayDataset } from '../data/dataset';
+import { Objective } from '../objectives/types';
+import { TrainerHook } from '../train/hooks';
+import { train, TrainConfig } from '../train/trainer';
+import { EpochRecord } from '../train/records';
+import { oscillation, OscillationStats } from '../analysis/oscillation';
+
+export interface MethodSpec {
+  name: string;
+  objective: () => Objective;
+  hooks?: () => TrainerHook[];
+}
+
+export interface MethodRun {
+  method: string;
+  records: EpochRecord[];
+  runDir: string;
+  oscillation: OscillationStats;
+}
+
+export async function compareMethods(o: {
+  methods: MethodSpec[];
+  model: () => tf.LayersModel;
+  train: ArrayDataset;
+  test: ArrayDataset;
+  config: TrainConfig;
+  root: string;
+  meta?: Record<string, unknown>;
+  progress?: boolean;
+}): Promise<MethodRun[]> {
+  const runs: MethodRun[] = [];
+  for (const m of o.methods) {
+    const model = o.model();
+    const runDir = path.join(o.root, m.name.toLowerCase().replace(/[^a-z0-9]+/g, '-'));
+    if (o.progress !== false) process.stderr.write(`${m.name}: ${runDir}\n`);
+    const r = await train({ model, objective: m.objective(), hooks: m.hooks?.() ?? [], train: o.train, test: o.test, runDir, meta: { ...o.meta, method: m.name }, progress: o.progress, config: o.config });
+    model.dispose();
+    runs.push({ method: m.name, records: r.records, runDir, oscillation: oscillation(r.records.map((x) => x.robustAcc ?? 0)) });
+  }
+  return runs;
+}
+
+/** Per-epoch rows {method, epoch, metric, accuracy} for curve charts. */
+export function accuracyCurves(runs: MethodRun[], robustLabel: string): { method: string; epoch: number; metric: string; accuracy: number }[] {
+  return runs.flatMap((r) =>
+    r.records.flatMap((e) => [
+      { method: r.method, epoch: e.epoch, metric: 'clean', accuracy: e.cleanAcc ?? NaN },
+      { method: r.method, epoch: e.epoch, metric: robustLabel, accuracy: e.robustAcc ?? NaN },
+    ]),
+  );
+}
