@@ -18,12 +18,27 @@ function runNotebooks(args: string[], out: string) {
   });
 }
 
+/** Decoded SVG charts embedded in a rendered report. */
+function chartsIn(html: string): string[] {
+  return [...html.matchAll(/src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1], 'base64').toString('utf8'));
+}
+
+test('notebook 02 (Fig. 1 curves) executes at the smoke profile; its charts draw in Chromium', () => {
+  const out = tmpDir('piat-nb02-');
+  const r = runNotebooks([path.join(REPO_ROOT, 'notebooks', '02-oscillation-curves.ipynb')], out);
+  assert.equal(r.status, 0, `runner failed:\n${r.stderr}`);
+  const html = fs.readFileSync(path.join(out, '02-oscillation-curves.html'), 'utf8');
+  assert.ok(chartsIn(html).length >= 2, 'the per-epoch charts');
+  assert.match(html, /Paper \(Sec\. I, Fig\. 1, CIFAR-10\)/);
+  chartsDrawnInChromium(out, '02-oscillation-curves.html').forEach((c, i) => assert.ok(c.ink > 2000, `chart ${i} not drawn`));
+});
+
 test('notebook 01 executes at the smoke profile and its report holds the charts as inline SVG', () => {
   const out = tmpDir('piat-nb-');
   const r = runNotebooks([path.join(REPO_ROOT, 'notebooks', '01-toy-example.ipynb')], out);
   assert.equal(r.status, 0, `runner failed:\n${r.stderr}`);
   const html = fs.readFileSync(path.join(out, '01-toy-example.html'), 'utf8');
-  const svgs = [...html.matchAll(/src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1], 'base64').toString('utf8'));
+  const svgs = chartsIn(html);
   assert.ok(svgs.length >= 4, `expected the Fig. 2, 3 and 4/5 charts, found ${svgs.length}`);
   for (const svg of svgs) {
     assert.match(svg, /^<svg/);
