@@ -15,7 +15,6 @@ function element(type: number, body: Uint8Array): Uint8Array {
   return out;
 }
 
-const concat = concatBytes;
 
 /** MATLAB v5 numeric matrix (uint8 class 9 / double class 6), column-major `data`. */
 function matrix(name: string, dims: number[], data: Uint8Array | Float64Array): Uint8Array {
@@ -25,7 +24,7 @@ function matrix(name: string, dims: number[], data: Uint8Array | Float64Array): 
   const dimBytes = new Uint8Array(new Int32Array(dims).buffer);
   const nameBytes = new Uint8Array(Buffer.from(name, 'latin1'));
   const real = isU8 ? data : new Uint8Array(data.buffer);
-  const body = concat([element(6, flags), element(5, dimBytes), element(1, nameBytes), element(isU8 ? 2 : 9, real)]);
+  const body = concatBytes([element(6, flags), element(5, dimBytes), element(1, nameBytes), element(isU8 ? 2 : 9, real)]);
   return element(14, body);
 }
 
@@ -46,7 +45,7 @@ export function encodeMat5(vars: { name: string; dims: number[]; data: Uint8Arra
     out.set(z, 8);
     return out;
   });
-  return concat([header, ...els]);
+  return concatBytes([header, ...els]);
 }
 
 /** A ustar archive of regular files. */
@@ -65,5 +64,5 @@ export function encodeTar(files: { name: string; data: Uint8Array }[]): Uint8Arr
     parts.push(h, f.data, new Uint8Array((512 - (f.data.length % 512)) % 512));
   }
   parts.push(new Uint8Array(1024));
-  return concat(parts);
+  return concatBytes(parts);
 }

@@ -44,7 +44,6 @@ export function parseCifarRecords(buf: Uint8Array, labelBytes: 1 | 2, labelIndex
   return { x, y };
 }
 
-const concat = concatBytes;
 
 export function loadCifar10(split: Split, o: LoadOptions = {}): ArrayDataset {
   const dirs = datasetDirs('cifar10', o).flatMap((d) => [path.join(d, 'cifar-10-batches-bin'), d]);
@@ -53,7 +52,7 @@ export function loadCifar10(split: Split, o: LoadOptions = {}): ArrayDataset {
     const file = locate('CIFAR-10', [f], dirs, fetchHint('cifar10'));
     return parseCifarRecords(fs.readFileSync(file), 1, 0, 10, file);
   });
-  return new ArrayDataset(`cifar10-${split}`, concat(parts.map((p) => p.x)), concat(parts.map((p) => p.y)), [32, 32, 3], 10, true);
+  return new ArrayDataset(`cifar10-${split}`, concatBytes(parts.map((p) => p.x)), concatBytes(parts.map((p) => p.y)), [32, 32, 3], 10, true);
 }
 
 export function loadCifar100(split: Split, o: LoadOptions & { labels?: 'fine' | 'coarse' } = {}): ArrayDataset {

@@ -6,15 +6,6 @@ import * as tf from '@tensorflow/tfjs';
 
 type T = tf.SymbolicTensor;
 
-export interface Namer {
-  (kind: string): string;
-}
-
-/** Unique, readable layer names: stem_conv, layer1.0.conv1, ... */
-export function namer(prefix: string): Namer {
-  return (kind: string) => (prefix ? `${prefix}.${kind}` : kind);
-}
-
 /** Layers whose weights never change (input normalisation); PIAT and optimisers leave them alone. */
 export const FROZEN_PREFIX = 'frozen_';
 

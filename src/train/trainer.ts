@@ -21,7 +21,7 @@ import { backendInfo } from '../backend';
 import { PiatError } from '../util/errors';
 import { Rng } from '../util/rng';
 import { Progress } from '../util/progress';
-import { readJson, sha256, writeFileAtomic } from '../util/fsx';
+import { sha256, writeFileAtomic } from '../util/fsx';
 import { Sgd, SgdOptions, validateSgd } from './sgd';
 import { LrSchedule, lrAt } from './lr';
 import { TrainerHook } from './hooks';
@@ -285,13 +285,6 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   sgd.dispose();
   hooks.forEach((h) => h.dispose?.());
   return { records, best, stopped, runDir: o.runDir };
-}
-
-/** Reads a finished run's records, or null when the run is missing or unfinished. */
-export function finishedRun(runDir: string): EpochRecord[] | null {
-  if (!fs.existsSync(path.join(runDir, 'done.json'))) return null;
-  const cfg = readJson<{ config: TrainConfig }>(path.join(runDir, 'config.json'));
-  return readRecords(runDir, cfg.config.epochs);
 }
 
 /** Saves `weights` (or the model's own when null) in the model's architecture. */
