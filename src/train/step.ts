@@ -42,39 +42,39 @@ export function trainStep(
   microBatchSize?: number,
 ): StepResult {
   try {
-  const size = microBatchSize && microBatchSize < indices.length ? microBatchSize : indices.length;
-  let acc: tf.Tensor[] | null = null;
-  const values: Record<string, number> = {};
-  for (let start = 0; start < indices.length; start += size) {
-    const chunk = indices.subarray(start, Math.min(indices.length, start + size));
-    const weight = chunk.length / indices.length;
-    const { grads, parts } = tf.tidy(() => {
-      const { x, y } = data.batch(chunk, ctx.rng);
-      const xAdv = objective.adversarial(model, x, y, ctx);
-      let kept: Record<string, tf.Scalar> = {};
-      const r = tf.variableGrads(() => {
-        const out = objective.loss(model, x, xAdv, y, ctx);
-        kept = Object.fromEntries(Object.entries(out.parts).map(([k, t]) => [k, tf.keep(t)]));
-        return out.loss;
-      }, vars);
-      const p: Record<string, number> = { total: r.value.dataSync()[0] };
-      for (const [k, t] of Object.entries(kept)) p[k] = t.dataSync()[0];
-      Object.values(kept).forEach((t) => t.dispose());
-      const g = vars.map((v) => (weight === 1 ? r.grads[v.name] : tf.mul(r.grads[v.name], weight)));
-      return { grads: g, parts: p };
-    });
-    for (const [k, v] of Object.entries(parts)) values[k] = (values[k] ?? 0) + weight * v;
-    if (!acc) acc = grads;
-    else {
-      const prev: tf.Tensor[] = acc;
-      acc = prev.map((a, i) => tf.add(a, grads[i]));
-      tf.dispose([...prev, ...grads]);
+    const size = microBatchSize && microBatchSize < indices.length ? microBatchSize : indices.length;
+    let acc: tf.Tensor[] | null = null;
+    const values: Record<string, number> = {};
+    for (let start = 0; start < indices.length; start += size) {
+      const chunk = indices.subarray(start, Math.min(indices.length, start + size));
+      const weight = chunk.length / indices.length;
+      const { grads, parts } = tf.tidy(() => {
+        const { x, y } = data.batch(chunk, ctx.rng);
+        const xAdv = objective.adversarial(model, x, y, ctx);
+        let kept: Record<string, tf.Scalar> = {};
+        const r = tf.variableGrads(() => {
+          const out = objective.loss(model, x, xAdv, y, ctx);
+          kept = Object.fromEntries(Object.entries(out.parts).map(([k, t]) => [k, tf.keep(t)]));
+          return out.loss;
+        }, vars);
+        const p: Record<string, number> = { total: r.value.dataSync()[0] };
+        for (const [k, t] of Object.entries(kept)) p[k] = t.dataSync()[0];
+        Object.values(kept).forEach((t) => t.dispose());
+        const g = vars.map((v) => (weight === 1 ? r.grads[v.name] : tf.mul(r.grads[v.name], weight)));
+        return { grads: g, parts: p };
+      });
+      for (const [k, v] of Object.entries(parts)) values[k] = (values[k] ?? 0) + weight * v;
+      if (!acc) acc = grads;
+      else {
+        const prev: tf.Tensor[] = acc;
+        acc = prev.map((a, i) => tf.add(a, grads[i]));
+        tf.dispose([...prev, ...grads]);
+      }
     }
-  }
-  const applied = Number.isFinite(values.total);
-  if (applied) sgd.step(vars, acc as tf.Tensor[], lr);
-  tf.dispose(acc as tf.Tensor[]);
-  return { values, applied };
+    const applied = Number.isFinite(values.total);
+    if (applied) sgd.step(vars, acc as tf.Tensor[], lr);
+    tf.dispose(acc as tf.Tensor[]);
+    return { values, applied };
   } catch (e) {
     throw explainOutOfMemory(e, indices.length, microBatchSize);
   }
