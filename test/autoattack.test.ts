@@ -139,3 +139,9 @@ test('an interrupted AutoAttack resumes from its saved state and gives the same 
   assert.throws(() => autoAttack(model, test_, { ...opts, eps: 0.2 }), /belongs to another AutoAttack run/);
   assert.throws(() => autoAttack(model, test_, { eps, version: 'custom', attacks: ['deepfool' as never] }), /Unknown AutoAttack attack 'deepfool'/);
 });
+
+test('a full AutoAttack run leaves no tensors behind', () => {
+  const before = tf.memory().numTensors;
+  autoAttack(model, test_.take(30), { eps, ...fast, batchSize: 15 });
+  assert.equal(tf.memory().numTensors, before);
+});

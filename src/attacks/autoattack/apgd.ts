@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { logits } from '../../models/forward';
 import { crossEntropyPerExample } from '../losses';
 import { dlrLoss, dlrTargetedLoss } from './losses';
+import { correctFlags } from '../../eval/accuracy';
 
 export type ApgdLoss = 'ce' | 'dlr' | 'dlr-targeted';
 
@@ -205,19 +206,13 @@ function mergeSuccesses(adv: tf.Tensor, robust: boolean[], idx: number[], res: R
   return next;
 }
 
-function predictions(model: tf.LayersModel, x: tf.Tensor): tf.Tensor2D {
-  return tf.tidy(() => logits(model, x, false));
-}
-
 /**
  * Untargeted APGD with restarts on the examples not yet fooled; returns adversarial inputs (the
  * clean input where no attack succeeded) and which examples stayed robust.
  */
 export function apgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: ApgdOptions): { adv: tf.Tensor; robust: boolean[] } {
   const opts = { eps: o.eps, norm: o.norm ?? 'linf', steps: o.steps ?? 100, loss: o.loss ?? 'ce', rho: o.rho ?? 0.75 } as const;
-  const z = predictions(model, x);
-  const robust = Array.from(tf.tidy(() => tf.equal(tf.argMax(z, 1), y)).dataSync()).map(Boolean);
-  z.dispose();
+  const robust = correctFlags(model, x, y);
   let adv = tf.clone(x);
   for (let r = 0; r < (o.restarts ?? 1); r++) {
     const idx = robust.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
@@ -234,9 +229,7 @@ export function apgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: Apg
 /** APGD-T: targeted DLR towards each of the `targets` most likely wrong classes in turn. */
 export function apgdTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: Omit<ApgdOptions, 'loss'> & { targets?: number }): { adv: tf.Tensor; robust: boolean[] } {
   const opts = { eps: o.eps, norm: o.norm ?? 'linf', steps: o.steps ?? 100, loss: 'dlr-targeted', rho: o.rho ?? 0.75 } as const;
-  const z = predictions(model, x);
-  const robust = Array.from(tf.tidy(() => tf.equal(tf.argMax(z, 1), y)).dataSync()).map(Boolean);
-  z.dispose();
+  const robust = correctFlags(model, x, y);
   const nTargets = o.targets ?? 9;
   let adv = tf.clone(x);
   for (let t = 2; t < nTargets + 2; t++) {

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { logits } from '../../models/forward';
 import { scatterRows } from './apgd';
+import { correctFlags } from '../../eval/accuracy';
 
 export interface FabOptions {
   eps: number;
@@ -112,7 +113,6 @@ function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, targe
   const bs = x.shape[0];
   const dim = x.size / bs;
   const im2 = x.dataSync() as Float32Array;
-  const yArr = y.dataSync();
   let x1 = Float32Array.from(im2);
   const adv = Float32Array.from(im2);
   const res2 = new Float64Array(bs).fill(1e10);
@@ -156,9 +156,11 @@ function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, targe
       }
     }
     x1 = next;
-    const pred = tf.tidy(() => tf.argMax(logits(model, tf.tensor(x1, x.shape), false), 1).dataSync());
+    const xt = tf.tensor(x1, x.shape);
+    const correct = correctFlags(model, xt, y);
+    xt.dispose();
     for (let r = 0; r < bs; r++) {
-      if (pred[r] === yArr[r]) continue;
+      if (correct[r]) continue;
       let tdist = 0;
       for (let i = 0; i < dim; i++) tdist = Math.max(tdist, Math.abs(x1[r * dim + i] - im2[r * dim + i]));
       if (tdist < res2[r]) {
@@ -174,9 +176,8 @@ function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, targe
 /** FAB-T over the `targets` most likely wrong classes; success needs L∞ distance ≤ ε. */
 export function fabTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: FabOptions): { adv: tf.Tensor; robust: boolean[] } {
   const opts = { eps: o.eps, steps: o.steps ?? 100, alphaMax: o.alphaMax ?? 0.1, eta: o.eta ?? 1.05, beta: o.beta ?? 0.9 };
-  const robust = Array.from(tf.tidy(() => tf.equal(tf.argMax(logits(model, x, false), 1), y)).dataSync()).map(Boolean);
+  const robust = correctFlags(model, x, y);
   let adv = tf.clone(x);
-  const dim = x.size / x.shape[0];
   for (let t = 2; t < (o.targets ?? 9) + 2; t++) {
     const idx = robust.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
     if (!idx.length) break;
@@ -186,16 +187,9 @@ export function fabTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D,
     const target = tf.tidy(() => tf.topk(logits(model, xs, false), t).indices.slice([0, t - 1], [-1, 1]).reshape([-1]) as tf.Tensor1D);
     const r = fabSingleRun(model, xs, ys, target, opts);
     const found = tf.tensor(r.adv, xs.shape);
-    const pred = tf.tidy(() => tf.argMax(logits(model, found, false), 1).dataSync());
-    const ysArr = ys.dataSync();
-    const xsArr = xs.dataSync() as Float32Array;
-    const fooledLocal: number[] = [];
-    for (let j = 0; j < idx.length; j++) {
-      if (pred[j] === ysArr[j]) continue;
-      let dist = 0;
-      for (let i = 0; i < dim; i++) dist = Math.max(dist, Math.abs(r.adv[j * dim + i] - xsArr[j * dim + i]));
-      if (dist <= opts.eps) fooledLocal.push(j);
-    }
+    // as the reference: misclassified on re-prediction and within ε (r.dist is the L∞ distance of r.adv)
+    const correct = correctFlags(model, found, ys);
+    const fooledLocal = idx.map((_, j) => j).filter((j) => !correct[j] && r.dist[j] <= opts.eps);
     if (fooledLocal.length) {
       const src = tf.gather(found, tf.tensor1d(fooledLocal, 'int32'));
       const next = scatterRows(adv, fooledLocal.map((j) => idx[j]), src);

@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, range } from '../../data/dataset';
-import { logits } from '../../models/forward';
+import { correctFlags } from '../../eval/accuracy';
 import { apgd, apgdTargeted } from './apgd';
 import { squareAttack } from './square';
 import { fabTargeted } from './fab';
@@ -69,6 +69,8 @@ interface State {
   done: number;
   /** batches of the current stage finished */
   batches: number;
+  /** the robust points at the start of the current stage (its batches), kept while it runs */
+  stageIdx?: number[];
   stageSeconds: number;
 }
 
@@ -111,7 +113,7 @@ export function autoAttack(model: tf.LayersModel, data: ArrayDataset, o: AutoAtt
     const robust: boolean[] = [];
     for (let s = 0; s < n; s += bs) {
       const { x, y } = data.batch(range(Math.min(n, s + bs)).subarray(s));
-      robust.push(...Array.from(tf.tidy(() => tf.equal(tf.argMax(logits(model, x), 1), y)).dataSync()).map(Boolean));
+      robust.push(...correctFlags(model, x, y));
       tf.dispose([x, y]);
     }
     state = { key, robust, log: [{ stage: 'clean', robustAccuracy: robust.filter(Boolean).length / n, seconds: (Date.now() - t0) / 1000 }], done: 0, batches: 0, stageSeconds: 0 };
@@ -122,8 +124,8 @@ export function autoAttack(model: tf.LayersModel, data: ArrayDataset, o: AutoAtt
     const name = attacks[a];
     const idx = st.robust.map((r, i) => (r ? i : -1)).filter((i) => i >= 0);
     // the batches of this stage are fixed by the robust set at its start, which the state keeps
-    const stageIdx = st.batches === 0 ? idx : (st as State & { stageIdx?: number[] }).stageIdx ?? idx;
-    (st as State & { stageIdx?: number[] }).stageIdx = stageIdx;
+    const stageIdx = st.batches === 0 ? idx : st.stageIdx ?? idx;
+    st.stageIdx = stageIdx;
     const nb = Math.ceil(stageIdx.length / bs);
     const progress = new Progress({ label: `AutoAttack ${name}`, total: nb, enabled: o.progress !== false });
     for (let b = st.batches; b < nb; b++) {
@@ -132,8 +134,8 @@ export function autoAttack(model: tf.LayersModel, data: ArrayDataset, o: AutoAtt
       const { x, y } = data.batch(Int32Array.from(ids));
       const adv = runAttack(name, model, x, y, o, (o.seed ?? 0) * 7 + a);
       // like the reference: success is judged by the model's prediction on the returned input
-      const wrong = Array.from(tf.tidy(() => tf.notEqual(tf.argMax(logits(model, adv), 1), y)).dataSync());
-      ids.forEach((id, j) => wrong[j] && (st.robust[id] = false));
+      const correct = correctFlags(model, adv, y);
+      ids.forEach((id, j) => !correct[j] && (st.robust[id] = false));
       tf.dispose([x, y, adv]);
       st.batches = b + 1;
       st.stageSeconds += (Date.now() - t0) / 1000;
@@ -147,7 +149,7 @@ export function autoAttack(model: tf.LayersModel, data: ArrayDataset, o: AutoAtt
     st.done = a + 1;
     st.batches = 0;
     st.stageSeconds = 0;
-    delete (st as State & { stageIdx?: number[] }).stageIdx;
+    delete st.stageIdx;
     save();
     if (o.progress !== false) process.stderr.write(`robust accuracy after ${name.toUpperCase()}: ${(100 * st.log[st.log.length - 1].robustAccuracy).toFixed(2)}%\n`);
   }
