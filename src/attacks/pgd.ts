@@ -27,6 +27,8 @@ export interface PgdOptions {
   seed?: number;
   /** explicit starting point (projected onto the ε-ball around x); replaces the random start */
   start?: tf.Tensor;
+  /** a radius per example (CFA's class-wise ε), replacing `eps` in the random start and projection */
+  epsPerExample?: tf.Tensor1D;
 }
 
 export function validatePgd(o: PgdOptions): void {
@@ -50,11 +52,11 @@ function l2norm(t: tf.Tensor): tf.Tensor {
   return tf.sqrt(tf.sum(tf.square(t), axes, true));
 }
 
-/** Projects x onto B(x0, ε) in the given norm, then onto [lo, hi]. */
-export function project(x: tf.Tensor, x0: tf.Tensor, eps: number, norm: 'linf' | 'l2', clip: [number, number]): tf.Tensor {
+/** Projects x onto B(x0, ε) in the given norm, then onto [lo, hi]. `eps` is a number or a per-example radius shaped to broadcast against x. */
+export function project(x: tf.Tensor, x0: tf.Tensor, eps: number | tf.Tensor, norm: 'linf' | 'l2', clip: [number, number]): tf.Tensor {
   return tf.tidy(() => {
     let delta = tf.sub(x, x0);
-    if (norm === 'linf') delta = tf.clipByValue(delta, -eps, eps);
+    if (norm === 'linf') delta = typeof eps === 'number' ? tf.clipByValue(delta, -eps, eps) : tf.minimum(tf.maximum(delta, tf.neg(eps)), eps);
     else delta = tf.mul(delta, tf.minimum(1, tf.div(eps, tf.add(l2norm(delta), 1e-12))));
     return tf.clipByValue(tf.add(x0, delta), clip[0], clip[1]);
   });
@@ -68,25 +70,34 @@ export function pgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, opts: P
   // Summed (not mean) loss: each example's gradient is independent of the batch size.
   const grad = tf.grad((xa: tf.Tensor) => tf.sum(lossFn(logits(model, xa, false), y)));
 
+  const perExample = opts.epsPerExample;
+  if (perExample && perExample.shape[0] !== x.shape[0]) {
+    throw new PiatError('bad-shape', `PGD epsPerExample has ${perExample.shape[0]} radii for a batch of ${x.shape[0]}`);
+  }
+  const eps: number | tf.Tensor = perExample ? tf.reshape(perExample, [x.shape[0], ...x.shape.slice(1).map(() => 1)]) : opts.eps;
   let xAdv = tf.tidy(() => {
-    if (opts.start) return project(opts.start, x, opts.eps, norm, clip);
-    if (opts.randomStart === false || opts.eps === 0) return tf.clone(x);
+    if (opts.start) return project(opts.start, x, eps, norm, clip);
+    if (opts.randomStart === false || (!perExample && opts.eps === 0)) return tf.clone(x);
     const seed = opts.seed;
-    if (norm === 'linf') return project(tf.add(x, tf.randomUniform(x.shape, -opts.eps, opts.eps, 'float32', seed)), x, opts.eps, norm, clip);
+    // (scalar ε keeps its original draw, so earlier runs reproduce bit for bit)
+    const scaled = (shape: number[], lo: number, s?: number) =>
+      typeof eps === 'number' ? tf.randomUniform(shape, lo * eps, eps, 'float32', s) : tf.mul(tf.randomUniform(shape, lo, 1, 'float32', s), eps);
+    if (norm === 'linf') return project(tf.add(x, scaled(x.shape, -1, seed)), x, eps, norm, clip);
     // L2: a random direction scaled to a uniform radius in [0, ε] (as torchattacks does)
     const d = tf.randomNormal(x.shape, 0, 1, 'float32', seed);
-    const r = tf.randomUniform([x.shape[0], ...x.shape.slice(1).map(() => 1)], 0, opts.eps, 'float32', seed === undefined ? undefined : seed + 1);
-    return project(tf.add(x, tf.mul(tf.div(d, tf.add(l2norm(d), 1e-12)), r)), x, opts.eps, norm, clip);
+    const r = scaled([x.shape[0], ...x.shape.slice(1).map(() => 1)], 0, seed === undefined ? undefined : seed + 1);
+    return project(tf.add(x, tf.mul(tf.div(d, tf.add(l2norm(d), 1e-12)), r)), x, eps, norm, clip);
   });
 
   for (let i = 0; i < opts.steps; i++) {
     const next = tf.tidy(() => {
       const g = grad(xAdv);
       const step = norm === 'linf' ? tf.sign(g) : tf.div(g, tf.add(l2norm(g), 1e-12));
-      return project(tf.add(xAdv, tf.mul(step, opts.alpha)), x, opts.eps, norm, clip);
+      return project(tf.add(xAdv, tf.mul(step, opts.alpha)), x, eps, norm, clip);
     });
     xAdv.dispose();
     xAdv = next;
   }
+  if (typeof eps !== 'number') eps.dispose();
   return xAdv;
 }

@@ -124,8 +124,14 @@ export class ArrayDataset {
 
   /** A new dataset holding the first `n` examples (views, no copy). */
   take(n: number): ArrayDataset {
-    const m = Math.min(n, this.size);
-    const ds = new ArrayDataset(this.name, this.features.subarray(0, m * this.featureSize), this.labels.subarray(0, m), this.inputShape, this.numClasses, true);
+    return this.slice(0, n);
+  }
+
+  /** Examples [start, end) as a new dataset (views, no copy; e.g. a held-out validation tail). */
+  slice(start: number, end = this.size): ArrayDataset {
+    const a = Math.max(0, Math.min(start, this.size));
+    const b = Math.max(a, Math.min(end, this.size));
+    const ds = new ArrayDataset(this.name, this.features.subarray(a * this.featureSize, b * this.featureSize), this.labels.subarray(a, b), this.inputShape, this.numClasses, true);
     ds.augmentation = this.augmentation;
     return ds;
   }

@@ -11,6 +11,7 @@
  *   "objective": { "name": "trades", "beta": 6, "attack": { "eps": 0.3, "alpha": 0.01, "steps": 10 } },
  *   "piat": { "schedule": { "kind": "dynamic" }, "warmupEpochs": 0 },       optional
  *   "averaging": { "kind": "swa", "startEpoch": 5 },                         optional
+ *                (or { "kind": "fawa", "validationSize": 1000 }: CFA's averaging, on the training tail)
  *   "train": { "epochs": 10, "batchSize": 128, "seed": 1, "optimizer": { "lr": 0.01 }, … },
  *   "runDir": "runs/my-run"
  * }
@@ -30,7 +31,11 @@ import { trades } from '../objectives/trades';
 import { mart } from '../objectives/mart';
 import { mail } from '../objectives/mail';
 import { piat } from '../piat/hook';
-import { WeightAveragingHook } from '../piat/averaging';
+import { AveragingOptions, WeightAveragingHook } from '../piat/averaging';
+import { fawa } from '../piat/fawa';
+import { PgdOptions } from '../attacks/pgd';
+import { cfa } from '../objectives/cfa';
+import { rat } from '../objectives/rat';
 import { TrainerHook } from '../train/hooks';
 import { TrainConfig, validateTrainConfig } from '../train/trainer';
 
@@ -42,7 +47,7 @@ export interface RunConfig {
   model: { arch: string; hidden?: number[]; seed?: number };
   objective: { name: string; [option: string]: unknown };
   piat?: { schedule?: { kind: 'dynamic' | 'fixed'; [k: string]: unknown }; warmupEpochs?: number } | null;
-  averaging?: { kind: 'ema' | 'swa'; decay?: number; startEpoch?: number } | null;
+  averaging?: { kind: 'ema' | 'swa' | 'fawa'; decay?: number; startEpoch?: number; threshold?: number; validationSize?: number } | null;
   train: TrainConfig;
   runDir: string;
 }
@@ -57,6 +62,8 @@ const OBJECTIVE_FIELDS: Record<string, string[]> = {
   trades: ['beta', 'attack'],
   mart: ['lambda', 'attack'],
   mail: ['base', 'bias', 'slope', 'beta', 'burnInEpochs', 'attack'],
+  cfa: ['base', 'ccm', 'ccr', 'lambda1', 'lambda2', 'beta', 'beginEpoch', 'numClasses', 'attack'],
+  rat: ['alpha', 'beta', 'weightNoise', 'attack'],
 };
 const TRAIN_FIELDS = ['epochs', 'batchSize', 'seed', 'optimizer', 'lrSchedule', 'eval', 'keepEpochCheckpoints', 'microBatchSize'];
 
@@ -97,9 +104,13 @@ export function validateRunConfig(raw: unknown): RunConfig {
   const fields = OBJECTIVE_FIELDS[c.objective.name];
   if (!fields) bad('objective.name', `'${c.objective.name}' is not an objective${closest(String(c.objective.name), Object.keys(OBJECTIVE_FIELDS))}`);
   onlyFields(c.objective, ['name', ...fields], 'objective');
-  for (const [k, v] of Object.entries(c.objective)) if (['lambda', 'beta', 'bias', 'slope'].includes(k) && !Number.isFinite(v)) bad(`objective.${k}`, 'must be a number');
+  for (const [k, v] of Object.entries(c.objective)) if (['lambda', 'beta', 'bias', 'slope', 'lambda1', 'lambda2', 'alpha', 'weightNoise'].includes(k) && !Number.isFinite(v)) bad(`objective.${k}`, 'must be a number');
   if (c.piat) onlyFields(c.piat, ['schedule', 'warmupEpochs'], 'piat');
-  if (c.averaging) onlyFields(c.averaging, ['kind', 'decay', 'startEpoch'], 'averaging');
+  if (c.averaging) {
+    onlyFields(c.averaging, ['kind', 'decay', 'startEpoch', 'threshold', 'validationSize'], 'averaging');
+    if (!['ema', 'swa', 'fawa'].includes(c.averaging.kind)) bad('averaging.kind', `'${c.averaging.kind}' is not a kind of averaging${closest(String(c.averaging.kind), ['ema', 'swa', 'fawa'])}`);
+    if (c.averaging.kind === 'fawa' && !(Number.isInteger(c.averaging.validationSize) && (c.averaging.validationSize as number) > 0)) bad('averaging.validationSize', 'FAWA needs a held-out validation size (a whole number > 0), taken from the end of the training set');
+  }
   if (!isObject(c.train)) bad('train', 'missing (e.g. { "epochs": 10, "batchSize": 128, "seed": 1, "optimizer": { "lr": 0.01 } })');
   onlyFields(c.train as unknown as Record<string, unknown>, TRAIN_FIELDS, 'train');
   try {
@@ -148,11 +159,18 @@ export function buildRun(raw: unknown): BuiltRun & { config: RunConfig } {
             ? preActResnet18(opts)
             : wrn34_10(opts);
   const { name, ...o } = c.objective;
-  const makers: Record<string, (o: never) => Objective> = { standard, 'pgd-at': pgdAt, alp, nmse, trades, mart, mail };
-  const objective = makers[name](o as never);
+  const makers: Record<string, (o: never) => Objective> = { standard, 'pgd-at': pgdAt, alp, nmse, trades, mart, mail, cfa, rat };
+  const objective = makers[name]((name === 'cfa' ? { numClasses: train.numClasses, ...o } : o) as never);
   const hooks: TrainerHook[] = [];
   if (c.piat) hooks.push(piat(c.piat as never));
-  if (c.averaging) hooks.push(new WeightAveragingHook(c.averaging));
+  if (c.averaging?.kind === 'fawa') {
+    const v = c.averaging.validationSize as number;
+    if (v >= train.size) bad('averaging.validationSize', `${v} leaves no training examples (the training set has ${train.size})`);
+    const validation = train.slice(train.size - v);
+    train = train.take(train.size - v);
+    // validated with the objective's own threat model (PGD-10 at its ε, as the authors validate at the training ε)
+    hooks.push(fawa({ validation, decay: c.averaging.decay, threshold: c.averaging.threshold, attack: o.attack ? { ...(o.attack as PgdOptions), steps: 10 } : undefined }));
+  } else if (c.averaging) hooks.push(new WeightAveragingHook(c.averaging as AveragingOptions));
   return { config: c, model, objective, hooks, train, test };
 }
 

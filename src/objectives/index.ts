@@ -7,3 +7,5 @@ export * from './kl';
 export * from './trades';
 export * from './mart';
 export * from './mail';
+export * from './cfa';
+export * from './rat';

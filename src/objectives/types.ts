@@ -32,4 +32,12 @@ export interface Objective {
   adversarial(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, ctx: ObjectiveContext): tf.Tensor | null;
   /** The differentiable loss; called inside the weight-gradient tape with the model in training mode. */
   loss(model: tf.LayersModel, x: tf.Tensor, xAdv: tf.Tensor | null, y: tf.Tensor1D, ctx: ObjectiveContext): LossResult;
+  /**
+   * For objectives that adapt between epochs (CFA's class-wise ε and β): runs after the epoch's
+   * steps and returns fields for the epoch record. `state`/`restore` carry what it learnt across a
+   * resume, so a resumed run continues exactly.
+   */
+  onEpochEnd?(epoch: number): Record<string, number | null> | void;
+  state?(): Record<string, unknown>;
+  restore?(state: Record<string, unknown>): void;
 }

@@ -19,15 +19,50 @@ export interface AveragingOptions {
   startEpoch?: number;
 }
 
-export class WeightAveragingHook implements TrainerHook {
+/**
+ * avg·(1 − w) + θ·w for every weight of `model` (frozen input normalisation copied, not blended);
+ * a copy of θ when there is no average yet. Disposes the previous average.
+ */
+export function blendWeights(avg: tf.Tensor[] | null, model: tf.LayersModel, weightOfNew: number): tf.Tensor[] {
+  const ws = model.weights.map((w) => w.read());
+  if (!avg) return ws.map((w) => tf.clone(w));
+  const next = tf.tidy(() =>
+    avg.map((a, i) => (model.weights[i].originalName.startsWith(FROZEN_PREFIX) ? tf.clone(a) : tf.add(tf.mul(a, 1 - weightOfNew), tf.mul(ws[i], weightOfNew)))),
+  );
+  tf.dispose(avg);
+  return next;
+}
+
+/** Holds an average of the weights for the trainer to evaluate, save and hand back on resume. */
+export abstract class AveragedWeightsHook implements TrainerHook {
+  abstract readonly name: string;
+  abstract readonly config: Record<string, unknown>;
+  protected avg: tf.Tensor[] | null = null;
+
+  averagedWeights(): tf.Tensor[] | null {
+    return this.avg;
+  }
+
+  restoreAveraged(weights: tf.Tensor[]): void {
+    tf.dispose(this.avg ?? []);
+    this.avg = weights.map((w) => tf.clone(w));
+  }
+
+  dispose(): void {
+    tf.dispose(this.avg ?? []);
+    this.avg = null;
+  }
+}
+
+export class WeightAveragingHook extends AveragedWeightsHook {
   readonly name: string;
   readonly kind: 'ema' | 'swa';
   readonly decay: number;
   readonly startEpoch: number;
-  private avg: tf.Tensor[] | null = null;
   private count = 0;
 
   constructor(o: AveragingOptions) {
+    super();
     this.kind = oneOf('averaging kind', o.kind, ['ema', 'swa'] as const);
     this.name = this.kind;
     this.decay = o.decay ?? 0.999;
@@ -40,16 +75,7 @@ export class WeightAveragingHook implements TrainerHook {
   }
 
   private fold(model: tf.LayersModel, weightOfNew: number): void {
-    const ws = model.weights.map((w) => w.read());
-    if (!this.avg) {
-      this.avg = ws.map((w) => tf.clone(w));
-      return;
-    }
-    const prev = this.avg;
-    this.avg = tf.tidy(() =>
-      prev.map((a, i) => (model.weights[i].originalName.startsWith(FROZEN_PREFIX) ? tf.clone(a) : tf.add(tf.mul(a, 1 - weightOfNew), tf.mul(ws[i], weightOfNew)))),
-    );
-    tf.dispose(prev);
+    this.avg = blendWeights(this.avg, model, weightOfNew);
   }
 
   onStepEnd({ model }: HookContext): void {
@@ -64,26 +90,12 @@ export class WeightAveragingHook implements TrainerHook {
     return { averaged: this.avg ? (this.kind === 'swa' ? this.count : 1) : 0 };
   }
 
-  averagedWeights(): tf.Tensor[] | null {
-    return this.avg;
-  }
-
-  restoreAveraged(weights: tf.Tensor[]): void {
-    tf.dispose(this.avg ?? []);
-    this.avg = weights.map((w) => tf.clone(w));
-  }
-
   state() {
     return { count: this.count };
   }
 
   restore(s: Record<string, unknown>): void {
     this.count = Number(s.count ?? 0);
-  }
-
-  dispose(): void {
-    tf.dispose(this.avg ?? []);
-    this.avg = null;
   }
 }
 

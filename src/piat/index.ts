@@ -2,3 +2,4 @@ export * from './schedule';
 export * from './interpolate';
 export * from './hook';
 export * from './averaging';
+export * from './fawa';

@@ -17,6 +17,8 @@ export interface TrainerState {
   epoch: number;
   rngState: number;
   hooks: Record<string, Record<string, unknown>>;
+  /** what an adaptive objective (CFA) learnt so far; absent in checkpoints of older runs */
+  objective?: Record<string, unknown>;
   best: { epoch: number; robustAcc: number } | null;
   /** sha256 of the run config, so a resume with another config is refused */
   configHash: string;

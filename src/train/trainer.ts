@@ -153,6 +153,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       sgd.setState(vars, cp.velocity);
       rng.setState(cp.state.rngState);
       for (const h of hooks) h.restore?.(cp.state.hooks[h.name] ?? {});
+      objective.restore?.(cp.state.objective ?? {});
       const avgHook = hooks.find((h) => h.restoreAveraged);
       if (avgHook && fs.existsSync(path.join(cp.dir, 'averaged', 'model.json'))) {
         const m = await loadModel(path.join(cp.dir, 'averaged'));
@@ -217,7 +218,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       if (o.shouldStop?.()) stopped = true;
     }
 
-    const hookFields: Record<string, number | null> = {};
+    const hookFields: Record<string, number | null> = { ...(objective.onEpochEnd?.(epoch) ?? {}) };
     for (const h of hooks) Object.assign(hookFields, h.onEpochEnd?.({ model, epoch }) ?? {});
     const trainSeconds = (Date.now() - t0) / 1000;
 
@@ -264,6 +265,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         epoch: epoch + 1,
         rngState: rng.getState(),
         hooks: Object.fromEntries(hooks.map((h) => [h.name, h.state?.() ?? {}])),
+        objective: objective.state?.() ?? {},
         best,
         configHash: hash,
       }, averaged ? (dir) => saveWeightsAs(model, averaged, path.join(dir, 'averaged'), { epoch: epoch + 1 }) : undefined);
