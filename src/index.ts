@@ -36,3 +36,8 @@ export * from './train/step';
 export * from './models/vit';
 export * from './experiments/compare-methods';
 export * from './experiments/curves';
+export * from './experiments/methods';
+export * from './experiments/pool';
+export * from './experiments/paper-values';
+export * from './experiments/method-tables';
+export * from './experiments/table1';

@@ -1,2 +1,3 @@
 export * from './boundary';
 export * from './oscillation';
+export * from './landscape';

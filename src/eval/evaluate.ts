@@ -8,7 +8,7 @@ import { accuracy, AttackFn } from './accuracy';
 import { pgd } from '../attacks/pgd';
 import { cwInf, fgsm, ifgsm, mifgsm } from '../attacks/iterative';
 import { PiatError } from '../util/errors';
-import { autoAttack } from '../attacks/autoattack';
+import { autoAttack, AutoAttackOptions } from '../attacks/autoattack';
 import { Progress } from '../util/progress';
 
 export interface EvalOptions {
@@ -25,6 +25,8 @@ export interface EvalOptions {
   progress?: boolean;
   /** AutoAttack state file, so an interrupted 'aa' evaluation resumes */
   aaStatePath?: string;
+  /** AutoAttack settings other than the standard version's (e.g. a cheaper custom list for smoke runs) */
+  aa?: Pick<AutoAttackOptions, 'version' | 'attacks' | 'apgdSteps' | 'targets' | 'squareQueries' | 'fabSteps'>;
 }
 
 export interface EvalRow {
@@ -70,7 +72,7 @@ export function evaluate(model: tf.LayersModel, data: ArrayDataset, o: EvalOptio
     const t0 = Date.now();
     const acc = make
       ? accuracy(model, data, make(eps, alpha, o.seed ?? 0), { n, batchSize: o.batchSize })
-      : autoAttack(model, data, { eps, n, seed: o.seed ?? 0, statePath: o.aaStatePath, progress: o.progress }).robustAccuracy;
+      : autoAttack(model, data, { ...o.aa, eps, n, seed: o.seed ?? 0, statePath: o.aaStatePath, progress: o.progress }).robustAccuracy;
     progress.tick(1, `${name} ${(100 * acc).toFixed(2)}%`);
     return { attack: name, accuracy: acc, n, seconds: (Date.now() - t0) / 1000 };
   });

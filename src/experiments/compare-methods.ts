@@ -11,11 +11,15 @@ import { TrainerHook } from '../train/hooks';
 import { train, TrainConfig } from '../train/trainer';
 import { EpochRecord } from '../train/records';
 import { oscillation, OscillationStats } from '../analysis/oscillation';
+import { PiatError } from '../util/errors';
 
 export interface MethodSpec {
   name: string;
   objective: () => Objective;
-  hooks?: () => TrainerHook[];
+  /** `validation`: the held-out tail of the training set when `holdOut` is set (CFA's FAWA) */
+  hooks?: (ctx: { validation?: ArrayDataset }) => TrainerHook[];
+  /** examples held out from the end of the training set as validation data for the hooks */
+  holdOut?: number;
 }
 
 export interface MethodRun {
@@ -40,7 +44,11 @@ export async function compareMethods(o: {
     const model = o.model();
     const runDir = path.join(o.root, m.name.toLowerCase().replace(/[^a-z0-9]+/g, '-'));
     if (o.progress !== false) process.stderr.write(`${m.name}: ${runDir}\n`);
-    const r = await train({ model, objective: m.objective(), hooks: m.hooks?.() ?? [], train: o.train, test: o.test, runDir, meta: { ...o.meta, method: m.name }, progress: o.progress, config: o.config });
+    const hold = m.holdOut ?? 0;
+    if (hold >= o.train.size) throw new PiatError('bad-config', `${m.name}: holding out ${hold} validation examples leaves none of the ${o.train.size} for training`);
+    const trainSet = hold ? o.train.take(o.train.size - hold) : o.train;
+    const validation = hold ? o.train.slice(o.train.size - hold) : undefined;
+    const r = await train({ model, objective: m.objective(), hooks: m.hooks?.({ validation }) ?? [], train: trainSet, test: o.test, runDir, meta: { ...o.meta, method: m.name }, progress: o.progress, config: o.config });
     model.dispose();
     runs.push({ method: m.name, records: r.records, runDir, oscillation: oscillation(r.records.map((x) => x.robustAcc ?? 0)) });
   }

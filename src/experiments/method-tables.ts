@@ -1,0 +1,124 @@
+/**
+ * Tables I, II, III, V and Fig. 6: methods trained from the shared pool (pool.ts), their Best and
+ * Final weights evaluated with Clean, PGD20, CW20 and AutoAttack, laid out as the paper's tables
+ * and set beside the paper's numbers.
+ */
+import { DatasetName } from '../data/images';
+import { Profile } from './profiles';
+import { aaLabel, evaluateRun, PoolArch, PoolConfig, poolConfig, poolData, PoolMethod, tableDatasets, trainPool } from './pool';
+import { MethodRun } from './compare-methods';
+import { PaperRow } from './paper-values';
+
+export interface MethodsResult {
+  profile: Profile;
+  dataset: DatasetName;
+  config: PoolConfig;
+  runs: MethodRun[];
+  /** percent, one row per method × attack */
+  rows: BestFinalRow[];
+}
+
+export interface BestFinalRow {
+  dataset: string;
+  method: string;
+  attack: string;
+  best: number;
+  final: number;
+  diff: number;
+}
+
+/** Trains (or re-uses) the methods on one dataset and evaluates their Best and Final weights. */
+export async function runMethodsOn(profile: Profile, dataset: DatasetName, methods: (string | PoolMethod)[], o: { arch?: PoolArch; progress?: boolean } = {}): Promise<MethodsResult> {
+  const config = poolConfig(profile, { dataset, arch: o.arch });
+  const data = poolData(config);
+  const runs = await trainPool(profile, config, methods, { progress: o.progress, data });
+  const rows: BestFinalRow[] = [];
+  for (const run of runs) {
+    const [best, final] = await evaluateRun(run, data.test, config.final, { progress: o.progress });
+    for (const b of best.rows) {
+      const f = final.rows.find((r) => r.attack === b.attack);
+      if (!f) continue;
+      rows.push({ dataset: config.dataset, method: run.method, attack: b.attack, best: 100 * b.accuracy, final: 100 * f.accuracy, diff: Math.abs(100 * (b.accuracy - f.accuracy)) });
+    }
+  }
+  return { profile, dataset: config.dataset, config, runs, rows };
+}
+
+/** The same over the datasets a table uses at this profile (the paper's at `paper`, Fashion-MNIST otherwise). */
+export async function runMethodsTable(profile: Profile, paperDatasets: DatasetName[], methods: (string | PoolMethod)[], o: { arch?: PoolArch; progress?: boolean } = {}): Promise<MethodsResult[]> {
+  const out: MethodsResult[] = [];
+  for (const d of tableDatasets(profile, paperDatasets)) out.push(await runMethodsOn(profile, d, methods, o));
+  return out;
+}
+
+const ATTACK_TITLES: Record<string, string> = { clean: 'Clean', pgd20: 'PGD20', cw20: 'CW', aa: 'AA' };
+
+/** Table I's wide layout: one row per dataset × method, Best / Final / Diff per attack. */
+export function bestFinalWide(results: MethodsResult[]): Record<string, string | number>[] {
+  return results.flatMap((r) =>
+    [...new Set(r.rows.map((x) => x.method))].map((method) => {
+      const row: Record<string, string | number> = { dataset: r.dataset, method };
+      for (const x of r.rows.filter((y) => y.method === method)) {
+        const t = ATTACK_TITLES[x.attack] ?? x.attack;
+        row[`${t} best`] = x.best;
+        row[`${t} final`] = x.final;
+        row[`${t} diff`] = x.diff;
+      }
+      return row;
+    }),
+  );
+}
+
+/** Tables II–V's layout: Clean, PGD20 and AA of the Best weights, one row per dataset × method. */
+export function bestOnlyWide(results: MethodsResult[]): Record<string, string | number>[] {
+  return results.flatMap((r) =>
+    [...new Set(r.rows.map((x) => x.method))].map((method) => {
+      const get = (a: string) => r.rows.find((x) => x.method === method && x.attack === a)?.best ?? NaN;
+      return { dataset: r.dataset, method, Clean: get('clean'), PGD20: get('pgd20'), CW: get('cw20'), AA: get('aa') };
+    }),
+  );
+}
+
+/** Rows {dataset, method, attack, which, accuracy (fraction)} for bar charts. */
+export function accuracyBars(results: MethodsResult[], attacks: string[], which: ('best' | 'final')[] = ['best']) {
+  return results.flatMap((r) =>
+    r.rows
+      .filter((x) => attacks.includes(x.attack))
+      .flatMap((x) => which.map((w) => ({ dataset: r.dataset, method: x.method, attack: ATTACK_TITLES[x.attack] ?? x.attack, which: w, accuracy: x[w] / 100 }))),
+  );
+}
+
+/** What the profile evaluates, in words, for the notebooks' first and last cells. */
+export function evaluationNote(c: PoolConfig): string {
+  const eps = c.final.eps < 0.05 ? `${Math.round(c.final.eps * 255)}/255` : String(c.final.eps);
+  return `Final evaluation on the first ${c.final.n} test images: clean, PGD20 and CW20 (L∞, ε = ${eps}, step ${c.final.alpha.toFixed(4)}), ${aaLabel(c.final)}. Best = the epoch with the highest PGD-${c.evalAttack.steps} accuracy on ${c.testSize} test images during training; Final = the last epoch.`;
+}
+
+const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
+
+/** Markdown table of ours (Best) beside the paper's rows for the same method names. */
+export function besideThePaper(ours: Record<string, string | number>[], paper: PaperRow[], paperGroup: string): string {
+  const lines = [`| method | ours Clean | ours PGD20 | ours AA | paper Clean (${paperGroup}) | paper PGD20 | paper AA |`, '|---|---|---|---|---|---|---|'];
+  for (const r of ours) {
+    const p = paper.find((x) => x.group === paperGroup && x.method === r.method);
+    lines.push(`| ${r.method} | ${f2(r.Clean as number)} | ${f2(r.PGD20 as number)} | ${f2(r.AA as number)} | ${p ? f2(p.clean) : '–'} | ${p ? f2(p.pgd20) : '–'} | ${p ? f2(p.aa) : '–'} |`);
+  }
+  return lines.join('\n');
+}
+
+/** The methods ranked by a column, best first (ties share the better rank). */
+export function rankBy(rows: Record<string, string | number>[], column: string): string[] {
+  return [...rows].sort((a, b) => (b[column] as number) - (a[column] as number)).map((r) => r.method as string);
+}
+
+/** For each pair (base, PIAT+base) present: does PIAT raise the given column? */
+export function piatGains(rows: Record<string, string | number>[], column: string): { base: string; without: number; with: number; gain: number }[] {
+  const out: { base: string; without: number; with: number; gain: number }[] = [];
+  for (const r of rows) {
+    const name = r.method as string;
+    const piatName = name === 'PGD-AT' ? 'PIAT' : `PIAT+${name}`;
+    const p = rows.find((x) => x.method === piatName && x.dataset === r.dataset);
+    if (p) out.push({ base: name, without: r[column] as number, with: p[column] as number, gain: (p[column] as number) - (r[column] as number) });
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+/**
+ * The training methods the paper compares, by the names its tables use, so that every notebook
+ * builds the same method the same way (and finished runs can be shared between notebooks).
+ *
+ *   PGD-AT, ALP, TRADES, MART, MAIL, CFA, RAT, NMSE     the baselines (NMSE = PGD-AT + NMSE, Table V)
+ *   PIAT                                               PIAT around PGD-AT (Table III's "PIAT" row)
+ *   PIAT+<baseline>                                     PIAT around any baseline (PIAT+NMSE is the paper's method)
+ *   SWA, EMA                                            weight-averaging comparisons (PGD-AT inside)
+ * Variants: `nmseLambda` (Fig. 7) and `piatSchedule` (Fig. 9) change the named method and its run name.
+ */
+import { PgdOptions } from '../attacks/pgd';
+import { Objective } from '../objectives/types';
+import { pgdAt } from '../objectives/pgd-at';
+import { alp } from '../objectives/alp';
+import { trades } from '../objectives/trades';
+import { mart } from '../objectives/mart';
+import { mail } from '../objectives/mail';
+import { cfa } from '../objectives/cfa';
+import { rat } from '../objectives/rat';
+import { nmse } from '../objectives/nmse';
+import { piat } from '../piat/hook';
+import { BetaSchedule } from '../piat/schedule';
+import { fawa } from '../piat/fawa';
+import { ema, swa } from '../piat/averaging';
+import { TrainerHook } from '../train/hooks';
+import { PiatError } from '../util/errors';
+import { MethodSpec } from './compare-methods';
+
+export const BASELINES = ['PGD-AT', 'ALP', 'TRADES', 'MART', 'MAIL', 'CFA', 'RAT', 'NMSE'] as const;
+export type Baseline = (typeof BASELINES)[number];
+
+export interface MethodContext {
+  /** the training attack */
+  attack: PgdOptions;
+  numClasses: number;
+  epochs: number;
+  /** CFA: first calibrated epoch (authors: 10 of 200; scale it with short runs) */
+  cfaBeginEpoch?: number;
+  /** CFA: training examples held out for FAWA's validation */
+  cfaValidation?: number;
+  /** PIAT warm-up epochs (default 0) */
+  piatWarmup?: number;
+}
+
+export interface MethodVariant {
+  /** NMSE's λ (default 4) */
+  nmseLambda?: number;
+  /** PIAT's β schedule (default dynamic) */
+  piatSchedule?: BetaSchedule;
+}
+
+function baseline(name: Baseline, c: MethodContext, v: MethodVariant): Objective {
+  const attack = c.attack;
+  switch (name) {
+    case 'PGD-AT':
+      return pgdAt({ attack });
+    case 'ALP':
+      return alp({ attack });
+    case 'TRADES':
+      return trades({ attack });
+    case 'MART':
+      return mart({ attack });
+    case 'MAIL':
+      return mail({ attack });
+    case 'CFA':
+      return cfa({ attack, numClasses: c.numClasses, beginEpoch: c.cfaBeginEpoch });
+    case 'RAT':
+      return rat({ attack });
+    case 'NMSE':
+      return nmse({ attack, lambda: v.nmseLambda });
+  }
+}
+
+/** The run name of a method variant, e.g. "PIAT+NMSE λ=2" or "PIAT+NMSE β=0.9". */
+export function methodLabel(name: string, v: MethodVariant = {}): string {
+  const parts = [name];
+  if (v.nmseLambda !== undefined) parts.push(`λ=${v.nmseLambda}`);
+  if (v.piatSchedule) parts.push(v.piatSchedule.kind === 'fixed' ? `β=${v.piatSchedule.beta}` : 'β dynamic');
+  return parts.join(' ');
+}
+
+/** A method by its table name (see the module comment). */
+export function methodSpec(name: string, c: MethodContext, v: MethodVariant = {}): MethodSpec {
+  const withPiat = name === 'PIAT' || name.startsWith('PIAT+');
+  const baseName = (name === 'PIAT' || name === 'SWA' || name === 'EMA' ? 'PGD-AT' : withPiat ? name.slice(5) : name) as Baseline;
+  if (!BASELINES.includes(baseName)) {
+    throw new PiatError('unknown-option', `Unknown method '${name}'. Expected one of ${BASELINES.join(', ')}, PIAT, PIAT+<one of them>, SWA or EMA.`);
+  }
+  const isCfa = baseName === 'CFA';
+  const hooks = (ctx: { validation?: unknown }): TrainerHook[] => {
+    const hs: TrainerHook[] = [];
+    if (withPiat) hs.push(piat({ schedule: v.piatSchedule, warmupEpochs: c.piatWarmup }));
+    if (name === 'SWA') hs.push(swa(Math.floor(c.epochs / 2)));
+    if (name === 'EMA') hs.push(ema());
+    if (isCfa && ctx.validation) hs.push(fawa({ validation: ctx.validation as never, attack: { ...c.attack, steps: 10, randomStart: true } }));
+    return hs;
+  };
+  return { name: methodLabel(name, v), objective: () => baseline(baseName, c, v), hooks, holdOut: isCfa ? c.cfaValidation : undefined };
+}

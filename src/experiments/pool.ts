@@ -1,0 +1,216 @@
+/**
+ * The shared pool of training runs behind the paper's tables and figures (notebooks 03–10).
+ * A method trained at a profile on a dataset and architecture is trained once, in
+ * runs/pool/<profile>/<dataset>-<arch>/<method>/, and re-used by every notebook that needs it
+ * (Table I, Table III and Fig. 6 all need PIAT+NMSE, for instance). Finished runs are re-used,
+ * unfinished ones resume; the final evaluation of each run's Best and Final weights is cached
+ * beside it (eval-*.json), keyed by the evaluation settings and the weights' checksum.
+ *
+ * Profiles: smoke (CI, about a minute a notebook), quick (Fashion-MNIST from Debian and a small
+ * CNN at ε = 0.1, sized for a 2-core CPU), paper (the paper's CIFAR-10/100 and SVHN settings).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { PgdOptions } from '../attacks/pgd';
+import { ArrayDataset } from '../data/dataset';
+import { DatasetName, loadDataset } from '../data/images';
+import { resnet18, smallCnn, wrn34_10 } from '../models/resnet';
+import { LrSchedule } from '../train/lr';
+import { loadModel } from '../train/model-io';
+import { EvalOptions, evaluate, EvalRow } from '../eval/evaluate';
+import { readJson, sha256, writeFileAtomic } from '../util/fsx';
+import { PiatError } from '../util/errors';
+import { Profile, runRoot } from './profiles';
+import { compareMethods, MethodRun } from './compare-methods';
+import { methodSpec, MethodVariant } from './methods';
+
+export type PoolArch = 'small-cnn' | 'resnet18' | 'wrn34-10';
+
+export interface FinalEvalConfig {
+  /** test examples evaluated (the first n) */
+  n: number;
+  /** attack names for evaluate(): clean, pgd20, cw20, aa, … */
+  attacks: string[];
+  eps: number;
+  alpha: number;
+  /** AutoAttack settings when not the standard version (smoke) */
+  aa?: EvalOptions['aa'];
+}
+
+export interface PoolConfig {
+  dataset: DatasetName;
+  arch: PoolArch;
+  /** small CNN widths */
+  widths?: [number, number, number];
+  trainSize?: number;
+  /** test examples evaluated after every epoch (clean + PGD, to pick Best) */
+  testSize: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  lrSchedule: LrSchedule;
+  attack: PgdOptions;
+  evalAttack: PgdOptions;
+  microBatchSize?: number;
+  seed: number;
+  cfaBeginEpoch: number;
+  cfaValidation: number;
+  final: FinalEvalConfig;
+}
+
+const FMNIST_EPS = 0.1;
+
+function embedded(profile: 'smoke' | 'quick', dataset: DatasetName): PoolConfig {
+  const eps = FMNIST_EPS;
+  if (profile === 'smoke') {
+    return {
+      dataset, arch: 'small-cnn', widths: [8, 16, 32], trainSize: 256, testSize: 64, epochs: 2, batchSize: 64, lr: 0.05, weightDecay: 5e-4,
+      lrSchedule: { kind: 'constant' }, attack: { eps, alpha: eps / 2, steps: 3 }, evalAttack: { eps, alpha: eps / 4, steps: 5 }, seed: 1,
+      cfaBeginEpoch: 1, cfaValidation: 64,
+      // a reduced AutoAttack (APGD-CE and APGD-T, 10 iterations, 3 targets), labelled as such in the notebooks
+      final: { n: 32, attacks: ['clean', 'pgd20', 'cw20', 'aa'], eps, alpha: eps / 4, aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'], apgdSteps: 10, targets: 3 } },
+    };
+  }
+  return {
+    dataset, arch: 'small-cnn', widths: [8, 16, 32], trainSize: 1200, testSize: 200, epochs: 8, batchSize: 50, lr: 0.05, weightDecay: 5e-4,
+    lrSchedule: { kind: 'piecewise', milestones: [6] }, attack: { eps, alpha: eps / 2.5, steps: 5 }, evalAttack: { eps, alpha: eps / 4, steps: 10 }, seed: 1,
+    cfaBeginEpoch: 1, cfaValidation: 200,
+    final: { n: 200, attacks: ['clean', 'pgd20', 'cw20', 'aa'], eps, alpha: eps / 4, aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'] } },
+  };
+}
+
+/** The paper's settings: ResNet-18 120 epochs (LR 0.01, ÷10 at 60 and 90), WRN-32-10 180 epochs (LR 0.1, ÷10 at 90 and 135). */
+function paper(dataset: DatasetName, arch: PoolArch): PoolConfig {
+  const wrn = arch === 'wrn34-10';
+  return {
+    dataset, arch, testSize: 1000, epochs: wrn ? 180 : 120, batchSize: 128, lr: wrn ? 0.1 : 0.01, weightDecay: wrn ? 2e-4 : 5e-4,
+    lrSchedule: { kind: 'piecewise', milestones: wrn ? [90, 135] : [60, 90] },
+    attack: { eps: 8 / 255, alpha: 2 / 255, steps: 10 }, evalAttack: { eps: 8 / 255, alpha: 2 / 255, steps: 20 }, microBatchSize: wrn ? 16 : 32, seed: 1,
+    cfaBeginEpoch: 10, cfaValidation: 1000,
+    final: { n: 1000, attacks: ['clean', 'pgd20', 'cw20', 'aa'], eps: 8 / 255, alpha: 2 / 255 },
+  };
+}
+
+/** The pool's settings for a profile; smoke and quick use the embedded Fashion-MNIST unless told otherwise. */
+export function poolConfig(profile: Profile, o: { dataset?: DatasetName; arch?: PoolArch } = {}): PoolConfig {
+  if (profile === 'paper') return paper(o.dataset ?? 'cifar10', o.arch ?? 'resnet18');
+  return embedded(profile, o.dataset ?? 'fashion-mnist');
+}
+
+/** The datasets a table uses at a profile: the paper's three at `paper`, the embedded Fashion-MNIST otherwise. */
+export function tableDatasets(profile: Profile, paperSets: DatasetName[]): DatasetName[] {
+  return profile === 'paper' ? paperSets : ['fashion-mnist'];
+}
+
+export interface PoolData {
+  train: ArrayDataset;
+  test: ArrayDataset;
+}
+
+export function poolData(c: PoolConfig): PoolData {
+  let train = loadDataset(c.dataset, 'train');
+  if (c.trainSize) train = train.take(c.trainSize);
+  return { train, test: loadDataset(c.dataset, 'test') };
+}
+
+function poolModel(c: PoolConfig, numClasses: number, inputShape: [number, number, number]): tf.LayersModel {
+  const o = { numClasses, inputShape, seed: c.seed };
+  if (c.arch === 'resnet18') return resnet18(o);
+  if (c.arch === 'wrn34-10') return wrn34_10(o);
+  return smallCnn({ ...o, widths: c.widths });
+}
+
+export interface PoolMethod {
+  name: string;
+  variant?: MethodVariant;
+}
+
+/** Trains (or re-uses) each method in the pool and returns its per-epoch records. */
+export async function trainPool(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; data?: PoolData } = {}): Promise<MethodRun[]> {
+  const data = o.data ?? poolData(c);
+  const numClasses = data.train.numClasses;
+  const ctx = { attack: c.attack, numClasses, epochs: c.epochs, cfaBeginEpoch: c.cfaBeginEpoch, cfaValidation: c.cfaValidation };
+  const specs = methods.map((m) => (typeof m === 'string' ? methodSpec(m, ctx) : methodSpec(m.name, ctx, m.variant)));
+  return compareMethods({
+    methods: specs,
+    model: () => poolModel(c, numClasses, data.train.inputShape as [number, number, number]),
+    train: data.train,
+    test: data.test.take(c.testSize),
+    root: path.join(runRoot('pool', profile), `${c.dataset}-${c.arch}`),
+    meta: { experiment: 'pool', profile, pool: c },
+    progress: o.progress,
+    config: {
+      epochs: c.epochs,
+      batchSize: c.batchSize,
+      seed: c.seed,
+      optimizer: { lr: c.lr, momentum: 0.9, weightDecay: c.weightDecay },
+      lrSchedule: c.lrSchedule,
+      eval: { n: c.testSize, attack: c.evalAttack },
+      microBatchSize: c.microBatchSize,
+    },
+  });
+}
+
+/** The weights a run keeps as Final: the averaged ones when the run averages (SWA, EMA, FAWA), else the last epoch's. */
+export function finalWeightsDir(runDir: string): string {
+  const averaged = path.join(runDir, 'averaged');
+  return fs.existsSync(path.join(averaged, 'model.json')) ? averaged : path.join(runDir, 'checkpoint');
+}
+
+export interface CheckpointEval {
+  method: string;
+  which: 'best' | 'final';
+  rows: EvalRow[];
+}
+
+/** Evaluates a run's Best and Final weights with the final attacks (cached per settings and weights). */
+export async function evaluateRun(run: MethodRun, test: ArrayDataset, f: FinalEvalConfig, o: { progress?: boolean } = {}): Promise<CheckpointEval[]> {
+  const out: CheckpointEval[] = [];
+  for (const which of ['best', 'final'] as const) {
+    const dir = which === 'best' ? path.join(run.runDir, 'best') : finalWeightsDir(run.runDir);
+    if (!fs.existsSync(path.join(dir, 'model.json'))) throw new PiatError('missing-file', `${run.method}: no ${which} weights in ${dir}; has the run finished at least one evaluated epoch?`);
+    const weights = fs.readFileSync(path.join(dir, 'weights.bin'));
+    const key = sha256(JSON.stringify(f)).slice(0, 12) + '-' + sha256(weights).slice(0, 12);
+    const cache = path.join(run.runDir, `eval-${which}-${key}.json`);
+    if (fs.existsSync(cache)) {
+      out.push({ method: run.method, which, rows: readJson<EvalRow[]>(cache) });
+      continue;
+    }
+    if (o.progress !== false) process.stderr.write(`${run.method}: evaluating ${which} weights (${f.attacks.join(', ')} on ${f.n} test images)\n`);
+    const model = await loadModel(dir);
+    const rows = evaluate(model, test, { attacks: f.attacks, eps: f.eps, alpha: f.alpha, n: f.n, aa: f.aa, aaStatePath: cache.replace(/\.json$/, '.aa-state.json'), progress: o.progress });
+    model.dispose();
+    writeFileAtomic(cache, JSON.stringify(rows, null, 2));
+    fs.rmSync(cache.replace(/\.json$/, '.aa-state.json'), { force: true });
+    out.push({ method: run.method, which, rows });
+  }
+  return out;
+}
+
+/** A human label for the final evaluation's AutoAttack (the reduced smoke version says so). */
+export function aaLabel(f: FinalEvalConfig): string {
+  if (!f.aa || f.aa.version === undefined || f.aa.version === 'standard') return 'AA (standard)';
+  const parts = [f.aa.attacks?.join(' + ') ?? f.aa.version];
+  if (f.aa.apgdSteps) parts.push(`${f.aa.apgdSteps} iterations`);
+  if (f.aa.targets) parts.push(`${f.aa.targets} targets`);
+  return `AA (${parts.join(', ')})`;
+}
+
+/**
+ * Markdown for a notebook's first cell when a dataset the profile needs is missing (empty when all
+ * are there): the loader's own message names the file, where it looked and how to fetch it.
+ */
+export function missingDataNotice(profile: Profile, datasets: DatasetName[]): string {
+  const missing: string[] = [];
+  for (const d of datasets) {
+    try {
+      loadDataset(d, 'test').size;
+    } catch (e) {
+      missing.push(`- **${d}**: ${(e as Error).message}`);
+    }
+  }
+  if (!missing.length) return '';
+  return [`**Data missing for the \`${profile}\` profile** — the cells below will stop at the first missing file:`, ...missing, '', 'Fetch the data (see the README), or run this notebook at the `quick` or `smoke` profile, which use the embedded Fashion-MNIST (`PIAT_PROFILE=quick`).'].join('\n');
+}
