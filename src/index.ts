@@ -41,3 +41,6 @@ export * from './experiments/pool';
 export * from './experiments/paper-values';
 export * from './experiments/method-tables';
 export * from './experiments/table1';
+export * from './experiments/piat-tables';
+export * from './experiments/sweeps';
+export * from './experiments/landscape';

@@ -33,6 +33,33 @@ test('notebook 02 (Fig. 1 curves) executes at the smoke profile; its charts draw
   chartsDrawnInChromium(out, '02-oscillation-curves.html').forEach((c, i) => assert.ok(c.ink > 2000, `chart ${i} not drawn`));
 });
 
+// Notebooks 03–10 share training runs (runs/pool/), so they run in one call, in order, like `npm run notebooks`.
+const TABLE_NOTEBOOKS: [string, RegExp, number][] = [
+  ['03-table1-resnet18', /Paper \(Table I, ResNet-18\)/, 1],
+  ['04-tables2-3-wrn', /Paper \(Table III, WRN-32-10/, 1],
+  ['06-table5-nmse-vs-alp', /Paper \(Table V, ResNet-18, no PIAT\)/, 1],
+  ['07-fig6-piat-frameworks', /Paper \(Table III, WRN-32-10; Fig\. 6/, 1],
+  ['08-fig7-lambda-sweep', /Paper \(Fig\. 7, CIFAR-10\)/, 1],
+  ['09-fig8-loss-landscape', /Paper \(Fig\. 8, CIFAR-10/, 1],
+  ['10-fig9-beta-schedules', /Paper \(Fig\. 9, CIFAR-10/, 2],
+];
+
+test('notebooks 03–10 (Tables I–V, Fig. 6–9) execute at the smoke profile; each states the paper, compares, and its charts draw', () => {
+  const out = tmpDir('piat-nb-tables-');
+  const r = runNotebooks(TABLE_NOTEBOOKS.map(([n]) => path.join(REPO_ROOT, 'notebooks', `${n}.ipynb`)), out);
+  assert.equal(r.status, 0, `runner failed:\n${r.stderr.slice(-4000)}`);
+  for (const [name, paperClaim, charts] of TABLE_NOTEBOOKS) {
+    const html = fs.readFileSync(path.join(out, `${name}.html`), 'utf8');
+    assert.match(html, paperClaim, `${name}: the paper's claim`);
+    assert.match(html, /<strong>Here:?<\/strong>/, `${name}: our comparison`);
+    assert.ok(chartsIn(html).length >= charts, `${name}: ${charts} chart(s)`);
+    chartsDrawnInChromium(out, `${name}.html`).forEach((c, i) => assert.ok(c.ink > 2000, `${name}: chart ${i} not drawn`));
+  }
+  // the pool trains each method once: Table I's eight plus the PIAT variants, NMSE, the λ and β variants
+  const pool = path.join(out, 'runs', 'pool', 'smoke', 'fashion-mnist-small-cnn');
+  assert.equal(fs.readdirSync(pool).length, 8 + 5 + 1 + 4 + 3);
+});
+
 test('notebook 01 executes at the smoke profile and its report holds the charts as inline SVG', () => {
   const out = tmpDir('piat-nb-');
   const r = runNotebooks([path.join(REPO_ROOT, 'notebooks', '01-toy-example.ipynb')], out);

@@ -42,7 +42,7 @@ export async function compareMethods(o: {
   const runs: MethodRun[] = [];
   for (const m of o.methods) {
     const model = o.model();
-    const runDir = path.join(o.root, m.name.toLowerCase().replace(/[^a-z0-9]+/g, '-'));
+    const runDir = path.join(o.root, runDirName(m.name));
     if (o.progress !== false) process.stderr.write(`${m.name}: ${runDir}\n`);
     const hold = m.holdOut ?? 0;
     if (hold >= o.train.size) throw new PiatError('bad-config', `${m.name}: holding out ${hold} validation examples leaves none of the ${o.train.size} for training`);
@@ -53,6 +53,11 @@ export async function compareMethods(o: {
     runs.push({ method: m.name, records: r.records, runDir, oscillation: oscillation(r.records.map((x) => x.robustAcc ?? 0)) });
   }
   return runs;
+}
+
+/** A method's run folder name: "PIAT+NMSE λ=2" → piat-nmse-lambda-2. */
+export function runDirName(method: string): string {
+  return method.replace(/λ/g, 'lambda').replace(/β/g, 'beta').toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/\.(?!\d)/g, '');
 }
 
 /** Per-epoch rows {method, epoch, metric, accuracy} for curve charts. */
