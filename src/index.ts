@@ -44,3 +44,4 @@ export * from './experiments/table1';
 export * from './experiments/piat-tables';
 export * from './experiments/sweeps';
 export * from './experiments/landscape';
+export * from './experiments/table4';

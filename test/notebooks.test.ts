@@ -37,6 +37,7 @@ test('notebook 02 (Fig. 1 curves) executes at the smoke profile; its charts draw
 const TABLE_NOTEBOOKS: [string, RegExp, number][] = [
   ['03-table1-resnet18', /Paper \(Table I, ResNet-18\)/, 1],
   ['04-tables2-3-wrn', /Paper \(Table III, WRN-32-10/, 1],
+  ['05-table4-vits', /Paper \(Table IV, CIFAR-10, ImageNet-pretrained ViTs\)/, 1],
   ['06-table5-nmse-vs-alp', /Paper \(Table V, ResNet-18, no PIAT\)/, 1],
   ['07-fig6-piat-frameworks', /Paper \(Table III, WRN-32-10; Fig\. 6/, 1],
   ['08-fig7-lambda-sweep', /Paper \(Fig\. 7, CIFAR-10\)/, 1],

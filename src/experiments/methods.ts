@@ -6,6 +6,7 @@
  *   PIAT                                               PIAT around PGD-AT (Table III's "PIAT" row)
  *   PIAT+<baseline>                                     PIAT around any baseline (PIAT+NMSE is the paper's method)
  *   SWA, EMA                                            weight-averaging comparisons (PGD-AT inside)
+ *   PGD-AT+A&P, TRADES+A&P, MART+A&P (and PIAT+…+A&P)  A&P's ARD and PRM around a base (ViTs, Table IV)
  * Variants: `nmseLambda` (Fig. 7) and `piatSchedule` (Fig. 9) change the named method and its run name.
  */
 import { PgdOptions } from '../attacks/pgd';
@@ -18,6 +19,7 @@ import { mail } from '../objectives/mail';
 import { cfa } from '../objectives/cfa';
 import { rat } from '../objectives/rat';
 import { nmse } from '../objectives/nmse';
+import { ap } from '../objectives/ap';
 import { piat } from '../piat/hook';
 import { BetaSchedule } from '../piat/schedule';
 import { fawa } from '../piat/fawa';
@@ -28,6 +30,9 @@ import { MethodSpec } from './compare-methods';
 
 export const BASELINES = ['PGD-AT', 'ALP', 'TRADES', 'MART', 'MAIL', 'CFA', 'RAT', 'NMSE'] as const;
 export type Baseline = (typeof BASELINES)[number];
+/** The bases A&P wraps in the paper's Table IV. */
+export const AP_BASES = ['PGD-AT', 'TRADES', 'MART'] as const;
+const AP_BASE_NAMES = { 'PGD-AT': 'pgd-at', TRADES: 'trades', MART: 'mart' } as const;
 
 export interface MethodContext {
   /** the training attack */
@@ -40,6 +45,9 @@ export interface MethodContext {
   cfaValidation?: number;
   /** PIAT warm-up epochs (default 0) */
   piatWarmup?: number;
+  /** A&P: the ViT's patch size and the epochs over which its drop rate ramps up */
+  apPatch?: number;
+  apRampEpochs?: number;
 }
 
 export interface MethodVariant {
@@ -82,10 +90,13 @@ export function methodLabel(name: string, v: MethodVariant = {}): string {
 /** A method by its table name (see the module comment). */
 export function methodSpec(name: string, c: MethodContext, v: MethodVariant = {}): MethodSpec {
   const withPiat = name === 'PIAT' || name.startsWith('PIAT+');
-  const baseName = (name === 'PIAT' || name === 'SWA' || name === 'EMA' ? 'PGD-AT' : withPiat ? name.slice(5) : name) as Baseline;
-  if (!BASELINES.includes(baseName)) {
-    throw new PiatError('unknown-option', `Unknown method '${name}'. Expected one of ${BASELINES.join(', ')}, PIAT, PIAT+<one of them>, SWA or EMA.`);
+  const withAp = name.endsWith('+A&P');
+  const core = withAp ? name.slice(0, -4) : name;
+  const baseName = (core === 'PIAT' || core === 'SWA' || core === 'EMA' ? 'PGD-AT' : withPiat ? core.slice(5) : core) as Baseline;
+  if (!BASELINES.includes(baseName) || (withAp && !(AP_BASES as readonly string[]).includes(baseName))) {
+    throw new PiatError('unknown-option', `Unknown method '${name}'. Expected one of ${BASELINES.join(', ')}, PIAT, PIAT+<one of them>, SWA, EMA, or ${AP_BASES.join(' / ')} with +A&P (optionally PIAT+ in front).`);
   }
+  if (withAp && !c.apPatch) throw new PiatError('bad-config', `${name}: A&P needs the ViT's patch size (apPatch)`);
   const isCfa = baseName === 'CFA';
   const hooks = (ctx: { validation?: unknown }): TrainerHook[] => {
     const hs: TrainerHook[] = [];
@@ -95,5 +106,8 @@ export function methodSpec(name: string, c: MethodContext, v: MethodVariant = {}
     if (isCfa && ctx.validation) hs.push(fawa({ validation: ctx.validation as never, attack: { ...c.attack, steps: 10, randomStart: true } }));
     return hs;
   };
-  return { name: methodLabel(name, v), objective: () => baseline(baseName, c, v), hooks, holdOut: isCfa ? c.cfaValidation : undefined };
+  const objective = withAp
+    ? () => ap({ base: AP_BASE_NAMES[baseName as (typeof AP_BASES)[number]], patch: c.apPatch as number, rampEpochs: c.apRampEpochs, attack: c.attack })
+    : () => baseline(baseName, c, v);
+  return { name: methodLabel(name, v), objective, hooks, holdOut: isCfa ? c.cfaValidation : undefined };
 }

@@ -16,6 +16,7 @@ import { PgdOptions } from '../attacks/pgd';
 import { ArrayDataset } from '../data/dataset';
 import { DatasetName, loadDataset } from '../data/images';
 import { resnet18, smallCnn, wrn34_10 } from '../models/resnet';
+import { convitBase, deitSmall, vit, vitBase } from '../models/vit';
 import { LrSchedule } from '../train/lr';
 import { loadModel } from '../train/model-io';
 import { EvalOptions, evaluate, EvalRow } from '../eval/evaluate';
@@ -25,7 +26,10 @@ import { Profile, runRoot } from './profiles';
 import { compareMethods, MethodRun } from './compare-methods';
 import { methodSpec, MethodVariant } from './methods';
 
-export type PoolArch = 'small-cnn' | 'resnet18' | 'wrn34-10';
+export type PoolArch = 'small-cnn' | 'resnet18' | 'wrn34-10' | ViTArch;
+/** ViTs of Table IV (trained from scratch here: no ImageNet weights can be fetched) and the tiny one of the small profiles. */
+export type ViTArch = 'vit-tiny' | 'deit-s' | 'vit-b' | 'convit-b';
+export const isVit = (a: PoolArch | undefined): a is ViTArch => a === 'vit-tiny' || a === 'deit-s' || a === 'vit-b' || a === 'convit-b';
 
 export interface FinalEvalConfig {
   /** test examples evaluated (the first n) */
@@ -57,6 +61,9 @@ export interface PoolConfig {
   seed: number;
   cfaBeginEpoch: number;
   cfaValidation: number;
+  /** ViTs: patch size (A&P's PRM masks whole patches) and the epochs over which A&P's drop rate ramps up */
+  patch?: number;
+  apRampEpochs?: number;
   final: FinalEvalConfig;
 }
 
@@ -77,7 +84,7 @@ function embedded(profile: 'smoke' | 'quick', dataset: DatasetName): PoolConfig 
     dataset, arch: 'small-cnn', widths: [8, 16, 32], trainSize: 1200, testSize: 200, epochs: 8, batchSize: 50, lr: 0.05, weightDecay: 5e-4,
     lrSchedule: { kind: 'piecewise', milestones: [6] }, attack: { eps, alpha: eps / 2.5, steps: 5 }, evalAttack: { eps, alpha: eps / 4, steps: 10 }, seed: 1,
     cfaBeginEpoch: 1, cfaValidation: 200,
-    final: { n: 200, attacks: ['clean', 'pgd20', 'cw20', 'aa'], eps, alpha: eps / 4, aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'] } },
+    final: { n: 100, attacks: ['clean', 'pgd20', 'cw20', 'aa'], eps, alpha: eps / 4, aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'] } },
   };
 }
 
@@ -95,8 +102,14 @@ function paper(dataset: DatasetName, arch: PoolArch): PoolConfig {
 
 /** The pool's settings for a profile; smoke and quick use the embedded Fashion-MNIST unless told otherwise. */
 export function poolConfig(profile: Profile, o: { dataset?: DatasetName; arch?: PoolArch } = {}): PoolConfig {
-  if (profile === 'paper') return paper(o.dataset ?? 'cifar10', o.arch ?? 'resnet18');
-  return embedded(profile, o.dataset ?? 'fashion-mnist');
+  if (profile === 'paper') {
+    const c = paper(o.dataset ?? 'cifar10', o.arch ?? 'resnet18');
+    // Table IV's setting (A&P): 40 epochs, LR 0.1 ÷10 at 36 and 38, weight decay 1e-4, patch 4 at 32×32
+    return isVit(o.arch) ? { ...c, epochs: 40, lr: 0.1, weightDecay: 1e-4, lrSchedule: { kind: 'piecewise', milestones: [36, 38] }, batchSize: 64, microBatchSize: 16, patch: 4, apRampEpochs: 10 } : c;
+  }
+  const c = embedded(profile, o.dataset ?? 'fashion-mnist');
+  // a 2-block ViT with 7×7 patches (16 tokens on 28×28) stands in for the paper's ViTs
+  return isVit(o.arch) ? { ...c, arch: 'vit-tiny', patch: 7, apRampEpochs: Math.max(1, Math.round(c.epochs / 4)) } : c;
 }
 
 /** The datasets a table uses at a profile: the paper's three at `paper`, the embedded Fashion-MNIST otherwise. */
@@ -119,6 +132,10 @@ function poolModel(c: PoolConfig, numClasses: number, inputShape: [number, numbe
   const o = { numClasses, inputShape, seed: c.seed };
   if (c.arch === 'resnet18') return resnet18(o);
   if (c.arch === 'wrn34-10') return wrn34_10(o);
+  if (c.arch === 'vit-tiny') return vit({ ...o, patch: c.patch, dim: 32, depth: 2, heads: 2, name: 'vit_tiny' });
+  if (c.arch === 'deit-s') return deitSmall({ ...o, patch: c.patch });
+  if (c.arch === 'vit-b') return vitBase({ ...o, patch: c.patch });
+  if (c.arch === 'convit-b') return convitBase({ ...o, patch: c.patch });
   return smallCnn({ ...o, widths: c.widths });
 }
 
@@ -131,7 +148,7 @@ export interface PoolMethod {
 export async function trainPool(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; data?: PoolData } = {}): Promise<MethodRun[]> {
   const data = o.data ?? poolData(c);
   const numClasses = data.train.numClasses;
-  const ctx = { attack: c.attack, numClasses, epochs: c.epochs, cfaBeginEpoch: c.cfaBeginEpoch, cfaValidation: c.cfaValidation };
+  const ctx = { attack: c.attack, numClasses, epochs: c.epochs, cfaBeginEpoch: c.cfaBeginEpoch, cfaValidation: c.cfaValidation, apPatch: c.patch, apRampEpochs: c.apRampEpochs };
   const specs = methods.map((m) => (typeof m === 'string' ? methodSpec(m, ctx) : methodSpec(m.name, ctx, m.variant)));
   return compareMethods({
     methods: specs,

@@ -168,7 +168,38 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   }
 }
 
-for (const cls of [PositionEmbedding, ClassToken, TakeFirstToken, Gelu, MultiHeadSelfAttention]) tf.serialization.registerClass(cls as never);
+/**
+ * A&P's attention random dropping (ARD, Mo et al. NeurIPS 2022): while an attack runs inside
+ * `withGradientDropping`, each residual branch (attention and MLP) of every block passes its
+ * gradient back only with probability `keep`, drawn afresh at every forward pass (the authors'
+ * backward hook on the block's drop_path); otherwise the gradient reaches the input through the skip
+ * connection alone. Outside it the gate is the identity, forward and backward.
+ */
+const GRADIENT_DROPPING: { keep: number | null; draw: (() => number) | null } = { keep: null, draw: null };
+
+export function withGradientDropping<R>(keep: number, draw: () => number, fn: () => R): R {
+  const prev = { ...GRADIENT_DROPPING };
+  GRADIENT_DROPPING.keep = keep;
+  GRADIENT_DROPPING.draw = draw;
+  try {
+    return fn();
+  } finally {
+    Object.assign(GRADIENT_DROPPING, prev);
+  }
+}
+
+export class GradientGate extends tf.layers.Layer {
+  static readonly className = 'GradientGate';
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const { keep, draw } = GRADIENT_DROPPING;
+    if (keep === null || !draw || draw() < keep) return x;
+    // identity forward, no gradient back through this branch
+    return tf.customGrad(((t: tf.Tensor) => ({ value: tf.clone(t), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as never)(x) as tf.Tensor;
+  }
+}
+
+for (const cls of [PositionEmbedding, ClassToken, TakeFirstToken, Gelu, MultiHeadSelfAttention, GradientGate]) tf.serialization.registerClass(cls as never);
 
 export interface VitOptions {
   numClasses: number;
@@ -210,11 +241,13 @@ export function vit(o: VitOptions): tf.LayersModel {
   for (let b = 0; b < o.depth; b++) {
     if (local > 0 && b === local) x = new ClassToken({ name: 'cls_token' }).apply(x) as T;
     const p = `block${b}`;
-    const a = new MultiHeadSelfAttention({ heads: o.heads, gated: b < local, seed: next(), name: `${p}.attn` }).apply(ln(x, `${p}.norm1`)) as T;
+    let a = new MultiHeadSelfAttention({ heads: o.heads, gated: b < local, seed: next(), name: `${p}.attn` }).apply(ln(x, `${p}.norm1`)) as T;
+    a = new GradientGate({ name: `${p}.gate1` }).apply(a) as T;
     x = tf.layers.add({ name: `${p}.add1` }).apply([x, a]) as T;
     let m = dense(ln(x, `${p}.norm2`), Math.round(o.dim * (o.mlpRatio ?? 4)), `${p}.fc1`);
     m = new Gelu({ name: `${p}.gelu` }).apply(m) as T;
     m = dense(m, o.dim, `${p}.fc2`);
+    m = new GradientGate({ name: `${p}.gate2` }).apply(m) as T;
     x = tf.layers.add({ name: `${p}.add2` }).apply([x, m]) as T;
   }
   x = ln(x, 'norm');

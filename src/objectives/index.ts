@@ -9,3 +9,4 @@ export * from './mart';
 export * from './mail';
 export * from './cfa';
 export * from './rat';
+export * from './ap';
