@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { validateRunConfig, expandGrid, withOverrides, parseShard } from '../src/experiments/run-config';
+import { validateRunConfig, expandGrid, withOverrides, parseShard, buildRun } from '../src/experiments/run-config';
 import { PiatError } from '../src/util/errors';
 import { REPO_ROOT, setup, tmpDir } from './helpers';
 
@@ -33,6 +33,20 @@ test('run configs: every bad field is named', () => {
   bad({ trainSize: 1.5 }, /config\.trainSize: must be a whole number > 0/);
   bad({ colour: 'red' }, /config\.colour: unknown field/);
   assert.throws(() => validateRunConfig([]), /must be a JSON object/);
+});
+
+test('run configs: CFA with FAWA holds out its validation tail; RAT builds; bad averaging is named', () => {
+  const c = buildRun(withOverrides(base, { objective: { name: 'cfa', beginEpoch: 1, attack: base.objective.attack }, averaging: { kind: 'fawa', validationSize: 20 } }));
+  assert.equal(c.objective.name, 'cfa-trades');
+  assert.equal(c.train.size, 60, 'training set loses its validation tail');
+  assert.deepEqual(c.hooks.map((h) => h.name), ['fawa']);
+  assert.equal(buildRun(withOverrides(base, { objective: { name: 'rat', alpha: 0.1 } })).objective.name, 'rat');
+  const bad = (override: Record<string, unknown>, re: RegExp) => assert.throws(() => buildRun(withOverrides(base, override)), re);
+  bad({ averaging: { kind: 'fawa' } }, /config\.averaging\.validationSize: FAWA needs a held-out validation size/);
+  bad({ averaging: { kind: 'fawa', validationSize: 80 } }, /leaves no training examples/);
+  bad({ averaging: { kind: 'emma' } }, /config\.averaging\.kind: 'emma' is not a kind of averaging; did you mean ema\?/);
+  bad({ objective: { name: 'rat', alpha: 'x' } }, /config\.objective\.alpha: must be a number/);
+  [c.model].forEach((m) => m.dispose());
 });
 
 test('sweep grids: cartesian product, dotted overrides, shards partition the points', () => {
