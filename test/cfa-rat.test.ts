@@ -13,28 +13,9 @@ import { ArrayDataset } from '../src/data/dataset';
 import { train } from '../src/train/trainer';
 import { Rng } from '../src/util/rng';
 import { relDiff, setup, tmpDir, values } from './helpers';
+import { ce, identityModel, kl, mean, softmax, Y, Z, ZA } from './hand-math';
 
 before(setup);
-
-function identityModel(): tf.LayersModel {
-  const m = mlp({ inputDim: 3, numClasses: 3, hidden: [], seed: 1 });
-  m.setWeights([tf.eye(3), tf.zeros([3])]);
-  return m;
-}
-const Z = [[2.0, 0.5, -1.0], [0.1, 0.3, 0.2]];
-const ZA = [[0.5, 1.5, -0.5], [-0.2, 0.9, 0.4]];
-const Y = [0, 2];
-const softmax = (z: number[]) => {
-  const e = z.map((v) => Math.exp(v - Math.max(...z)));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
-};
-const ce = (z: number[], y: number) => -Math.log(softmax(z)[y]);
-const kl = (zp: number[], zq: number[]) => {
-  const p = softmax(zp), q = softmax(zq);
-  return p.reduce((s, pk, k) => s + pk * (Math.log(pk) - Math.log(q[k])), 0);
-};
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function lossValue(o: ReturnType<typeof cfa>, model: tf.LayersModel, epoch: number, z = Z, za = ZA, y = Y): number {
   return tf.tidy(() => o.loss(model, tf.tensor2d(z), tf.tensor2d(za), tf.tensor1d(y, 'int32'), { rng: new Rng(1), epoch }).loss.dataSync()[0]);

@@ -13,32 +13,11 @@ import { twoCircles } from '../src/data/toy';
 import { train } from '../src/train/trainer';
 import { Rng } from '../src/util/rng';
 import { relDiff, setup } from './helpers';
+import { ce, identityModel, kl, mean, softmax, Y, Z, ZA } from './hand-math';
 
 before(setup);
 
-// logits given directly: a linear 3→3 model with identity weights makes f(x) = x
-function identityModel(): tf.LayersModel {
-  const m = mlp({ inputDim: 3, numClasses: 3, hidden: [], seed: 1 });
-  m.setWeights([tf.eye(3), tf.zeros([3])]);
-  return m;
-}
-const Z = [[2.0, 0.5, -1.0], [0.1, 0.3, 0.2]];
-const ZA = [[0.5, 1.5, -0.5], [-0.2, 0.9, 0.4]];
-const Y = [0, 2];
-
-const softmax = (z: number[]) => {
-  const m = Math.max(...z);
-  const e = z.map((v) => Math.exp(v - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
-};
-const ce = (z: number[], y: number) => -Math.log(softmax(z)[y]);
-const kl = (zp: number[], zq: number[]) => {
-  const p = softmax(zp), q = softmax(zq);
-  return p.reduce((s, pk, k) => s + pk * (Math.log(pk) - Math.log(q[k])), 0);
-};
 const maxWrong = (z: number[], y: number) => Math.max(...softmax(z).filter((_, k) => k !== y));
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function lossOf(o: Objective, epoch = 0): Record<string, number> {
   const model = identityModel();

@@ -4,7 +4,6 @@
  * ResNet-18; the quick and smoke profiles use Fashion-MNIST (embedded, Debian) and a small CNN at
  * ε = 0.1, sized for a 2-core CPU.
  */
-import { PgdOptions } from '../attacks/pgd';
 import { DatasetName, loadDataset } from '../data/images';
 import { resnet18, smallCnn } from '../models/resnet';
 import { pgdAt } from '../objectives/pgd-at';
@@ -12,26 +11,15 @@ import { trades } from '../objectives/trades';
 import { mart } from '../objectives/mart';
 import { nmse } from '../objectives/nmse';
 import { piat } from '../piat/hook';
-import { LrSchedule } from '../train/lr';
+import { TrainingSetup, trainConfigOf } from './setup';
 import { Profile, runRoot } from './profiles';
 import { compareMethods, MethodRun, MethodSpec } from './compare-methods';
 import { oscillation } from '../analysis/oscillation';
 
-export interface CurvesConfig {
+export interface CurvesConfig extends TrainingSetup {
   dataset: DatasetName;
-  trainSize?: number;
-  testSize: number;
   model: 'small-cnn' | 'resnet18';
   widths?: [number, number, number];
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  weightDecay: number;
-  lrSchedule: LrSchedule;
-  attack: PgdOptions;
-  evalAttack: PgdOptions;
-  microBatchSize?: number;
-  seed: number;
 }
 
 const FMNIST_EPS = 0.1;
@@ -80,15 +68,7 @@ export async function runCurvesExperiment(profile: Profile, opts: { config?: Cur
     root: runRoot('02-oscillation-curves', profile),
     meta: { experiment: '02-oscillation-curves', profile, curves: c },
     progress: opts.progress,
-    config: {
-      epochs: c.epochs,
-      batchSize: c.batchSize,
-      seed: c.seed,
-      optimizer: { lr: c.lr, momentum: 0.9, weightDecay: c.weightDecay },
-      lrSchedule: c.lrSchedule,
-      eval: { n: c.testSize, attack: c.evalAttack },
-      microBatchSize: c.microBatchSize,
-    },
+    config: trainConfigOf(c),
   });
 }
 

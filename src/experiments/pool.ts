@@ -12,12 +12,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { PgdOptions } from '../attacks/pgd';
 import { ArrayDataset } from '../data/dataset';
 import { DatasetName, loadDataset } from '../data/images';
 import { resnet18, smallCnn, wrn34_10 } from '../models/resnet';
 import { convitBase, deitSmall, vit, vitBase } from '../models/vit';
-import { LrSchedule } from '../train/lr';
+import { TrainingSetup, trainConfigOf } from './setup';
 import { loadModel } from '../train/model-io';
 import { EvalOptions, evaluate, EvalRow } from '../eval/evaluate';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
@@ -42,23 +41,11 @@ export interface FinalEvalConfig {
   aa?: EvalOptions['aa'];
 }
 
-export interface PoolConfig {
+export interface PoolConfig extends TrainingSetup {
   dataset: DatasetName;
   arch: PoolArch;
   /** small CNN widths */
   widths?: [number, number, number];
-  trainSize?: number;
-  /** test examples evaluated after every epoch (clean + PGD, to pick Best) */
-  testSize: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  weightDecay: number;
-  lrSchedule: LrSchedule;
-  attack: PgdOptions;
-  evalAttack: PgdOptions;
-  microBatchSize?: number;
-  seed: number;
   cfaBeginEpoch: number;
   cfaValidation: number;
   /** ViTs: patch size (A&P's PRM masks whole patches) and the epochs over which A&P's drop rate ramps up */
@@ -158,15 +145,7 @@ export async function trainPool(profile: Profile, c: PoolConfig, methods: (strin
     root: path.join(runRoot('pool', profile), `${c.dataset}-${c.arch}`),
     meta: { experiment: 'pool', profile, pool: c },
     progress: o.progress,
-    config: {
-      epochs: c.epochs,
-      batchSize: c.batchSize,
-      seed: c.seed,
-      optimizer: { lr: c.lr, momentum: 0.9, weightDecay: c.weightDecay },
-      lrSchedule: c.lrSchedule,
-      eval: { n: c.testSize, attack: c.evalAttack },
-      microBatchSize: c.microBatchSize,
-    },
+    config: trainConfigOf(c),
   });
 }
 
