@@ -25,6 +25,7 @@ import { BetaSchedule } from '../piat/schedule';
 import { fawa } from '../piat/fawa';
 import { ema, swa } from '../piat/averaging';
 import { TrainerHook } from '../train/hooks';
+import { ArrayDataset } from '../data/dataset';
 import { PiatError } from '../util/errors';
 import { MethodSpec } from './compare-methods';
 
@@ -98,12 +99,12 @@ export function methodSpec(name: string, c: MethodContext, v: MethodVariant = {}
   }
   if (withAp && !c.apPatch) throw new PiatError('bad-config', `${name}: A&P needs the ViT's patch size (apPatch)`);
   const isCfa = baseName === 'CFA';
-  const hooks = (ctx: { validation?: unknown }): TrainerHook[] => {
+  const hooks = (ctx: { validation?: ArrayDataset }): TrainerHook[] => {
     const hs: TrainerHook[] = [];
     if (withPiat) hs.push(piat({ schedule: v.piatSchedule, warmupEpochs: c.piatWarmup }));
     if (name === 'SWA') hs.push(swa(Math.floor(c.epochs / 2)));
     if (name === 'EMA') hs.push(ema());
-    if (isCfa && ctx.validation) hs.push(fawa({ validation: ctx.validation as never, attack: { ...c.attack, steps: 10, randomStart: true } }));
+    if (isCfa && ctx.validation) hs.push(fawa({ validation: ctx.validation, attack: { ...c.attack, steps: 10, randomStart: true } }));
     return hs;
   };
   const objective = withAp
