@@ -9,9 +9,9 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { Landscape, landscapeContours, lossLandscape, landscapeStats } from '../analysis/landscape';
 import { loadModel } from '../train/model-io';
-import { readJson, writeFileAtomic, sha256 } from '../util/fsx';
+import { readJson, writeFileAtomic } from '../util/fsx';
 import { Profile } from './profiles';
-import { finalWeightsDir, poolConfig, poolData, tableDatasets, trainPool } from './pool';
+import { finalWeightsDir, poolConfig, poolData, tableDatasets, trainPool, weightsCacheKey } from './pool';
 
 export interface LandscapeConfig {
   /** test images in the batch */
@@ -43,8 +43,7 @@ export async function runLandscapes(profile: Profile, o: { config?: LandscapeCon
   const out: MethodLandscape[] = [];
   for (const run of runs) {
     const dir = finalWeightsDir(run.runDir);
-    const key = sha256(JSON.stringify({ lc, attack: pc.evalAttack })).slice(0, 12) + '-' + sha256(fs.readFileSync(path.join(dir, 'weights.bin'))).slice(0, 12);
-    const cache = path.join(run.runDir, `landscape-${key}.json`);
+    const cache = path.join(run.runDir, `landscape-${weightsCacheKey({ lc, attack: pc.evalAttack }, dir)}.json`);
     if (fs.existsSync(cache)) {
       const c = readJson<{ coords: number[]; loss: number[] }>(cache);
       out.push({ method: run.method, landscape: { coords: c.coords, loss: Float32Array.from(c.loss) } });

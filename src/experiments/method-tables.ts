@@ -7,7 +7,7 @@ import { DatasetName } from '../data/images';
 import { Profile } from './profiles';
 import { aaLabel, evaluateRun, PoolArch, PoolConfig, poolConfig, poolData, PoolMethod, tableDatasets, trainPool } from './pool';
 import { MethodRun } from './compare-methods';
-import { PaperRow } from './paper-values';
+import { bestFinalDiff } from '../eval/evaluate';
 
 export interface MethodsResult {
   profile: Profile;
@@ -35,11 +35,7 @@ export async function runMethodsOn(profile: Profile, dataset: DatasetName, metho
   const rows: BestFinalRow[] = [];
   for (const run of runs) {
     const [best, final] = await evaluateRun(run, data.test, config.final, { progress: o.progress });
-    for (const b of best.rows) {
-      const f = final.rows.find((r) => r.attack === b.attack);
-      if (!f) continue;
-      rows.push({ dataset: config.dataset, method: run.method, attack: b.attack, best: 100 * b.accuracy, final: 100 * f.accuracy, diff: Math.abs(100 * (b.accuracy - f.accuracy)) });
-    }
+    for (const r of bestFinalDiff(best.rows, final.rows)) rows.push({ dataset: config.dataset, method: run.method, ...r });
   }
   return { profile, dataset: config.dataset, config, runs, rows };
 }
@@ -94,19 +90,19 @@ export function evaluationNote(c: PoolConfig): string {
   return `Final evaluation on the first ${c.final.n} test images: clean, PGD20 and CW20 (L∞, ε = ${eps}, step ${c.final.alpha.toFixed(4)}), ${aaLabel(c.final)}. Best = the epoch with the highest PGD-${c.evalAttack.steps} accuracy on ${c.testSize} test images during training; Final = the last epoch.`;
 }
 
-const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
+/** Two decimals, or '–' for a missing value (the summaries' tables). */
+export const fmt2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
 
-/** Markdown table of ours (Best) beside the paper's rows for the same method names. */
-export function besideThePaper(ours: Record<string, string | number>[], paper: PaperRow[], paperGroup: string): string {
-  const lines = [`| method | ours Clean | ours PGD20 | ours AA | paper Clean (${paperGroup}) | paper PGD20 | paper AA |`, '|---|---|---|---|---|---|---|'];
-  for (const r of ours) {
-    const p = paper.find((x) => x.group === paperGroup && x.method === r.method);
-    lines.push(`| ${r.method} | ${f2(r.Clean as number)} | ${f2(r.PGD20 as number)} | ${f2(r.AA as number)} | ${p ? f2(p.clean) : '–'} | ${p ? f2(p.pgd20) : '–'} | ${p ? f2(p.aa) : '–'} |`);
-  }
-  return lines.join('\n');
+/**
+ * The verdict sentence of a summary: `held` of `total` checks passed; all of them agrees, at
+ * least `partlyFrom` (default 1) partly holds, fewer does not hold.
+ */
+export function claimVerdict(held: number, total: number, partlyFrom = 1): string {
+  if (held === total) return 'The claim **agrees** on this run.';
+  return held >= partlyFrom ? 'The claim **partly holds** on this run.' : 'The claim **does not hold** on this run.';
 }
 
-/** The methods ranked by a column, best first (ties share the better rank). */
+/** The methods ordered by a column, best first. */
 export function rankBy(rows: Record<string, string | number>[], column: string): string[] {
   return [...rows].sort((a, b) => (b[column] as number) - (a[column] as number)).map((r) => r.method as string);
 }

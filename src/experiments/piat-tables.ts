@@ -4,7 +4,7 @@
  * At the smoke and quick profiles every architecture is the same small CNN, so these notebooks
  * share the pool's runs with notebook 03.
  */
-import { MethodsResult, bestOnlyWide, piatGains, rankBy } from './method-tables';
+import { MethodsResult, bestOnlyWide, claimVerdict, fmt2 as f, piatGains, rankBy } from './method-tables';
 import { PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE5 } from './paper-values';
 
 export const TABLE2_METHODS = ['PGD-AT', 'ALP', 'TRADES', 'MART', 'MAIL', 'CFA', 'RAT', 'PIAT+NMSE'];
@@ -14,7 +14,6 @@ export const TABLE5_METHODS = ['ALP', 'NMSE'];
 export const WRN_DATASETS = ['cifar10', 'cifar100'] as const;
 export const FIG6_DATASETS = ['cifar10', 'cifar100', 'svhn'] as const;
 
-const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
 const quickNote = (results: MethodsResult[]) =>
   results[0]?.profile !== 'paper' ? ' (Small CNN on Fashion-MNIST at ε = 0.1 with few epochs: a qualitative check, not the paper\'s numbers.)' : '';
 
@@ -39,7 +38,7 @@ export function table3Summary(results: MethodsResult[]): string {
     ...gains.map((g, i) => `| ${g.dataset} | ${g.base} | ${f(g.without)} | ${f(g.with_piat)} | ${g.gain >= 0 ? '+' : ''}${f(g.gain)} | ${pgd[i].gain >= 0 ? '+' : ''}${f(pgd[i].gain)} | +${f(g.paper_gain_cifar10)} |`),
     '',
     `**Here:** PIAT raises AA accuracy for ${up} of ${gains.length} methods. ` +
-      (up === gains.length ? 'The claim **agrees** on this run.' : up > gains.length / 2 ? 'The claim **partly holds** on this run.' : 'The claim **does not hold** on this run.') +
+      claimVerdict(up, gains.length, Math.floor(gains.length / 2) + 1) +
       quickNote(results),
   ];
   return lines.join('\n');
@@ -54,7 +53,7 @@ export function table2Summary(results: MethodsResult[]): string {
     lines.push(`- ${r.dataset}: by AA ${byAa.map((m, i) => `${i + 1}. ${m}`).join(', ')}; PIAT+NMSE is ${byPgd.indexOf('PIAT+NMSE') + 1}. by PGD20.`);
   }
   const first = results.filter((r) => rankBy(bestOnlyWide([r]), 'AA')[0] === 'PIAT+NMSE').length;
-  lines.push('', `**Here:** PIAT+NMSE is first by AA on ${first} of ${results.length} dataset(s). ` + (first === results.length ? 'The claim **agrees**.' : 'The claim **does not hold** on this run.') + quickNote(results));
+  lines.push('', `**Here:** PIAT+NMSE is first by AA on ${first} of ${results.length} dataset(s). ` + claimVerdict(first, results.length, results.length + 1) + quickNote(results));
   return lines.join('\n');
 }
 
@@ -83,7 +82,7 @@ export function table5Summary(results: MethodsResult[]): string {
       wins += ((n.Clean as number) >= (a.Clean as number) ? 1 : 0) + ((n.AA as number) >= (a.AA as number) ? 1 : 0);
     }
   }
-  lines.push('', `**Here:** NMSE is at least as good as ALP in ${wins} of ${total} (clean, AA) comparisons. ` + (wins === total ? 'The claim **agrees** on this run.' : wins > 0 ? 'The claim **partly holds** on this run.' : 'The claim **does not hold** on this run.') + quickNote(results));
+  lines.push('', `**Here:** NMSE is at least as good as ALP in ${wins} of ${total} (clean, AA) comparisons. ` + claimVerdict(wins, total) + quickNote(results));
   return lines.join('\n');
 }
 

@@ -161,25 +161,29 @@ export interface CheckpointEval {
   rows: EvalRow[];
 }
 
+/** A cache file key for results computed from saved weights: the settings' and the weights' checksums. */
+export function weightsCacheKey(settings: unknown, weightsDir: string): string {
+  return sha256(JSON.stringify(settings)).slice(0, 12) + '-' + sha256(fs.readFileSync(path.join(weightsDir, 'weights.bin'))).slice(0, 12);
+}
+
 /** Evaluates a run's Best and Final weights with the final attacks (cached per settings and weights). */
 export async function evaluateRun(run: MethodRun, test: ArrayDataset, f: FinalEvalConfig, o: { progress?: boolean } = {}): Promise<CheckpointEval[]> {
   const out: CheckpointEval[] = [];
   for (const which of ['best', 'final'] as const) {
     const dir = which === 'best' ? path.join(run.runDir, 'best') : finalWeightsDir(run.runDir);
     if (!fs.existsSync(path.join(dir, 'model.json'))) throw new PiatError('missing-file', `${run.method}: no ${which} weights in ${dir}; has the run finished at least one evaluated epoch?`);
-    const weights = fs.readFileSync(path.join(dir, 'weights.bin'));
-    const key = sha256(JSON.stringify(f)).slice(0, 12) + '-' + sha256(weights).slice(0, 12);
-    const cache = path.join(run.runDir, `eval-${which}-${key}.json`);
+    const cache = path.join(run.runDir, `eval-${which}-${weightsCacheKey(f, dir)}.json`);
     if (fs.existsSync(cache)) {
       out.push({ method: run.method, which, rows: readJson<EvalRow[]>(cache) });
       continue;
     }
     if (o.progress !== false) process.stderr.write(`${run.method}: evaluating ${which} weights (${f.attacks.join(', ')} on ${f.n} test images)\n`);
     const model = await loadModel(dir);
-    const rows = evaluate(model, test, { attacks: f.attacks, eps: f.eps, alpha: f.alpha, n: f.n, aa: f.aa, aaStatePath: cache.replace(/\.json$/, '.aa-state.json'), progress: o.progress });
+    const aaStatePath = cache.replace(/\.json$/, '.aa-state.json');
+    const rows = evaluate(model, test, { attacks: f.attacks, eps: f.eps, alpha: f.alpha, n: f.n, aa: f.aa, aaStatePath, progress: o.progress });
     model.dispose();
     writeFileAtomic(cache, JSON.stringify(rows, null, 2));
-    fs.rmSync(cache.replace(/\.json$/, '.aa-state.json'), { force: true });
+    fs.rmSync(aaStatePath, { force: true });
     out.push({ method: run.method, which, rows });
   }
   return out;
@@ -202,7 +206,7 @@ export function missingDataNotice(profile: Profile, datasets: DatasetName[]): st
   const missing: string[] = [];
   for (const d of datasets) {
     try {
-      loadDataset(d, 'test').size;
+      loadDataset(d, 'test');
     } catch (e) {
       missing.push(`- **${d}**: ${(e as Error).message}`);
     }

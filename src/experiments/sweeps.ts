@@ -7,7 +7,7 @@ import { DatasetName } from '../data/images';
 import { BetaSchedule } from '../piat/schedule';
 import { Profile } from './profiles';
 import { MethodRun } from './compare-methods';
-import { bestOnlyWide, MethodsResult, runMethodsOn } from './method-tables';
+import { bestOnlyWide, fmt2 as f, MethodsResult, runMethodsOn } from './method-tables';
 import { poolConfig, PoolMethod, tableDatasets, trainPool } from './pool';
 import { oscillation } from '../analysis/oscillation';
 
@@ -18,7 +18,6 @@ export const DEFAULT_NMSE_LAMBDA = 4;
 export const FIG9_BETAS = [0.3, 0.6, 0.9];
 
 const sweepDataset = (profile: Profile): DatasetName => tableDatasets(profile, ['cifar10'])[0];
-const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
 
 /** PIAT+NMSE at λ (the default λ re-uses the plain PIAT+NMSE run). */
 export function lambdaMethod(lambda: number): PoolMethod {

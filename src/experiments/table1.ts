@@ -1,5 +1,5 @@
 /** Notebook 03, Table I: ResNet-18 on CIFAR-10, CIFAR-100 and SVHN; Best / Final / Diff for Clean, PGD20, CW, AA. */
-import { MethodsResult } from './method-tables';
+import { claimVerdict, MethodsResult } from './method-tables';
 import { PAPER_TABLE1 } from './paper-values';
 
 export const TABLE1_METHODS = ['PGD-AT', 'ALP', 'TRADES', 'MART', 'MAIL', 'CFA', 'RAT', 'PIAT+NMSE'];
@@ -50,7 +50,7 @@ export function table1Summary(results: MethodsResult[]): string {
   lines.push(
     '',
     `**Here:** PIAT+NMSE is first in ${agree} of ${total} (attack × checkpoint) robust columns (PGD20 ${pgd.join('; ')}). ` +
-      (agree === total ? 'The claim **agrees** on this run.' : agree >= total / 2 ? 'The claim **partly holds** on this run.' : 'The claim **does not hold** on this run.') +
+      claimVerdict(agree, total, Math.ceil(total / 2)) +
       (results[0]?.profile !== 'paper' ? ' (Small model, few epochs and Fashion-MNIST at ε = 0.1: a qualitative check only, not the paper\'s numbers.)' : ''),
   );
   return lines.join('\n');

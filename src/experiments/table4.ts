@@ -6,7 +6,7 @@
  * use a 2-block ViT on Fashion-MNIST.
  */
 import { Profile } from './profiles';
-import { bestOnlyWide, MethodsResult, runMethodsOn } from './method-tables';
+import { bestOnlyWide, claimVerdict, fmt2 as f, MethodsResult, runMethodsOn } from './method-tables';
 import { ViTArch } from './pool';
 import { PAPER_TABLE4 } from './paper-values';
 
@@ -34,7 +34,6 @@ export function table4Rows(results: { arch: ViTArch; result: MethodsResult }[]) 
 }
 
 export function table4Summary(results: { arch: ViTArch; result: MethodsResult }[], profile: Profile): string {
-  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
   const lines = [
     '**Paper (Table IV, CIFAR-10, ImageNet-pretrained ViTs):** A&P raises the robustness of PGD-AT, TRADES and MART on every ViT, and PIAT around A&P raises it further (ConViT-B AA: PGD-AT 34.07 → A&P 49.01 → PIAT+A&P 51.86; ViT-B 48.99 → 49.67 → 52.27; DeiT-S 47.28 → 47.92 → 49.31).',
     '',
@@ -59,7 +58,7 @@ export function table4Summary(results: { arch: ViTArch; result: MethodsResult }[
   lines.push(
     '',
     `**Here:** of ${checks} steps (base → +A&P → PIAT+A&P) AA accuracy rises or holds in ${held}. ` +
-      (held === checks ? 'The claim **agrees** on this run.' : held > 0 ? 'The claim **partly holds** on this run.' : 'The claim **does not hold** on this run.') +
+      claimVerdict(held, checks) +
       (profile !== 'paper' ? ' (A 2-block ViT trained from scratch on Fashion-MNIST for a few epochs, PGD-AT family only: a qualitative check; the paper fine-tunes large pretrained ViTs.)' : ' (Trained from scratch: the paper fine-tunes ImageNet weights.)'),
   );
   return lines.join('\n');

@@ -19,7 +19,7 @@ import { logits } from '../models/forward';
 import { oneOf, PiatError } from '../util/errors';
 import { LossResult, Objective } from './types';
 import { PAPER_TRAIN_ATTACK } from './adversarial';
-import { klPerExample, smallNoiseStart } from './kl';
+import { klFromNoise, klPerExample } from './kl';
 
 export interface CfaOptions {
   base?: 'trades' | 'at';
@@ -70,15 +70,8 @@ export function cfa(opts: CfaOptions = {}): Objective {
       const labels = y.dataSync();
       if (Array.from(labels).some((l) => l >= numClasses)) throw new PiatError('bad-input', `CFA was set up for ${numClasses} classes but got label ${Math.max(...labels)}; pass numClasses`);
       const epsPerExample = eps ? tf.tensor1d(Array.from(labels, (l) => eps[l])) : undefined;
-      let out: tf.Tensor;
-      if (base === 'at') out = pgd(model, x, y, { ...attack, epsPerExample, seed: ctx.rng.seed() });
-      else {
-        // TRADES's inner maximisation (KL from a small-noise start), at the class's ε
-        const zClean = tf.tidy(() => logits(model, x, false));
-        const start = smallNoiseStart(x, ctx);
-        out = pgd(model, x, y, { ...attack, start, epsPerExample, loss: (z) => klPerExample(zClean, z) });
-        tf.dispose([zClean, start]);
-      }
+      // at the class's ε: PGD for base 'at', TRADES's KL from a small-noise start otherwise
+      const out = base === 'at' ? pgd(model, x, y, { ...attack, epsPerExample, seed: ctx.rng.seed() }) : klFromNoise(model, x, y, { ...attack, epsPerExample }, ctx);
       epsPerExample?.dispose();
       return out;
     },
