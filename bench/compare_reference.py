@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import time
 
 import numpy as np
 import torch
@@ -123,18 +124,35 @@ def main():
     with torch.no_grad():
         max_diff = (model(x) - torch.tensor(np.array(ours["logits"], dtype=np.float32))).abs().max().item()
     print(f"logits: max |piat-ts − PyTorch| = {max_diff:.2e} over {len(y)} images")
+    t0 = time.time()
     ref = {"clean": accuracy(model, x, y), "pgd20": accuracy(model, pgd(model, x, y, a.eps, a.alpha, 20), y)}
+    ref_seconds = {"pgd20": time.time() - t0}
     try:
         import torchattacks  # noqa: F401
         atk = torchattacks.PGD(model, eps=a.eps, alpha=a.alpha, steps=20, random_start=True)
         ref["pgd20 (torchattacks)"] = accuracy(model, atk(x, y), y)
     except ImportError:
         print("torchattacks not installed: PGD20 from this script's own PyTorch PGD only")
+    per_image = None
     try:
         from autoattack import AutoAttack
-        adversary = AutoAttack(model, norm="Linf", eps=a.eps, version="standard", device="cpu", verbose=False)
+        t0 = time.time()
+        adversary = AutoAttack(model, norm="Linf", eps=a.eps, version="standard", device="cpu", seed=0, verbose=True)
+        if ours.get("aaLog"):
+            print("piat-ts AutoAttack log: " + ", ".join(f"{s['stage']} {100 * s['robustAccuracy']:.2f}%" for s in ours["aaLog"]))
         xa = adversary.run_standard_evaluation(x, y, bs=250)
         ref["aa"] = accuracy(model, xa, y)
+        ref_seconds["aa"] = time.time() - t0
+        if ours.get("aaRobust"):
+            with torch.no_grad():
+                theirs = (model(xa).argmax(1) == y).tolist()
+            mine = ours["aaRobust"]
+            per_image = {
+                "both robust": sum(m and t for m, t in zip(mine, theirs)),
+                "robust for piat-ts only": sum(m and not t for m, t in zip(mine, theirs)),
+                "robust for the reference only": sum(t and not m for m, t in zip(mine, theirs)),
+                "neither": sum(not m and not t for m, t in zip(mine, theirs)),
+            }
     except ImportError:
         print("reference AutoAttack not importable (set PYTHONPATH to a checkout of fra31/auto-attack): AA not compared")
     print(f"{'attack':24} {'piat-ts':>9} {'reference':>10} {'diff (pp)':>10}")
@@ -147,6 +165,12 @@ def main():
         worst = max(worst, abs(d)) if k.split(" ")[0] in ("pgd20", "aa") else worst
         print(f"{k:24} {100 * mine:8.2f}% {100 * v:9.2f}% {d:+10.2f}")
     print(f"largest |difference| on PGD20/AA: {worst:.2f} percentage points (bar: 0.5)")
+    if per_image:
+        print("AutoAttack per image: " + ", ".join(f"{k} {v}" for k, v in per_image.items()))
+    result = {"logits_max_abs_diff": max_diff, "reference": ref, "reference_seconds": ref_seconds, "ours": ours["accuracy"],
+              "largest_diff_pp": worst, "aa_per_image": per_image, "torch": torch.__version__}
+    with open(os.path.join(os.path.dirname(os.path.abspath(a.ours)), "reference.json"), "w") as f:
+        json.dump(result, f, indent=2)
     sys.exit(0 if worst <= 0.5 and max_diff < 1e-3 else 1)
 
 

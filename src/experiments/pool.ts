@@ -95,8 +95,12 @@ export function poolConfig(profile: Profile, o: { dataset?: DatasetName; arch?: 
     return isVit(o.arch) ? { ...c, epochs: 40, lr: 0.1, weightDecay: 1e-4, lrSchedule: { kind: 'piecewise', milestones: [36, 38] }, batchSize: 64, microBatchSize: 16, patch: 4, apRampEpochs: 10 } : c;
   }
   const c = embedded(profile, o.dataset ?? 'fashion-mnist');
-  // a 2-block ViT with 7×7 patches (16 tokens on 28×28) stands in for the paper's ViTs
-  return isVit(o.arch) ? { ...c, arch: 'vit-tiny', patch: 7, apRampEpochs: Math.max(1, Math.round(c.epochs / 4)) } : c;
+  if (!isVit(o.arch)) return c;
+  // a 2-block ViT with 7×7 patches (16 tokens on 28×28) stands in for the paper's ViTs; its steps
+  // cost several times a small CNN's, so at quick it trains with a 3-step attack (step ε/2) to keep
+  // notebook 05 near the quick profile's 20 minutes
+  const attack = profile === 'quick' ? { ...c.attack, steps: 3, alpha: c.attack.eps / 2 } : c.attack;
+  return { ...c, arch: 'vit-tiny', patch: 7, apRampEpochs: Math.max(1, Math.round(c.epochs / 4)), attack };
 }
 
 /** The datasets a table uses at a profile: the paper's three at `paper`, the embedded Fashion-MNIST otherwise. */
@@ -172,9 +176,12 @@ export async function evaluateRun(run: MethodRun, test: ArrayDataset, f: FinalEv
   for (const which of ['best', 'final'] as const) {
     const dir = which === 'best' ? path.join(run.runDir, 'best') : finalWeightsDir(run.runDir);
     if (!fs.existsSync(path.join(dir, 'model.json'))) throw new PiatError('missing-file', `${run.method}: no ${which} weights in ${dir}; has the run finished at least one evaluated epoch?`);
-    const cache = path.join(run.runDir, `eval-${which}-${weightsCacheKey(f, dir)}.json`);
-    if (fs.existsSync(cache)) {
-      out.push({ method: run.method, which, rows: readJson<EvalRow[]>(cache) });
+    const key = weightsCacheKey(f, dir);
+    const cache = path.join(run.runDir, `eval-${which}-${key}.json`);
+    // Best and Final are often the same weights (the last epoch was the best): evaluate them once
+    const cached = [cache, path.join(run.runDir, `eval-${which === 'best' ? 'final' : 'best'}-${key}.json`)].find((p) => fs.existsSync(p));
+    if (cached) {
+      out.push({ method: run.method, which, rows: readJson<EvalRow[]>(cached) });
       continue;
     }
     if (o.progress !== false) process.stderr.write(`${run.method}: evaluating ${which} weights (${f.attacks.join(', ')} on ${f.n} test images)\n`);

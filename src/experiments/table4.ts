@@ -59,7 +59,21 @@ export function table4Summary(results: { arch: ViTArch; result: MethodsResult }[
     '',
     `**Here:** of ${checks} steps (base → +A&P → PIAT+A&P) AA accuracy rises or holds in ${held}. ` +
       claimVerdict(held, checks) +
+      collapsedNote(results) +
       (profile !== 'paper' ? ' (A 2-block ViT trained from scratch on Fashion-MNIST for a few epochs, PGD-AT family only: a qualitative check; the paper fine-tunes large pretrained ViTs.)' : ' (Trained from scratch: the paper fine-tunes ImageNet weights.)'),
   );
   return lines.join('\n');
 }
+
+/**
+ * Runs whose Best clean accuracy is at chance (at most 1.5× 1/classes, 10 classes here): adversarial
+ * training from scratch can leave a ViT predicting one class, which makes any step above it easy.
+ */
+function collapsedNote(results: { arch: ViTArch; result: MethodsResult }[]): string {
+  const chance = 1.5 / 10;
+  const collapsed = results.flatMap(({ arch, result }) => bestOnlyWide([result]).filter((r) => (r.Clean as number) <= 100 * chance).map((r) => `${r.method} (${arch}, clean ${f(r.Clean as number)} %)`));
+  return collapsed.length
+    ? ` Note: ${collapsed.join(', ')} did not learn beyond chance level; ViTs trained adversarially from scratch can collapse to one class, so the step above such a run says little.`
+    : '';
+}
+

@@ -1,0 +1,46 @@
+/** The experiment pool's evaluation cache. */
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { mlp } from '../src/models/mlp';
+import { twoCircles } from '../src/data/toy';
+import { saveModel } from '../src/train/model-io';
+import { evaluateRun, FinalEvalConfig } from '../src/experiments/pool';
+import { setup, tmpDir } from './helpers';
+
+before(setup);
+
+const test_ = twoCircles({ perClass: 20, seed: 3 });
+const f: FinalEvalConfig = { n: 40, attacks: ['clean', 'pgd20'], eps: 0.05, alpha: 0.0125 };
+const model = (seed: number) => mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed });
+const evalFiles = (dir: string) => fs.readdirSync(dir).filter((n) => /^eval-.*\.json$/.test(n));
+const accuracies = (rows: { attack: string; accuracy: number }[]) => rows.map((r) => [r.attack, r.accuracy]);
+
+async function runDir(bestSeed: number, finalSeed: number): Promise<string> {
+  const dir = tmpDir('piat-pool-');
+  for (const [sub, seed] of [['best', bestSeed], ['checkpoint', finalSeed]] as const) {
+    const m = model(seed);
+    await saveModel(m, path.join(dir, sub));
+    m.dispose();
+  }
+  return dir;
+}
+
+test('evaluateRun evaluates Best and Final once when they are the same weights, and re-uses the cache', async () => {
+  const dir = await runDir(1, 1);
+  const run = { method: 'PGD-AT', records: [], runDir: dir, oscillation: {} as never };
+  const [best, final] = await evaluateRun(run, test_, f, { progress: false });
+  assert.deepEqual(evalFiles(dir).length, 1, `one evaluation for identical weights, found ${evalFiles(dir)}`);
+  assert.deepEqual(accuracies(final.rows), accuracies(best.rows));
+  const again = await evaluateRun(run, test_, f, { progress: false });
+  assert.deepEqual(again.map((e) => accuracies(e.rows)), [accuracies(best.rows), accuracies(final.rows)]);
+  assert.equal(evalFiles(dir).length, 1);
+});
+
+test('evaluateRun evaluates different Best and Final weights separately', async () => {
+  const dir = await runDir(1, 2);
+  const run = { method: 'PGD-AT', records: [], runDir: dir, oscillation: {} as never };
+  await evaluateRun(run, test_, f, { progress: false });
+  assert.equal(evalFiles(dir).length, 2);
+});
