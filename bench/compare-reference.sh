@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross-checks piat-ts's clean / PGD20 / AutoAttack accuracy against PyTorch on the same weights
 # and images. Needs Debian's python3-torch (bash scripts/setup.sh --bench installs it). For the
-# reference AutoAttack, point PYTHONPATH at a checkout of fra31/auto-attack (not shipped here).
+# reference AutoAttack (and torchattacks), point PYTHONPATH at checkouts of fra31/auto-attack (and
+# Harry24k/adversarial-attacks-pytorch); neither is shipped here.
 # Usage: bash bench/compare-reference.sh [OUT_DIR] [extra export flags, e.g. --n 500 --no-aa]
 set -euo pipefail
 cd "$(dirname "$0")/.."

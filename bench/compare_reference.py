@@ -9,8 +9,11 @@ CHECKPOINT_DIR holds a piat-ts model (tfjs model.json + weights.bin) of a chain 
 (int32) and OURS.json the `piat eval --json` output on them (bench/compare-reference.sh makes all
 four). The script loads the same weights into PyTorch, checks that the logits agree, runs PGD
 (random start, as ours) and -- when the reference `autoattack` package (fra31/auto-attack) is
-importable, e.g. PYTHONPATH=/path/to/auto-attack -- the reference AutoAttack (standard version),
-and prints both sides with their difference. torchattacks is used for PGD too when installed.
+importable, e.g. PYTHONPATH=/path/to/auto-attack -- the reference AutoAttack (standard version,
+seed 0, its per-stage log printed), and prints both sides with their difference. torchattacks'
+PGD runs too when importable. When OURS.json holds piat-ts's per-image AutoAttack verdicts, the
+two are compared image by image. Everything is written to reference.json beside OURS.json.
+Exit status 1 when PGD20 or AA differ by more than 0.5 percentage points or the logits disagree.
 """
 import argparse
 import json
@@ -165,6 +168,10 @@ def main():
         worst = max(worst, abs(d)) if k.split(" ")[0] in ("pgd20", "aa") else worst
         print(f"{k:24} {100 * mine:8.2f}% {100 * v:9.2f}% {d:+10.2f}")
     print(f"largest |difference| on PGD20/AA: {worst:.2f} percentage points (bar: 0.5)")
+    ours_seconds = {r["attack"]: r["seconds"] for r in ours.get("rows", [])}
+    for k, v in ref_seconds.items():
+        if k in ours_seconds:
+            print(f"time {k}: piat-ts {ours_seconds[k]:.1f} s, reference {v:.1f} s (piat-ts takes {ours_seconds[k] / v:.2f}x)")
     if per_image:
         print("AutoAttack per image: " + ", ".join(f"{k} {v}" for k, v in per_image.items()))
     result = {"logits_max_abs_diff": max_diff, "reference": ref, "reference_seconds": ref_seconds, "ours": ours["accuracy"],

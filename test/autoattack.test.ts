@@ -11,7 +11,7 @@ import { standard } from '../src/objectives/pgd-at';
 import { evaluate } from '../src/eval/evaluate';
 import { apgdCheckpoints, apgd } from '../src/attacks/autoattack/apgd';
 import { dlrLoss, dlrTargetedLoss } from '../src/attacks/autoattack/losses';
-import { projectionLinf } from '../src/attacks/autoattack/fab';
+import { orderDescending, projectionLinf } from '../src/attacks/autoattack/fab';
 import { squareAttack, squareP } from '../src/attacks/autoattack/square';
 import { autoAttack } from '../src/attacks/autoattack';
 import { Rng } from '../src/util/rng';
@@ -48,6 +48,39 @@ test('DLR and targeted DLR on a hand-computed case', () => {
   assert.ok(relDiff(got[0], -(3 - 2) / (3 - 1)) < 1e-6 && relDiff(got[1], -(3 - 4) / (4 - 1)) < 1e-6, String(got));
   const gt = values(tf.tidy(() => dlrTargetedLoss(tf.tensor2d(z), tf.tensor1d(y, 'int32'), tf.tensor1d([2, 1], 'int32'))));
   assert.ok(relDiff(gt[0], -(3 - 2) / (3 - 0.5 * (1 + 0.5))) < 1e-6 && relDiff(gt[1], -(3 - 4) / (4 - 0.5 * (1 + 0.2))) < 1e-6, String(gt));
+});
+
+test('FAB projection: orderDescending sorts each row largest first; the projection does not depend on how ties are ordered', () => {
+  const v = new Float32Array([0.5, -1, 0, 2, -0.25, 0.5, 1e-30, -1e-30]);
+  const ord = orderDescending(v, 2, 4);
+  assert.deepEqual(Array.from(ord.slice(0, 4)).map((i) => v[i]), [2, 0.5, 0, -1]);
+  assert.deepEqual(Array.from(ord.slice(4)).map((i) => v[4 + i]), [v[5], v[6], v[7], v[4]]);
+  // pixel-like inputs: many equal values (0, 1, k/255), so many ties among the breakpoints
+  const rng = new Rng(11);
+  const rows = 20;
+  const dim = 64;
+  const t = Float32Array.from({ length: rows * dim }, () => (rng.next() < 0.4 ? 0 : Math.round(rng.next() * 8) / 8));
+  const w = Float32Array.from({ length: rows * dim }, () => (rng.next() < 0.2 ? 0 : rng.next() - 0.5));
+  const b = Float32Array.from({ length: rows }, () => rng.next() * 2 - 1);
+  // the same p the projection sorts; ties put in the opposite order (highest index first)
+  const p = new Float32Array(rows * dim);
+  for (let r = 0; r < rows; r++) {
+    let wt = 0;
+    for (let i = 0; i < dim; i++) wt += w[r * dim + i] * t[r * dim + i];
+    const sign = wt - b[r] >= 0 ? 1 : -1;
+    for (let i = 0; i < dim; i++) {
+      const a = w[r * dim + i] * sign < 0 ? 1 : 0;
+      p[r * dim + i] = a - t[r * dim + i] * (2 * a - 1);
+    }
+  }
+  const reversedTies = new Int32Array(rows * dim);
+  for (let r = 0; r < rows; r++) {
+    const idx = Array.from({ length: dim }, (_, i) => i).sort((i, j) => p[r * dim + j] - p[r * dim + i] || j - i);
+    reversedTies.set(idx, r * dim);
+  }
+  const a = projectionLinf(t, w, b, rows, dim);
+  const c = projectionLinf(t, w, b, rows, dim, reversedTies);
+  assert.deepEqual(Array.from(a), Array.from(c));
 });
 
 test('FAB projection: reaches the hyperplane inside the box with the minimal L∞ step', () => {

@@ -43,8 +43,7 @@ export function projectionLinf(t: Float32Array, w0: Float32Array, b0in: Float32A
       p[o + i] = ai - t[o + i] * (2 * ai - 1);
     }
   }
-  let ord = order;
-  if (!ord) ord = tf.tidy(() => tf.topk(tf.tensor2d(p, [rows, dim]), dim).indices.dataSync() as Int32Array);
+  const ord = order ?? orderDescending(p, rows, dim);
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
     const sign = signs[r];
@@ -98,6 +97,29 @@ export function projectionLinf(t: Float32Array, w0: Float32Array, b0in: Float32A
   return out;
 }
 
+/**
+ * Per row, the feature indices sorted by value, largest first. Sorts float64 keys natively (about
+ * 2x tf.topk here): the float32's bits mapped to an order-preserving unsigned integer, times a
+ * power of two above dim, plus the index, which is exact below 2^53.
+ */
+export function orderDescending(v: Float32Array, rows: number, dim: number): Int32Array {
+  const bits = new Uint32Array(v.buffer, v.byteOffset, rows * dim);
+  const scale = 2 ** Math.ceil(Math.log2(Math.max(dim, 2)));
+  const keys = new Float64Array(dim);
+  const out = new Int32Array(rows * dim);
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    for (let i = 0; i < dim; i++) {
+      const b = bits[o + i];
+      // negative floats: flip all bits; non-negative: set the sign bit
+      keys[i] = (b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0) * scale + i;
+    }
+    keys.sort();
+    for (let j = 0; j < dim; j++) out[o + j] = keys[dim - 1 - j] % scale;
+  }
+  return out;
+}
+
 function linfRows(x: Float32Array, rows: number, dim: number): Float64Array {
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -116,19 +138,23 @@ function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, targe
   let x1 = Float32Array.from(im2);
   const adv = Float32Array.from(im2);
   const res2 = new Float64Array(bs).fill(1e10);
-  const diffGrad = tf.grad((inp: tf.Tensor) => {
-    const z = logits(model, inp, false);
-    const k = z.shape[1];
-    return tf.sum(tf.sub(tf.sum(tf.mul(z, tf.oneHot(target, k)), 1), tf.sum(tf.mul(z, tf.oneHot(y, k)), 1)));
-  });
-  for (let it = 0; it < o.steps; it++) {
-    const { df, dg } = tf.tidy(() => {
-      const xt = tf.tensor(x1, x.shape);
-      const z = logits(model, xt, false);
+  // z_t − z_y per example and its input gradient, from one forward pass
+  const diffAndGrad = (xt: tf.Tensor) => {
+    let diff: tf.Tensor | null = null;
+    const g = tf.grad((inp: tf.Tensor) => {
+      const z = logits(model, inp, false);
       const k = z.shape[1];
-      const diff = tf.sub(tf.sum(tf.mul(z, tf.oneHot(target, k)), 1), tf.sum(tf.mul(z, tf.oneHot(y, k)), 1));
-      return { df: diff.dataSync() as Float32Array, dg: diffGrad(xt).dataSync() as Float32Array };
-    });
+      const d = tf.sub(tf.sum(tf.mul(z, tf.oneHot(target, k)), 1), tf.sum(tf.mul(z, tf.oneHot(y, k)), 1));
+      diff = tf.keep(d);
+      return tf.sum(d);
+    })(xt);
+    const kept = diff as unknown as tf.Tensor;
+    const out = { df: kept.dataSync() as Float32Array, dg: g.dataSync() as Float32Array };
+    tf.dispose([kept, g]);
+    return out;
+  };
+  for (let it = 0; it < o.steps; it++) {
+    const { df, dg } = tf.tidy(() => diffAndGrad(tf.tensor(x1, x.shape)));
     // hyperplane ⟨dg, z⟩ = b with b = −df + ⟨dg, x1⟩; project x1 and the original input
     const pts = new Float32Array(2 * bs * dim);
     pts.set(x1, 0);
