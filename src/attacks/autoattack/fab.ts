@@ -138,23 +138,28 @@ function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, targe
   let x1 = Float32Array.from(im2);
   const adv = Float32Array.from(im2);
   const res2 = new Float64Array(bs).fill(1e10);
-  // z_t − z_y per example and its input gradient, from one forward pass
+  // z_t − z_y per example and its input gradient, from one forward pass. The typed arrays are read
+  // outside tf.tidy: tidy walks whatever its callback returns, element by element
   const diffAndGrad = (xt: tf.Tensor) => {
-    let diff: tf.Tensor | null = null;
-    const g = tf.grad((inp: tf.Tensor) => {
-      const z = logits(model, inp, false);
-      const k = z.shape[1];
-      const d = tf.sub(tf.sum(tf.mul(z, tf.oneHot(target, k)), 1), tf.sum(tf.mul(z, tf.oneHot(y, k)), 1));
-      diff = tf.keep(d);
-      return tf.sum(d);
-    })(xt);
-    const kept = diff as unknown as tf.Tensor;
-    const out = { df: kept.dataSync() as Float32Array, dg: g.dataSync() as Float32Array };
-    tf.dispose([kept, g]);
+    const [d, g] = tf.tidy(() => {
+      let diff: tf.Tensor | null = null;
+      const grad = tf.grad((inp: tf.Tensor) => {
+        const z = logits(model, inp, false);
+        const k = z.shape[1];
+        const dz = tf.sub(tf.sum(tf.mul(z, tf.oneHot(target, k)), 1), tf.sum(tf.mul(z, tf.oneHot(y, k)), 1));
+        diff = tf.keep(dz);
+        return tf.sum(dz);
+      })(xt);
+      return [diff as unknown as tf.Tensor, grad];
+    });
+    const out = { df: d.dataSync() as Float32Array, dg: g.dataSync() as Float32Array };
+    tf.dispose([d, g]);
     return out;
   };
   for (let it = 0; it < o.steps; it++) {
-    const { df, dg } = tf.tidy(() => diffAndGrad(tf.tensor(x1, x.shape)));
+    const xt = tf.tensor(x1, x.shape);
+    const { df, dg } = diffAndGrad(xt);
+    xt.dispose();
     // hyperplane ⟨dg, z⟩ = b with b = −df + ⟨dg, x1⟩; project x1 and the original input
     const pts = new Float32Array(2 * bs * dim);
     pts.set(x1, 0);
@@ -182,9 +187,9 @@ function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, targe
       }
     }
     x1 = next;
-    const xt = tf.tensor(x1, x.shape);
-    const correct = correctFlags(model, xt, y);
-    xt.dispose();
+    const xNext = tf.tensor(x1, x.shape);
+    const correct = correctFlags(model, xNext, y);
+    xNext.dispose();
     for (let r = 0; r < bs; r++) {
       if (correct[r]) continue;
       let tdist = 0;
