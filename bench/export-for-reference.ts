@@ -4,13 +4,17 @@
  * logits and robust accuracies (clean, PGD20, AutoAttack) on exactly those images.
  *
  * Usage: node dist/bench/export-for-reference.js OUT_DIR [--n 1000] [--eps 0.1] [--arch mlp|small-cnn] [--no-aa]
- * The model is PGD-AT-trained on the embedded MNIST digits for a few epochs (or re-used from OUT_DIR/model).
+ *          [--model DIR] [--data mnist-digits|fashion-mnist|...]
+ * The model is PGD-AT-trained on the embedded MNIST digits for a few epochs (or re-used from
+ * OUT_DIR/model); --model evaluates a saved checkpoint instead (e.g. a pool run's best/), on the
+ * test split of --data (default the embedded digits). OURS.json names the model folder used.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import { loadMnistDigits } from '../src/data/images';
+import { DATASETS, DatasetName, loadDataset, loadMnistDigits } from '../src/data/images';
+import { PiatError } from '../src/util/errors';
 import { mlp } from '../src/models/mlp';
 import { smallCnn } from '../src/models/resnet';
 import { pgdAt } from '../src/objectives/pgd-at';
@@ -29,9 +33,10 @@ async function main() {
   const eps = Number(a.flags.eps ?? 0.1);
   const arch = String(a.flags.arch ?? 'mlp');
   await initBackend();
-  const modelDir = path.join(out, 'model');
+  const modelDir = a.flags.model ? String(a.flags.model) : path.join(out, 'model');
   let model: tf.LayersModel;
   if (fs.existsSync(path.join(modelDir, 'model.json'))) model = await loadModel(modelDir);
+  else if (a.flags.model) throw new PiatError('missing-file', `--model ${modelDir}: no model.json there`);
   else {
     model = arch === 'mlp' ? mlp({ inputDim: 784, inputShape: [28, 28, 1], numClasses: 10, hidden: [128], seed: 1 }) : smallCnn({ numClasses: 10, seed: 1 });
     await train({
@@ -42,7 +47,9 @@ async function main() {
     });
     await saveModel(model, modelDir);
   }
-  const test = loadMnistDigits('test').take(n);
+  const data = String(a.flags.data ?? 'mnist-digits');
+  if (data !== 'mnist-digits' && !(DATASETS as readonly string[]).includes(data)) throw new PiatError('unknown-option', `--data ${data}: expected mnist-digits or one of ${DATASETS.join(', ')}`);
+  const test = (data === 'mnist-digits' ? loadMnistDigits('test') : loadDataset(data as DatasetName, 'test')).take(n);
   const { x, y } = test.head();
   fs.writeFileSync(path.join(out, 'images.bin'), Buffer.from((x.dataSync() as Float32Array).buffer));
   fs.writeFileSync(path.join(out, 'labels.bin'), Buffer.from((y.dataSync() as Int32Array).buffer));
@@ -60,7 +67,7 @@ async function main() {
   }
   fs.writeFileSync(
     path.join(out, 'ours.json'),
-    JSON.stringify({ shape: x.shape, eps, alpha: eps / 4, logits: z, accuracy, rows, aaLog: aa?.log, aaRobust: aa?.robust }),
+    JSON.stringify({ model: path.resolve(modelDir), data, shape: x.shape, eps, alpha: eps / 4, logits: z, accuracy, rows, aaLog: aa?.log, aaRobust: aa?.robust }),
   );
   console.log(JSON.stringify(rows.map((r) => ({ attack: r.attack, accuracy: r.accuracy, seconds: r.seconds }))));
   tf.dispose([x, y]);
