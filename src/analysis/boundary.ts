@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { logits } from '../models/forward';
+import { tidyValues } from '../util/tensors';
 
 export interface Segment {
   x: number;
@@ -37,10 +38,10 @@ export function marginGrid(model: tf.LayersModel, inputDim: number, o: BoundaryO
       pts[base + d1] = xs[j];
     }
   }
-  const grid = tf.tidy(() => {
+  const [grid] = tidyValues(() => {
     const z = logits(model, tf.tensor2d(pts, [r * r, inputDim]), false);
-    return tf.sub(z.slice([0, 1], [-1, 1]), z.slice([0, 0], [-1, 1])).dataSync() as Float32Array;
-  });
+    return [tf.sub(z.slice([0, 1], [-1, 1]), z.slice([0, 0], [-1, 1]))];
+  }) as Float32Array[];
   return { grid, xs };
 }
 

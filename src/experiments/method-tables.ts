@@ -49,17 +49,18 @@ export async function runMethodsTable(profile: Profile, paperDatasets: DatasetNa
 
 const ATTACK_TITLES: Record<string, string> = { clean: 'Clean', pgd20: 'PGD20', cw20: 'CW', aa: 'AA' };
 
+/** Table I's columns for one attack: "<Attack> best", "<Attack> final" and "<Attack> diff". */
+export function bestFinalColumns(attack: string, v: { best: number; final: number; diff: number }): [string, number][] {
+  const t = ATTACK_TITLES[attack] ?? attack;
+  return [[`${t} best`, v.best], [`${t} final`, v.final], [`${t} diff`, v.diff]];
+}
+
 /** Table I's wide layout: one row per dataset × method, Best / Final / Diff per attack. */
 export function bestFinalWide(results: MethodsResult[]): Record<string, string | number>[] {
   return results.flatMap((r) =>
     [...new Set(r.rows.map((x) => x.method))].map((method) => {
       const row: Record<string, string | number> = { dataset: r.dataset, method };
-      for (const x of r.rows.filter((y) => y.method === method)) {
-        const t = ATTACK_TITLES[x.attack] ?? x.attack;
-        row[`${t} best`] = x.best;
-        row[`${t} final`] = x.final;
-        row[`${t} diff`] = x.diff;
-      }
+      for (const x of r.rows.filter((y) => y.method === method)) for (const [k, v] of bestFinalColumns(x.attack, x)) row[k] = v;
       return row;
     }),
   );

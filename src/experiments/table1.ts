@@ -1,11 +1,10 @@
 /** Notebook 03, Table I: ResNet-18 on CIFAR-10, CIFAR-100 and SVHN; Best / Final / Diff for Clean, PGD20, CW, AA. */
-import { claimVerdict, MethodsResult } from './method-tables';
+import { bestFinalColumns, claimVerdict, fmt2 as f, MethodsResult } from './method-tables';
 import { PAPER_TABLE1 } from './paper-values';
 
 export const TABLE1_METHODS = ['PGD-AT', 'ALP', 'TRADES', 'MART', 'MAIL', 'CFA', 'RAT', 'PIAT+NMSE'];
 export const TABLE1_DATASETS = ['cifar10', 'cifar100', 'svhn'] as const;
 
-const f = (v: number) => v.toFixed(2);
 
 /** Where PIAT+NMSE ranks among the methods on each robust attack (1 = best), for Best and Final, and by Diff (1 = smallest). */
 export function piatRanks(r: MethodsResult, method = 'PIAT+NMSE') {
@@ -23,10 +22,7 @@ export function paperTable1(dataset: string) {
   return PAPER_TABLE1.filter((r) => r.dataset === dataset).map((r) => ({
     dataset: r.dataset,
     method: r.method,
-    ...Object.fromEntries(Object.entries(r.values).flatMap(([a, v]) => {
-      const t = { clean: 'Clean', pgd20: 'PGD20', cw20: 'CW', aa: 'AA' }[a];
-      return [[`${t} best`, v.best], [`${t} final`, v.final], [`${t} diff`, v.diff]];
-    })),
+    ...Object.fromEntries(Object.entries(r.values).flatMap(([a, v]) => bestFinalColumns(a, v))),
   }));
 }
 

@@ -20,6 +20,7 @@ import { oneOf, PiatError } from '../util/errors';
 import { LossResult, Objective } from './types';
 import { PAPER_TRAIN_ATTACK } from './adversarial';
 import { klFromNoise, klPerExample } from './kl';
+import { tidyValues } from '../util/tensors';
 
 export interface CfaOptions {
   base?: 'trades' | 'at';
@@ -78,7 +79,7 @@ export function cfa(opts: CfaOptions = {}): Objective {
     loss(model, x, xAdv, y, ctx): LossResult {
       const zAdv = logits(model, xAdv as tf.Tensor, true);
       // class-wise robust accuracy on the training adversarial examples (training-mode output, as the authors log it)
-      const pred = tf.tidy(() => tf.argMax(zAdv, 1).dataSync());
+      const [pred] = tidyValues(() => [tf.argMax(zAdv, 1)]);
       y.dataSync().forEach((l, i) => {
         seen[l]++;
         if (pred[i] === l) correct[l]++;

@@ -25,6 +25,7 @@ import { PiatError } from '../util/errors';
 import { LossResult, Objective } from './types';
 import { PAPER_TRAIN_ATTACK } from './adversarial';
 import { klFromNoise, klPerExample } from './kl';
+import { tidyValues } from '../util/tensors';
 
 export interface RatOptions {
   /** weight of the Taylor terms (default 0.2) */
@@ -74,10 +75,10 @@ function convKernels(model: tf.LayersModel): tf.Variable[] {
 
 /** Per-class sums over features of ∂ mean CE / ∂ kernel (the authors' Σ_j fc.weight.grad[k, j]). */
 function classGradientSums(model: tf.LayersModel, kernel: tf.Variable, x: tf.Tensor, y: tf.Tensor1D): Float32Array {
-  return tf.tidy(() => {
+  return tidyValues(() => {
     const { grads } = tf.variableGrads(() => crossEntropy(logits(model, x, false), y), [kernel]);
-    return tf.sum(grads[kernel.name], 0).dataSync() as Float32Array;
-  });
+    return [tf.sum(grads[kernel.name], 0)];
+  })[0] as Float32Array;
 }
 
 export function rat(opts: RatOptions = {}): Objective {

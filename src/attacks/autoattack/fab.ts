@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { logits } from '../../models/forward';
 import { scatterRows } from './apgd';
 import { correctFlags } from '../../eval/accuracy';
+import { tidyValues } from '../../util/tensors';
 
 export interface FabOptions {
   eps: number;
@@ -138,10 +139,9 @@ function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, targe
   let x1 = Float32Array.from(im2);
   const adv = Float32Array.from(im2);
   const res2 = new Float64Array(bs).fill(1e10);
-  // z_t − z_y per example and its input gradient, from one forward pass. The typed arrays are read
-  // outside tf.tidy: tidy walks whatever its callback returns, element by element
+  // z_t − z_y per example and its input gradient, from one forward pass
   const diffAndGrad = (xt: tf.Tensor) => {
-    const [d, g] = tf.tidy(() => {
+    const [df, dg] = tidyValues(() => {
       let diff: tf.Tensor | null = null;
       const grad = tf.grad((inp: tf.Tensor) => {
         const z = logits(model, inp, false);
@@ -151,10 +151,8 @@ function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, targe
         return tf.sum(dz);
       })(xt);
       return [diff as unknown as tf.Tensor, grad];
-    });
-    const out = { df: d.dataSync() as Float32Array, dg: g.dataSync() as Float32Array };
-    tf.dispose([d, g]);
-    return out;
+    }) as Float32Array[];
+    return { df, dg };
   };
   for (let it = 0; it < o.steps; it++) {
     const xt = tf.tensor(x1, x.shape);
