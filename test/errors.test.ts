@@ -15,7 +15,7 @@ test('unknown profile: clear error listing the profiles', () => {
 });
 
 test('unknown backend: clear error listing the backends', async () => {
-  assert.throws(() => backendFromEnv({ PIAT_BACKEND: 'cuda' }), /Unknown backend \(PIAT_BACKEND\) 'cuda'\. Expected one of: tensorflow, wasm, cpu\./);
+  assert.throws(() => backendFromEnv({ PIAT_BACKEND: 'cuda' }), /Unknown backend \(PIAT_BACKEND\) 'cuda'\. Expected one of: torch, tensorflow, wasm, cpu\./);
   await assert.rejects(initBackend({ backend: 'metal' }), /Unknown backend 'metal'/);
 });
 

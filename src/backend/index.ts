@@ -1,17 +1,20 @@
 /**
  * Chooses and prepares the tfjs backend once per process.
  *
- * Order when nothing is forced: the native TensorFlow binding (GPU build, then CPU build) when
- * it loads, else wasm (SIMD when the runtime has it), else the pure-JavaScript cpu backend.
- * `PIAT_BACKEND=tensorflow|wasm|cpu` (or the `backend` option) forces one; a forced backend that
- * cannot start is an error, never a silent fallback, because run records must say what ran.
+ * Order when nothing is forced, fastest first as `npm run bench` measures them: `torch` (the
+ * libtorch addon; on a CUDA GPU when its build and the machine have one, else every CPU core),
+ * the native TensorFlow binding (GPU build, then CPU build) when it loads, wasm (SIMD when the
+ * runtime has it), then the pure-JavaScript cpu backend. `PIAT_BACKEND=torch|tensorflow|wasm|cpu`
+ * (or the `backend` option) forces one; a forced backend that cannot start is an error, never a
+ * silent fallback, because run records must say what ran.
  */
 import * as tf from '@tensorflow/tfjs';
 import { PiatError, oneOf } from '../util/errors';
 import { registerWasmKernels } from './wasm-kernels';
 import { installTapeFriendlyOps } from './tape-friendly-ops';
+import { startTorch, TorchInfo } from './torch';
 
-export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['torch', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** What ran: recorded next to every result. */
@@ -24,6 +27,8 @@ export interface BackendInfo {
   tfjsVersion: string;
   /** Why better-ranked backends were skipped, for the record. */
   skipped: string[];
+  /** torch only: libtorch version, device, ATen threads, kernels without a native implementation. */
+  torch?: TorchInfo;
 }
 
 let current: BackendInfo | undefined;
@@ -96,7 +101,16 @@ export async function initBackend(opts: { backend?: BackendName | string } = {})
   const skipped: string[] = [];
   const order: BackendName[] = forced ? [forced] : [...BACKEND_NAMES];
   for (const name of order) {
-    if (name === 'tensorflow') {
+    if (name === 'torch') {
+      try {
+        const torch = await startTorch();
+        installTapeFriendlyOps();
+        return (current = { ...info('torch', `libtorch ${torch.libtorch} (${torch.device}, ${torch.threads} threads)`, skipped), torch });
+      } catch (e) {
+        if (forced) throw e;
+        skipped.push(`torch: ${String((e as Error).message ?? e).split('\n')[0]}`);
+      }
+    } else if (name === 'tensorflow') {
       const pkg = await startTensorflow(skipped);
       if (pkg) return (current = info('tensorflow', pkg, skipped));
     } else if (name === 'wasm') {

@@ -1,0 +1,87 @@
+// Shared by the piat-ts torch backend's sources: the tensor table, kernel arguments read from
+// tfjs's attrs object, and the kernel registry (one entry per tfjs kernel name).
+#pragma once
+#include <ATen/ATen.h>
+#include <node_api.h>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace piat {
+
+// The device every tensor lives on (CPU, or CUDA when PIAT_DEVICE=cuda and the build has it).
+at::Device& device();
+at::TensorOptions opts(at::ScalarType t);
+
+// tfjs dtypes: float32, int32, bool (complex64 and string are not supported on this backend).
+enum DType { F32 = 0, I32 = 1, BOOL = 2 };
+at::ScalarType scalarType(int code);
+int dtypeCode(at::ScalarType t);
+
+// Arguments of one kernel call: the input tensors and tfjs's attrs object, read by name.
+class Args {
+ public:
+  Args(napi_env env, napi_value attrs, std::vector<at::Tensor> inputs) : env_(env), attrs_(attrs), in_(std::move(inputs)) {}
+  const at::Tensor& in(size_t i) const;
+  size_t size() const { return in_.size(); }
+  const std::vector<at::Tensor>& inputs() const { return in_; }
+  bool has(const char* name) const;  // present, not null or undefined
+  int64_t i64(const char* name) const;
+  int64_t i64(const char* name, int64_t dflt) const;
+  double f64(const char* name) const;
+  double f64(const char* name, double dflt) const;
+  bool flag(const char* name, bool dflt = false) const;
+  std::string str(const char* name, const std::string& dflt = "") const;
+  // A number or an array of numbers; a single number is repeated `repeat` times when repeat > 0.
+  std::vector<int64_t> ints(const char* name, size_t repeat = 0) const;
+  std::vector<double> doubles(const char* name) const;
+  // Nested int arrays, e.g. paddings [[a,b],[c,d]].
+  std::vector<std::vector<int64_t>> intPairs(const char* name) const;
+
+ private:
+  napi_value get(const char* name) const;
+  napi_env env_;
+  napi_value attrs_;
+  std::vector<at::Tensor> in_;
+};
+
+using Kernel = std::function<std::vector<at::Tensor>(const Args&)>;
+std::unordered_map<std::string, Kernel>& registry();
+
+struct Register {
+  Register(const char* name, Kernel k) { registry()[name] = std::move(k); }
+};
+
+// One output.
+inline std::vector<at::Tensor> one(at::Tensor t) { return {std::move(t)}; }
+
+// tfjs axes may be negative.
+inline int64_t axis(int64_t a, int64_t rank) { return a < 0 ? a + rank : a; }
+
+// NHWC tensor <-> NCHW view with channels-last strides (no copy).
+inline at::Tensor nchw(const at::Tensor& nhwc) { return nhwc.permute({0, 3, 1, 2}); }
+inline at::Tensor nhwc(const at::Tensor& nchw) { return nchw.permute({0, 2, 3, 1}); }
+// HWIO filter -> OIHW view (no copy).
+inline at::Tensor oihw(const at::Tensor& hwio) { return hwio.permute({3, 2, 0, 1}); }
+
+[[noreturn]] void fail(const std::string& msg);
+
+// A case this backend does not implement (e.g. GatherV2 with batchDims): the JavaScript side runs
+// the call through its logged cpu fallback instead of failing.
+struct Unsupported : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+[[noreturn]] inline void unsupported(const std::string& msg) { throw Unsupported(msg); }
+
+}  // namespace piat
+
+#define PIAT_CAT2(a, b) a##b
+#define PIAT_CAT(a, b) PIAT_CAT2(a, b)
+// KERNEL("Add") { return one(A.in(0) + A.in(1)); }
+#define KERNEL(name) \
+  static std::vector<at::Tensor> PIAT_CAT(kernel_, __LINE__)(const piat::Args& A); \
+  static piat::Register PIAT_CAT(reg_, __LINE__)(name, PIAT_CAT(kernel_, __LINE__)); \
+  static std::vector<at::Tensor> PIAT_CAT(kernel_, __LINE__)(const piat::Args& A)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the torch backend's Node-API addon (native/torch/*.cc) into native/build/torch_backend.node.
+#
+#   bash scripts/build-native.sh            # against Debian's libtorch-dev (CPU; apt-get install libtorch-dev)
+#   PIAT_LIBTORCH=/path/to/torch bash scripts/build-native.sh   # against another libtorch, e.g. the
+#                                            # `torch` folder of a CUDA PyTorch install (include/, lib/)
+#
+# A plain g++ call, not node-gyp: it needs only g++ and Node's headers (Debian's /usr/include/node, or
+# NODE_INCLUDE), downloads nothing, and runs where npm does not (the GPU machines have no Node).
+# The object files of unchanged sources are reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC=native/torch
+OUT=${PIAT_NATIVE_OUT:-native/build}
+mkdir -p "$OUT/obj"
+
+NODE_INCLUDE=${NODE_INCLUDE:-}
+if [ -z "$NODE_INCLUDE" ]; then
+  for d in /usr/include/node /usr/local/include/node "$(dirname "$(dirname "$(command -v node 2>/dev/null || echo /x/x)")")/include/node"; do
+    [ -f "$d/node_api.h" ] && NODE_INCLUDE=$d && break
+  done
+fi
+[ -f "${NODE_INCLUDE:-/nonexistent}/node_api.h" ] || { echo "build-native: node_api.h not found (set NODE_INCLUDE to Node's include/node folder)" >&2; exit 1; }
+
+if [ -n "${PIAT_LIBTORCH:-}" ]; then
+  INC=("-I$PIAT_LIBTORCH/include" "-I$PIAT_LIBTORCH/include/torch/csrc/api/include")
+  LIBDIR="$PIAT_LIBTORCH/lib"
+  LIBS=(-L"$LIBDIR" -Wl,-rpath,"$LIBDIR" -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10)
+  [ -f "$LIBDIR/libtorch_cuda.so" ] && LIBS+=(-ltorch_cuda -lc10_cuda)
+  LIBS+=(-Wl,--as-needed)
+  # a pip wheel's libtorch is built with the pre-C++11 ABI unless it says otherwise
+  ABI=$(python3 -c 'import torch;print(int(torch._C._GLIBCXX_USE_CXX11_ABI))' 2>/dev/null || echo 1)
+  DEFS=("-D_GLIBCXX_USE_CXX11_ABI=$ABI")
+else
+  [ -f /usr/include/ATen/ATen.h ] || { echo "build-native: libtorch headers missing: apt-get install libtorch-dev (or set PIAT_LIBTORCH)" >&2; exit 1; }
+  INC=(-I/usr/include/torch/csrc/api/include)
+  LIBS=(-Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 -Wl,--as-needed)
+  DEFS=()
+fi
+
+CXXFLAGS=(-O2 -fPIC -std=c++17 -DNODE_GYP_MODULE_NAME=torch_backend -I"$NODE_INCLUDE" "${INC[@]}" "${DEFS[@]}" -Wno-deprecated-declarations)
+pids=()
+objs=()
+for f in "$SRC"/*.cc; do
+  o="$OUT/obj/$(basename "${f%.cc}").o"
+  objs+=("$o")
+  if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ "$SRC/common.h" -nt "$o" ]; then
+    g++ "${CXXFLAGS[@]}" -c "$f" -o "$o" &
+    pids+=($!)
+  fi
+done
+for p in "${pids[@]}"; do wait "$p"; done
+g++ -shared -o "$OUT/torch_backend.node" "${objs[@]}" "${LIBS[@]}"
+echo "build-native: $OUT/torch_backend.node" >&2

@@ -1,0 +1,137 @@
+/**
+ * The `torch` tfjs backend: every tensor's data is an ATen tensor in the addon's table (one handle
+ * per tfjs data id), and kernels are calls into native code by tfjs kernel name (kernels.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { PiatError } from '../../util/errors';
+import { TorchNative } from './native';
+import { runOnCpu } from './fallback';
+
+type Info = tf.TensorInfo;
+const DTYPES: tf.DataType[] = ['float32', 'int32', 'bool'];
+
+interface Entry {
+  handle: number;
+  refCount: number;
+}
+
+function dtypeCode(dtype: tf.DataType): number {
+  const c = DTYPES.indexOf(dtype);
+  if (c < 0) throw new PiatError('unsupported-dtype', `torch backend: tensors of dtype ${dtype} are not supported (float32, int32 and bool are)`);
+  return c;
+}
+
+export class TorchBackend extends tf.KernelBackend {
+  private readonly data = new tf.DataStorage<Entry>(this, tf.engine());
+
+  constructor(readonly native: TorchNative) {
+    super();
+  }
+
+  override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): object {
+    const dataId = {};
+    this.data.set(dataId, { handle: this.native.write(values as ArrayBufferView, shape, dtypeCode(dtype)), refCount: 1 });
+    return dataId;
+  }
+
+  override move(dataId: object, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    this.data.set(dataId, { handle: this.native.write(values as ArrayBufferView, shape, dtypeCode(dtype)), refCount });
+  }
+
+  handle(dataId: object): number {
+    const e = this.data.get(dataId);
+    if (!e) throw new PiatError('torch-disposed', 'torch backend: a tensor was used after it was disposed');
+    return e.handle;
+  }
+
+  override readSync(dataId: object): tf.backend_util.BackendValues {
+    return this.native.read(this.handle(dataId));
+  }
+
+  override async read(dataId: object): Promise<tf.backend_util.BackendValues> {
+    return this.readSync(dataId);
+  }
+
+  override disposeData(dataId: object, force = false): boolean {
+    const e = this.data.get(dataId);
+    if (!e) return true;
+    e.refCount--;
+    if (!force && e.refCount > 0) return false;
+    this.native.dispose(e.handle);
+    this.data.delete(dataId);
+    return true;
+  }
+
+  override refCount(dataId: object): number {
+    return this.data.get(dataId)?.refCount ?? 0;
+  }
+
+  override incRef(dataId: object): void {
+    const e = this.data.get(dataId);
+    if (e) e.refCount++;
+  }
+
+  override numDataIds(): number {
+    return this.data.numDataIds();
+  }
+
+  override memory(): { unreliable: boolean; nativeBytes: number; nativeTensors: number } {
+    const m = this.native.memory();
+    return { unreliable: false, nativeBytes: m.bytes, nativeTensors: m.tensors };
+  }
+
+  override floatPrecision(): 32 {
+    return 32;
+  }
+
+  override epsilon(): number {
+    return 1e-7;
+  }
+
+  override timerAvailable(): boolean {
+    return true;
+  }
+
+  override async time(f: () => void): Promise<tf.BackendTimingInfo> {
+    const t0 = performance.now();
+    f();
+    this.native.sync();
+    return { kernelMs: performance.now() - t0 };
+  }
+
+  override dispose(): void {
+    // tensors are freed one by one through disposeData; nothing is pooled
+  }
+
+  /** Runs a native kernel; a case the addon reports unsupported runs on the cpu fallback. */
+  run(name: string, inputs: Info[], attrs: object | null, original: { inputs: Info[] | Record<string, Info>; attrs: unknown }): Info[] {
+    let flat: number[];
+    try {
+      flat = this.native.run(name, inputs.map((i) => this.handle(i.dataId)), attrs);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'PIAT_TORCH_UNSUPPORTED') {
+        const out = runOnCpu(name, (e as Error).message, this, original.inputs, original.attrs);
+        return Array.isArray(out) ? out : [out];
+      }
+      throw e;
+    }
+    return this.decode(flat);
+  }
+
+  private decode(flat: number[]): Info[] {
+    const n = flat[0];
+    const out: Info[] = [];
+    let p = 1;
+    for (let k = 0; k < n; k++) {
+      const handle = flat[p++];
+      const dtype = DTYPES[flat[p++]];
+      const rank = flat[p++];
+      const shape = flat.slice(p, p + rank);
+      p += rank;
+      const dataId = {};
+      this.data.set(dataId, { handle, refCount: 1 });
+      out.push({ dataId, shape, dtype });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Starts the `torch` backend: loads the addon, sets ATen's thread count (PIAT_THREADS, default
+ * every core) and device (PIAT_DEVICE: cuda when the build and machine have it, else cpu),
+ * registers the backend and its kernels with tfjs.
+ */
+import * as os from 'os';
+import * as tf from '@tensorflow/tfjs';
+import { PiatError } from '../../util/errors';
+import { loadTorchNative, addonPath, TorchNative } from './native';
+import { TorchBackend } from './backend';
+import { registerTorchKernels, TORCH_BACKEND } from './kernels';
+import { torchFallbacks } from './fallback';
+
+export { torchFallbacks, TORCH_BACKEND };
+
+export interface TorchInfo {
+  libtorch: string;
+  device: string;
+  threads: number;
+  parallel: string;
+  addon: string;
+  nativeKernels: number;
+  /** tfjs kernels that would run on the cpu fallback if called */
+  fallbackKernels: string[];
+}
+
+let started: TorchInfo | undefined;
+
+function threadsFromEnv(): number {
+  const v = process.env.PIAT_THREADS?.trim();
+  if (!v) return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new PiatError('bad-option', `PIAT_THREADS must be a positive integer, got '${v}'`);
+  return n;
+}
+
+function chooseDevice(native: TorchNative): string {
+  const want = process.env.PIAT_DEVICE?.trim();
+  if (want) {
+    native.setDevice(want); // throws naming why when CUDA is not there
+    return want;
+  }
+  if (native.info().cuda) {
+    native.setDevice('cuda');
+    return 'cuda';
+  }
+  return 'cpu';
+}
+
+/** Registers and activates the torch backend (idempotent). Throws a PiatError when the addon cannot load. */
+export async function startTorch(): Promise<TorchInfo> {
+  if (!started) {
+    const native = loadTorchNative();
+    native.setThreads(threadsFromEnv());
+    chooseDevice(native);
+    const { native: nativeKernels, fallback } = registerTorchKernels(native.kernels());
+    tf.registerBackend(TORCH_BACKEND, () => new TorchBackend(native), 3);
+    const i = native.info();
+    started = { libtorch: i.libtorch, device: i.device, threads: i.threads, parallel: i.parallel.split('\n')[0], addon: addonPath(), nativeKernels: nativeKernels.length, fallbackKernels: fallback };
+  }
+  if (!(await tf.setBackend(TORCH_BACKEND))) throw new PiatError('backend-unavailable', 'torch backend: registered but did not start');
+  await tf.ready();
+  return started;
+}

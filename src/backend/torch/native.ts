@@ -1,0 +1,62 @@
+/**
+ * Loads the torch backend's Node-API addon (native/torch, built by scripts/build-native.sh against
+ * libtorch). `PIAT_TORCH_ADDON` points at another build (e.g. one linked to a CUDA libtorch).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { PiatError } from '../../util/errors';
+
+/** The addon's functions (native/torch/addon.cc). Handles index its table of ATen tensors. */
+export interface TorchNative {
+  write(values: ArrayBufferView, shape: number[], dtype: number): number;
+  read(handle: number): Float32Array | Int32Array | Uint8Array;
+  dispose(handle: number): void;
+  /** Runs the kernel registered under a tfjs kernel name; returns [n, handle, dtype, rank, dims..., ...]. */
+  run(kernel: string, handles: number[], attrs: object | null): number[];
+  kernels(): string[];
+  memory(): { bytes: number; tensors: number; slots: number };
+  setThreads(n: number): number;
+  threads(): number;
+  setDevice(device: string): void;
+  info(): { libtorch: string; device: string; cuda: boolean; parallel: string; threads: number };
+  sync(): void;
+}
+
+const BUILD_HINT = 'apt-get install libtorch-dev && bash scripts/build-native.sh (scripts/setup.sh does both)';
+
+/** The package root: dist/src/backend/torch -> ../../../.. ; src/backend/torch (ts-node) -> ../../.. */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return process.cwd();
+}
+
+export function addonPath(): string {
+  return process.env.PIAT_TORCH_ADDON || path.join(packageRoot(), 'native', 'build', 'torch_backend.node');
+}
+
+let loaded: TorchNative | undefined;
+
+/** The addon, loaded once; a PiatError naming the file and the build command when it cannot load. */
+export function loadTorchNative(): TorchNative {
+  if (loaded) return loaded;
+  const file = addonPath();
+  if (!fs.existsSync(file)) {
+    throw new PiatError('backend-unavailable', `torch backend: ${file} does not exist. Build it with: ${BUILD_HINT}`);
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(file) as TorchNative;
+  } catch (e) {
+    const first = String((e as Error).message ?? e).split('\n')[0];
+    throw new PiatError(
+      'backend-unavailable',
+      `torch backend: ${file} did not load: ${first}\n` +
+        (/libtorch|libc10|\.so/.test(first) ? `The libtorch libraries are missing: ${BUILD_HINT}` : `Rebuild it: ${BUILD_HINT}`),
+    );
+  }
+  return loaded;
+}
