@@ -14,7 +14,12 @@ at::Tensor fl(const at::Tensor& t) { return t.is_floating_point() ? t : t.to(at:
 KERNEL("Add") { return one(arith(A.in(0)) + arith(A.in(1))); }
 KERNEL("Sub") { return one(arith(A.in(0)) - arith(A.in(1))); }
 KERNEL("Multiply") { return one(arith(A.in(0)) * arith(A.in(1))); }
-KERNEL("RealDiv") { return one(fl(A.in(0)) / fl(A.in(1))); }
+KERNEL("RealDiv") {
+  auto a = A.in(0), b = A.in(1);
+  // tfjs keeps int32 / int32 in int32, truncating the quotient
+  if (!a.is_floating_point() && !b.is_floating_point()) return one(at::div(arith(a), arith(b), "trunc"));
+  return one(fl(a) / fl(b));
+}
 KERNEL("FloorDiv") {
   auto a = arith(A.in(0)), b = arith(A.in(1));
   return one(at::div(a, b, "floor"));
@@ -46,7 +51,6 @@ KERNEL("Greater") { return one(at::gt(A.in(0), A.in(1))); }
 KERNEL("GreaterEqual") { return one(at::ge(A.in(0), A.in(1))); }
 KERNEL("LogicalAnd") { return one(at::logical_and(A.in(0), A.in(1))); }
 KERNEL("LogicalOr") { return one(at::logical_or(A.in(0), A.in(1))); }
-KERNEL("LogicalXor") { return one(at::logical_xor(A.in(0), A.in(1))); }
 KERNEL("LogicalNot") { return one(at::logical_not(A.in(0))); }
 KERNEL("IsNan") { return one(at::isnan(A.in(0))); }
 KERNEL("IsInf") { return one(at::isinf(A.in(0))); }

@@ -89,7 +89,6 @@ KERNEL("Reverse") {
   for (auto& a : d) a = axis(a, x.dim());
   return one(d.empty() ? x : x.flip(d));
 }
-KERNEL("BroadcastTo") { return one(A.in(0).expand(A.ints("shape")).contiguous()); }
 KERNEL("GatherV2") {
   auto x = A.in(0), idx = A.in(1).to(at::kLong);
   if (A.i64("batchDims", 0) != 0) unsupported("batchDims > 0 is not supported");
@@ -164,6 +163,20 @@ KERNEL("Cumsum") {
   return one(c);
 }
 
+KERNEL("Cumprod") {
+  auto x = arith(A.in(0));
+  int64_t ax = axis(A.i64("axis"), x.dim());
+  bool rev = A.flag("reverse"), excl = A.flag("exclusive");
+  if (rev) x = x.flip({ax});
+  if (excl) {  // shift by one along the axis, starting from 1
+    auto ones = at::ones_like(x.narrow(ax, 0, 1));
+    x = at::cat({ones, x.narrow(ax, 0, x.size(ax) - 1)}, ax);
+  }
+  auto c = at::cumprod(x, ax, x.scalar_type());
+  if (rev) c = c.flip({ax});
+  return one(c);
+}
+
 // ---- reductions ----
 KERNEL("Sum") {
   auto x = arith(A.in(0));
@@ -225,8 +238,4 @@ KERNEL("ArgMin") {
 KERNEL("Softmax") {
   auto x = A.in(0);
   return one(at::softmax(x, axis(A.i64("dim", -1), x.dim())));
-}
-KERNEL("LogSoftmax") {
-  auto x = A.in(0);
-  return one(at::log_softmax(x, axis(A.i64("axis", -1), x.dim())));
 }

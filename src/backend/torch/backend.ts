@@ -24,6 +24,9 @@ function dtypeCode(dtype: tf.DataType): number {
 export class TorchBackend extends tf.KernelBackend {
   private readonly data = new tf.DataStorage<Entry>(this, tf.engine());
 
+  /** Native kernel calls by name in this process (the kernel test checks it reached every kernel). */
+  readonly calls = new Map<string, number>();
+
   constructor(readonly native: TorchNative) {
     super();
   }
@@ -106,6 +109,7 @@ export class TorchBackend extends tf.KernelBackend {
   /** Runs a native kernel; a case the addon reports unsupported runs on the cpu fallback. */
   run(name: string, inputs: Info[], attrs: object | null, original: { inputs: Info[] | Record<string, Info>; attrs: unknown }): Info[] {
     let flat: number[];
+    this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
     try {
       flat = this.native.run(name, inputs.map((i) => this.handle(i.dataId)), attrs);
     } catch (e) {

@@ -95,8 +95,10 @@ const SPECS: Record<string, Spec> = {
     attrs: (i, a) => {
       const x = i.x!;
       const s = tf.slice_util.sliceInfo(x.shape, a.begin as number[], a.end as number[], a.strides as number[], a.beginMask as number, a.endMask as number, a.ellipsisMask as number, a.newAxisMask as number, a.shrinkAxisMask as number);
-      if (s.begin.length !== x.shape.length || s.finalShapeSparse.length !== x.shape.length) throw new Unsupported('strided slice with new axes');
-      return { begin: s.begin, strides: s.strides, sizes: s.finalShapeSparse, finalShape: s.finalShape, identity: s.isIdentity };
+      if (s.begin.length !== x.shape.length) throw new Unsupported('strided slice with new axes');
+      // elements per dimension before shrunk axes are dropped (finalShapeSparse omits them)
+      const sizes = s.begin.map((b, d) => Math.max(0, Math.ceil((s.end[d] - b) / s.strides[d])));
+      return { begin: s.begin, strides: s.strides, sizes, finalShape: s.finalShape, identity: s.isIdentity };
     },
   },
   SplitV: {
@@ -118,21 +120,20 @@ const SPECS: Record<string, Spec> = {
   Fill: { inputs: [] },
   Range: { inputs: [] },
   Softmax: { inputs: ['logits'] },
-  LogSoftmax: { inputs: ['logits'] },
   Prelu: { inputs: ['x', 'alpha'] },
   EluGrad: { inputs: ['dy', 'y'] },
 };
 
 const BINARY_KERNELS = [
   'Add', 'Sub', 'Multiply', 'RealDiv', 'FloorDiv', 'Maximum', 'Minimum', 'Pow', 'SquaredDifference', 'Mod', 'Atan2',
-  'Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor',
+  'Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'LogicalAnd', 'LogicalOr',
 ];
 const UNARY_KERNELS = [
   'Exp', 'Expm1', 'Log', 'Log1p', 'Sqrt', 'Rsqrt', 'Reciprocal', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh',
   'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Tanh', 'Sigmoid', 'Erf', 'Floor', 'Ceil', 'Round', 'Selu', 'Elu', 'Softplus',
   'Neg', 'Abs', 'Sign', 'Square', 'Relu', 'Relu6', 'LeakyRelu', 'Step', 'ClipByValue', 'Cast', 'Identity',
   'ZerosLike', 'OnesLike', 'LogicalNot', 'IsNan', 'IsInf', 'IsFinite', 'Reshape', 'Transpose', 'PadV2', 'Tile',
-  'Reverse', 'BroadcastTo', 'Cumsum', 'Sum', 'Mean', 'Prod', 'Max', 'Min', 'All', 'Any', 'ArgMax', 'ArgMin',
+  'Reverse', 'Cumsum', 'Cumprod', 'Sum', 'Mean', 'Prod', 'Max', 'Min', 'All', 'Any', 'ArgMax', 'ArgMin',
 ];
 for (const k of BINARY_KERNELS) SPECS[k] = { inputs: BINARY };
 for (const k of UNARY_KERNELS) SPECS[k] ??= { inputs: UNARY };
