@@ -1,13 +1,9 @@
 #!/usr/bin/env node
 /*
- * Starts this project's tslab kernel.
- *
- * Why a launcher: tslab 1.0.22 calls `socket.send()` without awaiting it, and zeromq >= 6.0
- * (what npm resolves for tslab's `^6.0.0-beta.16`) rejects a send while another is in flight
- * ("Socket is busy writing", EBUSY), which kills the kernel when a cell prints quickly (training
- * progress). Queueing each socket's sends restores the ordering tslab assumed. The zeromq
- * version that tslab was built against would avoid this, but its install script builds from
- * source, which fails without internet.
+ * Starts this project's tslab kernel, with three changes to stock tslab 1.0.22 (one module each):
+ * - send-queue.js: queued zeromq sends (tslab's unawaited sends kill the kernel with EBUSY);
+ * - typescript-source.js: notebooks import the library's TypeScript source through ts-node;
+ * - protocol.js: errors with a traceback and replies with the fields Jupyter checks.
  */
 'use strict';
 const path = require('path');
@@ -22,18 +18,8 @@ try {
   process.exit(1);
 }
 
-// Socket.prototype.send is read-only, so the queued send is defined on each socket class tslab uses.
-// Sockets are sealed, so each one's queue lives in a WeakMap.
-const base = zmq.Socket.prototype.send;
-const queues = new WeakMap();
-function queuedSend(msg) {
-  const run = () => base.call(this, msg);
-  const next = (queues.get(this) || Promise.resolve()).then(run, run);
-  queues.set(this, next.catch(() => undefined));
-  return next;
-}
-for (const cls of [zmq.Publisher, zmq.Router, zmq.Reply, zmq.Dealer]) {
-  Object.defineProperty(cls.prototype, 'send', { value: queuedSend, writable: true, configurable: true });
-}
+require('./send-queue').queueSends(zmq);
+require('./typescript-source').useTypeScriptSource(root, tslabDir);
+require('./protocol').fixProtocol(tslabDir);
 
 require(path.join(tslabDir, 'dist', 'main.js')).main();
