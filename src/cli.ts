@@ -4,6 +4,9 @@
  *   piat backend                      which tfjs backend loads here, and why others did not
  *   piat toy [--profile P] [--json]   train the toy example's five methods, print the summary
  *   piat report [--profile P] [NB…]   execute notebooks and render reports/*.html
+ *   piat train | sweep | eval | fetch | schema   (see usage())
+ * Every option is checked before any work starts: unknown options are named (with a suggestion),
+ * numbers must be numbers in range.
  * Global: --backend tensorflow|wasm|cpu (or PIAT_BACKEND), --profile (or PIAT_PROFILE).
  */
 import * as fs from 'fs';
@@ -14,13 +17,56 @@ import { PiatError, oneOf } from './util/errors';
 import { PROFILES, Profile, profileFromEnv, PROJECT_ROOT } from './experiments/profiles';
 import { runToyExperiment, toySummary } from './experiments/toy';
 import { fetchDataset, OFFICIAL } from './data/fetch';
-import { buildRun, expandGrid, parseShard, withOverrides } from './experiments/run-config';
+import { buildRun, expandGrid, parseShard, runConfigIdentity, validateRunConfig, withOverrides } from './experiments/run-config';
+import { runConfigJsonSchema, SCHEMA_FILE, writeRunConfigJsonSchema } from './experiments/run-config-schema';
+import { stopOnSigint, Interrupt } from './train/interrupt';
+import { closest } from './util/schema';
 import { train } from './train/trainer';
 import { loadModel } from './train/model-io';
-import { evaluate } from './eval/evaluate';
+import { attackByName, evaluate } from './eval/evaluate';
 import { DATASETS, loadDataset } from './data/images';
 
-const COMMANDS = ['backend', 'toy', 'train', 'sweep', 'eval', 'report', 'fetch', 'help'] as const;
+const COMMANDS = ['backend', 'toy', 'train', 'sweep', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
+
+/** The options each command reads (besides the global --backend and --profile). */
+const FLAGS: Record<string, string[]> = {
+  help: [],
+  toy: ['json'],
+  train: ['config'],
+  sweep: ['config', 'grid', 'shard'],
+  eval: ['checkpoint', 'data', 'data-dir', 'attacks', 'n', 'eps', 'alpha', 'json'],
+  fetch: ['dir'],
+  report: [],
+  schema: ['write', 'out'],
+};
+
+/** Refuses an option the command does not read: a misspelt --epsilon would otherwise be ignored. */
+function checkFlags(command: string, flags: Record<string, string | true>): void {
+  const known = FLAGS[command];
+  if (!known) return;
+  const allowed = [...known, 'backend', 'profile'];
+  for (const f of Object.keys(flags)) {
+    if (!allowed.includes(f)) throw new PiatError('bad-option', `${command}: unknown option --${f}${closest(f, allowed).replace(/did you mean (\S+)\?/, 'did you mean --$1?')}`);
+  }
+}
+
+/** A string-valued option (a bare `--dir` without a value is an error). */
+function stringFlag(flags: Record<string, string | true>, name: string): string | undefined {
+  const v = flags[name];
+  if (v === true) throw new PiatError('bad-option', `--${name} needs a value`);
+  return v;
+}
+
+/** A number option, checked: `--n abc`, `--n 0`, `--eps -1` are errors naming the option. */
+export function numberFlag(flags: Record<string, string | true>, name: string, o: { integer?: boolean; min?: number; above?: number }): number | undefined {
+  const raw = stringFlag(flags, name);
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  const want = `${o.integer ? 'a whole number' : 'a number'}${o.min !== undefined ? ` >= ${o.min}` : ''}${o.above !== undefined ? ` > ${o.above}` : ''}`;
+  const ok = raw.trim() !== '' && Number.isFinite(v) && (!o.integer || Number.isInteger(v)) && (o.min === undefined || v >= o.min) && (o.above === undefined || v > o.above);
+  if (!ok) throw new PiatError('bad-option', `--${name} must be ${want}, got '${raw}'`);
+  return v;
+}
 
 interface Args {
   command: string;
@@ -52,8 +98,9 @@ function usage(): string {
     '  report [--profile P] [notebook…] execute notebooks, render reports/<name>.html and reports/index.html',
     '  train --config run.json          train one run (resumes if its runDir holds a checkpoint)',
     '  sweep --config run.json --grid key.path=v1,v2 [--grid …] [--shard i/n]  one run per grid point, runDir/<point>',
-    '  eval --checkpoint DIR --data NAME [--attacks clean,pgd20,cw20,aa] [--n N] [--eps E] [--json]  robust accuracy of saved weights (aa resumes if interrupted)',
+    '  eval --checkpoint DIR --data NAME [--data-dir D] [--attacks clean,pgd20,cw20,aa] [--n N] [--eps E] [--alpha A] [--json]  robust accuracy of saved weights (aa resumes if interrupted)',
     '  fetch cifar10|cifar100|svhn [--dir D]  download the official files (needs internet), verify MD5, unpack into datasets/<name>/',
+    '  schema [--write | --out FILE]    the run config\'s JSON Schema (--write: schema/run-config.schema.json)',
     `options: --backend ${['tensorflow', 'wasm', 'cpu'].join('|')}  --profile ${PROFILES.join('|')}`,
   ].join('\n');
 }
@@ -61,6 +108,7 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
   const command = oneOf('command', a.command, COMMANDS);
+  checkFlags(command, a.flags);
   const profile: Profile = typeof a.flags.profile === 'string' ? oneOf('profile', a.flags.profile, PROFILES) : profileFromEnv('quick');
   const backendOpt = typeof a.flags.backend === 'string' ? { backend: a.flags.backend } : {};
   switch (command) {
@@ -79,8 +127,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'train': {
+      const cfg = readConfig(a.flags.config);
+      validateRunConfig(cfg);
       await initBackend(backendOpt);
-      await runFromConfig(readConfig(a.flags.config), stopOnSigint());
+      const stop = stopOnSigint();
+      await runFromConfig(cfg, stop);
+      stop.dispose();
       return 0;
     }
     case 'sweep': {
@@ -90,38 +142,67 @@ async function main(argv: string[]): Promise<number> {
       if (!grids.length) throw new PiatError('bad-option', 'sweep needs at least one --grid key.path=v1,v2');
       const shard = typeof a.flags.shard === 'string' ? parseShard(a.flags.shard) : { index: 0, count: 1 };
       const points = expandGrid(grids);
+      const configs = points.map((p) => {
+        const tag = Object.entries(p).map(([key, v]) => `${key}=${JSON.stringify(v)}`).join(',').replace(/[^A-Za-z0-9_.,=-]/g, '');
+        return { tag, cfg: withOverrides(base, { ...p, runDir: path.join(String(base.runDir ?? 'runs/sweep'), tag) }) };
+      });
+      // every point of this shard is checked before the first one trains
+      configs.forEach(({ tag, cfg }, k) => {
+        if (k % shard.count !== shard.index) return;
+        try {
+          validateRunConfig(cfg);
+        } catch (e) {
+          if (e instanceof PiatError) throw new PiatError(e.code, `sweep point ${tag}: ${e.message}`);
+          throw e;
+        }
+      });
       const stop = stopOnSigint();
-      for (let k = 0; k < points.length; k++) {
+      for (let k = 0; k < configs.length; k++) {
         if (k % shard.count !== shard.index) continue;
-        const tag = Object.entries(points[k]).map(([key, v]) => `${key}=${JSON.stringify(v)}`).join(',').replace(/[^A-Za-z0-9_.,=-]/g, '');
-        const cfg = withOverrides(base, { ...points[k], runDir: path.join(String(base.runDir ?? 'runs/sweep'), tag) });
-        console.error(`sweep point ${k + 1}/${points.length}: ${tag}`);
-        if ((await runFromConfig(cfg, stop)).stopped) break;
+        console.error(`sweep point ${k + 1}/${points.length}: ${configs[k].tag}`);
+        if ((await runFromConfig(configs[k].cfg, stop)).stopped) break;
       }
+      stop.dispose();
       return 0;
     }
     case 'eval': {
+      // every option first: a bad one must not cost a model load or a clean pass
+      const checkpoint = stringFlag(a.flags, 'checkpoint');
+      if (checkpoint === undefined) throw new PiatError('bad-option', 'eval needs --checkpoint DIR (a folder with model.json and weights.bin)');
+      if (!fs.existsSync(path.join(checkpoint, 'model.json'))) throw new PiatError('bad-option', `--checkpoint ${checkpoint}: no model.json there`);
+      const dataName = oneOf('dataset (--data)', String(stringFlag(a.flags, 'data') ?? ''), DATASETS);
+      const attacks = stringFlag(a.flags, 'attacks')?.split(',');
+      attacks?.forEach((name) => name === 'aa' || attackByName(name));
+      const n = numberFlag(a.flags, 'n', { integer: true, min: 1 });
+      const eps = numberFlag(a.flags, 'eps', { min: 0 });
+      const alpha = numberFlag(a.flags, 'alpha', { above: 0 });
+      const dataDir = stringFlag(a.flags, 'data-dir');
       await initBackend(backendOpt);
-      if (typeof a.flags.checkpoint !== 'string') throw new PiatError('bad-option', 'eval needs --checkpoint DIR (a folder with model.json and weights.bin)');
-      const dataName = oneOf('dataset (--data)', String(a.flags.data ?? ''), DATASETS);
-      const model = await loadModel(a.flags.checkpoint);
-      const data = loadDataset(dataName, 'test', { dir: typeof a.flags['data-dir'] === 'string' ? a.flags['data-dir'] : undefined });
+      const model = await loadModel(checkpoint);
+      const data = loadDataset(dataName, 'test', { dir: dataDir });
       const rows = evaluate(model, data, {
-        attacks: typeof a.flags.attacks === 'string' ? a.flags.attacks.split(',') : undefined,
-        n: a.flags.n !== undefined ? Number(a.flags.n) : undefined,
-        eps: a.flags.eps !== undefined ? Number(a.flags.eps) : undefined,
+        attacks,
+        n,
+        eps,
+        alpha,
         // an interrupted AutoAttack resumes from this file
-        aaStatePath: path.join(String(a.flags.checkpoint), `autoattack-${dataName}-${a.flags.n ?? 'all'}.state.json`),
+        aaStatePath: path.join(checkpoint, `autoattack-${dataName}-${n ?? 'all'}.state.json`),
       });
-      if (a.flags.json) console.log(JSON.stringify({ checkpoint: a.flags.checkpoint, data: dataName, rows }, null, 2));
+      if (a.flags.json) console.log(JSON.stringify({ checkpoint, data: dataName, rows }, null, 2));
       else rows.forEach((r) => console.log(`${r.attack.padEnd(8)} ${(100 * r.accuracy).toFixed(2)}%  (n = ${r.n}, ${r.seconds.toFixed(1)} s)`));
       return 0;
     }
     case 'fetch': {
       const name = oneOf('dataset', a.rest[0] ?? '', Object.keys(OFFICIAL) as (keyof typeof OFFICIAL)[]);
-      const dir = typeof a.flags.dir === 'string' ? a.flags.dir : path.join(PROJECT_ROOT, 'datasets', name);
+      const dir = stringFlag(a.flags, 'dir') ?? path.join(PROJECT_ROOT, 'datasets', name);
       const files = await fetchDataset(name, dir);
       console.log(`fetched ${name}: ${files.length} files under ${dir}`);
+      return 0;
+    }
+    case 'schema': {
+      const out = a.flags.write ? SCHEMA_FILE : stringFlag(a.flags, 'out');
+      if (out) console.log(`wrote ${writeRunConfigJsonSchema(out)}`);
+      else process.stdout.write(runConfigJsonSchema());
       return 0;
     }
     case 'report': {
@@ -155,20 +236,20 @@ function argvAll(argv: string[], flag: string): string[] {
   return out;
 }
 
-/** First Ctrl-C: finish and save the current epoch, then stop. Second: stop now (the last checkpoint stands). */
-function stopOnSigint(): () => boolean {
-  let requested = false;
-  process.on('SIGINT', () => {
-    if (requested) process.exit(130);
-    requested = true;
-    console.error('\nstopping after this epoch is saved (Ctrl-C again to stop now; the last checkpoint stands)');
-  });
-  return () => requested;
-}
-
-async function runFromConfig(raw: unknown, shouldStop: () => boolean) {
+async function runFromConfig(raw: unknown, stop: Interrupt) {
   const run = buildRun(raw);
-  const r = await train({ model: run.model, objective: run.objective, hooks: run.hooks, train: run.train, test: run.test, config: run.config.train, runDir: run.config.runDir, meta: { runConfig: run.config }, shouldStop });
+  const r = await train({
+    model: run.model,
+    objective: run.objective,
+    hooks: run.hooks,
+    train: run.train,
+    test: run.test,
+    config: run.config.train,
+    runDir: run.config.runDir,
+    meta: { runConfig: run.config },
+    identity: runConfigIdentity(run.config),
+    shouldStop: stop.requested,
+  });
   const last = r.records[r.records.length - 1];
   console.error(`${run.config.runDir}: ${r.records.length} epochs${r.stopped ? ' (stopped; run again to resume)' : ''}; best PGD: ${r.best ? `${(100 * r.best.robustAcc).toFixed(2)}% at epoch ${r.best.epoch}` : 'n/a'}; last clean ${last?.cleanAcc ?? 'n/a'}`);
   run.model.dispose();

@@ -30,7 +30,7 @@ test('run configs: every bad field is named', () => {
   bad({ 'train.epochs': 0 }, /config\.train\.epochs must be a whole number >= 1/);
   bad({ 'train.optimizer.lr': -1 }, /optimizer\.lr must be a positive number/);
   bad({ 'train.epoch': 3 }, /config\.train\.epoch: unknown field; did you mean epochs\?/);
-  bad({ trainSize: 1.5 }, /config\.trainSize: must be a whole number > 0/);
+  bad({ trainSize: 1.5 }, /config\.trainSize must be a whole number >= 1, got 1\.5/);
   bad({ colour: 'red' }, /config\.colour: unknown field/);
   assert.throws(() => validateRunConfig([]), /must be a JSON object/);
 });
@@ -45,7 +45,7 @@ test('run configs: CFA with FAWA holds out its validation tail; RAT builds; bad 
   bad({ averaging: { kind: 'fawa' } }, /config\.averaging\.validationSize: FAWA needs a held-out validation size/);
   bad({ averaging: { kind: 'fawa', validationSize: 80 } }, /leaves no training examples/);
   bad({ averaging: { kind: 'emma' } }, /config\.averaging\.kind: 'emma' is not a kind of averaging; did you mean ema\?/);
-  bad({ objective: { name: 'rat', alpha: 'x' } }, /config\.objective\.alpha: must be a number/);
+  bad({ objective: { name: 'rat', alpha: 'x' } }, /config\.objective\.alpha must be a number >= 0, got "x" \(a string\)/);
   [c.model].forEach((m) => m.dispose());
 });
 

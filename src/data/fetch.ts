@@ -40,7 +40,11 @@ export function verifyMd5(buf: Uint8Array, expected: string, what: string): void
   }
 }
 
-/** Entries of a (ustar/GNU) tar archive: regular files only. */
+/**
+ * Entries of a (ustar/GNU) tar archive: regular files, with folders implied by their paths. An
+ * archive is data from the network: an entry naming a place outside the target folder (absolute,
+ * `..`) and a link of any kind are refused, never followed or created.
+ */
 export function untar(buf: Uint8Array): { name: string; data: Uint8Array }[] {
   const out: { name: string; data: Uint8Array }[] = [];
   let off = 0;
@@ -56,14 +60,22 @@ export function untar(buf: Uint8Array): { name: string; data: Uint8Array }[] {
     longName = null;
     const data = buf.subarray(off + 512, off + 512 + size);
     if (type === 'L') longName = Buffer.from(data).toString('latin1').replace(/\0.*$/s, '');
-    else if (type === '0' || type === '\0') {
-      name = path.posix.normalize(name);
-      if (name.startsWith('..') || path.posix.isAbsolute(name)) throw new PiatError('bad-format', `tar entry '${name}' points outside the target folder.`);
-      out.push({ name, data });
-    }
+    else if (type === '0' || type === '\0' || type === '7') out.push({ name: safeEntryName(name), data });
+    else if (type === '1' || type === '2' || type === 'K') throw new PiatError('bad-format', `tar entry '${name}' is a ${type === '1' ? 'hard' : 'symbolic'} link; fetch does not create links.`);
+    else if (type === '5') safeEntryName(name);
+    else if (type !== 'x' && type !== 'g') throw new PiatError('bad-format', `tar entry '${name}' has type '${type}' (not a file or folder); fetch does not create it.`);
     off += 512 + Math.ceil(size / 512) * 512;
   }
   return out;
+}
+
+/** A tar entry's path, refused unless it stays inside the target folder. */
+function safeEntryName(raw: string): string {
+  const name = path.posix.normalize(raw.replace(/\\/g, '/'));
+  if (path.posix.isAbsolute(name) || /^[A-Za-z]:/.test(name) || name === '..' || name.startsWith('../')) {
+    throw new PiatError('bad-format', `tar entry '${raw}' points outside the target folder; fetch refuses it.`);
+  }
+  return name;
 }
 
 function download(url: string, onProgress: (got: number, total: number) => void, redirects = 5): Promise<Buffer> {
@@ -95,6 +107,14 @@ function download(url: string, onProgress: (got: number, total: number) => void,
 }
 
 /** Unpacks (or stores) one verified file into `dir`. */
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 export function installFile(buf: Uint8Array, file: RemoteFile, dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const written: string[] = [];
@@ -103,9 +123,13 @@ export function installFile(buf: Uint8Array, file: RemoteFile, dir: string): str
     fs.writeFileSync(dest, buf);
     written.push(dest);
   } else {
+    const root = path.resolve(dir);
     for (const e of untar(gunzipSync(buf))) {
-      const dest = path.join(dir, e.name);
+      const dest = path.resolve(root, e.name);
+      // untar already refused such names; checked again where the path is made
+      if (!dest.startsWith(root + path.sep)) throw new PiatError('bad-format', `tar entry '${e.name}' points outside ${root}.`);
       fs.mkdirSync(path.dirname(dest), { recursive: true });
+      if (isLink(dest)) throw new PiatError('bad-format', `${dest} is a link; fetch does not write through links. Remove it and fetch again.`);
       fs.writeFileSync(dest, e.data);
       written.push(dest);
     }

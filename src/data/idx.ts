@@ -12,7 +12,13 @@ export interface IdxArray {
 }
 
 export function parseIdx(buf: Uint8Array, source = 'IDX data'): IdxArray {
-  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
+  if (buf[0] === 0x1f && buf[1] === 0x8b) {
+    try {
+      buf = gunzipSync(buf);
+    } catch (e) {
+      throw new PiatError('bad-format', `${source}: the gzip data is truncated or corrupt (${(e as Error).message}); copy or fetch the file again.`);
+    }
+  }
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new PiatError('bad-format', `${source}: not an IDX file (bad magic number).`);
   if (buf[2] !== 0x08) throw new PiatError('bad-format', `${source}: IDX element type 0x${buf[2].toString(16)} is not unsigned byte (0x08).`);
   const nd = buf[3];

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ArrayDataset, Augmentation } from './dataset';
-import { datasetDirs, locate } from './locate';
+import { locateSet, SearchPlan, searchPlan } from './locate';
 import { readIdx } from './idx';
 import { readMat5 } from './mat5';
 import { PiatError } from '../util/errors';
@@ -15,7 +15,7 @@ import { concatBytes } from '../util/fsx';
 export type Split = 'train' | 'test';
 
 export interface LoadOptions {
-  /** folder holding the dataset's files (else $PIAT_DATA/<name>, datasets/<name>, system folders) */
+  /** the folder holding the dataset's files, and the only one searched; it must exist (else $PIAT_DATA/<name>, datasets/<name>, system folders) */
   dir?: string;
 }
 
@@ -46,18 +46,15 @@ export function parseCifarRecords(buf: Uint8Array, labelBytes: 1 | 2, labelIndex
 
 
 export function loadCifar10(split: Split, o: LoadOptions = {}): ArrayDataset {
-  const dirs = datasetDirs('cifar10', o).flatMap((d) => [path.join(d, 'cifar-10-batches-bin'), d]);
-  const files = split === 'train' ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
-  const parts = files.map((f) => {
-    const file = locate('CIFAR-10', [f], dirs, fetchHint('cifar10'));
-    return parseCifarRecords(fs.readFileSync(file), 1, 0, 10, file);
-  });
+  const plan = searchPlan('cifar10', o, (d) => [path.join(d, 'cifar-10-batches-bin'), d]);
+  const names = split === 'train' ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
+  const parts = locateSet('CIFAR-10', names.map((n) => [n]), plan, fetchHint('cifar10')).map((file) => parseCifarRecords(fs.readFileSync(file), 1, 0, 10, file));
   return new ArrayDataset(`cifar10-${split}`, concatBytes(parts.map((p) => p.x)), concatBytes(parts.map((p) => p.y)), [32, 32, 3], 10, true);
 }
 
 export function loadCifar100(split: Split, o: LoadOptions & { labels?: 'fine' | 'coarse' } = {}): ArrayDataset {
-  const dirs = datasetDirs('cifar100', o).flatMap((d) => [path.join(d, 'cifar-100-binary'), d]);
-  const file = locate('CIFAR-100', [`${split}.bin`], dirs, fetchHint('cifar100'));
+  const plan = searchPlan('cifar100', o, (d) => [path.join(d, 'cifar-100-binary'), d]);
+  const [file] = locateSet('CIFAR-100', [[`${split}.bin`]], plan, fetchHint('cifar100'));
   const coarse = o.labels === 'coarse';
   const { x, y } = parseCifarRecords(fs.readFileSync(file), 2, coarse ? 0 : 1, coarse ? 20 : 100, file);
   return new ArrayDataset(`cifar100-${split}`, x, y, [32, 32, 3], coarse ? 20 : 100, true);
@@ -95,7 +92,7 @@ export function svhnFromMat(vars: Map<string, { dims: number[]; data: ArrayLike<
 }
 
 export function loadSvhn(split: Split, o: LoadOptions = {}): ArrayDataset {
-  const file = locate('SVHN', [`${split}_32x32.mat`], datasetDirs('svhn', o), fetchHint('svhn'));
+  const [file] = locateSet('SVHN', [[`${split}_32x32.mat`]], searchPlan('svhn', o), fetchHint('svhn'));
   const { x, y } = svhnFromMat(readMat5(file), file);
   return new ArrayDataset(`svhn-${split}`, x, y, [32, 32, 3], 10, true);
 }
@@ -104,10 +101,11 @@ export function loadSvhn(split: Split, o: LoadOptions = {}): ArrayDataset {
 
 const DEBIAN_FASHION = '/usr/share/datasets/fashion-mnist';
 
-function loadIdxPair(dataset: string, dirs: string[], split: Split, hint: string): ArrayDataset {
+function loadIdxPair(dataset: string, plan: SearchPlan, split: Split, hint: string): ArrayDataset {
   const prefix = split === 'train' ? 'train' : 't10k';
-  const imgFile = locate(dataset, [`${prefix}-images-idx3-ubyte.gz`, `${prefix}-images-idx3-ubyte`], dirs, hint);
-  const lblFile = locate(dataset, [`${prefix}-labels-idx1-ubyte.gz`, `${prefix}-labels-idx1-ubyte`], dirs, hint);
+  const alts = (kind: string) => [`${prefix}-${kind}-ubyte.gz`, `${prefix}-${kind}-ubyte`];
+  // images and labels from the same folder: a pair from two copies would mislabel every image
+  const [imgFile, lblFile] = locateSet(dataset, [alts('images-idx3'), alts('labels-idx1')], plan, hint);
   const img = readIdx(imgFile);
   const lbl = readIdx(lblFile);
   if (img.dims.length !== 3 || lbl.dims.length !== 1 || img.dims[0] !== lbl.dims[0]) {
@@ -119,12 +117,12 @@ function loadIdxPair(dataset: string, dirs: string[], split: Split, hint: string
 
 /** Fashion-MNIST (60k/10k) from IDX files; Debian's dataset-fashion-mnist is found by default. */
 export function loadFashionMnist(split: Split, o: LoadOptions = {}): ArrayDataset {
-  return loadIdxPair('Fashion-MNIST', datasetDirs('fashion-mnist', { ...o, system: [DEBIAN_FASHION] }), split, 'Install it: apt-get install dataset-fashion-mnist (bash scripts/setup.sh does).');
+  return loadIdxPair('Fashion-MNIST', searchPlan('fashion-mnist', { ...o, system: [DEBIAN_FASHION] }), split, 'Install it: apt-get install dataset-fashion-mnist (bash scripts/setup.sh does).');
 }
 
 /** MNIST from IDX files (datasets/mnist/), for users who have them. */
 export function loadMnistIdx(split: Split, o: LoadOptions = {}): ArrayDataset {
-  return loadIdxPair('MNIST', datasetDirs('mnist', o), split, 'Copy the four official IDX files into datasets/mnist/, or use loadMnistDigits() (embedded).');
+  return loadIdxPair('MNIST', searchPlan('mnist', o), split, 'Copy the four official IDX files into datasets/mnist/, or use loadMnistDigits() (embedded).');
 }
 
 /**
@@ -134,6 +132,16 @@ export function loadMnistIdx(split: Split, o: LoadOptions = {}): ArrayDataset {
  */
 export function loadMnistDigits(split: Split, o: { trainFraction?: number } = {}): ArrayDataset {
   const frac = o.trainFraction ?? 0.8;
+  // parsing the package's JSON takes about a second; the arrays are read-only, so each call shares them
+  const key = `${split}:${frac}`;
+  const cached = digitsCache.get(key) ?? readDigits(split, frac);
+  digitsCache.set(key, cached);
+  return new ArrayDataset(`mnist-digits-${split}`, cached.x, cached.y, [28, 28, 1], 10, true);
+}
+
+const digitsCache = new Map<string, { x: Uint8Array; y: Uint8Array }>();
+
+function readDigits(split: Split, frac: number): { x: Uint8Array; y: Uint8Array } {
   const dir = path.dirname(require.resolve('mnist/package.json'));
   const perClass: number[][][] = [];
   for (let d = 0; d < 10; d++) {
@@ -159,7 +167,7 @@ export function loadMnistDigits(split: Split, o: { trainFraction?: number } = {}
   xs.forEach((img, i) => {
     for (let k = 0; k < 784; k++) x[i * 784 + k] = Math.round(img[k] * 255);
   });
-  return new ArrayDataset(`mnist-digits-${split}`, x, y, [28, 28, 1], 10, true);
+  return { x, y };
 }
 
 export const DATASETS = ['mnist', 'fashion-mnist', 'cifar10', 'cifar100', 'svhn'] as const;
@@ -183,7 +191,8 @@ export function loadDataset(name: DatasetName, split: Split, o: LoadOptions = {}
 function loadUnaugmented(name: DatasetName, split: Split, o: LoadOptions): ArrayDataset {
   switch (name) {
     case 'mnist':
-      return loadMnistDigits(split);
+      // a data folder means the official IDX files in it; without one, the embedded digits
+      return o.dir !== undefined ? loadMnistIdx(split, o) : loadMnistDigits(split);
     case 'fashion-mnist':
       return loadFashionMnist(split, o);
     case 'cifar10':

@@ -5,7 +5,7 @@
  *
  * {
  *   "dataset": "mnist",                 mnist | fashion-mnist | cifar10 | cifar100 | svhn | two-circles
- *   "dataDir": "…",                      optional: folder of the dataset's files
+ *   "dataDir": "…",                      optional: the one folder the dataset's files are read from
  *   "trainSize": 2000, "testSize": 500,  optional: first n examples
  *   "model": { "arch": "small-cnn" },   small-cnn | resnet18 | preact-resnet18 | wrn34-10 | mlp (+ hidden)
  *   "objective": { "name": "trades", "beta": 6, "attack": { "eps": 0.3, "alpha": 0.01, "steps": 10 } },
@@ -16,10 +16,13 @@
  *   "runDir": "runs/my-run"
  * }
  */
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { PiatError } from '../util/errors';
+import { show, validate } from '../util/schema';
+import { runConfigSchema } from './run-config-schema';
 import { ArrayDataset } from '../data/dataset';
-import { DATASETS, DatasetName, loadDataset } from '../data/images';
+import { DatasetName, loadDataset } from '../data/images';
 import { twoCircles } from '../data/toy';
 import { mlp } from '../models/mlp';
 import { preActResnet18, resnet18, smallCnn, wrn34_10 } from '../models/resnet';
@@ -37,7 +40,7 @@ import { PgdOptions } from '../attacks/pgd';
 import { cfa } from '../objectives/cfa';
 import { rat } from '../objectives/rat';
 import { TrainerHook } from '../train/hooks';
-import { TrainConfig, validateTrainConfig } from '../train/trainer';
+import { TrainConfig } from '../train/trainer';
 
 export interface RunConfig {
   dataset: DatasetName | 'two-circles';
@@ -52,75 +55,33 @@ export interface RunConfig {
   runDir: string;
 }
 
-const TOP_FIELDS = ['dataset', 'dataDir', 'trainSize', 'testSize', 'model', 'objective', 'piat', 'averaging', 'train', 'runDir'];
-const ARCHS = ['small-cnn', 'resnet18', 'preact-resnet18', 'wrn34-10', 'mlp'];
-const OBJECTIVE_FIELDS: Record<string, string[]> = {
-  standard: [],
-  'pgd-at': ['attack'],
-  alp: ['lambda', 'attack'],
-  nmse: ['lambda', 'ce', 'attack'],
-  trades: ['beta', 'attack'],
-  mart: ['lambda', 'attack'],
-  mail: ['base', 'bias', 'slope', 'beta', 'burnInEpochs', 'attack'],
-  cfa: ['base', 'ccm', 'ccr', 'lambda1', 'lambda2', 'beta', 'beginEpoch', 'numClasses', 'attack'],
-  rat: ['alpha', 'beta', 'weightNoise', 'attack'],
-};
-const TRAIN_FIELDS = ['epochs', 'batchSize', 'seed', 'optimizer', 'lrSchedule', 'eval', 'keepEpochCheckpoints', 'microBatchSize'];
-
 function bad(field: string, msg: string): never {
   throw new PiatError('bad-config', `config.${field}: ${msg}`);
 }
 
-function closest(word: string, options: string[]): string {
-  const dist = (a: string, b: string) => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-    for (let j = 1; j <= b.length; j++) d[0][j] = j;
-    for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    return d[a.length][b.length];
-  };
-  const best = options.map((o) => [o, dist(word, o)] as const).sort((a, b) => a[1] - b[1])[0];
-  return best && best[1] <= 2 ? `; did you mean ${best[0]}?` : `; expected one of: ${options.join(', ')}`;
-}
-
-function onlyFields(obj: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const k of Object.keys(obj)) if (!allowed.includes(k)) bad(where ? `${where}.${k}` : k, `unknown field${closest(k, allowed)}`);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Checks a parsed JSON value and returns it typed; throws PiatError('bad-config') naming the field. */
+/**
+ * Checks a parsed JSON value against runConfigSchema, every nested object included, and returns it
+ * typed; throws PiatError('bad-config') whose message starts with the bad field's path.
+ */
 export function validateRunConfig(raw: unknown): RunConfig {
-  if (!isObject(raw)) bad('', 'the config must be a JSON object');
-  onlyFields(raw, TOP_FIELDS, '');
-  const c = raw as unknown as RunConfig;
-  if (!['two-circles', ...DATASETS].includes(c.dataset as string)) bad('dataset', `'${c.dataset}' is not a dataset${closest(String(c.dataset), ['two-circles', ...DATASETS])}`);
-  for (const f of ['trainSize', 'testSize'] as const) if (c[f] !== undefined && !(Number.isInteger(c[f]) && (c[f] as number) > 0)) bad(f, 'must be a whole number > 0');
-  if (!isObject(c.model)) bad('model', 'missing (e.g. { "arch": "small-cnn" })');
-  onlyFields(c.model, ['arch', 'hidden', 'seed'], 'model');
-  if (!ARCHS.includes(c.model.arch)) bad('model.arch', `'${c.model.arch}' is not an architecture${closest(String(c.model.arch), ARCHS)}`);
-  if (!isObject(c.objective)) bad('objective', 'missing (e.g. { "name": "pgd-at" })');
-  const fields = OBJECTIVE_FIELDS[c.objective.name];
-  if (!fields) bad('objective.name', `'${c.objective.name}' is not an objective${closest(String(c.objective.name), Object.keys(OBJECTIVE_FIELDS))}`);
-  onlyFields(c.objective, ['name', ...fields], 'objective');
-  for (const [k, v] of Object.entries(c.objective)) if (['lambda', 'beta', 'bias', 'slope', 'lambda1', 'lambda2', 'alpha', 'weightNoise'].includes(k) && !Number.isFinite(v)) bad(`objective.${k}`, 'must be a number');
-  if (c.piat) onlyFields(c.piat, ['schedule', 'warmupEpochs'], 'piat');
-  if (c.averaging) {
-    onlyFields(c.averaging, ['kind', 'decay', 'startEpoch', 'threshold', 'validationSize'], 'averaging');
-    if (!['ema', 'swa', 'fawa'].includes(c.averaging.kind)) bad('averaging.kind', `'${c.averaging.kind}' is not a kind of averaging${closest(String(c.averaging.kind), ['ema', 'swa', 'fawa'])}`);
-    if (c.averaging.kind === 'fawa' && !(Number.isInteger(c.averaging.validationSize) && (c.averaging.validationSize as number) > 0)) bad('averaging.validationSize', 'FAWA needs a held-out validation size (a whole number > 0), taken from the end of the training set');
-  }
-  if (!isObject(c.train)) bad('train', 'missing (e.g. { "epochs": 10, "batchSize": 128, "seed": 1, "optimizer": { "lr": 0.01 } })');
-  onlyFields(c.train as unknown as Record<string, unknown>, TRAIN_FIELDS, 'train');
-  try {
-    validateTrainConfig(c.train);
-  } catch (e) {
-    if (e instanceof PiatError) throw new PiatError('bad-config', e.message.replace(/^config\./, 'config.train.').replace(/^optimizer\./, 'config.train.optimizer.'));
-    throw e;
-  }
-  if (typeof c.runDir !== 'string' || !c.runDir) bad('runDir', 'must name the folder for checkpoints and records');
-  return c;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PiatError('bad-config', `config: must be a JSON object, got ${show(raw)}`);
+  validate(raw, runConfigSchema, 'config');
+  return raw as RunConfig;
+}
+
+/**
+ * What a run config adds to the trainer's own view of a run (src/train/identity.ts): the data
+ * folder and the model as written, with their defaults, so a run folder refuses a resume under
+ * another dataset, folder, size or architecture and can name the field.
+ */
+export function runConfigIdentity(c: RunConfig): Record<string, unknown> {
+  return {
+    dataset: c.dataset,
+    dataDir: c.dataDir ? path.resolve(c.dataDir) : null,
+    trainSize: c.trainSize ?? null,
+    testSize: c.testSize ?? null,
+    model: { arch: c.model.arch, ...(c.model.arch === 'mlp' ? { hidden: c.model.hidden ?? [64] } : {}), seed: c.model.seed ?? c.train.seed },
+  };
 }
 
 export interface BuiltRun {
@@ -150,7 +111,8 @@ export function buildRun(raw: unknown): BuiltRun & { config: RunConfig } {
   const opts = { numClasses: train.numClasses, inputShape: shape, seed };
   const model =
     c.model.arch === 'mlp'
-      ? mlp({ inputDim: train.featureSize, numClasses: train.numClasses, hidden: c.model.hidden ?? [64], seed })
+      ? // the image shape too: mlp() flattens it inside the model
+        mlp({ inputDim: train.featureSize, inputShape: train.inputShape, numClasses: train.numClasses, hidden: c.model.hidden ?? [64], seed })
       : c.model.arch === 'small-cnn'
         ? smallCnn(opts)
         : c.model.arch === 'resnet18'
@@ -159,13 +121,20 @@ export function buildRun(raw: unknown): BuiltRun & { config: RunConfig } {
             ? preActResnet18(opts)
             : wrn34_10(opts);
   const { name, ...o } = c.objective;
+  if (o.numClasses !== undefined && o.numClasses !== train.numClasses) {
+    model.dispose();
+    bad('objective.numClasses', `${o.numClasses} does not match the dataset's ${train.numClasses} classes (leave it out: it defaults to the dataset's)`);
+  }
   const makers: Record<string, (o: never) => Objective> = { standard, 'pgd-at': pgdAt, alp, nmse, trades, mart, mail, cfa, rat };
   const objective = makers[name]((name === 'cfa' ? { numClasses: train.numClasses, ...o } : o) as never);
   const hooks: TrainerHook[] = [];
   if (c.piat) hooks.push(piat(c.piat as never));
   if (c.averaging?.kind === 'fawa') {
     const v = c.averaging.validationSize as number;
-    if (v >= train.size) bad('averaging.validationSize', `${v} leaves no training examples (the training set has ${train.size})`);
+    if (v >= train.size) {
+      model.dispose();
+      bad('averaging.validationSize', `${v} leaves no training examples (the training set has ${train.size})`);
+    }
     const validation = train.slice(train.size - v);
     train = train.take(train.size - v);
     // validated with the objective's own threat model (PGD-10 at its ε, as the authors validate at the training ε)

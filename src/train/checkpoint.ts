@@ -2,15 +2,18 @@
  * Training checkpoints: model (tfjs format), optimizer velocity, RNG and hook state.
  *
  * Written to `checkpoint.tmp`, then swapped in by renames, so at any instant either the new or
- * the previous complete checkpoint exists; the previous one is kept as `checkpoint.old`. Loading verifies checksums and falls back to the
- * previous checkpoint (`checkpoint.old`) when the newest is corrupt.
+ * the previous complete checkpoint exists; the previous one is kept as `checkpoint.old`. Loading
+ * reads and verifies every part (state, optimizer state, manifest, weights) before anything is
+ * used; a checkpoint with any unreadable part is corrupt: the previous one is used and the corrupt
+ * one is moved aside as `checkpoint.corrupt-<time>`, so it never becomes the next fallback.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { loadWeightsInto, saveModel } from './model-io';
+import { readModelArtifacts, saveModel, setWeightsChecked } from './model-io';
 import { PiatError } from '../util/errors';
-import { readJson, sha256, writeFileAtomic } from '../util/fsx';
+import { sha256, writeFileAtomic } from '../util/fsx';
+import type { Identity } from './identity';
 
 export interface TrainerState {
   /** epochs completed */
@@ -20,8 +23,10 @@ export interface TrainerState {
   /** what an adaptive objective (CFA) learnt so far; absent in checkpoints of older runs */
   objective?: Record<string, unknown>;
   best: { epoch: number; robustAcc: number } | null;
-  /** sha256 of the run config, so a resume with another config is refused */
+  /** sha256 of the run's identity (older checkpoints: of the training settings, objective and hooks) */
   configHash: string;
+  /** what makes the run this run (identity.ts); absent in checkpoints of older runs */
+  identity?: Identity;
 }
 
 interface StateFile extends TrainerState {
@@ -51,10 +56,13 @@ export async function saveCheckpoint(
   if (extra) await extra(tmp);
   const file: StateFile = { ...state, optimizer };
   writeFileAtomic(path.join(tmp, 'state.json'), JSON.stringify(file, null, 1));
-  fs.rmSync(old, { recursive: true, force: true });
-  if (fs.existsSync(final)) fs.renameSync(final, old);
+  // rotate only when there is a newest one: after a corrupt one was moved aside, checkpoint.old is
+  // the last good checkpoint and stays until a new one is in place
+  if (fs.existsSync(final)) {
+    fs.rmSync(old, { recursive: true, force: true });
+    fs.renameSync(final, old);
+  }
   fs.renameSync(tmp, final);
-  // checkpoint.old (the previous epoch) is kept as the fallback should the newest turn out corrupt
 }
 
 export interface LoadedCheckpoint {
@@ -62,54 +70,131 @@ export interface LoadedCheckpoint {
   velocity: tf.Tensor[] | null;
   /** which folder it came from (checkpoint, or checkpoint.old after a corrupt newest one) */
   dir: string;
-  /** problems met on the way (e.g. the newest checkpoint was corrupt) */
+  /** problems met on the way (e.g. the newest checkpoint was corrupt and was moved aside) */
   warnings: string[];
 }
 
-async function loadFrom(dir: string, model: tf.LayersModel): Promise<Omit<LoadedCheckpoint, 'warnings'>> {
+interface CheckpointParts {
+  state: TrainerState;
+  optimizer: { shapes: number[][]; values: Float32Array } | null;
+  artifacts: tf.io.ModelArtifacts;
+}
+
+function corrupt(message: string): PiatError {
+  return new PiatError('bad-checkpoint', message);
+}
+
+/** Reads and verifies every part of a checkpoint folder, using none of it yet. */
+function readParts(dir: string): CheckpointParts {
   const stateFile = path.join(dir, 'state.json');
-  if (!fs.existsSync(stateFile)) throw new PiatError('bad-checkpoint', `${stateFile} is missing.`);
+  if (!fs.existsSync(stateFile)) throw corrupt(`${stateFile} is missing.`);
   let s: StateFile;
   try {
-    s = readJson<StateFile>(stateFile);
+    s = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
   } catch (e) {
-    throw new PiatError('bad-checkpoint', `${stateFile} is not valid JSON: ${(e as Error).message}`);
+    throw corrupt(`${stateFile} is not valid JSON: ${(e as Error).message}`);
   }
-  let velocity: tf.Tensor[] | null = null;
+  if (typeof s !== 'object' || s === null || !Number.isInteger(s.epoch) || s.epoch < 0 || typeof s.configHash !== 'string' || typeof s.rngState !== 'number') {
+    throw corrupt(`${stateFile} lacks the epoch, RNG state or config checksum.`);
+  }
+  let optimizer: CheckpointParts['optimizer'] = null;
   if (s.optimizer) {
-    const bin = fs.readFileSync(path.join(dir, 'optimizer.bin'));
-    if (sha256(bin) !== s.optimizer.sha256) throw new PiatError('bad-checkpoint', `${dir}/optimizer.bin does not match its checksum.`);
-    const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
-    let off = 0;
-    velocity = s.optimizer.shapes.map((shape) => {
-      const n = shape.reduce((a, b) => a * b, 1);
-      const t = tf.tensor(all.subarray(off, off + n), shape, 'float32');
-      off += n;
-      return t;
-    });
+    const { shapes, sha256: want } = s.optimizer;
+    if (!Array.isArray(shapes) || !shapes.every((sh) => Array.isArray(sh) && sh.every((d) => Number.isInteger(d) && d >= 0))) throw corrupt(`${stateFile}: the optimizer state's shapes are malformed.`);
+    const binFile = path.join(dir, 'optimizer.bin');
+    if (!fs.existsSync(binFile)) throw corrupt(`${binFile} is missing (state.json records optimizer state).`);
+    const bin = fs.readFileSync(binFile);
+    if (sha256(bin) !== want) throw corrupt(`${binFile} does not match its checksum.`);
+    const n = shapes.reduce((sum, sh) => sum + sh.reduce((a, b) => a * b, 1), 0);
+    if (bin.length !== n * 4) throw corrupt(`${binFile} has ${bin.length} bytes, its shapes need ${n * 4}.`);
+    optimizer = { shapes, values: new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength)) };
   }
-  await loadWeightsInto(model, dir);
+  const artifacts = readModelArtifacts(dir);
   const { optimizer: _o, ...state } = s;
-  return { state, velocity, dir };
+  return { state, optimizer, artifacts };
+}
+
+/** `checkpoint.corrupt-2025-01-31T12-00-00-000Z`: a name that sorts by time and is valid everywhere. */
+function asideName(dir: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  let name = `${dir.replace(/\.old$/, '')}.corrupt-${stamp}`;
+  for (let i = 2; fs.existsSync(name); i++) name = `${dir.replace(/\.old$/, '')}.corrupt-${stamp}-${i}`;
+  return name;
 }
 
 /**
  * Loads the newest good checkpoint of a run into `model`, or returns null when the run has none.
- * A corrupt newest checkpoint is reported in `warnings` and the previous one is used.
+ * `accept` sees each checkpoint's state before its weights are loaded and throws to refuse it (a
+ * run with another configuration); that error propagates. A checkpoint with an unreadable part is
+ * skipped, and moved aside once an older one has loaded.
  */
-export async function loadCheckpoint(runDir: string, model: tf.LayersModel): Promise<LoadedCheckpoint | null> {
+export async function loadCheckpoint(
+  runDir: string,
+  model: tf.LayersModel,
+  accept?: (state: TrainerState) => void,
+  /** the shapes the optimizer state must have (the trainable weights'), when known */
+  velocityShapes?: number[][],
+): Promise<LoadedCheckpoint | null> {
   const warnings: string[] = [];
+  const bad: string[] = [];
   const candidates = ['checkpoint', 'checkpoint.old'].map((d) => path.join(runDir, d)).filter((d) => fs.existsSync(d));
   for (const dir of candidates) {
+    let parts: CheckpointParts;
     try {
-      return { ...(await loadFrom(dir, model)), warnings };
+      parts = readParts(dir);
+      const got = parts.optimizer?.shapes;
+      if (got && velocityShapes && JSON.stringify(got) !== JSON.stringify(velocityShapes)) {
+        throw corrupt(`its optimizer state has ${got.length} tensors of other shapes than the model's ${velocityShapes.length} trainable weights.`);
+      }
+      // the topology and weights must form a model (a malformed topology is corruption too)
+      const loaded = await tf.loadLayersModel(tf.io.fromMemory(parts.artifacts));
+      parts.artifacts = { ...parts.artifacts, weightData: undefined };
+      accept?.(parts.state);
+      try {
+        setWeightsChecked(model, loaded, dir);
+      } finally {
+        loaded.dispose();
+      }
     } catch (e) {
-      if (!(e instanceof PiatError)) throw e;
-      warnings.push(`${dir}: ${e.message}`);
+      // a refusal (another configuration or architecture) is not corruption: the older checkpoint belongs to the same run
+      if (e instanceof PiatError && (e.code === 'config-mismatch' || e.code === 'wrong-architecture')) throw e;
+      warnings.push(`${dir} is corrupt: ${e instanceof PiatError ? e.message : `${(e as Error).message ?? e}`}`);
+      bad.push(dir);
+      continue;
     }
+    for (const b of bad) {
+      const to = asideName(b);
+      fs.renameSync(b, to);
+      warnings.push(`moved ${b} aside to ${to}; using ${dir} (epoch ${parts.state.epoch})`);
+    }
+    const o = parts.optimizer;
+    let off = 0;
+    const velocity = o
+      ? o.shapes.map((shape) => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const t = tf.tensor(o.values.subarray(off, off + n), shape, 'float32');
+          off += n;
+          return t;
+        })
+      : null;
+    return { state: parts.state, velocity, dir, warnings };
   }
   if (warnings.length) {
     throw new PiatError('bad-checkpoint', `No usable checkpoint in ${runDir}:\n  ${warnings.join('\n  ')}\nDelete the folder to start over.`);
+  }
+  return null;
+}
+
+/** The epoch and folder of the newest checkpoint on disk (for messages), or null. */
+export function savedCheckpoint(runDir: string): { dir: string; epoch: number } | null {
+  for (const d of ['checkpoint', 'checkpoint.old']) {
+    const dir = path.join(runDir, d);
+    try {
+      const s = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as { epoch?: unknown };
+      if (Number.isInteger(s.epoch)) return { dir, epoch: s.epoch as number };
+    } catch {
+      /* absent or unreadable: try the older one */
+    }
   }
   return null;
 }

@@ -6,6 +6,8 @@
  *   config.json     full config, objective and hook settings, backend, versions
  *   records.jsonl   one EpochRecord per completed epoch
  *   checkpoint/     last completed epoch (model.json + weights.bin, optimizer.bin, state.json)
+ *   checkpoint.old/ the one before (the fallback); checkpoint.corrupt-<time>/ a corrupt one moved aside
+ *   run.lock        the pid and host of the process writing here (one writer at a time)
  *   best/           weights with the highest robust test accuracy so far
  *   epochs/epoch-NNN/  every epoch's weights when keepEpochCheckpoints (epoch-000 = initial)
  *   done.json       written when all epochs finished
@@ -15,21 +17,26 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, batchIndices } from '../data/dataset';
 import { Objective } from '../objectives/types';
-import { pgd, PgdOptions, validatePgd } from '../attacks/pgd';
+import { pgd, PgdOptions } from '../attacks/pgd';
 import { accuracy } from '../eval/accuracy';
 import { backendInfo } from '../backend';
 import { PiatError } from '../util/errors';
 import { Rng } from '../util/rng';
 import { Progress } from '../util/progress';
-import { sha256, writeFileAtomic } from '../util/fsx';
-import { Sgd, SgdOptions, validateSgd } from './sgd';
+import { readJson, sha256, writeFileAtomic } from '../util/fsx';
+import { Sgd, SgdOptions } from './sgd';
 import { LrSchedule, lrAt } from './lr';
 import { TrainerHook } from './hooks';
 import { EpochRecord } from './records';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { loadCheckpoint, saveCheckpoint, savedCheckpoint } from './checkpoint';
 import { loadModel, saveModel } from './model-io';
 import { trainStep } from './step';
 import { environment } from '../util/environment';
+import { validate } from '../util/schema';
+import { trainConfigSchema } from './config-schema';
+import { Identity, identityDiff, identityMismatch, runIdentity } from './identity';
+import { acquireRunLock } from './run-lock';
+import type { TrainerState } from './checkpoint';
 
 export interface EvalConfig {
   /** number of test examples evaluated each epoch */
@@ -69,6 +76,8 @@ export interface TrainOptions {
   onEpoch?: (r: EpochRecord) => void;
   /** checked between batches: when it returns true, training stops after the current epoch is saved */
   shouldStop?: () => boolean;
+  /** fields the caller adds to the run folder's identity (e.g. a run config's dataset and data folder; see identity.ts) */
+  identity?: Identity;
 }
 
 export interface TrainResult {
@@ -82,26 +91,41 @@ export interface TrainResult {
 /** PGD20 of the paper's evaluation: ε = 8/255, α = 2/255, 20 steps, random start. */
 export const PAPER_PGD20: PgdOptions = { eps: 8 / 255, alpha: 2 / 255, steps: 20, randomStart: true };
 
+/** Checks every field of the config, nested ones included (see config-schema.ts); throws PiatError('bad-config') naming it. */
 export function validateTrainConfig(c: TrainConfig): void {
-  const whole = (field: string, v: unknown, min: number) => {
-    if (!(typeof v === 'number' && Number.isInteger(v) && v >= min)) {
-      throw new PiatError('bad-config', `config.${field} must be a whole number >= ${min}, got ${JSON.stringify(v)}`);
-    }
-  };
-  whole('epochs', c.epochs, 1);
-  whole('batchSize', c.batchSize, 1);
-  whole('seed', c.seed, 0);
-  if (!c.optimizer) throw new PiatError('bad-config', 'config.optimizer is missing (e.g. { "lr": 0.01, "momentum": 0.9 })');
-  validateSgd(c.optimizer);
-  if (c.microBatchSize !== undefined) whole('microBatchSize', c.microBatchSize, 1);
-  if (c.eval) {
-    whole('eval.n', c.eval.n, 1);
-    if (c.eval.attack) validatePgd(c.eval.attack);
-  }
+  // a custom attack loss (a function) is for code, not JSON: the schema checks the rest
+  const attack = c?.eval?.attack;
+  const forSchema = attack && typeof attack.loss === 'function' ? { ...c, eval: { ...c.eval, attack: { ...attack, loss: undefined } } } : c;
+  validate(forSchema, trainConfigSchema, 'config');
 }
 
-function configHash(o: TrainOptions): string {
+/** The checksum of older checkpoints (before identity.ts): training settings, objective and hooks only. */
+function legacyConfigHash(o: TrainOptions): string {
   return sha256(JSON.stringify({ config: o.config, objective: o.objective.config, name: o.objective.name, hooks: (o.hooks ?? []).map((h) => [h.name, h.config]) }));
+}
+
+/**
+ * Throws PiatError('config-mismatch') naming the fields unless the checkpoint's run is this one.
+ * The backend may differ for a finished run: nothing is computed on it any more.
+ */
+function checkSameRun(o: TrainOptions & { runDir: string }, state: TrainerState, identity: Identity): void {
+  if (state.identity) {
+    const finished = state.epoch >= o.config.epochs;
+    const diffs = identityDiff(state.identity, identity).filter((d) => !(finished && d.field === 'backend'));
+    if (diffs.length) throw identityMismatch(o.runDir, diffs);
+    return;
+  }
+  // a checkpoint written before identities: its checksum, and what its config.json says about data and model
+  if (state.configHash !== legacyConfigHash(o)) {
+    throw new PiatError('config-mismatch', `${o.runDir} holds a run with different training settings, objective or hooks (its checkpoint predates per-field records: compare its config.json with yours). Choose another run directory, or delete this one to start over.`);
+  }
+  const cfgFile = path.join(o.runDir, 'config.json');
+  if (!fs.existsSync(cfgFile)) return;
+  const cfg = readJson<{ data?: Record<string, unknown>; model?: { parameters?: number } }>(cfgFile);
+  const now: Record<string, unknown> = { 'data.train': o.train.name, 'data.trainSize': o.train.size, 'data.test': o.test?.name, 'data.testSize': o.test?.size, 'model.parameters': o.model.countParams() };
+  const was: Record<string, unknown> = { 'data.train': cfg.data?.train, 'data.trainSize': cfg.data?.trainSize, 'data.test': cfg.data?.test, 'data.testSize': cfg.data?.testSize, 'model.parameters': cfg.model?.parameters };
+  const diffs = Object.keys(now).filter((k) => JSON.stringify(now[k] ?? null) !== JSON.stringify(was[k] ?? null));
+  if (diffs.length) throw identityMismatch(o.runDir, diffs.map((field) => ({ field, was: JSON.stringify(was[field] ?? null), now: JSON.stringify(now[field] ?? null) })));
 }
 
 function readRecords(runDir: string, upToEpoch: number): EpochRecord[] {
@@ -124,15 +148,27 @@ function mean(xs: number[]): number {
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
+  validateTrainConfig(o.config);
+  if (o.config.eval && !o.test) throw new PiatError('bad-config', 'config.eval is set but no test dataset was given');
+  if (!o.runDir) return trainUnlocked(o);
+  const lock = acquireRunLock(o.runDir);
+  try {
+    return await trainUnlocked(o);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   const { model, objective, config: c } = o;
-  validateTrainConfig(c);
-  if (c.eval && !o.test) throw new PiatError('bad-config', 'config.eval is set but no test dataset was given');
   const hooks = o.hooks ?? [];
   const sgd = new Sgd(c.optimizer);
   const rng = new Rng(c.seed);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const evalAttack = c.eval?.attack === undefined ? PAPER_PGD20 : c.eval.attack;
-  const hash = configHash(o);
+  // before any checkpoint is loaded: the identity includes the model's initial weights
+  const identity = o.runDir ? runIdentity({ config: c, evalAttack, objective, hooks, model, train: o.train, test: o.test, backend: backendInfo().name, extra: o.identity }) : {};
+  const hash = sha256(JSON.stringify(identity));
   const lrSchedule: LrSchedule = c.lrSchedule ?? { kind: 'constant' };
 
   let records: EpochRecord[] = [];
@@ -141,14 +177,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   if (o.runDir) {
     fs.mkdirSync(o.runDir, { recursive: true });
-    const cp = await loadCheckpoint(o.runDir, model);
+    const runDir = o.runDir;
+    const cp = await loadCheckpoint(runDir, model, (state) => checkSameRun({ ...o, runDir }, state, identity), vars.map((v) => v.shape));
     if (cp) {
-      if (cp.state.configHash !== hash) {
-        throw new PiatError(
-          'config-mismatch',
-          `${o.runDir} holds a run with a different configuration; choose another run directory or delete it to start over.`,
-        );
-      }
       cp.warnings.forEach((w) => process.stderr.write(`warning: ${w}\n`));
       sgd.setState(vars, cp.velocity);
       rng.setState(cp.state.rngState);
@@ -178,6 +209,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             objective: { name: objective.name, ...objective.config },
             hooks: hooks.map((h) => ({ name: h.name, ...h.config })),
             model: { name: model.name, parameters: model.countParams() },
+            identity,
             data: { train: o.train.name, trainSize: o.train.size, test: o.test?.name, testSize: o.test?.size },
             meta: o.meta ?? {},
             backend: bk,
@@ -209,12 +241,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           'nan-loss',
           `The training loss became ${values.total} at epoch ${epoch + 1}, batch ${b + 1} ` +
             `(${Object.entries(values).map(([k, v]) => `${k}=${v}`).join(', ')}). The weights were not updated; ` +
-            (o.runDir ? `the checkpoint of epoch ${epoch} in ${o.runDir} is intact. ` : '') +
+            savedNote(o.runDir) +
             `Lower the learning rate (now ${lr}) or check the data for NaN or infinite values.`,
         );
       }
       for (const [k, v] of Object.entries(values)) (parts[k] ??= []).push(v);
       progress.tick(1, `loss ${values.total.toFixed(4)}`);
+      // let signal handlers (Ctrl-C) and timers run: a few microseconds per batch
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (o.shouldStop?.()) stopped = true;
     }
 
@@ -268,6 +302,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         objective: objective.state?.() ?? {},
         best,
         configHash: hash,
+        identity,
       }, averaged ? (dir) => saveWeightsAs(model, averaged, path.join(dir, 'averaged'), { epoch: epoch + 1 }) : undefined);
     }
     o.onEpoch?.(record);
@@ -275,7 +310,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const acc = cleanAcc === null ? '' : ` · clean ${(100 * cleanAcc).toFixed(1)}%` + (robustAcc === null ? '' : ` · robust ${(100 * robustAcc).toFixed(1)}%`);
       process.stderr.write(`epoch ${epoch + 1}/${c.epochs} · loss ${record.loss.total.toFixed(4)}${acc} · ${(trainSeconds + record.evalSeconds).toFixed(1)}s\n`);
     }
-    if (stopped) break;
+    if (stopped) {
+      if (o.progress !== false) process.stderr.write(o.runDir ? `stopped after epoch ${epoch + 1}: its checkpoint is saved in ${path.join(o.runDir, 'checkpoint')}; run again to resume\n` : `stopped after epoch ${epoch + 1}\n`);
+      break;
+    }
   }
 
   if (o.runDir && !stopped) {
@@ -287,6 +325,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   sgd.dispose();
   hooks.forEach((h) => h.dispose?.());
   return { records, best, stopped, runDir: o.runDir };
+}
+
+/** What survives a failed epoch, for the NaN-loss message: only a checkpoint that exists is named. */
+function savedNote(runDir: string | undefined): string {
+  if (!runDir) return '';
+  const saved = savedCheckpoint(runDir);
+  if (!saved) return `Nothing was saved in ${runDir} yet (this was the first epoch). `;
+  return `The checkpoint of epoch ${saved.epoch} (${saved.dir}) is intact. `;
 }
 
 /** Saves `weights` (or the model's own when null) in the model's architecture. */
