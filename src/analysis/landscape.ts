@@ -29,6 +29,8 @@ export interface LandscapeOptions {
   attack?: PgdOptions | null;
   attackAt?: 'each-point' | 'center';
   progress?: boolean;
+  /** the progress line's label (default 'loss landscape') */
+  label?: string;
 }
 
 export interface Landscape {
@@ -67,7 +69,7 @@ export function lossLandscape(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1
   const [d1, d2] = randomDirections(model, o.seed ?? 0, o.filterNormalise ?? true);
   const fixedAdv = attack && o.attackAt === 'center' ? pgd(model, x, y, { ...attack, seed: 1 }) : null;
   const loss = new Float32Array(r * r);
-  const progress = new Progress({ label: 'loss landscape', total: r * r, enabled: o.progress !== false });
+  const progress = new Progress({ label: o.label ?? 'loss landscape', total: r * r, enabled: o.progress !== false });
   try {
     for (let j = 0; j < r; j++) {
       for (let i = 0; i < r; i++) {
@@ -82,6 +84,7 @@ export function lossLandscape(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1
       }
     }
   } finally {
+    progress.finish();
     model.setWeights(theta);
     tf.dispose([...theta, ...d1, ...d2]);
     if (fixedAdv) fixedAdv.dispose();

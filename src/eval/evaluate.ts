@@ -9,7 +9,7 @@ import { pgd } from '../attacks/pgd';
 import { cwInf, fgsm, ifgsm, mifgsm } from '../attacks/iterative';
 import { PiatError } from '../util/errors';
 import { autoAttack, AutoAttackOptions } from '../attacks/autoattack';
-import { Progress } from '../util/progress';
+import { formatSeconds, Progress } from '../util/progress';
 
 export interface EvalOptions {
   /** attack names (see ATTACKS); default clean, pgd20, cw20 */
@@ -67,8 +67,9 @@ export function evaluate(model: tf.LayersModel, data: ArrayDataset, o: EvalOptio
   const eps = o.eps ?? 8 / 255;
   const alpha = o.alpha ?? 2 / 255;
   const n = Math.min(o.n ?? data.size, data.size);
-  const progress = new Progress({ label: 'evaluate', total: names.length, enabled: o.progress !== false });
-  return makers.map(([name, make]) => {
+  const progress = new Progress({ label: 'evaluate', total: names.length, keepOpen: true, enabled: o.progress !== false });
+  const start = Date.now();
+  const rows = makers.map(([name, make]) => {
     const t0 = Date.now();
     const acc = make
       ? accuracy(model, data, make(eps, alpha, o.seed ?? 0), { n, batchSize: o.batchSize })
@@ -76,6 +77,8 @@ export function evaluate(model: tf.LayersModel, data: ArrayDataset, o: EvalOptio
     progress.tick(1, `${name} ${(100 * acc).toFixed(2)}%`);
     return { attack: name, accuracy: acc, n, seconds: (Date.now() - t0) / 1000 };
   });
+  progress.finish(`evaluate · ${rows.map((r) => `${r.attack} ${(100 * r.accuracy).toFixed(2)}%`).join(' · ')} · ${n} images · ${formatSeconds((Date.now() - start) / 1000)}`);
+  return rows;
 }
 
 /** The paper's Table I layout: Best, Final and |Best − Final| per attack, in percent. */

@@ -43,7 +43,6 @@ export async function compareMethods(o: {
   for (const m of o.methods) {
     const model = o.model();
     const runDir = path.join(o.root, runDirName(m.name));
-    if (o.progress !== false) process.stderr.write(`${m.name}: ${runDir}\n`);
     const hold = m.holdOut ?? 0;
     if (hold >= o.train.size) throw new PiatError('bad-config', `${m.name}: holding out ${hold} validation examples leaves none of the ${o.train.size} for training`);
     const trainSet = hold ? o.train.take(o.train.size - hold) : o.train;

@@ -49,10 +49,10 @@ export async function runLandscapes(profile: Profile, o: { config?: LandscapeCon
       out.push({ method: run.method, landscape: { coords: c.coords, loss: Float32Array.from(c.loss) } });
       continue;
     }
-    if (o.progress !== false) process.stderr.write(`${run.method}: loss landscape, ${lc.resolution}×${lc.resolution} points, PGD-${pc.evalAttack.steps} on ${lc.n} test images\n`);
     const model = await loadModel(dir);
     const { x, y } = data.test.head(lc.n);
-    const landscape = lossLandscape(model, x, y, { range: lc.range, resolution: lc.resolution, seed: lc.seed, attack: pc.evalAttack, progress: o.progress });
+    const landscape = lossLandscape(model, x, y, { range: lc.range, resolution: lc.resolution, seed: lc.seed, attack: pc.evalAttack, progress: o.progress,
+      label: `${run.method} · loss landscape, PGD-${pc.evalAttack.steps} on ${lc.n} test images, points` });
     tf.dispose([x, y]);
     model.dispose();
     writeFileAtomic(cache, JSON.stringify({ coords: landscape.coords, loss: Array.from(landscape.loss) }));

@@ -21,6 +21,7 @@ import { loadModel } from '../train/model-io';
 import { EvalOptions, evaluate, EvalRow } from '../eval/evaluate';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
 import { PiatError } from '../util/errors';
+import { formatSeconds, Progress } from '../util/progress';
 import { Profile, runRoot } from './profiles';
 import { compareMethods, MethodRun } from './compare-methods';
 import { methodSpec, MethodVariant } from './methods';
@@ -184,11 +185,20 @@ export async function evaluateRun(run: MethodRun, test: ArrayDataset, f: FinalEv
       out.push({ method: run.method, which, rows: readJson<EvalRow[]>(cached) });
       continue;
     }
-    if (o.progress !== false) process.stderr.write(`${run.method}: evaluating ${which} weights (${f.attacks.join(', ')} on ${f.n} test images)\n`);
+    // one line per checkpoint: the evaluation's own progress (and AutoAttack's) nests in it
+    const line = new Progress({ label: `${run.method} · ${which} weights`, total: 1, keepOpen: true, counts: false, enabled: o.progress !== false });
     const model = await loadModel(dir);
     const aaStatePath = cache.replace(/\.json$/, '.aa-state.json');
-    const rows = evaluate(model, test, { attacks: f.attacks, eps: f.eps, alpha: f.alpha, n: f.n, aa: f.aa, aaStatePath, progress: o.progress });
-    model.dispose();
+    let rows: EvalRow[];
+    try {
+      rows = evaluate(model, test, { attacks: f.attacks, eps: f.eps, alpha: f.alpha, n: f.n, aa: f.aa, aaStatePath, progress: o.progress });
+    } catch (e) {
+      line.finish(`${run.method} · ${which} weights · evaluation failed`);
+      throw e;
+    } finally {
+      model.dispose();
+    }
+    line.finish(`${run.method} · ${which} weights · ${rows.map((r) => `${r.attack} ${(100 * r.accuracy).toFixed(1)}%`).join(' · ')} (${f.n} test images, ${formatSeconds(rows.reduce((s, r) => s + r.seconds, 0))})`);
     writeFileAtomic(cache, JSON.stringify(rows, null, 2));
     fs.rmSync(aaStatePath, { force: true });
     out.push({ method: run.method, which, rows });

@@ -6,6 +6,7 @@
  *   paper: the paper's settings (GPU scale)
  */
 import * as path from 'path';
+import { PACKAGE_ROOT } from '../util/paths';
 import { oneOf } from '../util/errors';
 
 export const PROFILES = ['smoke', 'quick', 'paper'] as const;
@@ -17,8 +18,8 @@ export function profileFromEnv(fallback: Profile = 'quick', env: NodeJS.ProcessE
   return v ? oneOf('profile (PIAT_PROFILE)', v, PROFILES) : fallback;
 }
 
-/** The repository root (this file lives at dist/src/experiments/). */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The repository root (from dist/src/experiments/ or, in a notebook, src/experiments/). */
+export const PROJECT_ROOT = PACKAGE_ROOT;
 
 /** Where an experiment's runs are cached: runs/<experiment>/<profile>/ (PIAT_RUNS overrides runs/). */
 export function runRoot(experiment: string, profile: Profile, env: NodeJS.ProcessEnv = process.env): string {

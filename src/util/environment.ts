@@ -1,5 +1,7 @@
 /** The environment a run executed in, recorded next to its results. */
 import * as os from 'os';
+import * as path from 'path';
+import { PACKAGE_ROOT } from './paths';
 import * as tf from '@tensorflow/tfjs';
 
 export function environment(): Record<string, unknown> {
@@ -10,6 +12,6 @@ export function environment(): Record<string, unknown> {
     cpuModel: os.cpus()[0]?.model,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     tfjs: tf.version.tfjs,
-    piatTs: require(require('path').join(__dirname, '..', '..', '..', 'package.json')).version as string,
+    piatTs: require(path.join(PACKAGE_ROOT, 'package.json')).version as string,
   };
 }

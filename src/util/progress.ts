@@ -1,16 +1,30 @@
 /**
- * Progress lines with an ETA for long loops. On a terminal it redraws one line; elsewhere
- * (notebooks, CI logs) it prints a line at most every `intervalMs` and at the end, so output
- * stays readable in a rendered report.
+ * Progress lines with an ETA for long loops, like tqdm: one line per task that updates in place
+ * (a redrawn terminal line, or an updated display in a notebook) and ends as a one-line summary.
+ * Piped to a log, plain lines at most every `intervalMs`, plus the summary. See ./output.ts.
+ *
+ * A Progress created while another is open (an evaluation's AutoAttack inside a pool's
+ * evaluation) shares its line: "PGD-AT best › AutoAttack apgd-t 40% …", so a notebook cell
+ * shows one line per task rather than one per inner loop.
  */
+import { claimTtyLine, currentCell, newDisplay, note, OutputMode, outputMode, terminalColumns } from './output';
+
 export interface ProgressOptions {
   label: string;
   total: number;
-  /** where lines go (default: stderr) */
+  /** print plain lines through this function instead (tests); such a Progress shares no line */
   write?: (line: string) => void;
+  /** piped output: at most one line per interval (default 30 s) besides the summary */
   intervalMs?: number;
   /** false silences it */
   enabled?: boolean;
+  /** work done before this session (a resumed run): counts toward the percentage, not the rate */
+  initial?: number;
+  /** reaching `total` does not end the line: done() does (a run still evaluating its last epoch) */
+  keepOpen?: boolean;
+  /** show "done/total" (default true) */
+  counts?: boolean;
+  mode?: OutputMode;
 }
 
 export function formatSeconds(s: number): string {
@@ -21,30 +35,171 @@ export function formatSeconds(s: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+const BAR_WIDTH = 12;
+const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+export function bar(fraction: number, width = BAR_WIDTH): string {
+  const f = Math.min(1, Math.max(0, fraction)) * width;
+  const full = Math.floor(f);
+  const part = full < width ? EIGHTHS[Math.floor((f - full) * 8)] : '';
+  return '|' + ('█'.repeat(full) + part).padEnd(width) + '|';
+}
+
+/** Where a top-level Progress draws: a notebook display, a terminal line, or log lines. */
+interface Sink {
+  show(text: string, force: boolean): void;
+  log(text: string): void;
+  close(text: string): void;
+}
+
+function throttled(ms: number, draw: (text: string) => void): (text: string, force: boolean) => void {
+  let last = 0;
+  return (text, force) => {
+    const now = Date.now();
+    if (!force && now - last < ms) return;
+    last = now;
+    draw(text);
+  };
+}
+
+function notebookSink(): Sink {
+  const display = newDisplay();
+  // outside a live kernel (PIAT_PROGRESS=notebook in a test) the summary still reaches stdout
+  if (!display) return { show: () => undefined, log: () => undefined, close: (t) => note(t, 'notebook') };
+  return { show: throttled(500, (t) => display.text(t)), log: () => undefined, close: (t) => display.text(t) };
+}
+
+function ttySink(): Sink {
+  let current = '';
+  const fit = (t: string) => (t.length < terminalColumns() ? t : t.slice(0, terminalColumns() - 2) + '…');
+  const draw = (t: string) => process.stderr.write(`\r${fit(t)}\x1b[K`);
+  const line = { clear: () => process.stderr.write('\r\x1b[K'), redraw: () => draw(current) };
+  claimTtyLine(line);
+  const show = throttled(100, (t) => draw(t));
+  return {
+    show: (t, force) => {
+      current = t;
+      show(t, force);
+    },
+    log: () => undefined,
+    close: (t) => {
+      process.stderr.write(`\r${t}\x1b[K\n`);
+      claimTtyLine(null);
+    },
+  };
+}
+
+function linesSink(write: (line: string) => void, intervalMs: number): Sink {
+  // the first line waits one interval: short tasks print only their summary
+  let last = Date.now();
+  return {
+    show: (t, force) => {
+      const now = Date.now();
+      if (!force && now - last < intervalMs) return;
+      last = now;
+      write(t);
+    },
+    log: write,
+    close: write,
+  };
+}
+
+/** The innermost open Progress, which a new one nests in (one chain per process). */
+let open: Progress | null = null;
+
 export class Progress {
   private readonly start = Date.now();
-  private last = 0;
   private done = 0;
-  private readonly tty: boolean;
+  private closed = false;
+  private info = '';
+  private readonly mode: OutputMode;
+  private readonly parent: Progress | null = null;
+  private readonly sink: Sink | null = null;
+  private readonly cell: unknown = null;
 
   constructor(private readonly o: ProgressOptions) {
-    this.tty = !o.write && Boolean(process.stderr.isTTY);
+    this.done = o.initial ?? 0;
+    this.mode = o.write ? 'lines' : o.mode ?? outputMode();
+    // nothing to show (silenced, or an empty loop that will never tick): it takes no line
+    if (o.enabled === false || (o.total <= 0 && !o.keepOpen)) {
+      this.closed = true;
+      return;
+    }
+    if (o.write) {
+      this.sink = linesSink(o.write, o.intervalMs ?? 30000);
+      return;
+    }
+    // a chain left open by a cell that failed or was interrupted is not nested in
+    if (open && open.root().cell !== currentCell()) open = null;
+    if (open) {
+      this.parent = open;
+    } else {
+      this.cell = currentCell();
+      this.sink = this.mode === 'notebook' ? notebookSink() : this.mode === 'tty' ? ttySink() : linesSink((l) => process.stderr.write(l + '\n'), o.intervalMs ?? 30000);
+    }
+    open = this;
   }
 
   /** Advances by `n` and shows `info` (e.g. the running loss). */
-  tick(n = 1, info = ''): void {
+  tick(n = 1, info?: string): void {
     this.done += n;
-    const now = Date.now();
-    const final = this.done >= this.o.total;
-    if (this.o.enabled === false) return;
-    if (!final && now - this.last < (this.o.intervalMs ?? (this.tty ? 200 : 10000))) return;
-    this.last = now;
-    const elapsed = (now - this.start) / 1000;
-    const eta = this.done > 0 ? (elapsed / this.done) * (this.o.total - this.done) : NaN;
-    const pct = ((100 * this.done) / Math.max(1, this.o.total)).toFixed(0).padStart(3);
-    const line = `${this.o.label} ${pct}% ${this.done}/${this.o.total} · ${formatSeconds(elapsed)}${final ? '' : ` · ETA ${formatSeconds(eta)}`}${info ? ' · ' + info : ''}`;
-    if (this.o.write) this.o.write(line);
-    else if (this.tty) process.stderr.write(`\r${line.padEnd(100)}${final ? '\n' : ''}`);
-    else process.stderr.write(line + '\n');
+    if (info !== undefined) this.info = info;
+    if (this.closed) return;
+    if (this.done >= this.o.total && !this.o.keepOpen) {
+      this.finish();
+      return;
+    }
+    this.show(false);
+  }
+
+  /** Changes the info without advancing (e.g. "evaluating" between epochs); a log gets no line for it. */
+  status(info: string): void {
+    this.info = info;
+    if (!this.closed && this.mode !== 'lines') this.show(true);
+  }
+
+  /** A line of its own in a log (one per epoch); a live line shows only the latest state. */
+  log(text: string): void {
+    if (!this.closed) this.root().sink?.log(this.prefix() + text);
+  }
+
+  /** Ends the line with `summary` (default: its final state). Nested, the enclosing line takes over again. */
+  finish(summary?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    const text = this.prefix() + (summary ?? this.text(true));
+    if (open === this) open = this.parent;
+    if (this.parent) {
+      if (this.mode === 'lines') this.root().sink?.log(text);
+      else this.parent.show(true);
+      return;
+    }
+    this.sink?.close(text);
+  }
+
+  private root(): Progress {
+    return this.parent ? this.parent.root() : this;
+  }
+
+  private prefix(): string {
+    return this.parent ? this.parent.prefix() + this.parent.o.label + ' › ' : '';
+  }
+
+  private show(force: boolean): void {
+    const own = this.text(false);
+    this.root().sink?.show(this.prefix() + own, force);
+  }
+
+  /** "label  42%|█████     | 21/50 · info · 12s, ETA 18s" (no bar in a log). */
+  text(final: boolean): string {
+    const { total, label } = this.o;
+    const elapsed = (Date.now() - this.start) / 1000;
+    const fraction = this.done / Math.max(1, total);
+    const parts = [`${label} ${String(Math.round(100 * fraction)).padStart(3)}%${this.mode === 'lines' ? '' : bar(fraction)}`];
+    if (this.o.counts !== false) parts[0] += ` ${this.done}/${total}`;
+    if (this.info) parts.push(this.info);
+    const rate = (this.done - (this.o.initial ?? 0)) / elapsed;
+    parts.push(final || this.done >= total ? formatSeconds(elapsed) : `${formatSeconds(elapsed)}, ETA ${formatSeconds(rate > 0 ? (total - this.done) / rate : NaN)}`);
+    return parts.join(' · ');
   }
 }

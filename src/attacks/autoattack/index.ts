@@ -17,7 +17,7 @@ import { apgd, apgdTargeted } from './apgd';
 import { squareAttack } from './square';
 import { fabTargeted } from './fab';
 import { PiatError } from '../../util/errors';
-import { Progress } from '../../util/progress';
+import { formatSeconds, Progress } from '../../util/progress';
 import { writeFileAtomic } from '../../util/fsx';
 
 export const AA_ATTACKS = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab-t', 'square'] as const;
@@ -127,7 +127,7 @@ export function autoAttack(model: tf.LayersModel, data: ArrayDataset, o: AutoAtt
     const stageIdx = st.batches === 0 ? idx : st.stageIdx ?? idx;
     st.stageIdx = stageIdx;
     const nb = Math.ceil(stageIdx.length / bs);
-    const progress = new Progress({ label: `AutoAttack ${name}`, total: nb, enabled: o.progress !== false });
+    const progress = new Progress({ label: `AutoAttack ${name}`, total: nb, keepOpen: true, enabled: o.progress !== false });
     for (let b = st.batches; b < nb; b++) {
       const t0 = Date.now();
       const ids = stageIdx.slice(b * bs, (b + 1) * bs);
@@ -142,6 +142,7 @@ export function autoAttack(model: tf.LayersModel, data: ArrayDataset, o: AutoAtt
       save();
       progress.tick(1, `robust ${((100 * st.robust.filter(Boolean).length) / n).toFixed(2)}%`);
       if (o.shouldStop?.() && (b + 1 < nb || a + 1 < attacks.length)) {
+        progress.finish(`AutoAttack ${name}: stopped after batch ${b + 1}/${nb}`);
         return { log: st.log, robustAccuracy: st.robust.filter(Boolean).length / n, robust: st.robust, interrupted: true };
       }
     }
@@ -151,7 +152,8 @@ export function autoAttack(model: tf.LayersModel, data: ArrayDataset, o: AutoAtt
     st.stageSeconds = 0;
     delete st.stageIdx;
     save();
-    if (o.progress !== false) process.stderr.write(`robust accuracy after ${name.toUpperCase()}: ${(100 * st.log[st.log.length - 1].robustAccuracy).toFixed(2)}%\n`);
+    const stage = st.log[st.log.length - 1];
+    progress.finish(`AutoAttack ${name} · robust accuracy ${(100 * stage.robustAccuracy).toFixed(2)}% · ${formatSeconds(stage.seconds)}`);
   }
   return { log: st.log, robustAccuracy: st.robust.filter(Boolean).length / n, robust: st.robust };
 }
