@@ -8,11 +8,17 @@
  *   pgd10-train   one PGD-10 adversarial training step: measured where BENCH_FULL_STEP allows,
  *                 else 10 × input-grad + weight-grad (marked "est.")
  *
+ * Threads: the torch backend and PyTorch each run at 1 thread and at every core, or only at
+ * PIAT_THREADS when it is set; the last column compares with PyTorch at the same thread count.
+ * wasm and cpu run one thread. For torch rows a second table splits the time into native kernel
+ * calls and everything else (tfjs's engine, the tape, JavaScript glue): where the time goes.
+ *
  * Env: BENCH_BATCH (128), BENCH_MODELS (small-cnn,resnet18,wrn34-10), BENCH_BACKENDS (all that
  * load; the pure-JS cpu backend runs only the small CNN unless BENCH_CPU_ALL=1),
  * BENCH_FULL_STEP (models whose full PGD-10 step is timed directly; default small-cnn,resnet18),
- * BENCH_MICRO (micro-batch of the gradient cases for ResNet-18 / WRN, default 32 / 8: wasm's heap
- * is 4 GiB; the step is the trainer's own, src/train/step.ts).
+ * BENCH_MICRO (micro-batch of the gradient cases for ResNet-18 / WRN on wasm, default 32 / 8:
+ * wasm's heap is 4 GiB; other backends take the whole batch; the step is the trainer's own,
+ * src/train/step.ts).
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
@@ -28,6 +34,7 @@ import { Rng } from '../src/util/rng';
 import { pgdAt, standard } from '../src/objectives/pgd-at';
 import { PAPER_TRAIN_ATTACK } from '../src/objectives/adversarial';
 import { forwardFlops } from '../src/models/flops';
+import { TorchBackend } from '../src/backend/torch/backend';
 
 const MODELS: Record<string, { make: () => tf.LayersModel; shape: number[] }> = {
   'small-cnn': { make: () => smallCnn({ numClasses: 10, seed: 1 }), shape: [28, 28, 1] },
@@ -41,10 +48,14 @@ const FORWARD_UNITS: Record<Case, number> = { forward: 1, 'input-grad': 2, 'weig
 
 interface Row {
   backend: string;
+  threads: number;
   model: string;
   case: Case;
   seconds: number;
   estimated: boolean;
+  /** torch only: native kernel calls and the milliseconds spent inside them */
+  kernelCalls?: number;
+  nativeMs?: number;
 }
 
 const list = (v: string | undefined, d: string[]) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : d);
@@ -66,13 +77,13 @@ function peakGflops(): number {
   return (2 * n ** 3) / best / 1e9;
 }
 
-function benchModel(backend: string, name: string, batch: number, fullStep: boolean): Row[] {
+function benchModel(backend: string, threads: number, name: string, batch: number, fullStep: boolean): Row[] {
   const { make, shape } = MODELS[name];
   const model = make();
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const sgd = new Sgd({ lr: 0.01, momentum: 0.9 });
   // micro-batches that fit wasm's 4 GiB heap (WRN-34-10 keeps ~45 MB of activations per image)
-  const micro = name === 'small-cnn' ? undefined : Number(process.env.BENCH_MICRO ?? (name === 'wrn34-10' ? 8 : 32));
+  const micro = name === 'small-cnn' || backend !== 'wasm' ? undefined : Number(process.env.BENCH_MICRO ?? (name === 'wrn34-10' ? 8 : 32));
   const rows: Row[] = [];
   const run = (b: number) => {
     const data = new ArrayDataset(`bench-${b}`, new Float32Array(b * shape.reduce((p, q) => p * q, 1)).map((_, i) => (i % 251) / 251), new Int32Array(b).map((_, i) => i % 10), shape, 10);
@@ -101,14 +112,29 @@ function benchModel(backend: string, name: string, batch: number, fullStep: bool
   CASES.forEach((c) => warm.fns[c]());
   warm.dispose();
   const main = run(batch);
+  const torch = backend === 'torch' ? (tf.backend() as unknown as TorchBackend) : undefined;
+  const callCount = () => (torch ? [...torch.calls.values()].reduce((a, b) => a + b, 0) : 0);
   for (const c of CASES) {
     if (c === 'pgd10-train' && !fullStep) {
-      const part = (k: Case) => rows.find((r) => r.case === k)?.seconds ?? NaN;
-      rows.push({ backend, model: name, case: c, seconds: 10 * part('input-grad') + part('weight-grad'), estimated: true });
+      const part = (k: Case) => rows.find((r) => r.case === k);
+      const sum = (f: (r: Row) => number | undefined) => 10 * (f(part('input-grad')!) ?? NaN) + (f(part('weight-grad')!) ?? NaN);
+      rows.push({ backend, threads, model: name, case: c, seconds: sum((r) => r.seconds), estimated: true, kernelCalls: torch && sum((r) => r.kernelCalls), nativeMs: torch && sum((r) => r.nativeMs) });
       continue;
     }
-    rows.push({ backend, model: name, case: c, seconds: timeOnce(main.fns[c]), estimated: false });
-    process.stderr.write(`  ${backend} ${name} ${c}: ${rows[rows.length - 1].seconds.toFixed(2)}s\n`);
+    const calls0 = callCount();
+    if (torch) {
+      torch.profile = true;
+      torch.nativeMs = 0;
+    }
+    const seconds = timeOnce(main.fns[c]);
+    const row: Row = { backend, threads, model: name, case: c, seconds, estimated: false };
+    if (torch) {
+      torch.profile = false;
+      row.kernelCalls = callCount() - calls0;
+      row.nativeMs = torch.nativeMs;
+    }
+    rows.push(row);
+    process.stderr.write(`  ${backend}×${threads} ${name} ${c}: ${seconds.toFixed(2)}s\n`);
   }
   main.dispose();
   sgd.dispose();
@@ -116,26 +142,26 @@ function benchModel(backend: string, name: string, batch: number, fullStep: bool
   return rows;
 }
 
-function torchReference(models: string[], batch: number, fullStep: string[]): { rows: Row[]; note: string } {
+function torchReference(models: string[], batch: number, fullStep: string[], threads: number): { rows: Row[]; note: string } {
   const py = '/usr/bin/python3';
   const probe = spawnSync(py, ['-c', 'import torch; print(torch.__version__, torch.get_num_threads())'], { encoding: 'utf8' });
   if (probe.status !== 0) return { rows: [], note: 'PyTorch reference skipped: Debian python3-torch is not installed (apt-get install python3-torch, or bash scripts/setup.sh --bench).' };
   const rows: Row[] = [];
   for (const m of models) {
     const cases = CASES.filter((c) => c !== 'pgd10-train' || fullStep.includes(m));
-    const r = spawnSync(py, [path.join(__dirname, '..', '..', 'bench', 'torch_ref.py'), m, String(batch), ...cases], { encoding: 'utf8' });
+    const r = spawnSync(py, [path.join(__dirname, '..', '..', 'bench', 'torch_ref.py'), m, String(batch), ...cases], { encoding: 'utf8', env: { ...process.env, BENCH_TORCH_THREADS: String(threads) } });
     if (r.status !== 0) {
       process.stderr.write(`PyTorch ${m} failed: ${r.stderr.slice(-500)}\n`);
       continue;
     }
     const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, number>;
-    for (const c of cases) rows.push({ backend: 'pytorch', model: m, case: c, seconds: out[c], estimated: false });
+    for (const c of cases) rows.push({ backend: 'pytorch', threads: out.threads, model: m, case: c, seconds: out[c], estimated: false });
     if (!fullStep.includes(m)) {
-      rows.push({ backend: 'pytorch', model: m, case: 'pgd10-train', seconds: 10 * out['input-grad'] + out['weight-grad'], estimated: true });
+      rows.push({ backend: 'pytorch', threads: out.threads, model: m, case: 'pgd10-train', seconds: 10 * out['input-grad'] + out['weight-grad'], estimated: true });
     }
-    process.stderr.write(`  pytorch ${m}: ${JSON.stringify(out)}\n`);
+    process.stderr.write(`  pytorch×${threads} ${m}: ${JSON.stringify(out)}\n`);
   }
-  return { rows, note: `PyTorch ${probe.stdout.trim().replace(' ', ', threads ')} (Debian python3-torch), same batch and architectures` };
+  return { rows, note: `PyTorch ${probe.stdout.trim().split(' ')[0]} (Debian python3-torch) at ${threads} thread(s), same batch and architectures` };
 }
 
 async function main() {
@@ -143,6 +169,8 @@ async function main() {
   const models = list(process.env.BENCH_MODELS, Object.keys(MODELS));
   const fullStep = list(process.env.BENCH_FULL_STEP, ['small-cnn', 'resnet18']);
   const backends = list(process.env.BENCH_BACKENDS, [...BACKEND_NAMES]) as BackendName[];
+  const cores = require('os').availableParallelism?.() ?? require('os').cpus().length;
+  const threadCounts = process.env.PIAT_THREADS ? [Number(process.env.PIAT_THREADS)] : [...new Set([1, cores])];
   const rows: Row[] = [];
   const peaks: Record<string, number> = {};
   const flops: Record<string, number> = {};
@@ -156,29 +184,57 @@ async function main() {
       console.log(`${b}: not available (${(e as Error).message.split('\n')[0]})`);
       continue;
     }
-    peaks[b] = peakGflops();
-    for (const m of models) {
-      if (b === 'cpu' && m !== 'small-cnn' && process.env.BENCH_CPU_ALL !== '1') continue;
-      const model = MODELS[m].make();
-      flops[m] = forwardFlops(model);
-      model.dispose();
-      rows.push(...benchModel(b, m, batch, fullStep.includes(m)));
+    for (const threads of b === 'torch' ? threadCounts : [1]) {
+      if (b === 'torch') (tf.backend() as unknown as TorchBackend).native.setThreads(threads);
+      const label = b === 'torch' ? `${b}×${threads}` : b;
+      peaks[label] = peakGflops();
+      for (const m of models) {
+        if (b === 'cpu' && m !== 'small-cnn' && process.env.BENCH_CPU_ALL !== '1') continue;
+        const model = MODELS[m].make();
+        flops[m] = forwardFlops(model);
+        model.dispose();
+        rows.push(...benchModel(b, threads, m, batch, fullStep.includes(m)));
+      }
     }
   }
-  const torch = torchReference(models, batch, fullStep);
-  rows.push(...torch.rows);
+  const notes: string[] = [];
+  for (const threads of threadCounts) {
+    const ref = torchReference(models, batch, fullStep, threads);
+    rows.push(...ref.rows);
+    notes.push(ref.note);
+  }
 
   console.log(`\npiat-ts bench · batch ${batch} · ${new Date().toISOString()} · ${require('os').cpus().length} cores (${require('os').cpus()[0]?.model})`);
   console.log(`peak (1024² matmul): ${Object.entries(peaks).map(([b, g]) => `${b} ${g.toFixed(1)} GFLOP/s`).join(', ')}`);
-  console.log(torch.note);
-  console.log('\n| model | case | backend | img/s | GFLOP/s | × PyTorch |');
-  console.log('|---|---|---|---|---|---|');
+  notes.forEach((n) => console.log(n));
+  console.log('\n| model | case | backend | threads | img/s | GFLOP/s | × PyTorch (same threads) |');
+  console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const ips = batch / r.seconds;
     const gf = (FORWARD_UNITS[r.case] * flops[r.model] * batch) / r.seconds / 1e9;
-    const ref = rows.find((q) => q.backend === 'pytorch' && q.model === r.model && q.case === r.case);
+    const ref = rows.find((q) => q.backend === 'pytorch' && q.model === r.model && q.case === r.case && q.threads === r.threads);
     const ratio = ref && r.backend !== 'pytorch' ? (ref.seconds / r.seconds).toFixed(2) : '';
-    console.log(`| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.backend} | ${ips.toFixed(ips < 10 ? 2 : 0)} | ${gf.toFixed(1)} | ${ratio} |`);
+    console.log(`| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.backend} | ${r.threads} | ${ips.toFixed(ips < 10 ? 2 : 0)} | ${gf.toFixed(1)} | ${ratio} |`);
+  }
+  const speedups = rows.filter((r) => (r.backend === 'torch' || r.backend === 'pytorch') && r.threads > 1);
+  if (speedups.length) {
+    console.log('\nSpeed-up from 1 thread to all cores:');
+    console.log('\n| model | case | backend | threads | speed-up |');
+    console.log('|---|---|---|---|---|');
+    for (const r of speedups) {
+      const one = rows.find((q) => q.backend === r.backend && q.model === r.model && q.case === r.case && q.threads === 1);
+      if (one) console.log(`| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.backend} | ${r.threads} | ${(one.seconds / r.seconds).toFixed(2)}× |`);
+    }
+  }
+  const profiled = rows.filter((r) => r.kernelCalls !== undefined);
+  if (profiled.length) {
+    console.log('\nWhere the time goes on torch: native kernel calls vs the rest (tfjs engine, tape, JavaScript):');
+    console.log('\n| model | case | threads | kernel calls | in kernels | rest | rest per call |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const r of profiled) {
+      const rest = r.seconds * 1000 - (r.nativeMs ?? 0);
+      console.log(`| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.threads} | ${r.kernelCalls} | ${((r.nativeMs ?? 0) / 1000).toFixed(2)} s | ${(rest / 1000).toFixed(2)} s | ${((rest * 1000) / (r.kernelCalls || 1)).toFixed(0)} µs |`);
+    }
   }
 }
 

@@ -2,9 +2,11 @@
 """PyTorch reference for `npm run bench`: the same architectures and cases, on this machine's CPU.
 
 Usage: torch_ref.py MODEL BATCH CASE...   (prints one JSON line: {case: seconds})
+BENCH_TORCH_THREADS sets torch.set_num_threads (Debian's build defaults to 1 here).
 Uses Debian's python3-torch (apt-get install python3-torch); never part of the tests.
 """
 import json
+import os
 import sys
 import time
 
@@ -92,6 +94,8 @@ MODELS = {"small-cnn": (SmallCNN, (1, 28, 28)), "resnet18": (ResNet18, (3, 32, 3
 
 def main():
     name, batch, cases = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    if os.environ.get("BENCH_TORCH_THREADS"):
+        torch.set_num_threads(int(os.environ["BENCH_TORCH_THREADS"]))
     cls, shape = MODELS[name]
     torch.manual_seed(0)
     model = cls()

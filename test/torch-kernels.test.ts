@@ -169,6 +169,7 @@ test('shape and indexing kernels', async (t) => {
   await same('topk', [rand([3, 7])], (v) => { const r = tf.topk(v, 3); return [r.values, r.indices]; });
   await same('einsum', [rand([2, 3]), rand([3, 4])], (a, b) => tf.einsum('ij,jk->ik', a, b)); // tfjs has no Einsum gradient
   await same('cumsum', [x], (v) => [tf.cumsum(v, 1), tf.cumsum(v, 2, true, false), tf.cumsum(v, 0, false, true), tf.cumsum(v, 1, true, true)]);
+  await same('expandDims', [x], (v) => [tf.expandDims(v, 1), tf.expandDims(v, -1)]);
   await same('cumprod', [rand([3, 4, 5], 0.5, 1.5)], (v) => [tf.cumprod(v, 1), tf.cumprod(v, 2, true, false), tf.cumprod(v, 0, false, true), tf.cumprod(v, 1, true, true)]);
   await same('cumsum grad', [x], (v) => tf.cumsum(v, 2), { grad: true }); // tfjs's gradient handles the last axis only
 });
@@ -255,6 +256,25 @@ test('pooling: max and average, strides, same/valid, and their gradients', async
     // checked against finite differences below instead
     await same(`avgPool ${label}`, [rand(c.x)], (v) => tf.avgPool(t4(v), c.k, c.s, c.pad), { grad: c.pad === 'valid' });
   }
+});
+
+test('fused training paths (ReLU gradient, batch norm with batch statistics) give the stock gradients', async (t) => {
+  if (!available) return t.skip('torch backend not built');
+  const input = tf.input({ shape: [6, 5, 3] });
+  let h = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(input) as tf.SymbolicTensor;
+  h = tf.layers.batchNormalization({ epsilon: 1e-5, gammaInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed: 4 }), betaInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 5 }) }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.activation({ activation: 'relu' }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
+  h = tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.batchNormalization({ epsilon: 1e-3 }).apply(h) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: h });
+  const loss = (x: tf.Tensor) => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, tf.tensor([0.3, -1.2, 0.8])));
+  await same('input gradient, training mode', [rand([4, 6, 5, 3])], (x) => model.apply(x, { training: true }) as tf.Tensor, { grad: true });
+  await same('weight gradients, training mode', [rand([4, 6, 5, 3])], (x) => {
+    const { value, grads } = tf.variableGrads(() => loss(x) as tf.Scalar);
+    return [value, ...model.trainableWeights.map((w) => grads[w.originalName ?? w.name])];
+  });
+  model.dispose();
 });
 
 test('average-pool gradient with padding matches finite differences', async (t) => {

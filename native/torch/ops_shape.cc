@@ -239,3 +239,7 @@ KERNEL("Softmax") {
   auto x = A.in(0);
   return one(at::softmax(x, axis(A.i64("dim", -1), x.dim())));
 }
+KERNEL("ExpandDims") {
+  auto x = A.in(0);
+  return one(x.unsqueeze(axis(A.i64("dim"), x.dim() + 1)));
+}

@@ -13,6 +13,7 @@ import { PiatError, oneOf } from '../util/errors';
 import { registerWasmKernels } from './wasm-kernels';
 import { installTapeFriendlyOps } from './tape-friendly-ops';
 import { startTorch, TorchInfo } from './torch';
+import { installTorchFusedOps } from './torch/fused-ops';
 
 export const BACKEND_NAMES = ['torch', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -105,6 +106,7 @@ export async function initBackend(opts: { backend?: BackendName | string } = {})
       try {
         const torch = await startTorch();
         installTapeFriendlyOps();
+        installTorchFusedOps(); // after the tape-friendly ops, which it wraps
         return (current = { ...info('torch', `libtorch ${torch.libtorch} (${torch.device}, ${torch.threads} threads)`, skipped), torch });
       } catch (e) {
         if (forced) throw e;

@@ -26,6 +26,9 @@ export class TorchBackend extends tf.KernelBackend {
 
   /** Native kernel calls by name in this process (the kernel test checks it reached every kernel). */
   readonly calls = new Map<string, number>();
+  /** Milliseconds spent inside native kernel calls, when `profile` is on (the bench's breakdown). */
+  nativeMs = 0;
+  profile = false;
 
   constructor(readonly native: TorchNative) {
     super();
@@ -111,7 +114,14 @@ export class TorchBackend extends tf.KernelBackend {
     let flat: number[];
     this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
     try {
-      flat = this.native.run(name, inputs.map((i) => this.handle(i.dataId)), attrs);
+      const handles = inputs.map((i) => this.handle(i.dataId));
+      if (this.profile) {
+        const t0 = performance.now();
+        flat = this.native.run(name, handles, attrs);
+        this.nativeMs += performance.now() - t0;
+      } else {
+        flat = this.native.run(name, handles, attrs);
+      }
     } catch (e) {
       if ((e as { code?: string }).code === 'PIAT_TORCH_UNSUPPORTED') {
         const out = runOnCpu(name, (e as Error).message, this, original.inputs, original.attrs);

@@ -122,6 +122,12 @@ const SPECS: Record<string, Spec> = {
   Softmax: { inputs: ['logits'] },
   Prelu: { inputs: ['x', 'alpha'] },
   EluGrad: { inputs: ['dy', 'y'] },
+  // piat-ts's own kernels (fused-ops.ts), registered for torch only
+  PiatReluGrad: { inputs: ['dy', 'x'] },
+  PiatMoments: { inputs: UNARY },
+  PiatBatchNormTrain: { inputs: ['x', 'mean', 'variance', 'scale', 'offset'] },
+  PiatBatchNormTrainGrad: { inputs: ['dy', 'x', 'mean', 'variance', 'scale'], multi: true },
+  ExpandDims: { inputs: ['input'] },
 };
 
 const BINARY_KERNELS = [

@@ -1,0 +1,91 @@
+/**
+ * Training paths PyTorch runs as one native kernel and tfjs differentiates op by op, fused on the
+ * torch backend (the bench's "where the time goes" showed element-wise passes costing as much as
+ * the convolutions in a ResNet-18 training step):
+ *
+ * - ReLU's gradient: one `threshold_backward` pass instead of dy · step(x).
+ * - Batch norm in training: tfjs-layers computes `moments(x)` then `batchNorm(x, mean, variance,
+ *   β, γ)`; tfjs back-propagates through both with ~15 full-size element-wise ops. Here `moments`
+ *   is one native pass, and a `batchNorm` whose mean and variance are the batch moments of the same
+ *   x becomes one op whose gradient is ATen's batch-norm backward (statistics included), exactly
+ *   what PyTorch computes. Its gradient does not flow into the moments (they only update the
+ *   running averages), so tfjs never differentiates them.
+ *
+ * Everything else, and every other backend, keeps the stock (or tape-friendly) ops. The kernel test
+ * checks both paths against tfjs's own gradients.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const core = require('@tensorflow/tfjs-core') as Record<string, unknown>;
+
+const onTorch = () => tf.getBackend() === 'torch';
+function recording(): boolean {
+  return (tf.engine() as unknown as { state: { activeTape: unknown[] | null } }).state.activeTape != null;
+}
+const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}) =>
+  tf.engine().runKernel(name, inputs as never, attrs as never) as unknown as tf.Tensor | tf.Tensor[];
+
+/** Batch moments made by the fused `moments`: mean -> the x and variance it came from. */
+const batchMoments = new WeakMap<tf.Tensor, { x: tf.Tensor; variance: tf.Tensor }>();
+
+let installed = false;
+
+export function installTorchFusedOps(): void {
+  if (installed || process.env.PIAT_TORCH_FUSED === '0') return;
+  installed = true;
+
+  const relu = tf.getGradient('Relu');
+  if (relu) {
+    tf.registerGradient({
+      ...relu,
+      gradFunc: (dy, saved, attrs) => {
+        if (!onTorch()) return relu.gradFunc(dy, saved, attrs);
+        const [x] = saved;
+        return { x: () => run('PiatReluGrad', { dy: dy as tf.Tensor, x }) as tf.Tensor };
+      },
+    });
+  }
+
+  const moments = core.moments as (x: tf.Tensor, axis?: number | number[], keepDims?: boolean) => { mean: tf.Tensor; variance: tf.Tensor };
+  core.moments = (x: tf.Tensor, axis?: number | number[], keepDims = false) => {
+    const axes = axis === undefined || axis === null ? null : ([] as number[]).concat(axis).map((a) => (a < 0 ? a + x.rank : a));
+    const channelMoments = x.rank >= 2 && x.dtype === 'float32' && !keepDims && axes !== null && axes.length === x.rank - 1 && axes.every((a, i) => a === i);
+    if (!onTorch() || !recording() || !channelMoments) return moments(x, axis, keepDims);
+    // forward in one native pass ([2, C]: mean, variance); the gradient (rarely needed: see above) through tfjs ops
+    const f = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+      const both = run('PiatMoments', { x: input }) as tf.Tensor;
+      save([input, both]);
+      return {
+        value: both,
+        gradFunc: (dy: tf.Tensor, [xs, mv]: tf.Tensor[]) => {
+          const [dmean, dvar] = tf.unstack(dy);
+          const n = xs.size / dmean.size;
+          return tf.add(tf.div(dmean, n), tf.mul(tf.sub(xs, tf.unstack(mv)[0]), tf.mul(dvar, 2 / n)));
+        },
+      };
+    }) as never) as (x: tf.Tensor) => tf.Tensor;
+    const [mean, variance] = tf.unstack(f(x));
+    batchMoments.set(mean, { x, variance });
+    return { mean, variance };
+  };
+
+  for (const name of ['batchNorm', 'batchNorm2d', 'batchNorm3d', 'batchNorm4d']) {
+    const previous = core[name] as (...a: unknown[]) => tf.Tensor;
+    core[name] = (x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, offset?: tf.Tensor, scale?: tf.Tensor, eps = 0.001) => {
+      const m = mean instanceof tf.Tensor ? batchMoments.get(mean) : undefined;
+      const fusable =
+        onTorch() && recording() && m !== undefined && m.x === x && m.variance === variance && offset instanceof tf.Tensor && scale instanceof tf.Tensor && offset.rank === 1 && scale.rank === 1;
+      if (!fusable) return previous(x, mean, variance, offset, scale, eps);
+      const f = tf.customGrad(((input: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+        save([input, gamma, mean, variance]);
+        return {
+          value: run('PiatBatchNormTrain', { x: input, mean, variance, scale: gamma, offset: beta }, { varianceEpsilon: eps }) as tf.Tensor,
+          gradFunc: (dy: tf.Tensor, [xs, g, mu, v]: tf.Tensor[]) =>
+            run('PiatBatchNormTrainGrad', { dy, x: xs, mean: mu, variance: v, scale: g }, { varianceEpsilon: eps }) as tf.Tensor[],
+        };
+      }) as never) as (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+      return f(x, scale, offset);
+    };
+  }
+}
