@@ -17,11 +17,10 @@ import { PiatError, oneOf } from './util/errors';
 import { PROFILES, Profile, profileFromEnv, PROJECT_ROOT } from './experiments/profiles';
 import { runToyExperiment, toySummary } from './experiments/toy';
 import { fetchDataset, OFFICIAL } from './data/fetch';
-import { buildRun, expandGrid, parseShard, runConfigIdentity, validateRunConfig, withOverrides } from './experiments/run-config';
+import { expandGrid, parseShard, trainFromConfig, validateRunConfig, withOverrides } from './experiments/run-config';
 import { runConfigJsonSchema, SCHEMA_FILE, writeRunConfigJsonSchema } from './experiments/run-config-schema';
 import { stopOnSigint, Interrupt } from './train/interrupt';
 import { closest } from './util/schema';
-import { train } from './train/trainer';
 import { loadModel } from './train/model-io';
 import { attackByName, evaluate } from './eval/evaluate';
 import { DATASETS, loadDataset } from './data/images';
@@ -237,22 +236,9 @@ function argvAll(argv: string[], flag: string): string[] {
 }
 
 async function runFromConfig(raw: unknown, stop: Interrupt) {
-  const run = buildRun(raw);
-  const r = await train({
-    model: run.model,
-    objective: run.objective,
-    hooks: run.hooks,
-    train: run.train,
-    test: run.test,
-    config: run.config.train,
-    runDir: run.config.runDir,
-    meta: { runConfig: run.config },
-    identity: runConfigIdentity(run.config),
-    shouldStop: stop.requested,
-  });
+  const r = await trainFromConfig(raw, { shouldStop: stop.requested });
   const last = r.records[r.records.length - 1];
-  console.error(`${run.config.runDir}: ${r.records.length} epochs${r.stopped ? ' (stopped; run again to resume)' : ''}; best PGD: ${r.best ? `${(100 * r.best.robustAcc).toFixed(2)}% at epoch ${r.best.epoch}` : 'n/a'}; last clean ${last?.cleanAcc ?? 'n/a'}`);
-  run.model.dispose();
+  console.error(`${r.config.runDir}: ${r.records.length} epochs${r.stopped ? ' (stopped; run again to resume)' : ''}; best PGD: ${r.best ? `${(100 * r.best.robustAcc).toFixed(2)}% at epoch ${r.best.epoch}` : 'n/a'}; last clean ${last?.cleanAcc ?? 'n/a'}`);
   return r;
 }
 

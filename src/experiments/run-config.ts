@@ -40,7 +40,7 @@ import { PgdOptions } from '../attacks/pgd';
 import { cfa } from '../objectives/cfa';
 import { rat } from '../objectives/rat';
 import { TrainerHook } from '../train/hooks';
-import { TrainConfig } from '../train/trainer';
+import { train, TrainConfig, TrainResult } from '../train/trainer';
 
 export interface RunConfig {
   dataset: DatasetName | 'two-circles';
@@ -141,6 +141,32 @@ export function buildRun(raw: unknown): BuiltRun & { config: RunConfig } {
     hooks.push(fawa({ validation, decay: c.averaging.decay, threshold: c.averaging.threshold, attack: o.attack ? { ...(o.attack as PgdOptions), steps: 10 } : undefined }));
   } else if (c.averaging) hooks.push(new WeightAveragingHook(c.averaging as AveragingOptions));
   return { config: c, model, objective, hooks, train, test };
+}
+
+/**
+ * Trains the run a config describes (resuming its runDir), with the config's data folder and model
+ * in the run folder's identity. The model is disposed afterwards unless `keepModel`.
+ */
+export async function trainFromConfig(raw: unknown, o: { shouldStop?: () => boolean; progress?: boolean; keepModel?: boolean } = {}): Promise<TrainResult & { model: tf.LayersModel; config: RunConfig }> {
+  const run = buildRun(raw);
+  try {
+    const r = await train({
+      model: run.model,
+      objective: run.objective,
+      hooks: run.hooks,
+      train: run.train,
+      test: run.test,
+      config: run.config.train,
+      runDir: run.config.runDir,
+      meta: { runConfig: run.config },
+      identity: runConfigIdentity(run.config),
+      shouldStop: o.shouldStop,
+      progress: o.progress,
+    });
+    return { ...r, model: run.model, config: run.config };
+  } finally {
+    if (!o.keepModel) run.model.dispose();
+  }
 }
 
 /** `key.path=v1,v2` grid arguments → the cartesian product of overrides, in a stable order. */

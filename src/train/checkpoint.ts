@@ -84,8 +84,8 @@ function corrupt(message: string): PiatError {
   return new PiatError('bad-checkpoint', message);
 }
 
-/** Reads and verifies every part of a checkpoint folder, using none of it yet. */
-function readParts(dir: string): CheckpointParts {
+/** Reads and checks a checkpoint's state.json. */
+function readState(dir: string): StateFile {
   const stateFile = path.join(dir, 'state.json');
   if (!fs.existsSync(stateFile)) throw corrupt(`${stateFile} is missing.`);
   let s: StateFile;
@@ -97,6 +97,12 @@ function readParts(dir: string): CheckpointParts {
   if (typeof s !== 'object' || s === null || !Number.isInteger(s.epoch) || s.epoch < 0 || typeof s.configHash !== 'string' || typeof s.rngState !== 'number') {
     throw corrupt(`${stateFile} lacks the epoch, RNG state or config checksum.`);
   }
+  return s;
+}
+
+/** Reads and verifies the other parts of a checkpoint folder (optimizer state, manifest, weights), using none of them yet. */
+function readParts(dir: string, s: StateFile): CheckpointParts {
+  const stateFile = path.join(dir, 'state.json');
   let optimizer: CheckpointParts['optimizer'] = null;
   if (s.optimizer) {
     const { shapes, sha256: want } = s.optimizer;
@@ -141,7 +147,10 @@ export async function loadCheckpoint(
   for (const dir of candidates) {
     let parts: CheckpointParts;
     try {
-      parts = readParts(dir);
+      const s = readState(dir);
+      // the run's identity first: another run's checkpoint is refused, not taken for a corrupt one
+      accept?.(s);
+      parts = readParts(dir, s);
       const got = parts.optimizer?.shapes;
       if (got && velocityShapes && JSON.stringify(got) !== JSON.stringify(velocityShapes)) {
         throw corrupt(`its optimizer state has ${got.length} tensors of other shapes than the model's ${velocityShapes.length} trainable weights.`);
@@ -149,7 +158,6 @@ export async function loadCheckpoint(
       // the topology and weights must form a model (a malformed topology is corruption too)
       const loaded = await tf.loadLayersModel(tf.io.fromMemory(parts.artifacts));
       parts.artifacts = { ...parts.artifacts, weightData: undefined };
-      accept?.(parts.state);
       try {
         setWeightsChecked(model, loaded, dir);
       } finally {

@@ -81,17 +81,29 @@ export const s = {
 
 // ---- messages ------------------------------------------------------------------------------
 
-/** Edit distance, for did-you-mean. */
+/** Edit distance with transpositions (setps → steps is one edit), for did-you-mean. */
 function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
   return d[a.length][b.length];
 }
 
 /** "; did you mean X?" for a near miss (or a different letter case), else the list of choices. */
 export function closest(word: string, options: readonly string[]): string {
-  const scored = options.map((o) => [o, o.toLowerCase() === word.toLowerCase() ? 0 : distance(word, o)] as const).sort((a, b) => a[1] - b[1]);
+  const near = (o: string) => {
+    const [a, b] = [word.toLowerCase(), o.toLowerCase()];
+    if (a === b) return 0;
+    // a shortened or lengthened name (warmup → warmupEpochs, epsilon → eps)
+    if (Math.min(a.length, b.length) >= 3 && (a.startsWith(b) || b.startsWith(a))) return 1;
+    return distance(word, o);
+  };
+  const scored = options.map((o) => [o, near(o)] as const).sort((a, b) => a[1] - b[1]);
   const best = scored[0];
   return best && best[1] <= Math.max(2, Math.floor(word.length / 4)) ? `; did you mean ${best[0]}?` : `; expected one of: ${options.join(', ')}`;
 }
@@ -135,7 +147,7 @@ export function describe(schema: Schema): string {
     case 'boolean':
       return 'true or false';
     case 'array':
-      return `an array of ${describe(schema.items).replace(/^an? /, '')}s`.replace(/ss$/, 's');
+      return `an array (each item ${describe(schema.items)})`;
     case 'object':
       return 'an object';
     case 'tagged':
