@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up piat-ts on a fresh Debian machine: Debian packages (Jupyter's executor and HTML
-# exporter, the Fashion-MNIST data package), npm packages from package-lock.json, and the build.
+# exporter, the Fashion-MNIST data package, libtorch for the native `torch` backend), npm packages
+# from package-lock.json, the build, and the torch backend's addon.
 # Idempotent: what is already there is not installed again. No network at run time afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,22 +13,42 @@ APT_PACKAGES=(jupyter-nbconvert jupyter-client python3-nbclient python3-nbconver
 # --bench: PyTorch from Debian, the reference that npm run bench and bench/compare-reference.sh measure against
 if [ "${1:-}" = "--bench" ]; then APT_PACKAGES+=(python3-torch); fi
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing Debian packages: ${missing[*]}" >&2
-  SUDO=""
+# The torch backend (native/torch): libtorch's headers and libraries, and OpenBLAS, without which
+# Debian's libtorch multiplies matrices with the reference BLAS (~30x slower). Optional: where they
+# cannot be installed or the addon does not build, setup says so and piat-ts runs on wasm.
+TORCH_PACKAGES=(libtorch-dev libopenblas0-openmp)
+
+SUDO=""
+updated=""
+missing_of() {
+  local out=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || out+=("$p")
+  done
+  echo "${out[@]:-}"
+}
+apt_install() {
   if [ "$(id -u)" != "0" ]; then
     if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-      echo "setup: need root to install ${missing[*]}; run as root: apt-get install -y ${missing[*]}" >&2
-      exit 1
+      echo "setup: need root to install $*; run as root: apt-get install -y $*" >&2
+      return 1
     fi
   fi
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq >/dev/null
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -z "$updated" ]; then $SUDO apt-get update -qq >/dev/null && updated=1; fi
+  $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+read -r -a missing <<< "$(missing_of "${APT_PACKAGES[@]}")"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  apt_install "${missing[@]}"
+fi
+read -r -a missing <<< "$(missing_of "${TORCH_PACKAGES[@]}")"
+torch_ok=1
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages for the torch backend: ${missing[*]}" >&2
+  apt_install "${missing[@]}" || { torch_ok=""; echo "setup: could not install ${missing[*]}: the torch backend is unavailable, piat-ts will run on wasm" >&2; }
 fi
 
 # npm: exact versions from package-lock.json. The native TensorFlow bindings are optional
@@ -39,4 +60,8 @@ fi
 
 echo "setup: building" >&2
 npm run --silent build
-echo "setup: done (Jupyter: $(/usr/bin/jupyter nbconvert --version 2>/dev/null || echo missing); node $(node --version))" >&2
+if [ -n "$torch_ok" ]; then
+  echo "setup: building the torch backend (native/torch)" >&2
+  bash scripts/build-native.sh || echo "setup: the torch backend did not build (see above); piat-ts will run on wasm" >&2
+fi
+echo "setup: done (Jupyter: $(/usr/bin/jupyter nbconvert --version 2>/dev/null || echo missing); node $(node --version); torch backend: $([ -f native/build/torch_backend.node ] && echo built || echo missing))" >&2

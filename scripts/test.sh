@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# npm test: the whole suite on the torch backend with no cpu fallback allowed, then the wasm
+# backend's own kernels on wasm. Without a built torch addon the suite runs on the backend
+# initBackend picks (said below); in CI (CI=true) a missing torch backend is a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -f native/build/torch_backend.node ]; then
+  export PIAT_BACKEND=${PIAT_BACKEND:-torch} PIAT_TORCH_FALLBACK=${PIAT_TORCH_FALLBACK:-error}
+elif [ "${CI:-}" = "true" ]; then
+  echo "test: native/build/torch_backend.node is missing (scripts/setup.sh builds it); CI requires the torch backend" >&2
+  exit 1
+else
+  echo "test: the torch backend is not built (bash scripts/build-native.sh); running on the default backend" >&2
+fi
+echo "test: backend ${PIAT_BACKEND:-default}" >&2
+node --test --test-concurrency=1 dist/test/
+echo "test: the wasm backend's own kernels on wasm" >&2
+PIAT_BACKEND=wasm node --test --test-concurrency=1 dist/test/wasm-kernels.test.js
