@@ -5,6 +5,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { REPO_ROOT, tmpDir } from './helpers';
+import { probePage, screenshot } from './chromium';
+import { dominantColour } from './png';
 
 const PYTHON = '/usr/bin/python3';
 const RUNNER = path.join(REPO_ROOT, 'scripts', 'run_notebooks.py');
@@ -59,6 +61,17 @@ test('notebooks 03–10 (Tables I–V, Fig. 6–9) execute at the smoke profile;
   // the pool trains each method once: Table I's eight plus the PIAT variants, NMSE, the λ and β variants
   const pool = path.join(out, 'runs', 'pool', 'smoke', 'fashion-mnist-small-cnn');
   assert.equal(fs.readdirSync(pool).length, 8 + 5 + 1 + 4 + 3);
+  // the report site: every notebook listed with its status, on screen (screenshot) and linked when it ran
+  const index = indexInChromium(out);
+  assert.deepEqual(index.map((r) => r.notebook), ALL_NOTEBOOKS, 'the index lists every notebook');
+  for (const r of index) {
+    const ran = TABLE_NOTEBOOKS.some(([n]) => n === r.notebook);
+    assert.equal(r.status, ran ? 'ok' : 'not run', r.notebook);
+    if (!ran) continue;
+    assert.equal(r.profile, 'smoke', r.notebook);
+    assert.equal(r.link, `${r.notebook}.html`, r.notebook);
+    assert.match(r.backend, /^(torch|tensorflow|wasm|cpu)\b/, r.notebook);
+  }
 });
 
 test('notebook 01 executes at the smoke profile and its report holds the charts as inline SVG', () => {
@@ -77,26 +90,26 @@ test('notebook 01 executes at the smoke profile and its report holds the charts 
   assert.match(html, /std of epoch-to-epoch PGD-20 change/);
   assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href="(https?|file):/, 'report must open offline: no external scripts or styles');
   assert.match(fs.readFileSync(path.join(out, 'index.html'), 'utf8'), /01-toy-example\.html.*smoke/s);
+  // training shows one summary line per run, nothing on stderr (issue 17: no more than 20 lines)
+  const texts = textOutputs(html);
+  assert.deepEqual(texts.filter((t) => t.mime !== 'text/plain'), [], 'nothing shown as an error');
+  const lines = texts.flatMap((t) => t.lines);
+  assert.ok(lines.length <= 20, `${lines.length} lines of text output:\n${lines.join('\n')}`);
+  for (const m of ['PGD-AT', 'PIAT', 'ALP', 'NMSE', 'PIAT+NMSE']) assert.ok(lines.some((l) => l.startsWith(`${m} · 6 epochs in `)), `${m}: no summary line in\n${lines.join('\n')}`);
+  assert.match(html, /class="piat-run"[\s\S]*?Profile <b class="piat-profile">smoke<\/b> · backend <b class="piat-backend">(torch|tensorflow|wasm|cpu)[^<]*<\/b>[\s\S]*?>ok<\/b>/, 'the banner names profile, backend and status');
   const drawn = chartsDrawnInChromium(out, '01-toy-example.html');
   assert.equal(drawn.length, svgs.length, 'Chromium found every chart');
   drawn.forEach((c, i) => assert.ok(c.w > 100 && c.h > 100 && c.ink > 2000, `chart ${i} not drawn: ${JSON.stringify(c)}`));
 });
 
-/**
- * Opens a rendered report in headless Chromium (Debian's chromium, offline flags, a new empty
- * profile) and, for every embedded chart, decodes it, draws it on a canvas and counts inked pixels.
- */
+/** Opens a rendered report in headless Chromium and, for every embedded chart, decodes it, draws it on a canvas and counts inked pixels. */
 function chartsDrawnInChromium(dir: string, report: string): { w: number; h: number; ink: number }[] {
-  const chromium = '/usr/bin/chromium';
-  assert.ok(fs.existsSync(chromium), 'Debian chromium is missing: bash scripts/setup.sh installs it');
-  const page = path.join(dir, 'check-charts.html');
-  fs.writeFileSync(
-    page,
-    `<!doctype html><html><body><iframe id="f" src="${report}" style="width:1200px;height:3000px"></iframe><script>
-document.getElementById('f').addEventListener('load', async () => {
-  const imgs = [...document.getElementById('f').contentDocument.querySelectorAll('img[src^="data:image/svg+xml"]')];
+  return probePage(
+    dir,
+    report,
+    `async (doc) => {
   const out = [];
-  for (const img of imgs) {
+  for (const img of doc.querySelectorAll('img[src^="data:image/svg+xml"]')) {
     await img.decode().catch(() => {});
     const c = document.createElement('canvas');
     c.width = img.naturalWidth; c.height = img.naturalHeight;
@@ -107,20 +120,59 @@ document.getElementById('f').addEventListener('load', async () => {
     for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 0 && (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200)) ink++;
     out.push({ w: img.naturalWidth, h: img.naturalHeight, ink });
   }
-  const r = document.createElement('pre'); r.id = 'result'; r.textContent = JSON.stringify(out); document.body.appendChild(r);
-});
-</script></body></html>`,
+  return out;
+}`,
   );
-  const r = spawnSync(
-    chromium,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-      `--user-data-dir=${tmpDir('piat-chromium-')}`, '--allow-file-access-from-files', '--virtual-time-budget=10000', '--dump-dom', `file://${page}`],
-    { encoding: 'utf8', timeout: 120000 },
-  );
-  const m = /<pre id="result">([^<]*)<\/pre>/.exec(r.stdout ?? '');
-  assert.ok(m, `Chromium did not report on the charts (exit ${r.status}): ${(r.stderr ?? '').slice(-400)}`);
-  return JSON.parse(m[1]);
 }
+
+/** Text outputs of a report (stdout, updated displays, stderr), as the reader sees them. */
+function textOutputs(html: string): { mime: string; lines: string[] }[] {
+  return [...html.matchAll(/data-mime-type="(text\/plain|application\/vnd\.jupyter\.stderr)">\s*<pre>([\s\S]*?)<\/pre>/g)].map((m) => ({
+    mime: m[1],
+    lines: m[2].replace(/<[^>]+>/g, '').split('\n').filter((l) => l.trim()),
+  }));
+}
+
+interface IndexRow {
+  notebook: string;
+  status: string;
+  profile: string;
+  backend: string;
+  link: string | null;
+  badge: { x: number; y: number; w: number; h: number };
+}
+
+const INDEX_SIZE = { width: 1200, height: 900 };
+const BADGE_COLOURS: Record<string, [number, number, number]> = { ok: [0x1a, 0x7f, 0x37], failed: [0xcf, 0x22, 0x2e], 'not run': [0x8c, 0x95, 0x9f] };
+
+/**
+ * reports/index.html as a reader sees it: its rows read from the page in Chromium, and a
+ * screenshot of the same size in which every row's status badge must be on screen, in its colour.
+ */
+function indexInChromium(dir: string): IndexRow[] {
+  const rows = probePage<IndexRow[]>(
+    dir,
+    'index.html',
+    `async (doc) => [...doc.querySelectorAll('tr[data-notebook]')].map((tr) => {
+  const td = tr.querySelectorAll('td');
+  const b = tr.querySelector('.status').getBoundingClientRect();
+  return { notebook: tr.dataset.notebook, profile: td[1].textContent, backend: td[2].textContent, status: td[5].textContent,
+    link: tr.querySelector('a') ? tr.querySelector('a').getAttribute('href') : null, badge: { x: b.x, y: b.y, w: b.width, h: b.height } };
+})`,
+    INDEX_SIZE,
+  );
+  const shot = screenshot(dir, 'index.html', 'index.png', INDEX_SIZE);
+  for (const r of rows) {
+    assert.ok(r.badge.w > 10 && r.badge.y + r.badge.h <= shot.height, `${r.notebook}: status badge off screen ${JSON.stringify(r.badge)}`);
+    // the badge's inner half: its fill, without the rounded corners and little of the text
+    const fill = dominantColour(shot, { x: r.badge.x + 2, y: r.badge.y + 1, w: r.badge.w - 4, h: 3 });
+    const want = BADGE_COLOURS[r.status.startsWith('failed') ? 'failed' : r.status];
+    assert.ok(want && fill.every((v, k) => Math.abs(v - want[k]) <= 12), `${r.notebook}: badge '${r.status}' drawn in rgb(${fill}), expected rgb(${want})`);
+  }
+  return rows;
+}
+
+const ALL_NOTEBOOKS = fs.readdirSync(path.join(REPO_ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).map((f) => f.replace(/\.ipynb$/, '')).sort();
 
 test('a failing cell makes the runner exit non-zero and name the notebook and cell', () => {
   const dir = tmpDir('piat-nbfail-');
@@ -139,4 +191,7 @@ test('a failing cell makes the runner exit non-zero and name the notebook and ce
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /broken\.ipynb failed in cell 2 of 2/);
   assert.match(r.stderr, /boom in cell two/);
+  assert.match(fs.readFileSync(path.join(dir, 'broken.html'), 'utf8'), /class="piat-status"[^>]*>failed at cell 2</);
+  const row = indexInChromium(dir).find((x) => x.notebook === 'broken');
+  assert.equal(row?.status, 'failed at cell 2');
 });
