@@ -62,19 +62,22 @@ const list = (v: string | undefined, d: string[]) => (v ? v.split(',').map((s) =
 
 /**
  * Best of up to 3 runs, stopping once 20 s have been spent: the minimum is what the hardware can do,
- * robust to other work on a shared machine (torch_ref.py times PyTorch the same way).
+ * robust to other work on a shared machine (torch_ref.py times PyTorch the same way). The mean is
+ * for the time breakdown, whose counters add up over all runs.
  */
-function timeBest(fn: () => void): number {
+function timeBest(fn: () => void): { best: number; mean: number; runs: number } {
   let best = Infinity;
   let spent = 0;
-  for (let r = 0; r < 3 && spent < 20; r++) {
+  let runs = 0;
+  while (runs < 3 && spent < 20) {
     const t0 = performance.now();
     fn();
     const s = (performance.now() - t0) / 1000;
     best = Math.min(best, s);
     spent += s;
+    runs++;
   }
-  return best;
+  return { best, mean: spent / runs, runs };
 }
 
 function peakGflops(): number {
@@ -83,7 +86,7 @@ function peakGflops(): number {
   const b = tf.randomUniform([n, n]);
   tf.tidy(() => void tf.matMul(a, b).dataSync());
   let best = Infinity;
-  for (let i = 0; i < 3; i++) best = Math.min(best, timeBest(() => tf.tidy(() => void tf.matMul(a, b).dataSync())));
+  for (let i = 0; i < 3; i++) best = Math.min(best, timeBest(() => tf.tidy(() => void tf.matMul(a, b).dataSync())).best);
   tf.dispose([a, b]);
   return (2 * n ** 3) / best / 1e9;
 }
@@ -137,12 +140,14 @@ function benchModel(backend: string, threads: number, name: string, batch: numbe
       torch.profile = true;
       torch.nativeMs = 0;
     }
-    const seconds = timeBest(main.fns[c]);
+    const timing = timeBest(main.fns[c]);
+    const seconds = timing.best;
     const row: Row = { backend, threads, model: name, case: c, seconds, estimated: false };
     if (torch) {
+      // per run, scaled to the best run's time: the share in kernels of an average run
       torch.profile = false;
-      row.kernelCalls = callCount() - calls0;
-      row.nativeMs = torch.nativeMs;
+      row.kernelCalls = Math.round((callCount() - calls0) / timing.runs);
+      row.nativeMs = (torch.nativeMs / timing.runs) * (timing.best / timing.mean);
     }
     rows.push(row);
     process.stderr.write(`  ${backend}×${threads} ${name} ${c}: ${seconds.toFixed(2)}s\n`);
@@ -241,6 +246,9 @@ async function main() {
   const profiled = rows.filter((r) => r.kernelCalls !== undefined);
   if (profiled.length) {
     console.log('\nWhere the time goes on torch: native kernel calls vs the rest (tfjs engine, tape, JavaScript):');
+    if ((tf.findBackend('torch') as unknown as TorchBackend | undefined)?.native.info().device.startsWith('cuda')) {
+      console.log('(on CUDA kernels run asynchronously: "in kernels" is launch time plus waits at reads, so the split is only indicative)');
+    }
     console.log('\n| model | case | threads | kernel calls | in kernels | rest | rest per call |');
     console.log('|---|---|---|---|---|---|---|');
     for (const r of profiled) {

@@ -194,7 +194,8 @@ KERNEL("AvgPool") {
 KERNEL("AvgPoolGrad") {
   auto p = poolArgs(A);
   if (!p.native()) unsupported("AvgPoolGrad with uneven padding");
-  auto g = at::avg_pool2d_backward(nchw(A.in(0)), nchw(A.in(1)), p.kernel, p.stride, p.padding(), false, false, c10::nullopt);
+  // contiguous NCHW: CUDA's channels-last backward ignores count_include_pad = false (seen on an H200)
+  auto g = at::avg_pool2d_backward(nchw(A.in(0)).contiguous(), nchw(A.in(1)).contiguous(), p.kernel, p.stride, p.padding(), false, false, c10::nullopt);
   return one(nhwc(g));
 }
 
