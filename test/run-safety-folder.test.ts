@@ -110,3 +110,20 @@ test('a second writer is refused while the first runs; a lock left by a dead pro
   fs.writeFileSync(path.join(dir, 'run.lock'), JSON.stringify({ pid: 1, host: 'elsewhere', startedAt: 'then', command: 'x' }));
   await assert.rejects(trainFromConfig(cfg, { progress: false }), /in use by process 1 on host elsewhere[\s\S]*If that process is gone, delete .*run\.lock/);
 });
+
+test('a checkpoint from before identities still resumes under its own config, and names what its config.json records', async () => {
+  const { sha256 } = await import('../src/util/fsx');
+  const dir = tmpDir();
+  const cfg = withOverrides(tinyConfig(dir), { 'train.epochs': 2 }) as { train: unknown; objective: { attack: unknown } };
+  await trainFromConfig(cfg, { progress: false, shouldStop: () => true });
+  // what older code wrote: a checksum of the training settings, objective and hooks, no identity
+  const stateFile = path.join(dir, 'checkpoint', 'state.json');
+  const { identity: _i, ...state } = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+  state.configHash = sha256(JSON.stringify({ config: cfg.train, objective: { attack: cfg.objective.attack }, name: 'pgd-at', hooks: [] }));
+  fs.writeFileSync(stateFile, JSON.stringify(state));
+  await assert.rejects(trainFromConfig(withOverrides(cfg, { trainSize: 36 }), { progress: false }), mismatch('data.trainSize'));
+  await assert.rejects(trainFromConfig(withOverrides(cfg, { 'train.seed': 4 }), { progress: false }), /predates per-field records/);
+  const r = await trainFromConfig(cfg, { progress: false });
+  assert.equal(r.records.length, 2, 'resumed and finished');
+  assert.ok(JSON.parse(fs.readFileSync(stateFile, 'utf8')).identity, 'the new checkpoint records the identity');
+});

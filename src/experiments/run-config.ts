@@ -71,16 +71,21 @@ export function validateRunConfig(raw: unknown): RunConfig {
 
 /**
  * What a run config adds to the trainer's own view of a run (src/train/identity.ts): the data
- * folder and the model as written, with their defaults, so a run folder refuses a resume under
- * another dataset, folder, size or architecture and can name the field.
+ * folder and the model as written, and the PIAT and averaging hooks under the config's own names,
+ * all with their defaults, so a run folder refuses a resume under another dataset, folder, size,
+ * architecture or hook and names the field as the config writes it.
  */
-export function runConfigIdentity(c: RunConfig): Record<string, unknown> {
+export function runConfigIdentity(c: RunConfig, hooks: TrainerHook[] = []): Record<string, unknown> {
+  const piatHook = hooks.find((h) => h.name === 'piat');
+  const averaging = hooks.find((h) => ['ema', 'swa', 'fawa'].includes(h.name));
   return {
     dataset: c.dataset,
     dataDir: c.dataDir ? path.resolve(c.dataDir) : null,
     trainSize: c.trainSize ?? null,
     testSize: c.testSize ?? null,
     model: { arch: c.model.arch, ...(c.model.arch === 'mlp' ? { hidden: c.model.hidden ?? [64] } : {}), seed: c.model.seed ?? c.train.seed },
+    piat: piatHook ? piatHook.config : null,
+    averaging: averaging ? { kind: averaging.name, ...averaging.config } : null,
   };
 }
 
@@ -159,7 +164,7 @@ export async function trainFromConfig(raw: unknown, o: { shouldStop?: () => bool
       config: run.config.train,
       runDir: run.config.runDir,
       meta: { runConfig: run.config },
-      identity: runConfigIdentity(run.config),
+      identity: runConfigIdentity(run.config, run.hooks),
       shouldStop: o.shouldStop,
       progress: o.progress,
     });
