@@ -22,7 +22,7 @@ import { accuracy } from '../eval/accuracy';
 import { backendInfo } from '../backend';
 import { PiatError } from '../util/errors';
 import { Rng } from '../util/rng';
-import { Progress } from '../util/progress';
+import { watchInterrupts } from '../util/interrupt';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
 import { Sgd, SgdOptions } from './sgd';
 import { LrSchedule, lrAt } from './lr';
@@ -31,6 +31,7 @@ import { EpochRecord } from './records';
 import { loadCheckpoint, saveCheckpoint, savedCheckpoint } from './checkpoint';
 import { loadModel, saveModel } from './model-io';
 import { trainStep } from './step';
+import { RunProgress } from './run-progress';
 import { environment } from '../util/environment';
 import { validate } from '../util/schema';
 import { trainConfigSchema } from './config-schema';
@@ -71,7 +72,7 @@ export interface TrainOptions {
   runDir?: string;
   /** extra fields recorded in config.json (e.g. the experiment's name) */
   meta?: Record<string, unknown>;
-  /** progress lines (default true) */
+  /** a progress line while training and a summary line at the end (default true); see run-progress.ts */
   progress?: boolean;
   onEpoch?: (r: EpochRecord) => void;
   /** checked between batches: when it returns true, training stops after the current epoch is saved */
@@ -196,7 +197,6 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
       startEpoch = cp.state.epoch;
       records = readRecords(o.runDir, startEpoch);
       writeRecords(o.runDir, records);
-      if (startEpoch > 0 && o.progress !== false) process.stderr.write(`resuming ${o.runDir} after epoch ${startEpoch}\n`);
     } else {
       fs.rmSync(path.join(o.runDir, 'records.jsonl'), { force: true });
       fs.rmSync(path.join(o.runDir, 'done.json'), { force: true });
@@ -225,18 +225,25 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   }
 
   let stopped = false;
+  const label = String(o.meta?.method ?? (o.runDir ? path.basename(o.runDir) : 'training'));
+  const show = new RunProgress(
+    { label, epochs: c.epochs, batchesPerEpoch: Math.ceil(o.train.size / c.batchSize), startEpoch, runDir: o.runDir, enabled: o.progress !== false },
+    records,
+  );
+  // a notebook's interrupt stops training between batches; the last saved checkpoint stands
+  const interrupts = watchInterrupts();
   for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
     const lr = lrAt(lrSchedule, c.optimizer.lr, epoch);
     const t0 = Date.now();
     for (const h of hooks) h.onEpochStart?.({ model, epoch });
     const batches = batchIndices(o.train.size, c.batchSize, rng);
     const parts: Record<string, number[]> = {};
-    const progress = new Progress({ label: `epoch ${epoch + 1}/${c.epochs}`, total: batches.length, enabled: o.progress !== false });
 
     for (let b = 0; b < batches.length; b++) {
       const { values } = trainStep(model, objective, sgd, vars, o.train, batches[b], { rng, epoch }, lr, c.microBatchSize);
       for (const h of hooks) h.onStepEnd?.({ model, epoch });
       if (!Number.isFinite(values.total)) {
+        show.fail(epoch, b, `loss ${values.total}`);
         throw new PiatError(
           'nan-loss',
           `The training loss became ${values.total} at epoch ${epoch + 1}, batch ${b + 1} ` +
@@ -246,9 +253,13 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
         );
       }
       for (const [k, v] of Object.entries(values)) (parts[k] ??= []).push(v);
-      progress.tick(1, `loss ${values.total.toFixed(4)}`);
+      show.batch(epoch, b, values.total);
       // let signal handlers (Ctrl-C) and timers run: a few microseconds per batch
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (interrupts.requested()) {
+        show.fail(epoch, b, 'interrupted');
+        throw new PiatError('interrupted', `${label}: interrupted at epoch ${epoch + 1}, batch ${b + 1}. ${savedNote(o.runDir)}${o.runDir ? 'Run the cell again to resume.' : ''}`);
+      }
       if (o.shouldStop?.()) stopped = true;
     }
 
@@ -261,6 +272,7 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
     let robustAcc: number | null = null;
     const averaged = hooks.map((h) => h.averagedWeights?.()).find((w) => w) ?? null;
     if (c.eval && o.test) {
+      show.evaluating(epoch);
       const ev = { n: c.eval.n, batchSize: c.eval.batchSize };
       // with weight averaging (SWA/EMA) the averaged weights are what is evaluated and kept as Best
       const raw = averaged ? model.getWeights().map((t) => tf.clone(t)) : null;
@@ -306,15 +318,13 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
       }, averaged ? (dir) => saveWeightsAs(model, averaged, path.join(dir, 'averaged'), { epoch: epoch + 1 }) : undefined);
     }
     o.onEpoch?.(record);
-    if (o.progress !== false) {
-      const acc = cleanAcc === null ? '' : ` · clean ${(100 * cleanAcc).toFixed(1)}%` + (robustAcc === null ? '' : ` · robust ${(100 * robustAcc).toFixed(1)}%`);
-      process.stderr.write(`epoch ${epoch + 1}/${c.epochs} · loss ${record.loss.total.toFixed(4)}${acc} · ${(trainSeconds + record.evalSeconds).toFixed(1)}s\n`);
-    }
+    show.epochEnd(record);
     if (stopped) {
-      if (o.progress !== false) process.stderr.write(o.runDir ? `stopped after epoch ${epoch + 1}: its checkpoint is saved in ${path.join(o.runDir, 'checkpoint')}; run again to resume\n` : `stopped after epoch ${epoch + 1}\n`);
+      if (o.progress !== false) show.note(o.runDir ? `stopped after epoch ${epoch + 1}: its checkpoint is saved in ${path.join(o.runDir, 'checkpoint')}; run again to resume` : `stopped after epoch ${epoch + 1}`);
       break;
     }
   }
+  show.finish(records, best, stopped);
 
   if (o.runDir && !stopped) {
     writeFileAtomic(
