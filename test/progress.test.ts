@@ -141,7 +141,7 @@ test('notebook: a training run is one display, updated in place, ending as its s
     const last = kernel.sent[kernel.sent.length - 1].data['text/plain'];
     assert.match(last, /^PIAT · 3 epochs in [\d.]+s · loss [\d.]+ · clean [\d.]+% · robust [\d.]+% · best robust [\d.]+% \(epoch \d\)$/);
     assert.ok(kernel.sent.length > 1, 'live updates before the summary');
-    assert.match(kernel.sent[0].data['text/plain'], /^PIAT +\d+%\|.*\| · epoch 1\/3 · batch 1\/4 · loss [\d.]+ · /);
+    assert.match(kernel.sent[0].data['text/plain'], /^PIAT +\d+%\|.*\| epoch 1\/3 · batch 1\/4 · loss [\d.]+ · /);
   } finally {
     kernel.stop();
   }

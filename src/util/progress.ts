@@ -190,16 +190,18 @@ export class Progress {
     this.root().sink?.show(this.prefix() + own, force);
   }
 
-  /** "label  42%|█████     | 21/50 · info · 12s, ETA 18s" (no bar in a log). */
+  /** "label  42%|█████     | 21/50 · info · 12s, ETA 18s" (no bar in a log; without counts "…| info · …"). */
   text(final: boolean): string {
     const { total, label } = this.o;
     const elapsed = (Date.now() - this.start) / 1000;
     const fraction = this.done / Math.max(1, total);
-    const parts = [`${label} ${String(Math.round(100 * fraction)).padStart(3)}%${this.mode === 'lines' ? '' : bar(fraction)}`];
-    if (this.o.counts !== false) parts[0] += ` ${this.done}/${total}`;
-    if (this.info) parts.push(this.info);
+    const withBar = this.mode !== 'lines';
+    let head = `${label} ${String(Math.round(100 * fraction)).padStart(3)}%${withBar ? bar(fraction) : ''}`;
+    if (this.o.counts !== false) head += ` ${this.done}/${total}`;
     const rate = (this.done - (this.o.initial ?? 0)) / elapsed;
-    parts.push(final || this.done >= total ? formatSeconds(elapsed) : `${formatSeconds(elapsed)}, ETA ${formatSeconds(rate > 0 ? (total - this.done) / rate : NaN)}`);
-    return parts.join(' · ');
+    const time = final || this.done >= total ? formatSeconds(elapsed) : `${formatSeconds(elapsed)}, ETA ${formatSeconds(rate > 0 ? (total - this.done) / rate : NaN)}`;
+    const rest = [this.info, time].filter(Boolean).join(' · ');
+    // "|███   | epoch 1/6 · …", but "evaluate  33% 1/3 · clean …"
+    return head + (withBar && this.o.counts === false ? ' ' : ' · ') + rest;
   }
 }
