@@ -111,6 +111,8 @@ const averaging = s.tagged(
 
 export const runConfigSchema = s.obj(
   {
+    // lets editors find this schema ("$schema": "../schema/run-config.schema.json"); not part of the run
+    $schema: s.opt(s.str({ description: 'path or URL of this JSON Schema, for editors' })),
     dataset: s.oneOf(RUN_DATASETS, 'a dataset'),
     dataDir: s.opt(s.str({ description: "folder holding the dataset's files (mnist: the official IDX files instead of the embedded digits)" })),
     trainSize: s.opt(s.int({ min: 1, description: 'first n training examples' })),

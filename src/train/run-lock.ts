@@ -53,7 +53,7 @@ export function acquireRunLock(runDir: string): RunLock {
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        fs.linkSync(mine, file);
+        createExclusive(mine, file, me);
         return { file, release: () => release(file, me) };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -92,6 +92,17 @@ export function acquireRunLock(runDir: string): RunLock {
     throw new PiatError('run-locked', `Could not take the lock ${file}: another process keeps taking it.`);
   } finally {
     fs.rmSync(mine, { force: true });
+  }
+}
+
+/** Creates `file` with `me` in it, failing with EEXIST if it exists: a hard link where the file system has them, else an exclusive create. */
+function createExclusive(mine: string, file: string, me: LockOwner): void {
+  try {
+    fs.linkSync(mine, file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw e;
+    fs.writeFileSync(file, JSON.stringify(me, null, 1), { flag: 'wx' });
   }
 }
 
