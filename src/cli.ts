@@ -7,12 +7,12 @@
  *   piat train | sweep | eval | fetch | schema   (see usage())
  * Every option is checked before any work starts: unknown options are named (with a suggestion),
  * numbers must be numbers in range.
- * Global: --backend tensorflow|wasm|cpu (or PIAT_BACKEND), --profile (or PIAT_PROFILE).
+ * Global: --backend torch|tensorflow|wasm|cpu (or PIAT_BACKEND), --profile (or PIAT_PROFILE).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { initBackend } from './backend';
+import { initBackend, BACKEND_NAMES } from './backend';
 import { PiatError, oneOf } from './util/errors';
 import { PROFILES, Profile, profileFromEnv, PROJECT_ROOT } from './experiments/profiles';
 import { runToyExperiment, toySummary } from './experiments/toy';
@@ -100,7 +100,7 @@ function usage(): string {
     '  eval --checkpoint DIR --data NAME [--data-dir D] [--attacks clean,pgd20,cw20,aa] [--n N] [--eps E] [--alpha A] [--json]  robust accuracy of saved weights (aa resumes if interrupted)',
     '  fetch cifar10|cifar100|svhn [--dir D]  download the official files (needs internet), verify MD5, unpack into datasets/<name>/',
     '  schema [--write | --out FILE]    the run config\'s JSON Schema (--write: schema/run-config.schema.json)',
-    `options: --backend ${['tensorflow', 'wasm', 'cpu'].join('|')}  --profile ${PROFILES.join('|')}`,
+    `options: --backend ${BACKEND_NAMES.join('|')}  --profile ${PROFILES.join('|')}`,
   ].join('\n');
 }
 

@@ -149,3 +149,18 @@ export function backendInfo(): BackendInfo {
   if (!current) throw new PiatError('backend-not-initialised', 'Call initBackend() before training or evaluating.');
   return current;
 }
+
+/** One line for reports and notebook headers, e.g. "torch (libtorch 1.13.0, cpu, 2 threads; tfjs 4.22.0)". */
+export function describeBackend(b: BackendInfo = backendInfo()): string {
+  if (b.torch) return `torch (libtorch ${b.torch.libtorch}, ${b.torch.device}, ${b.torch.threads} thread${b.torch.threads === 1 ? '' : 's'}; tfjs ${b.tfjsVersion})`;
+  const extra = b.name === 'wasm' ? `${b.simd ? 'SIMD' : 'no SIMD'}, ${b.threads ? 'threads' : '1 thread'}; ` : '';
+  return `${b.name} (${extra}tfjs ${b.tfjsVersion})`;
+}
+
+/**
+ * A micro-batch size for settings that only wasm needs (its heap is 4 GiB): `size` on wasm, none
+ * elsewhere, so batch norm sees the whole batch as in PyTorch. Before initBackend, assumes wasm.
+ */
+export function wasmMicroBatch(size: number): number | undefined {
+  return !current || current.name === 'wasm' ? size : undefined;
+}

@@ -2,6 +2,7 @@
 import { PgdOptions } from '../attacks/pgd';
 import { LrSchedule } from '../train/lr';
 import { TrainConfig } from '../train/trainer';
+import { wasmMicroBatch } from '../backend';
 
 export interface TrainingSetup {
   /** first n training images (default all) */
@@ -17,6 +18,7 @@ export interface TrainingSetup {
   attack: PgdOptions;
   /** the per-epoch evaluation attack */
   evalAttack: PgdOptions;
+  /** micro-batch size where the wasm backend's 4 GiB heap needs one; other backends take whole batches */
   microBatchSize?: number;
   seed: number;
 }
@@ -30,6 +32,6 @@ export function trainConfigOf(c: TrainingSetup): TrainConfig {
     optimizer: { lr: c.lr, momentum: 0.9, weightDecay: c.weightDecay },
     lrSchedule: c.lrSchedule,
     eval: { n: c.testSize, attack: c.evalAttack },
-    microBatchSize: c.microBatchSize,
+    microBatchSize: c.microBatchSize === undefined ? undefined : wasmMicroBatch(c.microBatchSize),
   };
 }
