@@ -9,7 +9,8 @@
  *                 else 10 × input-grad + weight-grad (marked "est.")
  *
  * Threads: the torch backend and PyTorch each run at 1 thread and at every core, or only at
- * PIAT_THREADS when it is set; the last column compares with PyTorch at the same thread count.
+ * PIAT_THREADS when it is set, or at each of BENCH_THREADS (e.g. 1,2); the last column compares
+ * with PyTorch at the same thread count.
  * wasm and cpu run one thread. For torch rows a second table splits the time into native kernel
  * calls and everything else (tfjs's engine, the tape, JavaScript glue): where the time goes.
  *
@@ -187,7 +188,11 @@ async function main() {
   const fullStep = list(process.env.BENCH_FULL_STEP, ['small-cnn', 'resnet18']);
   const backends = list(process.env.BENCH_BACKENDS, [...BACKEND_NAMES]) as BackendName[];
   const cores = require('os').availableParallelism?.() ?? require('os').cpus().length;
-  const threadCounts = process.env.PIAT_THREADS ? [Number(process.env.PIAT_THREADS)] : [...new Set([1, cores])];
+  const threadCounts = process.env.BENCH_THREADS
+    ? list(process.env.BENCH_THREADS, []).map(Number)
+    : process.env.PIAT_THREADS
+      ? [Number(process.env.PIAT_THREADS)]
+      : [...new Set([1, cores])];
   const rows: Row[] = [];
   const peaks: Record<string, number> = {};
   const flops: Record<string, number> = {};

@@ -21,8 +21,17 @@ PIAT_LIBTORCH=$TORCH_DIR NODE_INCLUDE=$PWD/gpu-pack/x/node-include PIAT_NATIVE_O
 echo "build: $(( $(date +%s) - t0 )) s"
 export PIAT_TORCH_ADDON=$PWD/gpu-pack/build/torch_backend.node PIAT_BACKEND=torch PIAT_DEVICE=${PIAT_DEVICE:-cuda} PIAT_TORCH_FALLBACK=error
 node --test gpu-pack/x/torch-kernels.test.js 2>&1 | tee "$OUT/kernel-test.tap" | grep -E "^(not )?ok|^# (pass|fail)|error:"
-BENCH_BACKENDS=torch BENCH_PYTHON=$PY BENCH_TORCH_DEVICE=${PIAT_DEVICE:-cuda} PIAT_THREADS=${PIAT_THREADS:-16} \
-  BENCH_FULL_STEP=${BENCH_FULL_STEP:-small-cnn,resnet18,wrn34-10} node gpu-pack/x/run.js > "$OUT/bench.md" 2> "$OUT/bench.err"
-echo "bench exit $?"
-cat "$OUT/bench.md"
-tail -5 "$OUT/bench.err"
+if [ "${GPU_BENCH:-1}" = 1 ]; then
+  BENCH_BACKENDS=torch BENCH_PYTHON=$PY BENCH_TORCH_DEVICE=${PIAT_DEVICE:-cuda} PIAT_THREADS=${PIAT_THREADS:-16} \
+    BENCH_FULL_STEP=${BENCH_FULL_STEP:-small-cnn,resnet18,wrn34-10} node gpu-pack/x/run.js > "$OUT/bench.md" 2> "$OUT/bench.err"
+  echo "bench exit $?"
+  cat "$OUT/bench.md"
+  tail -5 "$OUT/bench.err"
+fi
+# CPU_BENCH_THREADS=1,2: the same bench on this machine's CPU (torch backend and PyTorch on the same libtorch)
+if [ -n "${CPU_BENCH_THREADS:-}" ]; then
+  PIAT_DEVICE=cpu BENCH_BACKENDS=torch BENCH_PYTHON=$PY BENCH_TORCH_DEVICE=cpu BENCH_THREADS=$CPU_BENCH_THREADS \
+    BENCH_MODELS=${CPU_BENCH_MODELS:-small-cnn,resnet18} node gpu-pack/x/run.js > "$OUT/cpu-bench.md" 2> "$OUT/cpu-bench.err"
+  echo "cpu bench exit $?"
+  cat "$OUT/cpu-bench.md"
+fi
