@@ -258,7 +258,7 @@ test('pooling: max and average, strides, same/valid, and their gradients', async
   }
 });
 
-test('fused training paths (ReLU gradient, batch norm with batch statistics) give the stock gradients', async (t) => {
+test('fused paths (ReLU, batch norm with batch or given statistics, sum/mean gradients) give the stock gradients', async (t) => {
   if (!available) return t.skip('torch backend not built');
   const input = tf.input({ shape: [6, 5, 3] });
   let h = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(input) as tf.SymbolicTensor;
@@ -272,6 +272,13 @@ test('fused training paths (ReLU gradient, batch norm with batch statistics) giv
   await same('input gradient, training mode', [rand([4, 6, 5, 3])], (x) => model.apply(x, { training: true }) as tf.Tensor, { grad: true });
   await same('weight gradients, training mode', [rand([4, 6, 5, 3])], (x) => {
     const { value, grads } = tf.variableGrads(() => loss(x) as tf.Scalar);
+    return [value, ...model.trainableWeights.map((w) => grads[w.originalName ?? w.name])];
+  });
+  // inference mode: batch norm with running statistics (every attack step), and gradients of its
+  // parameters through the stock closures
+  await same('input gradient, inference mode', [rand([4, 6, 5, 3])], (x) => model.apply(x, { training: false }) as tf.Tensor, { grad: true });
+  await same('weight gradients, inference mode', [rand([4, 6, 5, 3])], (x) => {
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: false }) as tf.Tensor, tf.tensor([0.3, -1.2, 0.8]))) as tf.Scalar);
     return [value, ...model.trainableWeights.map((w) => grads[w.originalName ?? w.name])];
   });
   model.dispose();

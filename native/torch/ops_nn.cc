@@ -194,8 +194,10 @@ KERNEL("AvgPool") {
 KERNEL("AvgPoolGrad") {
   auto p = poolArgs(A);
   if (!p.native()) unsupported("AvgPoolGrad with uneven padding");
-  // contiguous NCHW: CUDA's channels-last backward ignores count_include_pad = false (seen on an H200)
-  auto g = at::avg_pool2d_backward(nchw(A.in(0)).contiguous(), nchw(A.in(1)).contiguous(), p.kernel, p.stride, p.padding(), false, false, c10::nullopt);
+  // standard NCHW strides (clone: with one channel the channels-last view counts as contiguous):
+  // CUDA's channels-last backward dropped windows with count_include_pad = false (seen on an H200)
+  auto dy = nchw(A.in(0)).clone(at::MemoryFormat::Contiguous), x = nchw(A.in(1)).clone(at::MemoryFormat::Contiguous);
+  auto g = at::avg_pool2d_backward(dy, x, p.kernel, p.stride, p.padding(), false, false, c10::nullopt);
   return one(nhwc(g));
 }
 
@@ -228,4 +230,19 @@ KERNEL("PiatBatchNormTrainGrad") {
   auto invstd = at::rsqrt(A.in(3) + eps);
   auto r = at::native_batch_norm_backward(channelsFirst(A.in(0)), channelsFirst(A.in(1)), A.in(4), {}, {}, A.in(2), invstd, true, eps, {true, true, true});
   return {channelsLast(std::get<0>(r)), std::get<1>(r), std::get<2>(r)};
+}
+// dx of batch norm with given statistics: dy * scale / sqrt(variance + eps), one pass.
+// inputs: dy, variance, [scale]; attrs varianceEpsilon
+KERNEL("PiatBatchNormGradX") {
+  auto a = at::rsqrt(A.in(1) + A.f64("varianceEpsilon"));
+  if (A.size() > 2) a = a * A.in(2);
+  return one(A.in(0) * a);
+}
+// dx of a sum or mean: dy (reshaped to keepShape) times `scale`, broadcast to x's shape, one pass
+// (tfjs builds a full-size tensor of ones in JavaScript, copies it in and multiplies).
+KERNEL("PiatReduceGrad") {
+  auto dy = A.in(0).reshape(A.ints("keepShape"));
+  double scale = A.f64("scale", 1.0);
+  if (scale != 1.0) dy = dy * scale;
+  return one(dy.expand(A.ints("shape")).contiguous());
 }

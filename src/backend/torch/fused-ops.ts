@@ -11,14 +11,21 @@
  *   what PyTorch computes. Its gradient does not flow into the moments (they only update the
  *   running averages), so tfjs never differentiates them.
  *
+ * - Batch norm with given statistics (inference mode, every attack step): the FusedBatchNorm kernel
+ *   (one pass) instead of the tape-friendly x·a + b (two), with a one-pass input gradient; the
+ *   gradients of the statistics and parameters stay tfjs's own, computed only when asked for.
+ * - Sum and mean: their input gradient as one broadcast, where tfjs builds a full-size tensor of
+ *   ones in JavaScript, copies it in and multiplies (global average pooling's backward pass).
+ *
  * Everything else, and every other backend, keeps the stock (or tape-friendly) ops. The kernel test
- * checks both paths against tfjs's own gradients.
+ * checks these paths against tfjs's own gradients.
  */
 import * as tf from '@tensorflow/tfjs';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const core = require('@tensorflow/tfjs-core') as Record<string, unknown>;
 
+type GradMap = Record<string, () => tf.Tensor>;
 const onTorch = () => tf.getBackend() === 'torch';
 function recording(): boolean {
   return (tf.engine() as unknown as { state: { activeTape: unknown[] | null } }).state.activeTape != null;
@@ -28,6 +35,31 @@ const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<stri
 
 /** Batch moments made by the fused `moments`: mean -> the x and variance it came from. */
 const batchMoments = new WeakMap<tf.Tensor, { x: tf.Tensor; variance: tf.Tensor }>();
+
+/**
+ * Replaces the gradient of `kernel` by `fast` on the torch backend. `stock` gives the stock
+ * gradient's closures, built only when called (tfjs's batch-norm gradient does work up front).
+ */
+function overrideGradient(kernel: string, fast: (dy: tf.Tensor, saved: tf.Tensor[], attrs: Record<string, unknown>, stock: () => GradMap) => GradMap) {
+  const original = tf.getGradient(kernel);
+  if (!original) return;
+  tf.registerGradient({
+    ...original,
+    gradFunc: (dy, saved, attrs) => {
+      if (!onTorch()) return original.gradFunc(dy, saved, attrs);
+      // built anew for each closure: the engine disposes what one closure made before the next runs
+      const stock = () => original.gradFunc(dy, saved, attrs);
+      return fast(dy as tf.Tensor, saved, attrs as Record<string, unknown>, stock);
+    },
+  });
+}
+
+/** Shape of x with the reduced axes set to 1, and the number of elements each output sums. */
+function reduced(x: tf.Tensor, axis: unknown): { keepShape: number[]; size: number } {
+  const axes = tf.util.parseAxisParam(axis as number | number[], x.shape);
+  const keepShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  return { keepShape, size: axes.reduce((n, a) => n * x.shape[a], 1) };
+}
 
 let installed = false;
 
@@ -44,6 +76,27 @@ export function installTorchFusedOps(): void {
         const [x] = saved;
         return { x: () => run('PiatReluGrad', { dy: dy as tf.Tensor, x }) as tf.Tensor };
       },
+    });
+  }
+
+  overrideGradient('FusedBatchNorm', (dy, [x, mean, variance, scale], attrs, stock) => {
+    const lazy = (k: string) => () => stock()[k]();
+    const inputs: Record<string, tf.Tensor> = { dy, variance };
+    if (scale) inputs.scale = scale;
+    void x;
+    void mean;
+    return {
+      x: () => run('PiatBatchNormGradX', inputs, { varianceEpsilon: attrs.varianceEpsilon }) as tf.Tensor,
+      mean: lazy('mean'),
+      variance: lazy('variance'),
+      offset: lazy('offset'),
+      scale: lazy('scale'),
+    };
+  });
+  for (const [kernel, mean] of [['Sum', false], ['Mean', true]] as const) {
+    overrideGradient(kernel, (dy, [x], attrs) => {
+      const { keepShape, size } = reduced(x, attrs.axis);
+      return { x: () => run('PiatReduceGrad', { dy }, { keepShape, shape: x.shape, scale: mean ? 1 / size : 1 }) as tf.Tensor };
     });
   }
 
@@ -76,7 +129,14 @@ export function installTorchFusedOps(): void {
       const m = mean instanceof tf.Tensor ? batchMoments.get(mean) : undefined;
       const fusable =
         onTorch() && recording() && m !== undefined && m.x === x && m.variance === variance && offset instanceof tf.Tensor && scale instanceof tf.Tensor && offset.rank === 1 && scale.rank === 1;
-      if (!fusable) return previous(x, mean, variance, offset, scale, eps);
+      if (!fusable) {
+        if (!onTorch() || !recording()) return previous(x, mean, variance, offset, scale, eps);
+        // the one-pass kernel, with the one-pass input gradient registered above
+        const inputs: Record<string, tf.Tensor> = { x, mean, variance };
+        if (offset) inputs.offset = offset;
+        if (scale) inputs.scale = scale;
+        return run('FusedBatchNorm', inputs, { varianceEpsilon: eps }) as tf.Tensor;
+      }
       const f = tf.customGrad(((input: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
         save([input, gamma, mean, variance]);
         return {

@@ -127,6 +127,8 @@ const SPECS: Record<string, Spec> = {
   PiatMoments: { inputs: UNARY },
   PiatBatchNormTrain: { inputs: ['x', 'mean', 'variance', 'scale', 'offset'] },
   PiatBatchNormTrainGrad: { inputs: ['dy', 'x', 'mean', 'variance', 'scale'], multi: true },
+  PiatBatchNormGradX: { inputs: ['dy', 'variance', 'scale'] },
+  PiatReduceGrad: { inputs: ['dy'] },
   ExpandDims: { inputs: ['input'] },
 };
 
