@@ -50,5 +50,7 @@ for f in "$SRC"/*.cc; do
   fi
 done
 for p in "${pids[@]}"; do wait "$p"; done
-g++ -shared -o "$OUT/torch_backend.node" "${objs[@]}" "${LIBS[@]}"
+# link to a new file, then rename: a process that has the old addon loaded keeps its copy intact
+g++ -shared -o "$OUT/torch_backend.node.tmp" "${objs[@]}" "${LIBS[@]}"
+mv -f "$OUT/torch_backend.node.tmp" "$OUT/torch_backend.node"
 echo "build-native: $OUT/torch_backend.node" >&2

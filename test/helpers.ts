@@ -23,3 +23,18 @@ export function relDiff(a: number, b: number): number {
 }
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * Starts the torch backend for a test file; false (with a visible note) when it is not built and
+ * not required. With PIAT_BACKEND=torch (npm test) a torch backend that cannot start fails.
+ */
+export async function startTorchOrSkip(): Promise<boolean> {
+  try {
+    await initBackend({ backend: 'torch' });
+    return true;
+  } catch (e) {
+    if (process.env.PIAT_BACKEND === 'torch') throw e;
+    console.log(`# torch backend not built, its tests are skipped: ${(e as Error).message.split('\n')[0]}`);
+    return false;
+  }
+}

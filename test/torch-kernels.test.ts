@@ -7,20 +7,14 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
+import { startTorchOrSkip } from './helpers';
 import { loadTorchNative } from '../src/backend/torch/native';
 import { TorchBackend } from '../src/backend/torch/backend';
 import { Rng } from '../src/util/rng';
 
-let available = true;
+let available = false;
 before(async () => {
-  try {
-    await initBackend({ backend: 'torch' });
-  } catch (e) {
-    available = false;
-    if (process.env.PIAT_BACKEND === 'torch') throw e;
-    console.log(`# torch backend not built, kernel tests skipped: ${(e as Error).message.split('\n')[0]}`);
-  }
+  available = await startTorchOrSkip();
 });
 
 type Arr = { data: number[]; shape: number[]; dtype: tf.DataType };

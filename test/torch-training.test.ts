@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
+import { startTorchOrSkip } from './helpers';
 import { TorchBackend } from '../src/backend/torch/backend';
 import { smallCnn } from '../src/models/resnet';
 import { ArrayDataset, range } from '../src/data/dataset';
@@ -17,14 +17,9 @@ import { trainStep } from '../src/train/step';
 import { train, TrainConfig } from '../src/train/trainer';
 import { Rng } from '../src/util/rng';
 
-let available = true;
+let available = false;
 before(async () => {
-  try {
-    await initBackend({ backend: 'torch' });
-  } catch (e) {
-    available = false;
-    if (process.env.PIAT_BACKEND === 'torch') throw e;
-  }
+  available = await startTorchOrSkip();
 });
 
 function images(n: number, seed: number): ArrayDataset {

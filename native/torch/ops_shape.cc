@@ -14,6 +14,13 @@ std::vector<int64_t> axes(const Args& A, const char* name, int64_t rank) {
   return ax;
 }
 at::Tensor arith(const at::Tensor& t) { return t.scalar_type() == at::kBool ? t.to(at::kInt) : t; }
+// Reductions ATen takes one axis at a time: the last axis first, so the others keep their index.
+template <typename F>
+at::Tensor axisByAxis(at::Tensor x, std::vector<int64_t> ax, F reduce) {
+  std::sort(ax.rbegin(), ax.rend());
+  for (auto a : ax) x = reduce(x, a);
+  return x;
+}
 }  // namespace
 
 KERNEL("Reshape") { return one(A.in(0).reshape(A.ints("shape"))); }
@@ -193,11 +200,8 @@ KERNEL("Mean") {
 }
 KERNEL("Prod") {
   auto x = arith(A.in(0));
-  auto ax = axes(A, "axis", x.dim());
   bool keep = A.flag("keepDims");
-  std::sort(ax.rbegin(), ax.rend());
-  for (auto a : ax) x = at::prod(x, a, keep, x.scalar_type());
-  return one(x);
+  return one(axisByAxis(x, axes(A, "axis", x.dim()), [&](const at::Tensor& t, int64_t a) { return at::prod(t, a, keep, t.scalar_type()); }));
 }
 KERNEL("Max") {
   auto x = A.in(0);
@@ -213,19 +217,13 @@ KERNEL("Min") {
 }
 KERNEL("All") {
   auto x = A.in(0).to(at::kBool);
-  auto ax = axes(A, "axis", x.dim());
   bool keep = A.flag("keepDims");
-  std::sort(ax.rbegin(), ax.rend());
-  for (auto a : ax) x = at::all(x, a, keep);
-  return one(x);
+  return one(axisByAxis(x, axes(A, "axis", x.dim()), [&](const at::Tensor& t, int64_t a) { return at::all(t, a, keep); }));
 }
 KERNEL("Any") {
   auto x = A.in(0).to(at::kBool);
-  auto ax = axes(A, "axis", x.dim());
   bool keep = A.flag("keepDims");
-  std::sort(ax.rbegin(), ax.rend());
-  for (auto a : ax) x = at::any(x, a, keep);
-  return one(x);
+  return one(axisByAxis(x, axes(A, "axis", x.dim()), [&](const at::Tensor& t, int64_t a) { return at::any(t, a, keep); }));
 }
 KERNEL("ArgMax") {
   auto x = A.in(0);
