@@ -45,3 +45,7 @@ export * from './experiments/piat-tables';
 export * from './experiments/sweeps';
 export * from './experiments/landscape';
 export * from './experiments/table4';
+export * from './train/run-lock';
+export { runIdentity, identityDiff, type Identity } from './train/identity';
+export { stopOnSigint } from './train/interrupt';
+export { runConfigSchema, runConfigJsonSchema } from './experiments/run-config-schema';
