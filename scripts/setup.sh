@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the project uses. python3-nbclient/-nbconvert run and render notebooks;
 # dataset-fashion-mnist is the embedded real image data of the quick and smoke profiles;
-# chromium: the tests open rendered reports in it headless to check that the charts draw.
-APT_PACKAGES=(jupyter-nbconvert jupyter-client python3-nbclient python3-nbconvert python3-nbformat dataset-fashion-mnist chromium)
+# chromium: the tests open rendered reports in it headless to check that the charts draw;
+# python3-jupyter-kernel-test: test/kernel_test.py checks the project's kernel as Jupyter checks kernels.
+APT_PACKAGES=(jupyter-nbconvert jupyter-client python3-nbclient python3-nbconvert python3-nbformat python3-jupyter-kernel-test dataset-fashion-mnist chromium)
 # --bench: PyTorch from Debian, the reference that npm run bench and bench/compare-reference.sh measure against
 if [ "${1:-}" = "--bench" ]; then APT_PACKAGES+=(python3-torch); fi
 

@@ -11,8 +11,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PiatError } from '../util/errors';
+import { PACKAGE_ROOT } from '../util/paths';
 
-const REPO_DATASETS = path.resolve(__dirname, '..', '..', '..', 'datasets');
+const REPO_DATASETS = path.join(PACKAGE_ROOT, 'datasets');
 
 export interface SearchPlan {
   /** folders to look in, in order */

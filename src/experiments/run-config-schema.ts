@@ -8,6 +8,7 @@ import * as path from 'path';
 import { DATASETS } from '../data/images';
 import { attackSchema, trainConfigSchema } from '../train/config-schema';
 import { ObjectSchema, s, toJsonSchema } from '../util/schema';
+import { PACKAGE_ROOT } from '../util/paths';
 
 export const ARCHS = ['small-cnn', 'resnet18', 'preact-resnet18', 'wrn34-10', 'mlp'] as const;
 export const RUN_DATASETS = ['two-circles', ...DATASETS] as const;
@@ -134,7 +135,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export const SCHEMA_FILE = path.resolve(__dirname, '..', '..', '..', 'schema', 'run-config.schema.json');
+export const SCHEMA_FILE = path.join(PACKAGE_ROOT, 'schema', 'run-config.schema.json');
 
 /** The JSON Schema text written to schema/run-config.schema.json. */
 export function runConfigJsonSchema(): string {

@@ -122,6 +122,7 @@ const SPECS: Record<string, Spec> = {
   Softmax: { inputs: ['logits'] },
   Prelu: { inputs: ['x', 'alpha'] },
   EluGrad: { inputs: ['dy', 'y'] },
+  ExpandDims: { inputs: ['input'] },
   // piat-ts's own kernels (fused-ops.ts), registered for torch only
   PiatReluGrad: { inputs: ['dy', 'x'] },
   PiatMoments: { inputs: UNARY },
@@ -129,7 +130,6 @@ const SPECS: Record<string, Spec> = {
   PiatBatchNormTrainGrad: { inputs: ['dy', 'x', 'mean', 'variance', 'scale'], multi: true },
   PiatBatchNormGradX: { inputs: ['dy', 'variance', 'scale'] },
   PiatReduceGrad: { inputs: ['dy'] },
-  ExpandDims: { inputs: ['input'] },
 };
 
 const BINARY_KERNELS = [

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PiatError } from '../../util/errors';
+import { PACKAGE_ROOT } from '../../util/paths';
 
 /** The addon's functions (native/torch/addon.cc). Handles index its table of ATen tensors. */
 export interface TorchNative {
@@ -24,18 +25,8 @@ export interface TorchNative {
 
 const BUILD_HINT = 'apt-get install libtorch-dev && bash scripts/build-native.sh (scripts/setup.sh does both)';
 
-/** The package root: dist/src/backend/torch -> ../../../.. ; src/backend/torch (ts-node) -> ../../.. */
-function packageRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return process.cwd();
-}
-
 export function addonPath(): string {
-  return process.env.PIAT_TORCH_ADDON || path.join(packageRoot(), 'native', 'build', 'torch_backend.node');
+  return process.env.PIAT_TORCH_ADDON || path.join(PACKAGE_ROOT, 'native', 'build', 'torch_backend.node');
 }
 
 let loaded: TorchNative | undefined;
