@@ -89,6 +89,17 @@ test('log (piped): a short task prints only its summary; log() lines stay; no ca
   assert.match(lines[1], /^fetch 100% 3\/3 · [\d.]+s$/);
 });
 
+test('a line left open by an inner loop that threw closes with its task; the next task gets its own line', async () => {
+  process.env.PIAT_PROGRESS = 'lines';
+  const { stderr } = await capture(() => {
+    const task = new Progress({ label: 'task', total: 1, keepOpen: true });
+    new Progress({ label: 'inner', total: 5 }).tick(1); // never finished
+    task.finish('task · failed');
+    new Progress({ label: 'next', total: 1 }).tick(1);
+  });
+  assert.deepEqual(stderr.trim().split('\n').map((l) => l.replace(/ · [\d.]+s$/, '')), ['task · failed', 'next 100% 1/1']);
+});
+
 const data = twoCircles({ perClass: 40, seed: 7 });
 const testSet = twoCircles({ perClass: 20, seed: 8 });
 const attack = { eps: 0.03, alpha: 0.0075, steps: 2 };

@@ -22,8 +22,9 @@ function recordingConsole(real) {
   };
 }
 
-// frames of tslab, the vm wrapper and Node's internals say nothing about the cell
-const NOISE = /node_modules[\\/]tslab[\\/]|kernels[\\/]piat-ts[\\/]|node:internal|node:vm|^evalmachine\.|^\s*at (new Promise|Generator\.next|process\.processTicksAndRejections)/;
+// frames of tslab, the vm wrapper and Node's internals say nothing about the cell; nor does the
+// "file:line" above V8's source excerpt (the compiled line, not the source's)
+const NOISE = /node_modules[\\/]tslab[\\/]|kernels[\\/]piat-ts[\\/]|node:internal|node:vm|^evalmachine\.|^\/\S*:\d+$|^\s*at (new Promise|Generator\.next|process\.processTicksAndRejections)/;
 
 const isDiagnostic = (args) => typeof args[0] === 'string' && args[0].startsWith('%s%d:%d - %s');
 

@@ -168,7 +168,8 @@ export class Progress {
     if (this.closed) return;
     this.closed = true;
     const text = this.prefix() + (summary ?? this.text(true));
-    if (open === this) open = this.parent;
+    // inner lines left open (their loop threw) close with this one
+    for (let p = open; p; p = p.parent) if (p === this) open = this.parent;
     if (this.parent) {
       if (this.mode === 'lines') this.root().sink?.log(text);
       else this.parent.show(true);
