@@ -19,6 +19,7 @@ import datetime
 import html
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -230,6 +231,9 @@ def update_index(out_dir, name, profile, result):
 
 
 def main():
+    # a runner stopped from outside (a test's timeout, a CI job cancelled) shuts its kernel down
+    # on the way out instead of leaving it running, still training
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="*", help="notebook files (default: every notebooks/*.ipynb)")
     ap.add_argument("--profile", default=os.environ.get("PIAT_PROFILE", "quick"))
