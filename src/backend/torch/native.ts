@@ -38,6 +38,11 @@ export function loadTorchNative(): TorchNative {
   if (!fs.existsSync(file)) {
     throw new PiatError('backend-unavailable', `torch backend: ${file} does not exist. Build it with: ${BUILD_HINT}`);
   }
+  // OpenMP threads that busy-wait at every barrier slow down 4x or more as soon as another process
+  // wants a core (measured: a small CNN's PGD step 117 -> 456 ms with one busy process on 2 cores;
+  // 111 ms when waiting threads sleep), and sleep costs ~2 % alone (ResNet-18 step). libgomp reads
+  // this when the addon loads it; a user's own setting wins.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require(file) as TorchNative;
