@@ -11,6 +11,7 @@ import { startTorchOrSkip } from './helpers';
 import { loadTorchNative } from '../src/backend/torch/native';
 import { TorchBackend } from '../src/backend/torch/backend';
 import { Rng } from '../src/util/rng';
+import { torchFallbacks } from '../src/backend/torch/fallback';
 
 let available = false;
 before(async () => {
@@ -299,9 +300,29 @@ test('the kernel cases reached every native kernel', async (t) => {
   assert.deepEqual(missing, [], `native kernels no case called: ${missing.join(', ')}`);
 });
 
-test('no fallback ran and no tensor leaked across the kernel cases', async (t) => {
+test('ATen tensors held equal the torch data ids after the kernel cases', async (t) => {
   if (!available) return t.skip('torch backend not built');
   await tf.setBackend('torch');
   const m = tf.memory() as tf.MemoryInfo & { nativeBytes: number; nativeTensors: number };
   assert.equal(m.nativeTensors, tf.engine().backend.numDataIds(), 'ATen tensors held = torch data ids');
+});
+
+test('kernels without a native version run on the logged cpu fallback, or fail under PIAT_TORCH_FALLBACK=error', async (t) => {
+  if (!available) return t.skip('torch backend not built');
+  const saved = process.env.PIAT_TORCH_FALLBACK;
+  try {
+    process.env.PIAT_TORCH_FALLBACK = 'quiet';
+    // MirrorPad has no native kernel; GatherV2 with batchDims is a case the native kernel declines
+    await same('mirrorPad (fallback)', [rand([2, 3, 4])], (v) => tf.mirrorPad(v, [[1, 1], [0, 2], [2, 0]], 'reflect'));
+    await same('gather with batchDims (declined natively)', [rand([2, 5, 3]), ints([2, 4], 0, 5)], (v, i) => tf.gather(v, i, 1, 1));
+    const used = torchFallbacks();
+    assert.ok(used.MirrorPad?.calls >= 1, 'MirrorPad counted');
+    assert.match(used.GatherV2?.reason ?? '', /batchDims/);
+    process.env.PIAT_TORCH_FALLBACK = 'error';
+    await tf.setBackend('torch');
+    assert.throws(() => tf.tidy(() => tf.mirrorPad(tf.zeros([2, 2]), [[1, 1], [1, 1]], 'symmetric')), /MirrorPad would run on the cpu fallback/);
+  } finally {
+    if (saved === undefined) delete process.env.PIAT_TORCH_FALLBACK;
+    else process.env.PIAT_TORCH_FALLBACK = saved;
+  }
 });
