@@ -18,7 +18,8 @@ import * as tf from '@tensorflow/tfjs';
 
 type FusedConvArgs = Parameters<typeof tf.fused.conv2d>[0];
 
-function recording(): boolean {
+/** Whether a gradient tape is recording (the fused paths in torch/fused-ops.ts ask too). */
+export function recording(): boolean {
   return (tf.engine() as unknown as { state: { activeTape: unknown[] | null } }).state.activeTape != null;
 }
 
@@ -43,7 +44,7 @@ let installed = false;
 
 /** tfjs-core's own exports object (TypeScript's `import * as` would give a read-only copy). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const core = require('@tensorflow/tfjs-core') as Record<string, unknown> & { fused: Record<string, unknown> };
+export const core = require('@tensorflow/tfjs-core') as Record<string, unknown> & { fused: Record<string, unknown> };
 
 export function installTapeFriendlyOps(): void {
   if (installed || process.env.PIAT_TAPE_FRIENDLY_OPS === '0') return;

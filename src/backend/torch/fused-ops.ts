@@ -21,15 +21,10 @@
  * checks these paths against tfjs's own gradients.
  */
 import * as tf from '@tensorflow/tfjs';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const core = require('@tensorflow/tfjs-core') as Record<string, unknown>;
+import { core, recording } from '../tape-friendly-ops';
 
 type GradMap = Record<string, () => tf.Tensor>;
 const onTorch = () => tf.getBackend() === 'torch';
-function recording(): boolean {
-  return (tf.engine() as unknown as { state: { activeTape: unknown[] | null } }).state.activeTape != null;
-}
 const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}) =>
   tf.engine().runKernel(name, inputs as never, attrs as never) as unknown as tf.Tensor | tf.Tensor[];
 
@@ -67,24 +62,12 @@ export function installTorchFusedOps(): void {
   if (installed || process.env.PIAT_TORCH_FUSED === '0') return;
   installed = true;
 
-  const relu = tf.getGradient('Relu');
-  if (relu) {
-    tf.registerGradient({
-      ...relu,
-      gradFunc: (dy, saved, attrs) => {
-        if (!onTorch()) return relu.gradFunc(dy, saved, attrs);
-        const [x] = saved;
-        return { x: () => run('PiatReluGrad', { dy: dy as tf.Tensor, x }) as tf.Tensor };
-      },
-    });
-  }
+  overrideGradient('Relu', (dy, [x]) => ({ x: () => run('PiatReluGrad', { dy, x }) as tf.Tensor }));
 
-  overrideGradient('FusedBatchNorm', (dy, [x, mean, variance, scale], attrs, stock) => {
+  overrideGradient('FusedBatchNorm', (dy, [, , variance, scale], attrs, stock) => {
     const lazy = (k: string) => () => stock()[k]();
     const inputs: Record<string, tf.Tensor> = { dy, variance };
     if (scale) inputs.scale = scale;
-    void x;
-    void mean;
     return {
       x: () => run('PiatBatchNormGradX', inputs, { varianceEpsilon: attrs.varianceEpsilon }) as tf.Tensor,
       mean: lazy('mean'),
