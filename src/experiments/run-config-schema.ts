@@ -40,7 +40,12 @@ const objective = s.tagged(
     standard: variant({}),
     'pgd-at': variant({ attack: attack('pgd') }),
     alp: variant({ lambda: nonNeg(1), attack: attack('pgd') }),
-    nmse: variant({ lambda: nonNeg(4), ce: s.opt(s.oneOf(['adversarial', 'clean'], 'a CE input', { default: 'adversarial' })), attack: attack('pgd') }),
+    nmse: variant({
+      lambda: nonNeg(4),
+      ce: s.opt(s.oneOf(['adversarial', 'clean'], 'a CE input', { default: 'adversarial' })),
+      reduction: s.opt(s.oneOf(['sum', 'mean'], 'an NMSE reduction', { default: 'sum', description: "over classes: 'sum' = squared L2 distance (the authors' code, λ = 4 tuned with it), 'mean' = ÷ K" })),
+      attack: attack('pgd'),
+    }),
     trades: variant({ beta: nonNeg(6), attack: attack('kl') }),
     mart: variant({ lambda: nonNeg(6), attack: attack('noise') }),
     mail: variant(

@@ -4,6 +4,11 @@
  * with z = f(x) clean logits, z' = f(x') adversarial logits; w is not detached (PORT).
  *   L = CE(f(x'), y) + λ·mean_i NMSE_i,  λ = 4 (PORT).
  * The paper's text puts adversarial CE in the total loss, the port clean CE: `ce` selects it.
+ *
+ * `reduction` over the K classes: 'sum' (default) is the squared L2 distance above, as the
+ * authors' code computes it; 'mean' divides it by K, the literal "mean square error" of the text.
+ * They differ by a factor K in what λ means; the default is 'sum' because λ = 4 was tuned with it
+ * (with 'mean' on 10 classes λ = 4 would be a 10× weaker regulariser than the paper's runs had).
  */
 import * as tf from '@tensorflow/tfjs';
 import { PgdOptions } from '../attacks/pgd';
@@ -11,6 +16,7 @@ import { crossEntropy } from '../attacks/losses';
 import { logits } from '../models/forward';
 import { Objective } from './types';
 import { PAPER_TRAIN_ATTACK, pgdMaker } from './adversarial';
+import { oneOf } from '../util/errors';
 
 /** Per-example NMSE between clean logits z and adversarial logits zAdv, shape [n]. */
 export function nmsePerExample(z: tf.Tensor2D, zAdv: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
@@ -22,19 +28,42 @@ export function nmsePerExample(z: tf.Tensor2D, zAdv: tf.Tensor2D, labels: tf.Ten
   });
 }
 
-export function nmse(opts: { lambda?: number; ce?: 'adversarial' | 'clean'; attack?: PgdOptions } = {}): Objective {
+export const NMSE_REDUCTIONS = ['sum', 'mean'] as const;
+export type NmseReduction = (typeof NMSE_REDUCTIONS)[number];
+
+export interface NmseOptions {
+  /** weight of the NMSE term (default 4, the paper's) */
+  lambda?: number;
+  /** which logits the cross-entropy term sees (default adversarial, as the paper's text says) */
+  ce?: 'adversarial' | 'clean';
+  /** over the K classes: 'sum' = squared L2 distance (default, the authors' code), 'mean' = that ÷ K */
+  reduction?: NmseReduction;
+  attack?: PgdOptions;
+}
+
+/** The batch's NMSE term: the mean over examples of nmsePerExample, summed or averaged over classes. */
+export function nmseTerm(z: tf.Tensor2D, zAdv: tf.Tensor2D, labels: tf.Tensor1D, reduction: NmseReduction = 'sum'): tf.Scalar {
+  return tf.tidy(() => {
+    const m = tf.mean(nmsePerExample(z, zAdv, labels)) as tf.Scalar;
+    return reduction === 'mean' ? (tf.div(m, z.shape[1]) as tf.Scalar) : m;
+  });
+}
+
+export function nmse(opts: NmseOptions = {}): Objective {
   const lambda = opts.lambda ?? 4;
-  const ceOn = opts.ce ?? 'adversarial';
+  const ceOn = oneOf('NMSE ce', opts.ce ?? 'adversarial', ['adversarial', 'clean'] as const);
+  const reduction = oneOf('NMSE reduction', opts.reduction ?? 'sum', NMSE_REDUCTIONS);
   const attack = opts.attack ?? PAPER_TRAIN_ATTACK;
   return {
     name: 'nmse',
-    config: { lambda, ce: ceOn, attack },
+    // reduction is recorded only when not the default: run folders from before it existed keep their identity
+    config: { lambda, ce: ceOn, attack, ...(reduction === 'sum' ? {} : { reduction }) },
     adversarial: pgdMaker(attack),
     loss(model, x, xAdv, y) {
       const zAdv = logits(model, xAdv as tf.Tensor, true);
       const z = logits(model, x, true);
       const ce = crossEntropy(ceOn === 'adversarial' ? zAdv : z, y);
-      const reg = tf.mean(nmsePerExample(z, zAdv, y)) as tf.Scalar;
+      const reg = nmseTerm(z, zAdv, y, reduction);
       return {
         loss: tf.add(ce, tf.mul(reg, lambda)) as tf.Scalar,
         parts: { [ceOn === 'adversarial' ? 'ce_adv' : 'ce_clean']: ce, nmse: reg },

@@ -28,6 +28,7 @@ export interface IdentityInput {
   model: tf.LayersModel;
   train: ArrayDataset;
   test?: ArrayDataset;
+  validation?: ArrayDataset;
   backend: string;
   /** the caller's own fields (e.g. run-config.ts's runConfigIdentity) */
   extra?: Identity;
@@ -62,7 +63,8 @@ function trainSettings(c: TrainConfig, evalAttack: PgdOptions | null): Identity 
     seed: c.seed,
     optimizer: { lr: c.optimizer.lr, momentum: c.optimizer.momentum ?? 0.9, weightDecay: c.optimizer.weightDecay ?? 0, nesterov: c.optimizer.nesterov ?? false, decayBiasAndNorm: c.optimizer.decayBiasAndNorm ?? true },
     lrSchedule: lr.kind === 'piecewise' ? { ...lr, factor: lr.factor ?? 0.1 } : lr.kind === 'linear' || lr.kind === 'cosine' ? { ...lr, final: lr.final ?? 0 } : lr,
-    eval: c.eval ? { n: c.eval.n, batchSize: c.eval.batchSize ?? 256, attack: evalAttack } : null,
+    // trainN / validationN only when set: identities of runs from before they existed stay the same
+    eval: c.eval ? { n: c.eval.n, batchSize: c.eval.batchSize ?? 256, attack: evalAttack, trainN: c.eval.trainN, validationN: c.eval.validationN } : null,
     // micro-batches as large as the batch are no micro-batching
     microBatchSize: c.microBatchSize !== undefined && c.microBatchSize < c.batchSize ? c.microBatchSize : null,
   };
@@ -92,7 +94,7 @@ export function runIdentity(o: IdentityInput): Identity {
       train: trainSettings(o.config, o.evalAttack),
       objective: { name: o.objective.name, ...o.objective.config },
       hooks,
-      data: { train: datasetIdentity(o.train), test: o.test ? datasetIdentity(o.test) : null },
+      data: { train: datasetIdentity(o.train), test: o.test ? datasetIdentity(o.test) : null, ...(o.validation ? { validation: datasetIdentity(o.validation) } : {}) },
       network: networkIdentity(o.model),
       backend: o.backend,
     }),

@@ -11,6 +11,12 @@ export interface EpochRecord {
   cleanAcc: number | null;
   /** robust accuracy under the evaluation attack (PGD20 by default) */
   robustAcc: number | null;
+  /** clean / robust accuracy on the first eval.trainN training examples (when set) */
+  trainCleanAcc?: number | null;
+  trainRobustAcc?: number | null;
+  /** clean / robust accuracy on the validation split (when given; Best is chosen on valRobustAcc) */
+  valCleanAcc?: number | null;
+  valRobustAcc?: number | null;
   trainSeconds: number;
   evalSeconds: number;
   [extra: string]: unknown;

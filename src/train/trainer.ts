@@ -45,6 +45,14 @@ export interface EvalConfig {
   batchSize?: number;
   /** robustness attack; default PGD20 of the paper (ε 8/255, α 2/255); null for clean only */
   attack?: PgdOptions | null;
+  /**
+   * also evaluate the first trainN training examples (without augmentation) with the same attack,
+   * recorded as trainCleanAcc / trainRobustAcc: robust overfitting shows as this rising while the
+   * test's falls
+   */
+  trainN?: number;
+  /** examples of TrainOptions.validation evaluated each epoch (default all of it) */
+  validationN?: number;
 }
 
 export interface TrainConfig {
@@ -66,6 +74,12 @@ export interface TrainOptions {
   objective: Objective;
   train: ArrayDataset;
   test?: ArrayDataset;
+  /**
+   * a held-out split (e.g. training images not trained on) evaluated each epoch like the test set;
+   * when given, Best is the epoch with the highest robust accuracy here, so the test set that
+   * reports Best did not choose it (recorded as valCleanAcc / valRobustAcc)
+   */
+  validation?: ArrayDataset;
   config: TrainConfig;
   hooks?: TrainerHook[];
   /** where checkpoints and records go; without it nothing is written and nothing resumes */
@@ -83,7 +97,8 @@ export interface TrainOptions {
 
 export interface TrainResult {
   records: EpochRecord[];
-  best: { epoch: number; robustAcc: number } | null;
+  /** the Best epoch and its robust accuracy on the split that selected it (validation when given, else test) */
+  best: { epoch: number; robustAcc: number; selectedOn?: 'validation' | 'test' } | null;
   /** true when shouldStop ended the run early */
   stopped: boolean;
   runDir?: string;
@@ -151,6 +166,8 @@ function mean(xs: number[]): number {
 export async function train(o: TrainOptions): Promise<TrainResult> {
   validateTrainConfig(o.config);
   if (o.config.eval && !o.test) throw new PiatError('bad-config', 'config.eval is set but no test dataset was given');
+  if (o.validation && !o.config.eval) throw new PiatError('bad-config', 'a validation dataset was given but config.eval is not set: Best is chosen by the per-epoch evaluation');
+  if (o.config.eval?.trainN !== undefined && o.config.eval.trainN > o.train.size) throw new PiatError('bad-config', `config.eval.trainN = ${o.config.eval.trainN} exceeds the training set's ${o.train.size} examples`);
   if (!o.runDir) return trainUnlocked(o);
   const lock = acquireRunLock(o.runDir);
   try {
@@ -168,7 +185,7 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const evalAttack = c.eval?.attack === undefined ? PAPER_PGD20 : c.eval.attack;
   // before any checkpoint is loaded: the identity includes the model's initial weights
-  const identity = o.runDir ? runIdentity({ config: c, evalAttack, objective, hooks, model, train: o.train, test: o.test, backend: backendInfo().name, extra: o.identity }) : {};
+  const identity = o.runDir ? runIdentity({ config: c, evalAttack, objective, hooks, model, train: o.train, test: o.test, validation: o.validation, backend: backendInfo().name, extra: o.identity }) : {};
   const hash = sha256(JSON.stringify(identity));
   const lrSchedule: LrSchedule = c.lrSchedule ?? { kind: 'constant' };
 
@@ -210,7 +227,7 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
             hooks: hooks.map((h) => ({ name: h.name, ...h.config })),
             model: { name: model.name, parameters: model.countParams() },
             identity,
-            data: { train: o.train.name, trainSize: o.train.size, test: o.test?.name, testSize: o.test?.size },
+            data: { train: o.train.name, trainSize: o.train.size, test: o.test?.name, testSize: o.test?.size, ...(o.validation ? { validation: o.validation.name, validationSize: o.validation.size } : {}) },
             meta: o.meta ?? {},
             backend: bk,
             environment: environment(),
@@ -270,19 +287,19 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
     const t1 = Date.now();
     let cleanAcc: number | null = null;
     let robustAcc: number | null = null;
+    const extraAcc: Record<string, number | null> = {};
     const averaged = hooks.map((h) => h.averagedWeights?.()).find((w) => w) ?? null;
     if (c.eval && o.test) {
       show.evaluating(epoch);
-      const ev = { n: c.eval.n, batchSize: c.eval.batchSize };
       // with weight averaging (SWA/EMA) the averaged weights are what is evaluated and kept as Best
       const raw = averaged ? model.getWeights().map((t) => tf.clone(t)) : null;
       if (averaged) model.setWeights(averaged);
-      cleanAcc = accuracy(model, o.test, undefined, ev);
-      if (evalAttack) {
-        // a fixed seed per epoch, not drawn from the training stream: evaluation never changes training
-        const seed = c.seed * 7919 + epoch;
-        robustAcc = accuracy(model, o.test, (m, x, y) => pgd(m, x, y, { ...evalAttack, seed }), ev);
-      }
+      // fixed seeds per epoch and split, not drawn from the training stream: evaluation never changes training
+      const seed = c.seed * 7919 + epoch;
+      const at = (data: ArrayDataset, n: number | undefined, seedOffset: number) => evalSplit(model, data, { n, batchSize: c.eval?.batchSize }, evalAttack, seed + seedOffset);
+      ({ clean: cleanAcc, robust: robustAcc } = at(o.test, c.eval.n, 0));
+      if (c.eval.trainN) ({ clean: extraAcc.trainCleanAcc, robust: extraAcc.trainRobustAcc } = at(o.train, c.eval.trainN, 1_000_003));
+      if (o.validation) ({ clean: extraAcc.valCleanAcc, robust: extraAcc.valRobustAcc } = at(o.validation, c.eval.validationN, 2_000_003));
       if (raw) {
         model.setWeights(raw);
         tf.dispose(raw);
@@ -295,12 +312,15 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
       loss: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, mean(v)])),
       cleanAcc,
       robustAcc,
+      ...extraAcc,
       trainSeconds,
       evalSeconds: (Date.now() - t1) / 1000,
     };
     records.push(record);
-    const improved = robustAcc !== null && (!best || robustAcc > best.robustAcc);
-    if (improved) best = { epoch: epoch + 1, robustAcc: robustAcc as number };
+    const selectedOn = o.validation ? 'validation' : 'test';
+    const selectBy = o.validation ? (extraAcc.valRobustAcc ?? null) : robustAcc;
+    const improved = selectBy !== null && (!best || selectBy > best.robustAcc);
+    if (improved) best = { epoch: epoch + 1, robustAcc: selectBy as number, ...(o.validation ? { selectedOn } : {}) };
 
     if (o.runDir) {
       if (improved) await saveWeightsAs(model, averaged, path.join(o.runDir, 'best'), { epoch: epoch + 1, robustAcc });
@@ -335,6 +355,13 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   sgd.dispose();
   hooks.forEach((h) => h.dispose?.());
   return { records, best, stopped, runDir: o.runDir };
+}
+
+/** Clean and (when there is an attack) robust accuracy on the first n examples of one split. */
+function evalSplit(model: tf.LayersModel, data: ArrayDataset, ev: { n?: number; batchSize?: number }, attack: PgdOptions | null, seed: number): { clean: number; robust: number | null } {
+  const clean = accuracy(model, data, undefined, ev);
+  const robust = attack ? accuracy(model, data, (m, x, y) => pgd(m, x, y, { ...attack, seed }), ev) : null;
+  return { clean, robust };
 }
 
 /** What survives a failed epoch, for the NaN-loss message: only a checkpoint that exists is named. */
