@@ -34,6 +34,8 @@ export async function compareMethods(o: {
   model: () => tf.LayersModel;
   train: ArrayDataset;
   test: ArrayDataset;
+  /** held-out examples on which each run picks its Best epoch (see TrainOptions.validation) */
+  validation?: ArrayDataset;
   config: TrainConfig;
   root: string;
   meta?: Record<string, unknown>;
@@ -47,7 +49,7 @@ export async function compareMethods(o: {
     if (hold >= o.train.size) throw new PiatError('bad-config', `${m.name}: holding out ${hold} validation examples leaves none of the ${o.train.size} for training`);
     const trainSet = hold ? o.train.take(o.train.size - hold) : o.train;
     const validation = hold ? o.train.slice(o.train.size - hold) : undefined;
-    const r = await train({ model, objective: m.objective(), hooks: m.hooks?.({ validation }) ?? [], train: trainSet, test: o.test, runDir, meta: { ...o.meta, method: m.name }, progress: o.progress, config: o.config });
+    const r = await train({ model, objective: m.objective(), hooks: m.hooks?.({ validation }) ?? [], train: trainSet, test: o.test, validation: o.validation, runDir, meta: { ...o.meta, method: m.name }, progress: o.progress, config: o.config });
     model.dispose();
     runs.push({ method: m.name, records: r.records, runDir, oscillation: oscillation(r.records.map((x) => x.robustAcc ?? 0)) });
   }
