@@ -70,7 +70,8 @@ function baseline(name: Baseline, c: MethodContext, v: MethodVariant): Objective
     case 'MART':
       return mart({ attack });
     case 'MAIL':
-      return mail({ attack });
+      // the authors' train.py trains the base method first and starts reweighting at epoch 75 of 120
+      return mail({ attack, burnInEpochs: Math.round((c.epochs * 75) / 120) });
     case 'CFA':
       return cfa({ attack, numClasses: c.numClasses, beginEpoch: c.cfaBeginEpoch });
     case 'RAT':
