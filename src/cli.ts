@@ -22,7 +22,10 @@ import { runConfigJsonSchema, SCHEMA_FILE, writeRunConfigJsonSchema } from './ex
 import { stopOnSigint, Interrupt } from './train/interrupt';
 import { closest } from './util/schema';
 import { loadModel } from './train/model-io';
-import { attackByName, evaluate } from './eval/evaluate';
+import { evaluate } from './eval/evaluate';
+import { attackNamePatterns, resolveAttack } from './attacks/registry';
+import { checkModel } from './eval/checks';
+import { defaultStep, PAPER_THREAT } from './settings';
 import { DATASETS, loadDataset } from './data/images';
 
 const COMMANDS = ['backend', 'toy', 'train', 'sweep', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
@@ -97,7 +100,8 @@ function usage(): string {
     '  report [--profile P] [notebook…] execute notebooks, render reports/<name>.html and reports/index.html',
     '  train --config run.json          train one run (resumes if its runDir holds a checkpoint)',
     '  sweep --config run.json --grid key.path=v1,v2 [--grid …] [--shard i/n]  one run per grid point, runDir/<point>',
-    '  eval --checkpoint DIR --data NAME [--data-dir D] [--attacks clean,pgd20,cw20,aa] [--n N] [--eps E] [--alpha A] [--json]  robust accuracy of saved weights (aa resumes if interrupted)',
+    '  eval --checkpoint DIR --data NAME [--data-dir D] [--attacks clean,pgd20,cw20,aa] [--n N] [--eps E (8/255)] [--alpha A (ε/4)] [--json]  robust accuracy of saved weights, after checks that warn about softmax outputs, randomness and zero gradients (aa resumes if interrupted)',
+    `                                   attacks: ${attackNamePatterns().join(', ')} (N = steps)`,
     '  fetch cifar10|cifar100|svhn [--dir D]  download the official files (needs internet), verify MD5, unpack into datasets/<name>/',
     '  schema [--write | --out FILE]    the run config\'s JSON Schema (--write: schema/run-config.schema.json)',
     `options: --backend ${BACKEND_NAMES.join('|')}  --profile ${PROFILES.join('|')}`,
@@ -171,14 +175,17 @@ async function main(argv: string[]): Promise<number> {
       if (!fs.existsSync(path.join(checkpoint, 'model.json'))) throw new PiatError('bad-option', `--checkpoint ${checkpoint}: no model.json there`);
       const dataName = oneOf('dataset (--data)', String(stringFlag(a.flags, 'data') ?? ''), DATASETS);
       const attacks = stringFlag(a.flags, 'attacks')?.split(',');
-      attacks?.forEach((name) => name === 'aa' || attackByName(name));
+      attacks?.forEach(resolveAttack);
       const n = numberFlag(a.flags, 'n', { integer: true, min: 1 });
-      const eps = numberFlag(a.flags, 'eps', { min: 0 });
-      const alpha = numberFlag(a.flags, 'alpha', { above: 0 });
+      const eps = numberFlag(a.flags, 'eps', { min: 0 }) ?? PAPER_THREAT.eps;
+      const alpha = numberFlag(a.flags, 'alpha', { above: 0 }) ?? defaultStep(eps);
       const dataDir = stringFlag(a.flags, 'data-dir');
       await initBackend(backendOpt);
       const model = await loadModel(checkpoint);
       const data = loadDataset(dataName, 'test', { dir: dataDir });
+      // a softmax output, a randomised model or vanishing gradients make the numbers below too high: say so first
+      const warnings = checkModel(model, data, { attacks: attacks ?? ['clean', 'pgd20', 'cw20'] });
+      warnings.forEach((w) => console.error(`piat: warning (${w.check}): ${w.message}`));
       const rows = evaluate(model, data, {
         attacks,
         n,
@@ -187,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
         // an interrupted AutoAttack resumes from this file
         aaStatePath: path.join(checkpoint, `autoattack-${dataName}-${n ?? 'all'}.state.json`),
       });
-      if (a.flags.json) console.log(JSON.stringify({ checkpoint, data: dataName, rows }, null, 2));
+      if (a.flags.json) console.log(JSON.stringify({ checkpoint, data: dataName, eps, alpha, warnings, rows }, null, 2));
       else rows.forEach((r) => console.log(`${r.attack.padEnd(8)} ${(100 * r.accuracy).toFixed(2)}%  (n = ${r.n}, ${r.seconds.toFixed(1)} s)`));
       return 0;
     }

@@ -1,4 +1,7 @@
+export * from './contract';
+export * from './projection';
 export * from './losses';
 export * from './pgd';
 export * from './iterative';
 export * from './autoattack';
+export * from './registry';

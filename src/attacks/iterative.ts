@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { logits } from '../models/forward';
 import { ATTACK_LOSSES, AttackLossName, PerExampleLoss } from './losses';
-import { pgd, PgdOptions, project, validatePgd } from './pgd';
+import { pgd, PgdOptions, validatePgd } from './pgd';
+import { project } from './projection';
 
 export interface FgsmOptions {
   eps: number;

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { logits } from '../models/forward';
 import { ATTACK_LOSSES, AttackLossName, PerExampleLoss } from './losses';
 import { PiatError } from '../util/errors';
+import { Norm, project, toUnitNorm } from './projection';
 
 export interface PgdOptions {
   /** radius of the threat model (L∞: 8/255 in the paper) */
@@ -18,7 +19,7 @@ export interface PgdOptions {
   steps: number;
   /** uniform random start inside the ε-ball (default true) */
   randomStart?: boolean;
-  norm?: 'linf' | 'l2';
+  norm?: Norm;
   /** loss to maximise: 'ce' (default), 'margin' (CW∞), or a per-example loss function */
   loss?: AttackLossName | PerExampleLoss;
   /** valid input range (default [0, 1]) */
@@ -46,22 +47,6 @@ export function validatePgd(o: PgdOptions): void {
   }
 }
 
-/** Per-example L2 norm over all non-batch axes, shaped to broadcast against x. */
-function l2norm(t: tf.Tensor): tf.Tensor {
-  const axes = t.shape.slice(1).map((_, i) => i + 1);
-  return tf.sqrt(tf.sum(tf.square(t), axes, true));
-}
-
-/** Projects x onto B(x0, ε) in the given norm, then onto [lo, hi]. `eps` is a number or a per-example radius shaped to broadcast against x. */
-export function project(x: tf.Tensor, x0: tf.Tensor, eps: number | tf.Tensor, norm: 'linf' | 'l2', clip: [number, number]): tf.Tensor {
-  return tf.tidy(() => {
-    let delta = tf.sub(x, x0);
-    if (norm === 'linf') delta = typeof eps === 'number' ? tf.clipByValue(delta, -eps, eps) : tf.minimum(tf.maximum(delta, tf.neg(eps)), eps);
-    else delta = tf.mul(delta, tf.minimum(1, tf.div(eps, tf.add(l2norm(delta), 1e-12))));
-    return tf.clipByValue(tf.add(x0, delta), clip[0], clip[1]);
-  });
-}
-
 export function pgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, opts: PgdOptions): tf.Tensor {
   validatePgd(opts);
   const norm = opts.norm ?? 'linf';
@@ -86,13 +71,13 @@ export function pgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, opts: P
     // L2: a random direction scaled to a uniform radius in [0, ε] (as torchattacks does)
     const d = tf.randomNormal(x.shape, 0, 1, 'float32', seed);
     const r = scaled([x.shape[0], ...x.shape.slice(1).map(() => 1)], 0, seed === undefined ? undefined : seed + 1);
-    return project(tf.add(x, tf.mul(tf.div(d, tf.add(l2norm(d), 1e-12)), r)), x, eps, norm, clip);
+    return project(tf.add(x, tf.mul(toUnitNorm(d, 'l2'), r)), x, eps, norm, clip);
   });
 
   for (let i = 0; i < opts.steps; i++) {
     const next = tf.tidy(() => {
       const g = grad(xAdv);
-      const step = norm === 'linf' ? tf.sign(g) : tf.div(g, tf.add(l2norm(g), 1e-12));
+      const step = norm === 'linf' ? tf.sign(g) : toUnitNorm(g, 'l2');
       return project(tf.add(xAdv, tf.mul(step, opts.alpha)), x, eps, norm, clip);
     });
     xAdv.dispose();

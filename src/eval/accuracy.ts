@@ -1,20 +1,16 @@
 /** Clean and robust accuracy over a dataset, batched. */
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, batchIndices } from '../data/dataset';
-import { logits } from '../models/forward';
+import { AttackFn, correctFlags } from '../attacks/contract';
 
-export type AttackFn = (model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D) => tf.Tensor;
+// fab.ts still imports correctFlags from here (its owner moves it to ../contract)
+export { correctFlags };
+export type { AttackFn };
 
 export interface AccuracyOptions {
   /** evaluate the first n examples (default all) */
   n?: number;
   batchSize?: number;
-}
-
-/** Per example: does the model (inference mode) predict its label? */
-export function correctFlags(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D): boolean[] {
-  // read the values inside tidy: returning the tensor from tidy would keep (and leak) it
-  return tf.tidy(() => Array.from(tf.equal(tf.argMax(logits(model, x, false), 1), y).dataSync()).map(Boolean));
 }
 
 /** Runs `attack` (if any) batch by batch over the first n examples and hands each batch's correctness flags and labels to `visit`. */

@@ -12,7 +12,8 @@
  * PGD's uniform one for PGD-AT and 0.001·N(0, 1) for TRADES and MART.
  */
 import * as tf from '@tensorflow/tfjs';
-import { PgdOptions, project, validatePgd } from '../attacks/pgd';
+import { PgdOptions, validatePgd } from '../attacks/pgd';
+import { project } from '../attacks/projection';
 import { crossEntropyPerExample } from '../attacks/losses';
 import { logits } from '../models/forward';
 import { withGradientDropping } from '../models/vit';

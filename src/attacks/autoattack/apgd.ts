@@ -14,13 +14,14 @@ import * as tf from '@tensorflow/tfjs';
 import { logits } from '../../models/forward';
 import { crossEntropyPerExample } from '../losses';
 import { dlrLoss, dlrTargetedLoss } from './losses';
-import { correctFlags } from '../../eval/accuracy';
+import { correctFlags } from '../contract';
+import { Norm, project, toUnitNorm } from '../projection';
 
 export type ApgdLoss = 'ce' | 'dlr' | 'dlr-targeted';
 
 export interface ApgdOptions {
   eps: number;
-  norm?: 'linf' | 'l2';
+  norm?: Norm;
   /** iterations N (100 in AutoAttack) */
   steps?: number;
   restarts?: number;
@@ -50,21 +51,6 @@ export function apgdCheckpoints(n: number): number[] {
 
 const bcast = (m: tf.Tensor, like: tf.Tensor) => tf.broadcastTo(tf.reshape(m, [m.shape[0], ...like.shape.slice(1).map(() => 1)]), like.shape);
 const select = (mask: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.where(tf.cast(bcast(mask, a), 'bool'), a, b);
-
-function perExampleNorm(t: tf.Tensor, norm: 'linf' | 'l2'): tf.Tensor {
-  const axes = t.shape.slice(1).map((_, i) => i + 1);
-  return norm === 'linf' ? tf.max(tf.abs(t), axes, true) : tf.sqrt(tf.sum(tf.square(t), axes, true));
-}
-
-function normalise(t: tf.Tensor, norm: 'linf' | 'l2'): tf.Tensor {
-  return tf.div(t, tf.add(perExampleNorm(t, norm), 1e-12));
-}
-
-function projectTo(xNew: tf.Tensor, x: tf.Tensor, eps: number, norm: 'linf' | 'l2'): tf.Tensor {
-  if (norm === 'linf') return tf.clipByValue(tf.minimum(tf.maximum(xNew, tf.sub(x, eps)), tf.add(x, eps)), 0, 1);
-  const d = tf.sub(xNew, x);
-  return tf.clipByValue(tf.add(x, tf.mul(normalise(d, 'l2'), tf.minimum(eps, perExampleNorm(d, 'l2')))), 0, 1);
-}
 
 interface RunResult {
   /** per example: 1 still correctly classified at every iterate */
@@ -101,7 +87,7 @@ export function apgdSingleRun(
 
   let xAdv = tf.tidy(() => {
     const t = o.norm === 'linf' ? tf.sub(tf.mul(tf.randomUniform(x.shape, 0, 1, 'float32', o.seed), 2), 1) : tf.randomNormal(x.shape, 0, 1, 'float32', o.seed);
-    return tf.clipByValue(tf.add(x, tf.mul(normalise(t, o.norm), o.eps)), 0, 1);
+    return tf.clipByValue(tf.add(x, tf.mul(toUnitNorm(t, o.norm), o.eps)), 0, 1);
   });
   let xBest = tf.clone(xAdv);
   let xBestAdv = tf.clone(xAdv);
@@ -125,9 +111,9 @@ export function apgdSingleRun(
     const next = tf.tidy(() => {
       const eta = tf.tensor1d(stepSize);
       const grad2 = tf.sub(xAdv, xAdvOld);
-      const dir = o.norm === 'linf' ? tf.sign(grad) : normalise(grad, 'l2');
-      const z = projectTo(tf.add(xAdv, tf.mul(bcast(eta, x), dir)), x, o.eps, o.norm);
-      return projectTo(tf.add(tf.add(xAdv, tf.mul(tf.sub(z, xAdv), a)), tf.mul(grad2, 1 - a)), x, o.eps, o.norm);
+      const dir = o.norm === 'linf' ? tf.sign(grad) : toUnitNorm(grad, 'l2');
+      const z = project(tf.add(xAdv, tf.mul(bcast(eta, x), dir)), x, o.eps, o.norm, [0, 1]);
+      return project(tf.add(tf.add(xAdv, tf.mul(tf.sub(z, xAdv), a)), tf.mul(grad2, 1 - a)), x, o.eps, o.norm, [0, 1]);
     });
     xAdvOld.dispose();
     xAdvOld = xAdv;

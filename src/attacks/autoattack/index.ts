@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, range } from '../../data/dataset';
-import { correctFlags } from '../../eval/accuracy';
+import { correctFlags } from '../contract';
 import { apgd, apgdTargeted } from './apgd';
 import { squareAttack } from './square';
 import { fabTargeted } from './fab';

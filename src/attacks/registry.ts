@@ -1,0 +1,181 @@
+/**
+ * Every named attack, in one table (as torchattacks lists its attacks in `__all__`). `evaluate()`,
+ * the CLI's `eval --attacks` and the tests iterate over ATTACKS; adding an attack is its own file,
+ * one entry here and its test (README, "Contributing").
+ *
+ * A name is an entry's key, or, for an entry with `steps`, the key followed by a step count:
+ * `pgd20` is PGD with 20 steps. Entries are of three kinds: `clean` (no attack), `batch` (an
+ * AttackFn run batch by batch) and `dataset` (AutoAttack, which runs its own batches over the
+ * points still robust and can resume).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ArrayDataset } from '../data/dataset';
+import { PiatError } from '../util/errors';
+import { closest } from '../util/schema';
+import { AttackFn } from './contract';
+import { pgd } from './pgd';
+import { cwInf, fgsm, ifgsm, mifgsm } from './iterative';
+import { apgd, apgdTargeted } from './autoattack/apgd';
+import { fabTargeted } from './autoattack/fab';
+import { squareAttack } from './autoattack/square';
+import { autoAttack, AutoAttackOptions } from './autoattack';
+
+export * from './contract';
+
+/** AutoAttack's version and budgets, for `aa` and its components (defaults: the standard version's). */
+export type AaBudget = Pick<AutoAttackOptions, 'version' | 'attacks' | 'apgdSteps' | 'targets' | 'squareQueries' | 'fabSteps'>;
+
+/** What a named attack is built from: the threat model, a seed and AutoAttack's budgets. */
+export interface AttackSettings {
+  /** L∞ radius */
+  eps: number;
+  /** step size of the iterative attacks (PGD, CW, I-FGSM, MI-FGSM) */
+  alpha: number;
+  /** seed of random starts and AutoAttack's draws */
+  seed: number;
+  aa?: AaBudget;
+}
+
+/** A dataset-level run (AutoAttack): the first n examples, optionally resumable through a state file. */
+export interface DatasetRun {
+  n: number;
+  statePath?: string;
+  progress?: boolean;
+}
+
+interface Described {
+  /** one line: what it does */
+  summary: string;
+  /** where it comes from */
+  source: string;
+}
+
+export type AttackEntry = Described &
+  (
+    | { kind: 'clean' }
+    | {
+        kind: 'batch';
+        /** the name carries a step count (pgd20); `default` is used when it does not (cw = cw20); `example` is what tests and usage show */
+        steps?: { default?: number; example: number };
+        make(s: AttackSettings, steps: number): AttackFn;
+      }
+    | { kind: 'dataset'; run(model: tf.LayersModel, data: ArrayDataset, s: AttackSettings, r: DatasetRun): number }
+  );
+
+export const ATTACKS = {
+  clean: { kind: 'clean', summary: 'no attack: accuracy on the clean inputs', source: '' },
+  fgsm: {
+    kind: 'batch',
+    summary: 'one signed-gradient step of size ε on the cross entropy',
+    source: 'Goodfellow et al. 2015',
+    make: (s) => (m, x, y) => fgsm(m, x, y, { eps: s.eps }),
+  },
+  pgd: {
+    kind: 'batch',
+    steps: { example: 20 },
+    summary: 'PGD on the cross entropy: uniform random start, N signed steps of α, projected (pgd20 = the paper\'s PGD20)',
+    source: 'Madry et al. 2018',
+    make: (s, steps) => (m, x, y) => pgd(m, x, y, { eps: s.eps, alpha: s.alpha, steps, seed: s.seed }),
+  },
+  cw: {
+    kind: 'batch',
+    steps: { default: 20, example: 20 },
+    summary: 'CW∞: PGD on the margin max_{j≠y} z_j − z_y (cw20 = the paper\'s CW)',
+    source: 'Carlini & Wagner 2017, as adversarial-training tables use it',
+    make: (s, steps) => (m, x, y) => cwInf(m, x, y, { eps: s.eps, alpha: s.alpha, steps, seed: s.seed }),
+  },
+  ifgsm: {
+    kind: 'batch',
+    steps: { example: 10 },
+    summary: 'I-FGSM (BIM): N signed steps of α from x, projected, no random start',
+    source: 'Kurakin et al. 2017',
+    make: (s, steps) => (m, x, y) => ifgsm(m, x, y, { eps: s.eps, alpha: s.alpha, steps }),
+  },
+  mifgsm: {
+    kind: 'batch',
+    steps: { example: 10 },
+    summary: 'MI-FGSM: I-FGSM on an L1-normalised gradient momentum (μ = 1)',
+    source: 'Dong et al. 2018',
+    make: (s, steps) => (m, x, y) => mifgsm(m, x, y, { eps: s.eps, alpha: s.alpha, steps }),
+  },
+  'apgd-ce': {
+    kind: 'batch',
+    summary: "AutoAttack's APGD on the cross entropy (step size adapted per example; 5 restarts in version plus)",
+    source: 'Croce & Hein 2020',
+    make: (s) => (m, x, y) => apgd(m, x, y, { eps: s.eps, steps: s.aa?.apgdSteps ?? 100, restarts: restarts(s), loss: 'ce', seed: s.seed }).adv,
+  },
+  'apgd-dlr': {
+    kind: 'batch',
+    summary: 'APGD on the DLR loss (shift- and scale-invariant in the logits)',
+    source: 'Croce & Hein 2020',
+    make: (s) => (m, x, y) => apgd(m, x, y, { eps: s.eps, steps: s.aa?.apgdSteps ?? 100, restarts: restarts(s), loss: 'dlr', seed: s.seed }).adv,
+  },
+  'apgd-t': {
+    kind: 'batch',
+    summary: 'APGD on the targeted DLR loss, towards each of the most likely wrong classes in turn (needs ≥ targets + 1 classes, at least 4)',
+    source: 'Croce & Hein 2020',
+    make: (s) => (m, x, y) => apgdTargeted(m, x, y, { eps: s.eps, steps: s.aa?.apgdSteps ?? 100, targets: s.aa?.targets ?? 9, seed: s.seed }).adv,
+  },
+  'fab-t': {
+    kind: 'batch',
+    summary: 'targeted FAB: minimal-norm steps towards the linearised decision boundary of each target class',
+    source: 'Croce & Hein 2020',
+    make: (s) => (m, x, y) => fabTargeted(m, x, y, { eps: s.eps, steps: s.aa?.fabSteps ?? 100, targets: s.aa?.targets ?? 9, seed: s.seed }).adv,
+  },
+  square: {
+    kind: 'batch',
+    summary: 'Square Attack: score-based random search over squares of ±2ε (no gradients)',
+    source: 'Andriushchenko et al. 2020',
+    make: (s) => (m, x, y) => squareAttack(m, x, y, { eps: s.eps, queries: s.aa?.squareQueries ?? 5000, seed: s.seed }).adv,
+  },
+  aa: {
+    kind: 'dataset',
+    summary: 'AutoAttack: its components in turn, each on the points still robust (standard version unless `aa` says otherwise)',
+    source: 'Croce & Hein 2020, fra31/auto-attack',
+    run: (model, data, s, r) => autoAttack(model, data, { ...s.aa, eps: s.eps, n: r.n, seed: s.seed, statePath: r.statePath, progress: r.progress }).robustAccuracy,
+  },
+} satisfies Record<string, AttackEntry>;
+
+export type AttackId = keyof typeof ATTACKS;
+
+/** APGD's restarts: 5 in AutoAttack's version plus, else 1 (as the reference runs them). */
+function restarts(s: AttackSettings): number {
+  return s.aa?.version === 'plus' ? 5 : 1;
+}
+
+/** A name resolved against the registry: its entry and, for stepped attacks, the step count. */
+export interface ResolvedAttack {
+  name: string;
+  id: AttackId;
+  entry: AttackEntry;
+  steps: number;
+}
+
+/** Every name an entry answers to, in the form usage lines show (pgdN, cwN, …). */
+export function attackNamePatterns(): string[] {
+  return (Object.entries(ATTACKS) as [AttackId, AttackEntry][]).map(([id, e]) => (e.kind === 'batch' && e.steps ? `${id}N` : id));
+}
+
+/** One concrete name per entry (pgd → pgd20): what the registry test runs and usage shows as examples. */
+export function attackExamples(): string[] {
+  return (Object.entries(ATTACKS) as [AttackId, AttackEntry][]).map(([id, e]) => (e.kind === 'batch' && e.steps ? `${id}${e.steps.example}` : id));
+}
+
+/** Looks a name up; an unknown name is an error that lists the registry (and suggests the nearest). */
+export function resolveAttack(name: string): ResolvedAttack {
+  const entries = ATTACKS as Record<string, AttackEntry>;
+  const direct = entries[name];
+  if (direct) {
+    if (direct.kind === 'batch' && direct.steps && direct.steps.default === undefined) {
+      throw new PiatError('unknown-option', `Attack '${name}' needs a step count, e.g. ${name}${direct.steps.example}.`);
+    }
+    const steps = direct.kind === 'batch' && direct.steps ? (direct.steps.default as number) : 0;
+    return { name, id: name as AttackId, entry: direct, steps };
+  }
+  const m = /^(.*?)(\d+)$/.exec(name);
+  const stepped = m ? entries[m[1]] : undefined;
+  if (m && stepped && stepped.kind === 'batch' && stepped.steps) return { name, id: m[1] as AttackId, entry: stepped, steps: Number(m[2]) };
+  const hint = closest(name, attackExamples());
+  const known = `${attackNamePatterns().join(', ')} (N = steps, e.g. ${attackExamples().filter((n) => /\d$/.test(n)).join(', ')})`;
+  throw new PiatError('unknown-option', `Unknown attack '${name}'${hint.startsWith('; did you mean') ? hint : ''}. Expected one of: ${known}.`);
+}
