@@ -11,6 +11,7 @@ export * from './models/forward';
 export * from './attacks';
 export * from './objectives';
 export * from './piat';
+export * from './averaging';
 export * from './train/hooks';
 export * from './train/sgd';
 export * from './train/lr';

@@ -6,7 +6,7 @@ import { smallCnn } from '../src/models/resnet';
 import { cfa } from '../src/objectives/cfa';
 import { klToTarget, rat, regGap } from '../src/objectives/rat';
 import { trades } from '../src/objectives/trades';
-import { fawa } from '../src/piat/fawa';
+import { fawa } from '../src/averaging/fawa';
 import { pgd } from '../src/attacks/pgd';
 import { twoCircles } from '../src/data/toy';
 import { ArrayDataset } from '../src/data/dataset';

@@ -132,7 +132,7 @@ test('a run directory with another config is refused', async () => {
 });
 
 test('SWA/EMA: averaged weights are evaluated and saved; resume restores them exactly', async () => {
-  const { swa, ema } = await import('../src/piat/averaging');
+  const { swa, ema } = await import('../src/averaging/weight-averaging');
   const { loadModel } = await import('../src/train/model-io');
   for (const make of [() => swa(1), () => ema(0.9)]) {
     const full = newModel(true);

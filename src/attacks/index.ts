@@ -4,4 +4,5 @@ export * from './losses';
 export * from './pgd';
 export * from './iterative';
 export * from './autoattack';
+export * from './ap';
 export * from './registry';

@@ -27,6 +27,14 @@ export function marginPerExample(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.T
   });
 }
 
+/** Per-example KL(p ‖ q) = Σ_k p_k (log p_k − log q_k), from logits (p: clean, q: adversarial). */
+export function klPerExample(zP: tf.Tensor2D, zQ: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const logP = tf.logSoftmax(zP);
+    return tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, tf.logSoftmax(zQ))), 1) as tf.Tensor1D;
+  });
+}
+
 export type AttackLossName = 'ce' | 'margin';
 export type PerExampleLoss = (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Tensor1D;
 

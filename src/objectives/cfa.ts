@@ -10,7 +10,7 @@
  *        as in the authors' code.
  *   base 'at': CE(f(x'), y) with x' from PGD at ε_y.
  * Calibration starts at `beginEpoch` (authors: 10). FAWA, the fairness-aware weight averaging
- * CFA evaluates, is the separate hook `fawa()` (src/piat/fawa.ts).
+ * CFA evaluates, is the separate hook `fawa()` (src/averaging/fawa.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { pgd, PgdOptions, validatePgd } from '../attacks/pgd';

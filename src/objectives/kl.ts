@@ -3,14 +3,10 @@ import * as tf from '@tensorflow/tfjs';
 import { pgd, PgdOptions } from '../attacks/pgd';
 import { logits } from '../models/forward';
 import { ObjectiveContext } from './types';
+import { klPerExample } from '../attacks/losses';
 
-/** Per-example KL(p ‖ q) = Σ_k p_k (log p_k − log q_k), from logits (p: clean, q: adversarial). */
-export function klPerExample(zP: tf.Tensor2D, zQ: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const logP = tf.logSoftmax(zP);
-    return tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, tf.logSoftmax(zQ))), 1) as tf.Tensor1D;
-  });
-}
+// the KL lives with the attack losses (A&P's attack maximises it); TRADES, MART, MAIL, CFA and RAT take it from here
+export { klPerExample };
 
 /** Probability of the true class, per example. */
 export function trueProb(z: tf.Tensor2D, y: tf.Tensor1D): tf.Tensor1D {

@@ -1,5 +1,5 @@
 /**
- * Weight averaging baselines, to compare with PIAT: they average the weights *without* feeding the
+ * Weight averaging, to compare with PIAT (which is not averaging: src/piat/): they average the weights *without* feeding the
  * average back into training (PIAT trains on from the interpolated weights).
  *   ema: θ̄ ← d·θ̄ + (1 − d)·θ after every step (decay d, default 0.999)
  *   swa: θ̄ = mean of the end-of-epoch weights from `startEpoch` on (Izmailov et al. 2018; the

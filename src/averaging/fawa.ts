@@ -11,7 +11,8 @@ import { pgd, PgdOptions, validatePgd } from '../attacks/pgd';
 import { classAccuracy } from '../eval/accuracy';
 import { HookContext } from '../train/hooks';
 import { PiatError } from '../util/errors';
-import { AveragedWeightsHook, blendWeights } from './averaging';
+import { AveragedWeightsHook, blendWeights } from './weight-averaging';
+import { PAPER_THREAT } from '../settings';
 
 export interface FawaOptions {
   /** held-out training examples (not the test set) */
@@ -20,7 +21,7 @@ export interface FawaOptions {
   decay?: number;
   /** worst-class robust validation accuracy needed for an epoch to enter the average (default 0.24) */
   threshold?: number;
-  /** validation attack (default PGD-10, ε 8/255, α 2/255) */
+  /** validation attack (default PGD-10 at the paper's threat model) */
   attack?: PgdOptions;
   /** validation examples used (default all) */
   n?: number;
@@ -40,7 +41,7 @@ export class FawaHook extends AveragedWeightsHook {
     this.validation = o.validation;
     this.decay = o.decay ?? 0.88;
     this.threshold = o.threshold ?? 0.24;
-    this.attack = o.attack ?? { eps: 8 / 255, alpha: 2 / 255, steps: 10 };
+    this.attack = o.attack ?? { ...PAPER_THREAT, steps: 10 };
     this.n = Math.min(o.n ?? o.validation.size, o.validation.size);
     validatePgd(this.attack);
     if (!(this.decay >= 0 && this.decay < 1)) throw new PiatError('bad-option', `FAWA decay must be in [0, 1), got ${o.decay}`);
