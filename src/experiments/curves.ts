@@ -55,7 +55,7 @@ export function curveMethods(c: CurvesConfig): MethodSpec[] {
 }
 
 export async function runCurvesExperiment(profile: Profile, opts: { config?: CurvesConfig; progress?: boolean } = {}): Promise<MethodRun[]> {
-  const c = opts.config ?? CURVES_PROFILES[profile];
+  const c = opts.config ?? CURVES_PROFILES[baseProfile(profile)];
   let train = loadDataset(c.dataset, 'train');
   if (c.trainSize) train = train.take(c.trainSize);
   const test = loadDataset(c.dataset, 'test').take(c.testSize);

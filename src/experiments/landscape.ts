@@ -36,7 +36,7 @@ export interface MethodLandscape {
 
 /** Trains (or re-uses) the two models and computes (or re-uses) their landscapes. */
 export async function runLandscapes(profile: Profile, o: { config?: LandscapeConfig; progress?: boolean } = {}): Promise<MethodLandscape[]> {
-  const lc = o.config ?? LANDSCAPE_PROFILES[profile];
+  const lc = o.config ?? LANDSCAPE_PROFILES[baseProfile(profile)];
   const pc = poolConfig(profile, { dataset: tableDatasets(profile, ['cifar10'])[0], arch: 'resnet18' });
   const data = poolData(pc);
   const runs = await trainPool(profile, pc, LANDSCAPE_METHODS, { progress: o.progress, data });

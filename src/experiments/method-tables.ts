@@ -5,17 +5,33 @@
  */
 import { DatasetName } from '../data/images';
 import { Profile } from './profiles';
-import { aaLabel, evaluateRun, PoolArch, PoolConfig, poolConfig, poolData, PoolMethod, tableDatasets, trainPool } from './pool';
+import { aaLabel, evaluateRun, PoolArch, PoolConfig, poolConfig, poolData, PoolMethod, poolSeeds, tableDatasets, trainPool } from './pool';
 import { MethodRun } from './compare-methods';
 import { bestFinalDiff } from '../eval/evaluate';
+import { compareHigher, Comparison, formatSummary, SeedSummary, summarizeSeeds, Verdict } from '../stats';
 
 export interface MethodsResult {
   profile: Profile;
   dataset: DatasetName;
   config: PoolConfig;
+  /** the first seed's runs (per-epoch curves) */
   runs: MethodRun[];
-  /** percent, one row per method × attack */
+  /** every seed's runs, in the order of the profile's seeds */
+  seedRuns: { seed: number; runs: MethodRun[] }[];
+  /** percent, one row per method × attack: the mean over seeds */
   rows: BestFinalRow[];
+  /** per method × attack: Best and Final over seeds, with their 95% intervals (fractions) */
+  stats: BestFinalStats[];
+}
+
+export interface BestFinalStats {
+  dataset: string;
+  method: string;
+  attack: string;
+  best: SeedSummary;
+  final: SeedSummary;
+  /** Best − Final per seed (not a proportion: seed spread only) */
+  diff: SeedSummary;
 }
 
 export interface BestFinalRow {
@@ -27,17 +43,44 @@ export interface BestFinalRow {
   diff: number;
 }
 
-/** Trains (or re-uses) the methods on one dataset and evaluates their Best and Final weights. */
+/**
+ * Trains (or re-uses) the methods on one dataset for every seed of the profile and evaluates their
+ * Best and Final weights; rows are means over seeds, stats carry the spread and intervals.
+ */
 export async function runMethodsOn(profile: Profile, dataset: DatasetName, methods: (string | PoolMethod)[], o: { arch?: PoolArch; progress?: boolean } = {}): Promise<MethodsResult> {
   const config = poolConfig(profile, { dataset, arch: o.arch });
   const data = poolData(config);
-  const runs = await trainPool(profile, config, methods, { progress: o.progress, data });
-  const rows: BestFinalRow[] = [];
-  for (const run of runs) {
-    const [best, final] = await evaluateRun(run, data.test, config.final, { progress: o.progress });
-    for (const r of bestFinalDiff(best.rows, final.rows)) rows.push({ dataset: config.dataset, method: run.method, ...r });
+  const seedRuns: MethodsResult['seedRuns'] = [];
+  const perSeed: BestFinalRow[][] = [];
+  for (const seed of poolSeeds(config)) {
+    const c = { ...config, seed };
+    const runs = await trainPool(profile, c, methods, { progress: o.progress, data });
+    const rows: BestFinalRow[] = [];
+    for (const run of runs) {
+      const [best, final] = await evaluateRun(run, data.test, config.final, { progress: o.progress });
+      for (const r of bestFinalDiff(best.rows, final.rows)) rows.push({ dataset: config.dataset, method: run.method, ...r });
+    }
+    seedRuns.push({ seed, runs });
+    perSeed.push(rows);
   }
-  return { profile, dataset: config.dataset, config, runs, rows };
+  const stats = seedStats(perSeed, config.final.n);
+  const rows = stats.map((x) => ({ dataset: x.dataset, method: x.method, attack: x.attack, best: 100 * x.best.mean, final: 100 * x.final.mean, diff: 100 * x.diff.mean }));
+  return { profile, dataset: config.dataset, config, runs: seedRuns[0].runs, seedRuns, rows, stats };
+}
+
+/** Per method × attack over seeds (rows in percent, as evaluate's; summaries in fractions). */
+export function seedStats(perSeed: BestFinalRow[][], n: number): BestFinalStats[] {
+  return perSeed[0].map((r0) => {
+    const same = perSeed.map((rows) => rows.find((r) => r.method === r0.method && r.attack === r0.attack) as BestFinalRow);
+    return {
+      dataset: r0.dataset,
+      method: r0.method,
+      attack: r0.attack,
+      best: summarizeSeeds(same.map((r) => r.best / 100), n),
+      final: summarizeSeeds(same.map((r) => r.final / 100), n),
+      diff: summarizeSeeds(same.map((r) => r.diff / 100)),
+    };
+  });
 }
 
 /** The same over the datasets a table uses at this profile (the paper's at `paper`, Fashion-MNIST otherwise). */
@@ -50,20 +93,58 @@ export async function runMethodsTable(profile: Profile, paperDatasets: DatasetNa
 const ATTACK_TITLES: Record<string, string> = { clean: 'Clean', pgd20: 'PGD20', cw20: 'CW', aa: 'AA' };
 
 /** Table I's columns for one attack: "<Attack> best", "<Attack> final" and "<Attack> diff". */
-export function bestFinalColumns(attack: string, v: { best: number; final: number; diff: number }): [string, number][] {
+export function bestFinalColumns<T>(attack: string, v: { best: T; final: T; diff: T }): [string, T][] {
   const t = ATTACK_TITLES[attack] ?? attack;
   return [[`${t} best`, v.best], [`${t} final`, v.final], [`${t} diff`, v.diff]];
 }
 
-/** Table I's wide layout: one row per dataset × method, Best / Final / Diff per attack. */
+/**
+ * Table I's wide layout: one row per dataset × method, Best / Final / Diff per attack: numbers (one
+ * seed) or "mean ± std" over seeds.
+ */
 export function bestFinalWide(results: MethodsResult[]): Record<string, string | number>[] {
   return results.flatMap((r) =>
     [...new Set(r.rows.map((x) => x.method))].map((method) => {
       const row: Record<string, string | number> = { dataset: r.dataset, method };
-      for (const x of r.rows.filter((y) => y.method === method)) for (const [k, v] of bestFinalColumns(x.attack, x)) row[k] = v;
+      if (r.seedRuns.length > 1) {
+        for (const x of r.stats.filter((y) => y.method === method)) for (const [k, v] of bestFinalColumns(x.attack, x)) row[k] = formatSummary(v, { digits: 2, interval: false });
+      } else {
+        for (const x of r.rows.filter((y) => y.method === method)) for (const [k, v] of bestFinalColumns(x.attack, x)) row[k] = v;
+      }
       return row;
     }),
   );
+}
+
+/** Every accuracy with its 95% interval (binomial on the test images, and the seed spread when there are several seeds). */
+export function intervalTable(results: MethodsResult[]): Record<string, string>[] {
+  return results.flatMap((r) =>
+    r.stats.map((x) => ({ dataset: x.dataset, method: x.method, attack: ATTACK_TITLES[x.attack] ?? x.attack, Best: formatSummary(x.best), Final: formatSummary(x.final), 'Best − Final': formatSummary(x.diff) })),
+  );
+}
+
+/** The summaries of one method and attack, or undefined. */
+export function statOf(r: MethodsResult, method: string, attack: string): BestFinalStats | undefined {
+  return r.stats.find((x) => x.method === method && x.attack === attack);
+}
+
+/** "A higher than B" on an attack's Best or Final weights, with its verdict (undefined when either is missing). */
+export function compareMethodsOn(r: MethodsResult, a: string, b: string, attack: string, which: 'best' | 'final'): Comparison | undefined {
+  const x = statOf(r, a, attack);
+  const y = statOf(r, b, attack);
+  return x && y ? compareHigher(x[which], y[which]) : undefined;
+}
+
+/** A comparison as "+1.23 ± 2.10 pts" (difference and its 95% half-width, in points). */
+export function formatComparison(c: Comparison): string {
+  const hw = Number.isFinite(c.halfWidth) ? ` ± ${(100 * c.halfWidth).toFixed(2)}` : ' (spread unknown: one seed)';
+  return `${c.diff >= 0 ? '+' : ''}${(100 * c.diff).toFixed(2)}${hw} pts`;
+}
+
+/** The sentence for a claim's verdict, with what it rests on (seeds and images). */
+export function verdictSentence(v: Verdict, r: MethodsResult): string {
+  const seeds = r.seedRuns.length;
+  return `The claim **${v}** (95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''} and ${r.config.final.n} test images; a difference inside its interval is inconclusive).`;
 }
 
 /** Tables II–V's layout: Clean, PGD20 and AA of the Best weights, one row per dataset × method. */
@@ -88,20 +169,12 @@ export function accuracyBars(results: MethodsResult[], attacks: string[], which:
 /** What the profile evaluates, in words, for the notebooks' first and last cells. */
 export function evaluationNote(c: PoolConfig): string {
   const eps = c.final.eps < 0.05 ? `${Math.round(c.final.eps * 255)}/255` : String(c.final.eps);
-  return `Final evaluation on the first ${c.final.n} test images: clean, PGD20 and CW20 (L∞, ε = ${eps}, step ${c.final.alpha.toFixed(4)}), ${aaLabel(c.final)}. Best = the epoch with the highest PGD-${c.evalAttack.steps} accuracy on ${c.testSize} test images during training; Final = the last epoch.`;
+  return `Final evaluation on the first ${c.final.n} test images: clean, PGD20 and CW20 (L∞, ε = ${eps}, step ${c.final.alpha.toFixed(4)}), ${aaLabel(c.final)}. ${c.validationSize ? `Best = the epoch with the highest PGD-${c.evalAttack.steps} accuracy on ${c.validationSize} held-out training images (never trained on, so the test images did not choose it)` : `Best = the epoch with the highest PGD-${c.evalAttack.steps} accuracy on the first ${c.testSize} test images during training (the same images report it)`}; Final = the last epoch.${poolSeeds(c).length > 1 ? ` Seeds ${poolSeeds(c).join(', ')}: tables show mean ± std over seeds.` : ''}`;
 }
 
 /** Two decimals, or '–' for a missing value (the summaries' tables). */
 export const fmt2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
 
-/**
- * The verdict sentence of a summary: `held` of `total` checks passed; all of them agrees, at
- * least `partlyFrom` (default 1) partly holds, fewer does not hold.
- */
-export function claimVerdict(held: number, total: number, partlyFrom = 1): string {
-  if (held === total) return 'The claim **agrees** on this run.';
-  return held >= partlyFrom ? 'The claim **partly holds** on this run.' : 'The claim **does not hold** on this run.';
-}
 
 /** The methods ordered by a column, best first. */
 export function rankBy(rows: Record<string, string | number>[], column: string): string[] {

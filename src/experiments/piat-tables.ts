@@ -4,7 +4,8 @@
  * At the smoke and quick profiles every architecture is the same small CNN, so these notebooks
  * share the pool's runs with notebook 03.
  */
-import { MethodsResult, bestOnlyWide, claimVerdict, fmt2 as f, piatGains, rankBy } from './method-tables';
+import { MethodsResult, bestOnlyWide, compareMethodsOn, formatComparison, fmt2 as f, piatGains, rankBy, verdictSentence } from './method-tables';
+import { combineVerdicts, Verdict } from '../stats';
 import { PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE5 } from './paper-values';
 
 export const TABLE2_METHODS = ['PGD-AT', 'ALP', 'TRADES', 'MART', 'MAIL', 'CFA', 'RAT', 'PIAT+NMSE'];
@@ -26,20 +27,28 @@ export function piatGainTable(results: MethodsResult[], column: 'AA' | 'PGD20' |
   );
 }
 
+/** The PIAT name of a base method ("PGD-AT" → "PIAT"). */
+const piatOf = (base: string) => (base === 'PGD-AT' ? 'PIAT' : `PIAT+${base}`);
+
 export function table3Summary(results: MethodsResult[]): string {
   const gains = piatGainTable(results, 'AA');
   const pgd = piatGainTable(results, 'PGD20');
+  const verdicts: Verdict[] = [];
+  const rowsOut = gains.map((g, i) => {
+    const r = results.find((x) => x.dataset === g.dataset) as MethodsResult;
+    const c = compareMethodsOn(r, piatOf(g.base), g.base, 'aa', 'best');
+    verdicts.push(c?.verdict ?? 'inconclusive');
+    return `| ${g.dataset} | ${g.base} | ${f(g.without)} | ${f(g.with_piat)} | ${c ? formatComparison(c) : '–'} | ${c?.verdict ?? '–'} | ${pgd[i].gain >= 0 ? '+' : ''}${f(pgd[i].gain)} | +${f(g.paper_gain_cifar10)} |`;
+  });
   const up = gains.filter((g) => g.gain > 0).length;
   const lines = [
     '**Paper (Table III, WRN-32-10; Fig. 6, ResNet-18):** wrapping PGD-AT, ALP, TRADES, MART and MAIL in PIAT raises their AA accuracy on every dataset (CIFAR-10 WRN: +0.57, +2.67, +3.35, +3.26, +4.96 points) while keeping clean accuracy.',
     '',
-    '| dataset | method | AA without | AA with PIAT | gain | PGD20 gain | paper AA gain (CIFAR-10) |',
-    '|---|---|---|---|---|---|---|',
-    ...gains.map((g, i) => `| ${g.dataset} | ${g.base} | ${f(g.without)} | ${f(g.with_piat)} | ${g.gain >= 0 ? '+' : ''}${f(g.gain)} | ${pgd[i].gain >= 0 ? '+' : ''}${f(pgd[i].gain)} | +${f(g.paper_gain_cifar10)} |`),
+    '| dataset | method | AA without | AA with PIAT | gain (95% interval) | PIAT raises AA | PGD20 gain | paper AA gain (CIFAR-10) |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rowsOut,
     '',
-    `**Here:** PIAT raises AA accuracy for ${up} of ${gains.length} methods. ` +
-      claimVerdict(up, gains.length, Math.floor(gains.length / 2) + 1) +
-      quickNote(results),
+    `**Here:** PIAT's mean AA gain is positive for ${up} of ${gains.length} methods. ` + (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0]) : '') + quickNote(results),
   ];
   return lines.join('\n');
 }
@@ -53,7 +62,8 @@ export function table2Summary(results: MethodsResult[]): string {
     lines.push(`- ${r.dataset}: by AA ${byAa.map((m, i) => `${i + 1}. ${m}`).join(', ')}; PIAT+NMSE is ${byPgd.indexOf('PIAT+NMSE') + 1}. by PGD20.`);
   }
   const first = results.filter((r) => rankBy(bestOnlyWide([r]), 'AA')[0] === 'PIAT+NMSE').length;
-  lines.push('', `**Here:** PIAT+NMSE is first by AA on ${first} of ${results.length} dataset(s). ` + claimVerdict(first, results.length, results.length + 1) + quickNote(results));
+  const verdicts = results.flatMap((r) => [...new Set(r.rows.map((x) => x.method))].filter((m) => m !== 'PIAT+NMSE').map((m) => compareMethodsOn(r, 'PIAT+NMSE', m, 'aa', 'best')?.verdict ?? 'inconclusive'));
+  lines.push('', `**Here:** PIAT+NMSE is first by mean AA on ${first} of ${results.length} dataset(s). ` + (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0]) : '') + quickNote(results));
   return lines.join('\n');
 }
 
@@ -69,6 +79,7 @@ export function table5Summary(results: MethodsResult[]): string {
   ];
   let wins = 0;
   let total = 0;
+  const verdicts: Verdict[] = [];
   for (const r of results) {
     const wide = bestOnlyWide([r]);
     for (const row of wide) {
@@ -79,10 +90,11 @@ export function table5Summary(results: MethodsResult[]): string {
     const n = wide.find((x) => x.method === 'NMSE');
     if (a && n) {
       total += 2;
-      wins += ((n.Clean as number) >= (a.Clean as number) ? 1 : 0) + ((n.AA as number) >= (a.AA as number) ? 1 : 0);
+      wins += ((n.Clean as number) > (a.Clean as number) ? 1 : 0) + ((n.AA as number) > (a.AA as number) ? 1 : 0);
+      for (const attack of ['clean', 'aa']) verdicts.push(compareMethodsOn(r, 'NMSE', 'ALP', attack, 'best')?.verdict ?? 'inconclusive');
     }
   }
-  lines.push('', `**Here:** NMSE is at least as good as ALP in ${wins} of ${total} (clean, AA) comparisons. ` + claimVerdict(wins, total) + quickNote(results));
+  lines.push('', `**Here:** NMSE's mean is above ALP's in ${wins} of ${total} (clean, AA) comparisons. ` + (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0]) : '') + quickNote(results));
   return lines.join('\n');
 }
 

@@ -3,14 +3,23 @@
  * only names and validates the profile.
  *   smoke: about 2 minutes a notebook, for CI
  *   quick: at most about 20 minutes a notebook on a 2-core CPU, embedded data
+ *   overfit: long enough for robust overfitting to happen on the embedded data, with several seeds
+ *            (the pool's tables and curves; about an hour a notebook on a 2-core CPU on torch)
  *   paper: the paper's settings (GPU scale)
  */
 import * as path from 'path';
 import { PACKAGE_ROOT } from '../util/paths';
 import { oneOf } from '../util/errors';
 
-export const PROFILES = ['smoke', 'quick', 'paper'] as const;
+export const PROFILES = ['smoke', 'quick', 'overfit', 'paper'] as const;
 export type Profile = (typeof PROFILES)[number];
+/** The profiles of experiments that have no overfit-specific setting (toy, landscape). */
+export type BaseProfile = Exclude<Profile, 'overfit'>;
+
+/** An experiment without its own overfit setting runs its quick one there. */
+export function baseProfile(p: Profile): BaseProfile {
+  return p === 'overfit' ? 'quick' : p;
+}
 
 /** The profile from PIAT_PROFILE (validated), or `fallback` when unset. */
 export function profileFromEnv(fallback: Profile = 'quick', env: NodeJS.ProcessEnv = process.env): Profile {

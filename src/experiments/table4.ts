@@ -6,7 +6,8 @@
  * use a 2-block ViT on Fashion-MNIST.
  */
 import { Profile } from './profiles';
-import { bestOnlyWide, claimVerdict, fmt2 as f, MethodsResult, runMethodsOn } from './method-tables';
+import { bestOnlyWide, compareMethodsOn, fmt2 as f, MethodsResult, runMethodsOn, verdictSentence } from './method-tables';
+import { combineVerdicts, Verdict } from '../stats';
 import { ViTArch } from './pool';
 import { PAPER_TABLE4 } from './paper-values';
 
@@ -42,6 +43,7 @@ export function table4Summary(results: { arch: ViTArch; result: MethodsResult }[
   ];
   let held = 0;
   let checks = 0;
+  const verdicts: Verdict[] = [];
   for (const { arch, result } of results) {
     const wide = bestOnlyWide([result]);
     for (const r of wide) {
@@ -52,13 +54,15 @@ export function table4Summary(results: { arch: ViTArch; result: MethodsResult }[
       const [a, b, c] = FAMILY(base).map((m) => wide.find((x) => x.method === m));
       if (!a || !b || !c) continue;
       checks += 2;
-      held += ((b.AA as number) >= (a.AA as number) ? 1 : 0) + ((c.AA as number) >= (b.AA as number) ? 1 : 0);
+      held += ((b.AA as number) > (a.AA as number) ? 1 : 0) + ((c.AA as number) > (b.AA as number) ? 1 : 0);
+      verdicts.push(compareMethodsOn(result, b.method as string, a.method as string, 'aa', 'best')?.verdict ?? 'inconclusive');
+      verdicts.push(compareMethodsOn(result, c.method as string, b.method as string, 'aa', 'best')?.verdict ?? 'inconclusive');
     }
   }
   lines.push(
     '',
-    `**Here:** of ${checks} steps (base → +A&P → PIAT+A&P) AA accuracy rises or holds in ${held}. ` +
-      claimVerdict(held, checks) +
+    `**Here:** of ${checks} steps (base → +A&P → PIAT+A&P) mean AA accuracy rises in ${held}. ` +
+      (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0].result) : '') +
       collapsedNote(results) +
       (profile !== 'paper' ? ' (A 2-block ViT trained from scratch on Fashion-MNIST for a few epochs, PGD-AT family only: a qualitative check; the paper fine-tunes large pretrained ViTs.)' : ' (Trained from scratch: the paper fine-tunes ImageNet weights.)'),
   );

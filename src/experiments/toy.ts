@@ -91,7 +91,7 @@ export async function runToyExperiment(
   profile: Profile,
   opts: { config?: ToyConfig; methods?: readonly ToyMethod[]; root?: string; progress?: boolean } = {},
 ): Promise<ToyRun[]> {
-  const c = opts.config ?? TOY_PROFILES[profile];
+  const c = opts.config ?? TOY_PROFILES[baseProfile(profile)];
   const { train: trainSet, test } = toyData(c);
   const runs = await compareMethods({
     methods: (opts.methods ?? TOY_METHODS).map((name) => ({ name, objective: () => objectiveFor(name, c), hooks: () => (name.startsWith('PIAT') ? [piat()] : []) })),

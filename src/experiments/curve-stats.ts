@@ -1,0 +1,96 @@
+/**
+ * Per-epoch curves over seeds (Fig. 1, Fig. 9): what each run's robust test accuracy did — its
+ * peak, its end, the fall from one to the other (robust overfitting) and the early oscillation —
+ * summarised over seeds with 95% intervals, and the curves themselves as mean and range.
+ */
+import { MethodRun } from './compare-methods';
+import { oscillation } from '../analysis/oscillation';
+import { SeedSummary, summarizeSeeds } from '../stats';
+
+export interface SeededRuns {
+  seed: number;
+  runs: MethodRun[];
+}
+
+export interface CurveStats {
+  method: string;
+  /** the highest per-epoch robust test accuracy and the last one (proportions of n images) */
+  best: SeedSummary;
+  final: SeedSummary;
+  /** the epochs of the peak, per seed */
+  bestEpochs: number[];
+  /**
+   * the fall after the peak on the 3-epoch moving average (max of it − its last value): the raw
+   * best − final is biased upwards by the evaluation noise, which the max picks up
+   */
+  fall: SeedSummary;
+  /** std of epoch-to-epoch changes over the first half of training (oscillation) */
+  earlyOscillation: SeedSummary;
+  /** mean robust accuracy over the first half */
+  earlyMean: SeedSummary;
+  /** the last epoch's robust accuracy on training images, when the runs recorded it */
+  trainRobustFinal?: SeedSummary;
+  /** its rise from the test peak's epoch to the end (training robustness keeps rising while the test's falls) */
+  trainRobustRise?: SeedSummary;
+}
+
+/** Moving average over `w` epochs (shorter at the start). */
+export function movingAverage(v: number[], w = 3): number[] {
+  return v.map((_, i) => {
+    const part = v.slice(Math.max(0, i - w + 1), i + 1);
+    return part.reduce((a, b) => a + b, 0) / part.length;
+  });
+}
+
+/** The fall after the peak of a curve, on its `w`-epoch moving average. */
+export function fallAfterPeak(v: number[], w = 3): number {
+  const m = movingAverage(v, w);
+  return Math.max(...m) - m[m.length - 1];
+}
+
+/** Curve statistics per method over seeds; `n` = test images evaluated per epoch. */
+export function curveStats(seedRuns: SeededRuns[], n: number): CurveStats[] {
+  const methods = seedRuns[0]?.runs.map((r) => r.method) ?? [];
+  return methods.map((method) => {
+    const runs = seedRuns.map((s) => s.runs.find((r) => r.method === method) as MethodRun);
+    const robust = runs.map((r) => r.records.map((e) => e.robustAcc ?? 0));
+    const half = (v: number[]) => v.slice(0, Math.max(2, Math.ceil(v.length / 2)));
+    const bestEpochs = robust.map((v) => v.indexOf(Math.max(...v)) + 1);
+    const train = runs.map((r) => r.records.map((e) => e.trainRobustAcc));
+    const hasTrain = train.every((v) => v.length && v.every((x) => typeof x === 'number'));
+    const out: CurveStats = {
+      method,
+      best: summarizeSeeds(robust.map((v) => Math.max(...v)), n),
+      final: summarizeSeeds(robust.map((v) => v[v.length - 1]), n),
+      bestEpochs,
+      fall: summarizeSeeds(robust.map((v) => fallAfterPeak(v))),
+      earlyOscillation: summarizeSeeds(robust.map((v) => oscillation(half(v)).stdOfChanges)),
+      earlyMean: summarizeSeeds(robust.map((v) => half(v).reduce((a, b) => a + b, 0) / half(v).length)),
+    };
+    if (hasTrain) {
+      const t = train as number[][];
+      out.trainRobustFinal = summarizeSeeds(t.map((v) => v[v.length - 1]));
+      out.trainRobustRise = summarizeSeeds(t.map((v, i) => v[v.length - 1] - v[bestEpochs[i] - 1]));
+    }
+    return out;
+  });
+}
+
+/** Per-epoch rows {method, epoch, metric, accuracy, lo, hi}: the mean over seeds and its range (min–max). */
+export function curveRows(seedRuns: SeededRuns[], robustLabel: string, o: { train?: boolean; clean?: boolean } = {}) {
+  const methods = seedRuns[0]?.runs.map((r) => r.method) ?? [];
+  const metrics: [string, (e: MethodRun['records'][number]) => number | null | undefined][] = [[robustLabel, (e) => e.robustAcc]];
+  if (o.clean !== false) metrics.push(['clean', (e) => e.cleanAcc]);
+  if (o.train) metrics.push([`${robustLabel}, training images`, (e) => e.trainRobustAcc]);
+  return methods.flatMap((method) => {
+    const runs = seedRuns.map((s) => s.runs.find((r) => r.method === method) as MethodRun);
+    const epochs = Math.min(...runs.map((r) => r.records.length));
+    return metrics.flatMap(([metric, get]) =>
+      Array.from({ length: epochs }, (_, i) => {
+        const v = runs.map((r) => get(r.records[i])).filter((x): x is number => typeof x === 'number');
+        if (!v.length) return [];
+        return [{ method, epoch: i + 1, metric, accuracy: v.reduce((a, b) => a + b, 0) / v.length, lo: Math.min(...v), hi: Math.max(...v) }];
+      }).flat(),
+    );
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * A claim's verdict from measurements with uncertainty. "A is higher than B" holds only when the
+ * difference of the means is larger than its 95% uncertainty; it does not hold when the opposite is
+ * that clear; otherwise (a tie, or a difference inside the uncertainty) it is inconclusive. A tie
+ * never holds.
+ */
+import { normalQuantile } from './binomial';
+import { SeedSummary, t95 } from './summary';
+
+export type Verdict = 'holds' | 'does not hold' | 'inconclusive';
+
+export interface Comparison {
+  /** mean(A) − mean(B) */
+  diff: number;
+  /** half-width of the 95% interval of the difference */
+  halfWidth: number;
+  verdict: Verdict;
+}
+
+/**
+ * The 95% half-width of mean(A) − mean(B): seed spreads combined Welch-style (Student t at the
+ * Welch–Satterthwaite degrees of freedom), test-set sampling added in quadrature. When one side has a
+ * single seed its training spread is unknown and only sampling error counts (say so next to it).
+ */
+export function differenceHalfWidth(a: SeedSummary, b: SeedSummary): number {
+  // a statistic that is not a proportion has no sampling term: with one seed its spread is unknown
+  if ((a.n === undefined && a.values.length < 2) || (b.n === undefined && b.values.length < 2)) return Infinity;
+  const va = a.values.length > 1 ? a.std ** 2 / a.values.length : 0;
+  const vb = b.values.length > 1 ? b.std ** 2 / b.values.length : 0;
+  const sa = a.n === undefined ? 0 : (a.mean * (1 - a.mean)) / a.n;
+  const sb = b.n === undefined ? 0 : (b.mean * (1 - b.mean)) / b.n;
+  const sampling = normalQuantile(0.95) ** 2 * (sa + sb);
+  if (va + vb === 0) return Math.sqrt(sampling);
+  const dfA = a.values.length - 1;
+  const dfB = b.values.length - 1;
+  const df = (va + vb) ** 2 / ((dfA > 0 ? va ** 2 / dfA : 0) + (dfB > 0 ? vb ** 2 / dfB : 0));
+  return Math.sqrt(t95(Math.max(1, Math.floor(df))) ** 2 * (va + vb) + sampling);
+}
+
+/** Verdict on "A is higher than B (by more than `margin`, default 0)". */
+export function compareHigher(a: SeedSummary, b: SeedSummary, margin = 0): Comparison {
+  const diff = a.mean - b.mean;
+  const halfWidth = differenceHalfWidth(a, b);
+  return { diff, halfWidth, verdict: verdictOf(diff - margin, halfWidth) };
+}
+
+/** The verdict for an estimated effect (positive = the claim's direction) and its 95% half-width. */
+export function verdictOf(effect: number, halfWidth: number): Verdict {
+  if (effect > halfWidth && effect > 0) return 'holds';
+  if (effect < -halfWidth && effect < 0) return 'does not hold';
+  return 'inconclusive';
+}
+
+/** Bold markdown of a verdict, for the notebooks' "Here:" lines. */
+export function verdictMarkdown(v: Verdict): string {
+  return `**${v}**`;
+}
+
+/**
+ * Several checks of one claim: it holds when every check holds, does not hold when any check
+ * clearly fails, and is inconclusive otherwise.
+ */
+export function combineVerdicts(vs: Verdict[]): Verdict {
+  if (!vs.length) return 'inconclusive';
+  if (vs.some((v) => v === 'does not hold')) return 'does not hold';
+  return vs.every((v) => v === 'holds') ? 'holds' : 'inconclusive';
+}
+
+/** Verdict on "this quantity is above zero" (e.g. a fall after the peak), from its summary over seeds. */
+export function positiveVerdict(x: SeedSummary): Verdict {
+  return verdictOf(x.mean, x.mean - x.interval.lo);
+}

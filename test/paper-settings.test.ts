@@ -1,0 +1,117 @@
+/** The paper's settings (issue 13): the piecewise-linear LR, NMSE's two reductions, the Best split, per-epoch training accuracy. */
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { knotMultiplier, lrAt, paperLinearDecay, paperStepDecay } from '../src/train/lr';
+import { validateTrainConfig, train } from '../src/train/trainer';
+import { nmse, nmseTerm } from '../src/objectives/nmse';
+import { pgdAt } from '../src/objectives/pgd-at';
+import { poolConfig, poolData, poolSplits } from '../src/experiments/pool';
+import { PROFILES } from '../src/experiments/profiles';
+import { mlp } from '../src/models/mlp';
+import { twoCircles } from '../src/data/toy';
+import { PiatError } from '../src/util/errors';
+import { setup } from './helpers';
+
+before(setup);
+
+const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+
+test("the paper's LR (ResNet-18): 0.01 until epoch 60, linear to 0.001 at 90 and 0.0001 at 120", () => {
+  const s = paperLinearDecay(120);
+  for (const [epoch, lr] of [[0, 0.01], [30, 0.01], [60, 0.01], [90, 0.001], [120, 0.0001], [150, 0.0001]] as const) close(lrAt(s, 0.01, epoch), lr, `epoch ${epoch}`);
+  // between the knots: on the line
+  close(lrAt(s, 0.01, 75), 0.0055, 'epoch 75 (halfway 60 → 90)');
+  close(lrAt(s, 0.01, 100), 0.001 - (0.0009 * 10) / 30, 'epoch 100');
+  // monotone non-increasing over the run
+  const lrs = Array.from({ length: 121 }, (_, e) => lrAt(s, 0.01, e));
+  assert.ok(lrs.every((v, i) => i === 0 || v <= lrs[i - 1] + 1e-15));
+  // WRN: 0.1 until 90, 0.01 at 135, 0.001 at 180
+  const w = paperLinearDecay(180);
+  for (const [epoch, lr] of [[90, 0.1], [135, 0.01], [180, 0.001]] as const) close(lrAt(w, 0.1, epoch), lr, `WRN epoch ${epoch}`);
+  // the step reading stays available under its own name
+  assert.deepEqual(paperStepDecay(120), { kind: 'piecewise', milestones: [60, 90] });
+  close(lrAt(paperStepDecay(120), 0.01, 75), 0.001, 'step reading at 75');
+});
+
+test('LR knots: held before the first and after the last, bad knots refused with the reason', () => {
+  close(knotMultiplier([[5, 2], [10, 1]], 0), 2, 'before the first knot');
+  close(knotMultiplier([[5, 2], [10, 1]], 7.5), 1.5, 'midway');
+  close(knotMultiplier([[5, 2], [10, 1]], 99), 1, 'after the last knot');
+  assert.throws(() => knotMultiplier([[5, 1], [5, 0.1]], 0), /increase strictly/);
+  assert.throws(() => knotMultiplier([], 0), /at least one/);
+  assert.throws(() => knotMultiplier([[0, -1]], 0), /multiplier ≥ 0/);
+  // the trainer's config check knows the new kind
+  const base = { epochs: 1, batchSize: 1, seed: 0, optimizer: { lr: 0.1 } };
+  validateTrainConfig({ ...base, lrSchedule: { kind: 'knots', knots: [[0, 1], [1, 0.1]] } });
+  assert.throws(() => validateTrainConfig({ ...base, lrSchedule: { kind: 'knots', knots: [[0, 1, 2]] } as never }), PiatError);
+});
+
+/** NMSE of one example by hand (float64): (1 − p_y(z)) · Σ_k (z_k/‖z‖ − z'_k/‖z'‖)². */
+function nmseHand(z: number[], za: number[], y: number): number {
+  const n = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  const dist = z.reduce((s, _, k) => s + (z[k] / n(z) - za[k] / n(za)) ** 2, 0);
+  const e = z.map((v) => Math.exp(v - Math.max(...z)));
+  return (1 - e[y] / e.reduce((a, b) => a + b, 0)) * dist;
+}
+
+test("NMSE reductions: 'sum' is the batch mean of the per-example distance, 'mean' that divided by the K classes", () => {
+  const Z = [[1.0, -0.5, 2.0, 0.1], [0.3, 0.2, -1.1, 0.7], [-1, 0.5, 0.5, 2]];
+  const ZA = [[0.2, 0.9, 1.0, -0.3], [-0.4, 1.5, 0.1, 0.2], [0.1, 0.1, 0.4, 1.9]];
+  const Y = [2, 0, 3];
+  const hand = Z.reduce((s, z, i) => s + nmseHand(z, ZA[i], Y[i]), 0) / Z.length;
+  const got = (r: 'sum' | 'mean') => tf.tidy(() => nmseTerm(tf.tensor2d(Z), tf.tensor2d(ZA), tf.tensor1d(Y, 'int32'), r).dataSync()[0]);
+  assert.ok(Math.abs(got('sum') - hand) < 1e-5, `sum: ${got('sum')} vs ${hand}`);
+  assert.ok(Math.abs(got('mean') - hand / 4) < 1e-6, `mean: ${got('mean')} vs ${hand / 4}`);
+  // the default is 'sum', recorded only when not the default (older run folders keep their identity)
+  assert.equal(nmse().config.reduction, undefined);
+  assert.equal(nmse({ reduction: 'mean' }).config.reduction, 'mean');
+  assert.throws(() => nmse({ reduction: 'max' as never }), /NMSE reduction/);
+});
+
+test('the Best split (held-out training images) never overlaps the training images or the test set', () => {
+  for (const profile of PROFILES.filter((p) => p !== 'paper')) {
+    const c = poolConfig(profile);
+    const d = poolData(c);
+    const s = poolSplits(c, 60000);
+    if (!c.validationSize) {
+      assert.equal(d.validation, undefined, `${profile}: no validation split configured`);
+      continue;
+    }
+    assert.ok(s.validation, profile);
+    const [t0, t1] = s.train;
+    const [v0, v1] = s.validation as [number, number];
+    assert.ok(t1 <= v0 || v1 <= t0, `${profile}: training [${t0}, ${t1}) and validation [${v0}, ${v1}) overlap`);
+    assert.equal(d.validation?.size, c.validationSize);
+    // the same images, byte for byte, are not in the training subset (a duplicate-free check on the real data)
+    const key = (ds: NonNullable<typeof d.validation>, i: number) => Buffer.from(ds.features.buffer, ds.features.byteOffset + i * ds.featureSize * ds.features.BYTES_PER_ELEMENT, ds.featureSize * ds.features.BYTES_PER_ELEMENT).toString('base64');
+    const trainKeys = new Set(Array.from({ length: d.train.size }, (_, i) => key(d.train, i)));
+    const shared = Array.from({ length: (d.validation as NonNullable<typeof d.validation>).size }, (_, i) => key(d.validation as NonNullable<typeof d.validation>, i)).filter((k) => trainKeys.has(k));
+    assert.equal(shared.length, 0, `${profile}: ${shared.length} validation images also in the training subset`);
+    // validation comes from the training split: it cannot be the test set
+    assert.ok(!d.validation?.name.includes('test'), d.validation?.name);
+  }
+  assert.throws(() => poolSplits({ trainSize: 59600, validationSize: 500 }, 60000), /exceed the training set/);
+});
+
+test('the trainer records training-subset and validation accuracy per epoch and picks Best on the validation split', async () => {
+  const all = twoCircles({ perClass: 60, seed: 5 });
+  const trainSet = all.take(80);
+  const validation = all.slice(80, 100);
+  const test_ = all.slice(100);
+  const model = mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 2 });
+  const before = tf.memory().numTensors;
+  const r = await train({
+    model, objective: pgdAt({ attack: { eps: 0.05, alpha: 0.02, steps: 2 } }), train: trainSet, test: test_, validation,
+    config: { epochs: 3, batchSize: 20, seed: 1, optimizer: { lr: 0.1 }, eval: { n: 20, attack: { eps: 0.05, alpha: 0.02, steps: 2 }, trainN: 40 } },
+    progress: false,
+  });
+  for (const rec of r.records) for (const k of ['trainCleanAcc', 'trainRobustAcc', 'valCleanAcc', 'valRobustAcc'] as const) assert.equal(typeof rec[k], 'number', `epoch ${rec.epoch} ${k}`);
+  const bestVal = Math.max(...r.records.map((x) => x.valRobustAcc as number));
+  assert.equal(r.best?.selectedOn, 'validation');
+  assert.equal(r.best?.robustAcc, bestVal);
+  assert.equal(r.records[(r.best?.epoch as number) - 1].valRobustAcc, bestVal);
+  assert.equal(tf.memory().numTensors, before, 'no tensor leaked by the extra evaluations');
+  model.dispose();
+  await assert.rejects(() => train({ model: mlp({ inputDim: 3, numClasses: 2, hidden: [4], seed: 1 }), objective: pgdAt(), train: trainSet, config: { epochs: 1, batchSize: 20, seed: 1, optimizer: { lr: 0.1 }, eval: { n: 5, trainN: 500 } }, test: test_, progress: false }), /trainN = 500 exceeds/);
+});
