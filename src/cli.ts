@@ -5,6 +5,7 @@
  *   piat toy [--profile P] [--json]   train the toy example's five methods, print the summary
  *   piat report [--profile P] [NB…]   execute notebooks and render reports/*.html
  *   piat train | sweep | eval | fetch | schema   (see usage())
+ *   piat sweep --slurm … | sweep-status DIR | sweep-collect DIR   a grid as a Slurm array job (src/sweep)
  * Every option is checked before any work starts: unknown options are named (with a suggestion),
  * numbers must be numbers in range.
  * Global: --backend torch|tensorflow|wasm|cpu (or PIAT_BACKEND), --profile (or PIAT_PROFILE).
@@ -17,7 +18,7 @@ import { PiatError, oneOf } from './util/errors';
 import { PROFILES, Profile, profileFromEnv, PROJECT_ROOT } from './experiments/profiles';
 import { runToyExperiment, toySummary } from './experiments/toy';
 import { fetchDataset, OFFICIAL } from './data/fetch';
-import { expandGrid, parseShard, trainFromConfig, validateRunConfig, withOverrides } from './experiments/run-config';
+import { parseShard, trainFromConfig, validateRunConfig } from './experiments/run-config';
 import { runConfigJsonSchema, SCHEMA_FILE, writeRunConfigJsonSchema } from './experiments/run-config-schema';
 import { stopOnSigint, Interrupt } from './train/interrupt';
 import { closest } from './util/schema';
@@ -27,15 +28,23 @@ import { attackNamePatterns, resolveAttack } from './attacks/registry';
 import { checkModel } from './eval/checks';
 import { defaultStep, PAPER_THREAT } from './settings';
 import { DATASETS, loadDataset } from './data/images';
+import { SLURM_FLAGS, slurmOptionsFromFlags } from './sweep/slurm';
+import { gridPoints, slurmConfigSweep, sweepRoot } from './sweep/config-sweep';
+import { formatStatus, submitUnfinished, sweepStatus } from './sweep/status';
+import { collectSweep, formatCollected, writeCollected } from './sweep/collect';
+import { runSweepTask } from './sweep/task';
 
-const COMMANDS = ['backend', 'toy', 'train', 'sweep', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
+const COMMANDS = ['backend', 'toy', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
 
 /** The options each command reads (besides the global --backend and --profile). */
 const FLAGS: Record<string, string[]> = {
   help: [],
   toy: ['json'],
   train: ['config'],
-  sweep: ['config', 'grid', 'shard'],
+  sweep: ['config', 'grid', 'shard', 'slurm', 'dry-run', ...SLURM_FLAGS],
+  'sweep-status': ['resubmit-failed', 'json'],
+  'sweep-collect': ['out', 'json'],
+  'sweep-task': ['index'],
   eval: ['checkpoint', 'data', 'data-dir', 'attacks', 'n', 'eps', 'alpha', 'json'],
   fetch: ['dir'],
   report: [],
@@ -100,6 +109,11 @@ function usage(): string {
     '  report [--profile P] [notebook…] execute notebooks, render reports/<name>.html and reports/index.html',
     '  train --config run.json          train one run (resumes if its runDir holds a checkpoint)',
     '  sweep --config run.json --grid key.path=v1,v2 [--grid …] [--shard i/n]  one run per grid point, runDir/<point>',
+    '  sweep … --slurm [--partition P] [--gres gpu:1] [--time 12:00:00] [--cpus-per-task N] [--max-parallel K] [--dry-run]',
+    '                                   write runDir/slurm/sweep.sbatch (a Slurm array task per point) and submit it with sbatch',
+    '  sweep-status DIR [--resubmit-failed] [--json]  each point pending, running, done or failed; submit the failed ones again',
+    '  sweep-collect DIR [--out PREFIX] [--json]  every point\'s settings and metrics → DIR/results.json and .csv',
+    '  sweep-task DIR --index I         train point I of a sweep (what each Slurm array task runs)',
     '  eval --checkpoint DIR --data NAME [--data-dir D] [--attacks clean,pgd20,cw20,aa] [--n N] [--eps E (8/255)] [--alpha A (ε/4)] [--json]  robust accuracy of saved weights, after checks that warn about softmax outputs, randomness and zero gradients (aa resumes if interrupted)',
     `                                   attacks: ${attackNamePatterns().join(', ')} (N = steps)`,
     '  fetch cifar10|cifar100|svhn [--dir D]  download the official files (needs internet), verify MD5, unpack into datasets/<name>/',
@@ -139,33 +153,62 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'sweep': {
-      await initBackend(backendOpt);
-      const base = readConfig(a.flags.config) as { runDir?: string };
-      const grids = argvAll(argv, '--grid');
-      if (!grids.length) throw new PiatError('bad-option', 'sweep needs at least one --grid key.path=v1,v2');
+      const base = readConfig(a.flags.config);
       const shard = typeof a.flags.shard === 'string' ? parseShard(a.flags.shard) : { index: 0, count: 1 };
-      const points = expandGrid(grids);
-      const configs = points.map((p) => {
-        const tag = Object.entries(p).map(([key, v]) => `${key}=${JSON.stringify(v)}`).join(',').replace(/[^A-Za-z0-9_.,=-]/g, '');
-        return { tag, cfg: withOverrides(base, { ...p, runDir: path.join(String(base.runDir ?? 'runs/sweep'), tag) }) };
-      });
-      // every point of this shard is checked before the first one trains
-      configs.forEach(({ tag, cfg }, k) => {
-        if (k % shard.count !== shard.index) return;
-        try {
-          validateRunConfig(cfg);
-        } catch (e) {
-          if (e instanceof PiatError) throw new PiatError(e.code, `sweep point ${tag}: ${e.message}`);
-          throw e;
-        }
-      });
+      const slurm = flagSet(a.flags, 'slurm');
+      if (!slurm) {
+        const stray = [...SLURM_FLAGS, 'dry-run'].find((f) => a.flags[f] !== undefined);
+        if (stray) throw new PiatError('bad-option', `sweep: --${stray} is a Slurm option; add --slurm`);
+      }
+      const points = gridPoints(base, argvAll(argv, '--grid'), (k) => slurm || k % shard.count === shard.index);
+      if (slurm) {
+        // Slurm's array does the splitting; nothing trains here, so no backend is started
+        if (a.flags.shard !== undefined) throw new PiatError('bad-option', 'sweep: --shard and --slurm do not go together (each Slurm array task takes one point)');
+        const r = slurmConfigSweep(points, slurmOptionsFromFlags(a.flags), { dir: sweepRoot(base), dryRun: flagSet(a.flags, 'dry-run'), backend: backendOpt.backend });
+        console.error(`wrote ${r.script} (${r.points} points, one array task each)`);
+        if (flagSet(a.flags, 'dry-run')) console.log(`dry run: nothing submitted; submit with: sbatch ${r.script}`);
+        else if (r.jobId) console.log(`submitted batch job ${r.jobId}: ${r.submitted.length} points${r.skipped ? ` (${r.skipped} already done, queued or running)` : ''}; follow it with: piat sweep-status ${r.dir}`);
+        else console.log(`nothing to submit: all ${r.points} points are done, queued or running (piat sweep-status ${r.dir})`);
+        return 0;
+      }
+      await initBackend(backendOpt);
       const stop = stopOnSigint();
-      for (let k = 0; k < configs.length; k++) {
+      for (let k = 0; k < points.length; k++) {
         if (k % shard.count !== shard.index) continue;
-        console.error(`sweep point ${k + 1}/${points.length}: ${configs[k].tag}`);
-        if ((await runFromConfig(configs[k].cfg, stop)).stopped) break;
+        console.error(`sweep point ${k + 1}/${points.length}: ${points[k].tag}`);
+        if ((await runFromConfig(points[k].config, stop)).stopped) break;
       }
       stop.dispose();
+      return 0;
+    }
+    case 'sweep-status': {
+      const json = flagSet(a.flags, 'json');
+      const resubmit = flagSet(a.flags, 'resubmit-failed');
+      const dir = sweepDirArg(a.rest);
+      if (resubmit) {
+        const r = submitUnfinished(dir);
+        if (r.jobId) console.error(`submitted batch job ${r.jobId}: points ${r.submitted.map((x) => `${x.index} (${x.state})`).join(', ')}`);
+        else console.error('nothing to resubmit: no point has failed or is unsubmitted');
+      }
+      const s = sweepStatus(dir);
+      console.log(json ? JSON.stringify({ dir: s.dir, points: s.points, notes: s.notes }, null, 2) : formatStatus(s));
+      return 0;
+    }
+    case 'sweep-collect': {
+      const json = flagSet(a.flags, 'json');
+      const dir = sweepDirArg(a.rest);
+      const rows = collectSweep(dir);
+      const files = writeCollected(dir, rows, stringFlag(a.flags, 'out'));
+      console.error(`wrote ${files.json} and ${files.csv} (${rows.length} points)`);
+      console.log(json ? JSON.stringify(rows, null, 2) : formatCollected(rows));
+      return 0;
+    }
+    case 'sweep-task': {
+      const dir = sweepDirArg(a.rest);
+      const index = numberFlag(a.flags, 'index', { integer: true, min: 0 });
+      if (index === undefined) throw new PiatError('bad-option', 'sweep-task needs --index I (the batch script passes $SLURM_ARRAY_TASK_ID)');
+      await initBackend(backendOpt);
+      await runSweepTask(dir, index);
       return 0;
     }
     case 'eval': {
@@ -230,6 +273,19 @@ function readConfig(file: string | true | undefined): unknown {
   } catch (e) {
     throw new PiatError('bad-config', `${file} is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/** A flag without a value (`--json`); `--json x` is refused rather than taken for a value. */
+function flagSet(flags: Record<string, string | true>, name: string): boolean {
+  const v = flags[name];
+  if (typeof v === 'string') throw new PiatError('bad-option', `--${name} takes no value, got '${v}' (put the folder before the options)`);
+  return v === true;
+}
+
+/** The sweep folder argument of sweep-status / -collect / -task. */
+function sweepDirArg(rest: string[]): string {
+  if (rest.length !== 1) throw new PiatError('bad-option', `expected one sweep folder (the runDir of piat sweep --slurm, or a pool's …/sweep), got ${rest.length ? rest.join(' ') : 'none'}`);
+  return rest[0];
 }
 
 /** Every value of a repeated flag (--grid a=1 --grid b=2). */

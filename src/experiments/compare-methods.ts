@@ -1,7 +1,9 @@
 /**
  * Trains several methods on the same data, model initialisation and seed, one cached run
  * directory each (runs/<experiment>/<profile>/<method>), and returns their per-epoch records.
- * Finished runs are re-used; unfinished ones resume.
+ * Finished runs are re-used; unfinished ones resume. With PIAT_SWEEP=slurm the pool's runs that are
+ * not finished go to Slurm instead (src/sweep/pool-handoff.ts) and the call stops with a message
+ * naming the job; other experiments (notebooks 01, 02) train here either way.
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -12,6 +14,7 @@ import { train, TrainConfig } from '../train/trainer';
 import { EpochRecord } from '../train/records';
 import { oscillation, OscillationStats } from '../analysis/oscillation';
 import { PiatError } from '../util/errors';
+import { handOffPoolRuns, isPoolMeta, sweepMode } from '../sweep/pool-handoff';
 
 export interface MethodSpec {
   name: string;
@@ -41,6 +44,9 @@ export async function compareMethods(o: {
   meta?: Record<string, unknown>;
   progress?: boolean;
 }): Promise<MethodRun[]> {
+  if (sweepMode() === 'slurm' && isPoolMeta(o.meta)) {
+    handOffPoolRuns({ root: o.root, meta: o.meta, runs: o.methods.map((m) => ({ label: m.name, runDir: path.join(o.root, runDirName(m.name)) })) });
+  }
   const runs: MethodRun[] = [];
   for (const m of o.methods) {
     const model = o.model();
