@@ -14,6 +14,8 @@ import { pgdAt } from '../src/objectives/pgd-at';
 import { PiatError } from '../src/util/errors';
 import { setup, tmpDir } from './helpers';
 import { tinyConfig } from './run-safety-helpers';
+import { OBJECTIVE_IDS } from '../src/objectives/registry';
+import { ARCHS } from '../src/models/registry';
 
 before(setup);
 
@@ -88,7 +90,10 @@ test('the JSON Schema for editors is generated from the same description, and th
   assert.equal(optimizer.additionalProperties, false);
   assert.equal(optimizer.properties.lr.exclusiveMinimum, 0);
   const names = schema.properties.objective.oneOf.map((v: { properties: { name: { const: string } } }) => v.properties.name.const);
-  assert.deepEqual(names, ['standard', 'pgd-at', 'alp', 'nmse', 'trades', 'mart', 'mail', 'cfa', 'rat']);
+  // one variant per registered objective, in the registry's order
+  assert.deepEqual(names, OBJECTIVE_IDS);
+  assert.deepEqual(names.slice(0, 9), ['standard', 'pgd-at', 'alp', 'nmse', 'trades', 'mart', 'mail', 'cfa', 'rat']);
+  assert.deepEqual(schema.properties.model.oneOf.map((v: { properties: { arch: { const: string } } }) => v.properties.arch.const), ARCHS);
 });
 
 test('model.arch "mlp" trains on an image dataset', async () => {

@@ -1,8 +1,10 @@
 /**
- * The training methods the paper compares, by the names its tables use, so that every notebook
- * builds the same method the same way (and finished runs can be shared between notebooks).
+ * The training methods the paper compares. A method is a structured spec — an objective of the
+ * registry (src/objectives/registry.ts) with its options, PIAT around it or not, A&P's attack or
+ * not, and weight averaging — and its name in the paper's tables is derived from the spec
+ * (`methodName`), never parsed. PAPER_METHODS lists the ones the notebooks train:
  *
- *   PGD-AT, ALP, TRADES, MART, MAIL, CFA, RAT, NMSE     the baselines (NMSE = PGD-AT + NMSE, Table V)
+ *   PGD-AT, ALP, TRADES, MART, MAIL, CFA, RAT, NMSE     the baselines (NMSE = PGD-AT + NMSE, Table V; CFA with its FAWA)
  *   PIAT                                               PIAT around PGD-AT (Table III's "PIAT" row)
  *   PIAT+<baseline>                                     PIAT around any baseline (PIAT+NMSE is the paper's method)
  *   SWA, EMA                                            weight-averaging comparisons (PGD-AT inside)
@@ -10,30 +12,73 @@
  * Variants: `nmseLambda` (Fig. 7) and `piatSchedule` (Fig. 9) change the named method and its run name.
  */
 import { PgdOptions } from '../attacks/pgd';
-import { Objective } from '../objectives/types';
-import { pgdAt } from '../objectives/pgd-at';
-import { alp } from '../objectives/alp';
-import { trades } from '../objectives/trades';
-import { mart } from '../objectives/mart';
-import { mail } from '../objectives/mail';
-import { cfa } from '../objectives/cfa';
-import { rat } from '../objectives/rat';
-import { nmse } from '../objectives/nmse';
-import { ap } from '../objectives/ap';
-import { piat } from '../piat/hook';
+import { makeObjective, OBJECTIVES, ObjectiveId } from '../objectives/registry';
+import { piat, PiatOptions } from '../piat/hook';
 import { BetaSchedule } from '../piat/schedule';
-import { fawa } from '../averaging/fawa';
-import { ema, swa } from '../averaging/weight-averaging';
+import { averagingHook } from '../averaging';
 import { TrainerHook } from '../train/hooks';
 import { ArrayDataset } from '../data/dataset';
 import { PiatError } from '../util/errors';
 import { MethodSpec } from './compare-methods';
 
+/** A training method as data. */
+export interface Method {
+  /** the objective, by its registry id */
+  objective: ObjectiveId;
+  /** its options besides the training attack (which comes from the context), e.g. { lambda: 2 } */
+  options?: Record<string, unknown>;
+  /** PIAT around the objective, with these options ({} = the defaults); absent: no PIAT */
+  piat?: PiatOptions;
+  /** train on A&P's attack (ViTs); the objective is its base: pgd-at, trades or mart */
+  ap?: boolean;
+  /** weight averaging: SWA or EMA (compared with PIAT), or FAWA (CFA's, on held-out training data) */
+  averaging?: 'swa' | 'ema' | 'fawa';
+}
+
 export const BASELINES = ['PGD-AT', 'ALP', 'TRADES', 'MART', 'MAIL', 'CFA', 'RAT', 'NMSE'] as const;
 export type Baseline = (typeof BASELINES)[number];
 /** The bases A&P wraps in the paper's Table IV. */
 export const AP_BASES = ['PGD-AT', 'TRADES', 'MART'] as const;
-const AP_BASE_NAMES = { 'PGD-AT': 'pgd-at', TRADES: 'trades', MART: 'mart' } as const;
+
+/** Each baseline of the paper's tables as a method (CFA is run with its FAWA averaging, as the paper's row). */
+const BASELINE_METHODS: Method[] = [
+  { objective: 'pgd-at' },
+  { objective: 'alp' },
+  { objective: 'trades' },
+  { objective: 'mart' },
+  { objective: 'mail' },
+  { objective: 'cfa', averaging: 'fawa' },
+  { objective: 'rat' },
+  { objective: 'nmse' },
+];
+
+/** Every method the notebooks train, in the order of the module comment. */
+export const PAPER_METHODS: Method[] = [
+  ...BASELINE_METHODS,
+  ...BASELINE_METHODS.map((m) => ({ ...m, piat: {} })),
+  { objective: 'pgd-at', averaging: 'swa' },
+  { objective: 'pgd-at', averaging: 'ema' },
+  ...(['pgd-at', 'trades', 'mart'] as const).flatMap((objective): Method[] => [
+    { objective, ap: true },
+    { objective, ap: true, piat: {} },
+  ]),
+];
+
+/** The name the paper's tables give a method: PIAT+NMSE, PIAT (around PGD-AT), SWA, TRADES+A&P, … */
+export function methodName(m: Method): string {
+  const base = m.averaging === 'swa' ? 'SWA' : m.averaging === 'ema' ? 'EMA' : OBJECTIVES[m.objective].paperName;
+  const name = !m.piat ? base : m.objective === 'pgd-at' && !m.ap && !m.averaging ? 'PIAT' : `PIAT+${base}`;
+  return m.ap ? `${name}+A&P` : name;
+}
+
+const BY_NAME = new Map(PAPER_METHODS.map((m) => [methodName(m), m]));
+
+/** The method a table name stands for; an unknown name is an error that lists them. */
+export function methodByName(name: string): Method {
+  const m = BY_NAME.get(name);
+  if (!m) throw new PiatError('unknown-option', `Unknown method '${name}'. Expected one of: ${[...BY_NAME.keys()].join(', ')}.`);
+  return m;
+}
 
 export interface MethodContext {
   /** the training attack */
@@ -49,6 +94,8 @@ export interface MethodContext {
   /** A&P: the ViT's patch size and the epochs over which its drop rate ramps up */
   apPatch?: number;
   apRampEpochs?: number;
+  /** options per objective that every method of this context uses (e.g. the toy example's ALP λ) */
+  objectiveOptions?: Partial<Record<ObjectiveId, Record<string, unknown>>>;
 }
 
 export interface MethodVariant {
@@ -58,27 +105,11 @@ export interface MethodVariant {
   piatSchedule?: BetaSchedule;
 }
 
-function baseline(name: Baseline, c: MethodContext, v: MethodVariant): Objective {
-  const attack = c.attack;
-  switch (name) {
-    case 'PGD-AT':
-      return pgdAt({ attack });
-    case 'ALP':
-      return alp({ attack });
-    case 'TRADES':
-      return trades({ attack });
-    case 'MART':
-      return mart({ attack });
-    case 'MAIL':
-      // the authors' train.py trains the base method first and starts reweighting at epoch 75 of 120
-      return mail({ attack, burnInEpochs: Math.round((c.epochs * 75) / 120) });
-    case 'CFA':
-      return cfa({ attack, numClasses: c.numClasses, beginEpoch: c.cfaBeginEpoch });
-    case 'RAT':
-      return rat({ attack });
-    case 'NMSE':
-      return nmse({ attack, lambda: v.nmseLambda });
-  }
+/** The method with a variant's changes: NMSE's λ (where the objective is NMSE) and PIAT's schedule (where PIAT is on). */
+export function withVariant(m: Method, v: MethodVariant = {}): Method {
+  const options = v.nmseLambda !== undefined && m.objective === 'nmse' ? { ...m.options, lambda: v.nmseLambda } : m.options;
+  const piatOptions = m.piat && v.piatSchedule ? { ...m.piat, schedule: v.piatSchedule } : m.piat;
+  return { ...m, options, piat: piatOptions };
 }
 
 /** The run name of a method variant, e.g. "PIAT+NMSE λ=2" or "PIAT+NMSE β=0.9". */
@@ -89,27 +120,34 @@ export function methodLabel(name: string, v: MethodVariant = {}): string {
   return parts.join(' ');
 }
 
-/** A method by its table name (see the module comment). */
-export function methodSpec(name: string, c: MethodContext, v: MethodVariant = {}): MethodSpec {
-  const withPiat = name === 'PIAT' || name.startsWith('PIAT+');
-  const withAp = name.endsWith('+A&P');
-  const core = withAp ? name.slice(0, -4) : name;
-  const baseName = (core === 'PIAT' || core === 'SWA' || core === 'EMA' ? 'PGD-AT' : withPiat ? core.slice(5) : core) as Baseline;
-  if (!BASELINES.includes(baseName) || (withAp && !(AP_BASES as readonly string[]).includes(baseName))) {
-    throw new PiatError('unknown-option', `Unknown method '${name}'. Expected one of ${BASELINES.join(', ')}, PIAT, PIAT+<one of them>, SWA, EMA, or ${AP_BASES.join(' / ')} with +A&P (optionally PIAT+ in front).`);
+/** The objective's options that come from the context rather than the method (CFA's calibration start). */
+function contextOptions(m: Method, c: MethodContext): Record<string, unknown> {
+  const fromContext = m.objective === 'cfa' && c.cfaBeginEpoch !== undefined ? { beginEpoch: c.cfaBeginEpoch } : {};
+  return { attack: c.attack, ...fromContext, ...c.objectiveOptions?.[m.objective] };
+}
+
+/** What compareMethods trains for a method in a context, under the run name `name`. */
+export function buildMethod(name: string, m: Method, c: MethodContext): MethodSpec {
+  if (m.ap && !(AP_BASES as readonly string[]).includes(OBJECTIVES[m.objective].paperName)) {
+    throw new PiatError('bad-config', `${name}: A&P wraps ${AP_BASES.join(', ')} only, not ${OBJECTIVES[m.objective].paperName}`);
   }
-  if (withAp && !c.apPatch) throw new PiatError('bad-config', `${name}: A&P needs the ViT's patch size (apPatch)`);
-  const isCfa = baseName === 'CFA';
+  if (m.ap && !c.apPatch) throw new PiatError('bad-config', `${name}: A&P needs the ViT's patch size (apPatch)`);
+  const objective = m.ap
+    ? () => makeObjective('ap', { base: m.objective as 'pgd-at' | 'trades' | 'mart', patch: c.apPatch as number, rampEpochs: c.apRampEpochs, attack: c.attack }, c)
+    : () => makeObjective(m.objective, { ...contextOptions(m, c), ...m.options }, c);
   const hooks = (ctx: { validation?: ArrayDataset }): TrainerHook[] => {
     const hs: TrainerHook[] = [];
-    if (withPiat) hs.push(piat({ schedule: v.piatSchedule, warmupEpochs: c.piatWarmup }));
-    if (name === 'SWA') hs.push(swa(Math.floor(c.epochs / 2)));
-    if (name === 'EMA') hs.push(ema());
-    if (isCfa && ctx.validation) hs.push(fawa({ validation: ctx.validation, attack: { ...c.attack, steps: 10, randomStart: true } }));
+    if (m.piat) hs.push(piat({ warmupEpochs: c.piatWarmup, ...m.piat }));
+    if (m.averaging === 'swa') hs.push(averagingHook({ kind: 'swa', startEpoch: Math.floor(c.epochs / 2) }));
+    if (m.averaging === 'ema') hs.push(averagingHook({ kind: 'ema' }));
+    // FAWA validates with PGD-10 at the training threat model, as the authors do
+    if (m.averaging === 'fawa' && ctx.validation) hs.push(averagingHook({ kind: 'fawa' }, { validation: ctx.validation, attack: { ...c.attack, steps: 10, randomStart: true } }));
     return hs;
   };
-  const objective = withAp
-    ? () => ap({ base: AP_BASE_NAMES[baseName as (typeof AP_BASES)[number]], patch: c.apPatch as number, rampEpochs: c.apRampEpochs, attack: c.attack })
-    : () => baseline(baseName, c, v);
-  return { name: methodLabel(name, v), objective, hooks, holdOut: isCfa ? c.cfaValidation : undefined };
+  return { name, objective, hooks, holdOut: m.averaging === 'fawa' ? c.cfaValidation : undefined };
+}
+
+/** A method by its table name (see the module comment), with a variant. */
+export function methodSpec(name: string, c: MethodContext, v: MethodVariant = {}): MethodSpec {
+  return buildMethod(methodLabel(name, v), withVariant(methodByName(name), v), c);
 }

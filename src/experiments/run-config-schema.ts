@@ -6,83 +6,29 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DATASETS } from '../data/images';
-import { attackSchema, trainConfigSchema } from '../train/config-schema';
-import { ObjectSchema, s, toJsonSchema } from '../util/schema';
+import { trainConfigSchema } from '../train/config-schema';
+import { s, toJsonSchema } from '../util/schema';
+import { MODELS, ModelEntry } from '../models/registry';
+import { OBJECTIVE_IDS, objectiveEntry } from '../objectives/registry';
 import { PACKAGE_ROOT } from '../util/paths';
 
-export const ARCHS = ['small-cnn', 'resnet18', 'preact-resnet18', 'wrn34-10', 'mlp'] as const;
 export const RUN_DATASETS = ['two-circles', ...DATASETS] as const;
 
 const seed = s.opt(s.int({ min: 0, description: 'initialisation seed (default train.seed)' }));
-const conv = () => s.obj({ arch: s.str(), seed });
 
+/** One variant per architecture of the model registry (src/models/registry.ts), with its options. */
 const model = s.tagged(
   'arch',
   'an architecture',
-  {
-    'small-cnn': conv(),
-    resnet18: conv(),
-    'preact-resnet18': conv(),
-    'wrn34-10': conv(),
-    mlp: s.obj({ arch: s.str(), hidden: s.opt(s.arr(s.int({ min: 1 }), { default: [64], description: 'hidden layer widths' })), seed }),
-  },
+  Object.fromEntries(Object.entries(MODELS).map(([arch, e]) => [arch, s.obj({ arch: s.str(), ...(e as ModelEntry).options, seed })])),
   { description: 'the network; image shape and class count come from the dataset' },
 );
 
-const nonNeg = (d?: number, description?: string) => s.opt(s.num({ min: 0, default: d, description }));
-const attack = (kind: 'pgd' | 'noise' | 'kl') => s.opt(attackSchema(kind, 'training attack (default PGD-10, ε 8/255, α 2/255)'));
-const variant = (fields: Parameters<typeof s.obj>[0], check?: ObjectSchema['check']) => s.obj({ name: s.str(), ...fields }, { check });
-
+/** One variant per objective of the objective registry (src/objectives/registry.ts), with its options. */
 const objective = s.tagged(
   'name',
   'an objective',
-  {
-    standard: variant({}),
-    'pgd-at': variant({ attack: attack('pgd') }),
-    alp: variant({ lambda: nonNeg(1), attack: attack('pgd') }),
-    nmse: variant({
-      lambda: nonNeg(4),
-      ce: s.opt(s.oneOf(['adversarial', 'clean'], 'a CE input', { default: 'adversarial' })),
-      reduction: s.opt(s.oneOf(['sum', 'mean'], 'an NMSE reduction', { default: 'sum', description: "over classes: 'sum' = squared L2 distance (the authors' code, λ = 4 tuned with it), 'mean' = ÷ K" })),
-      attack: attack('pgd'),
-    }),
-    trades: variant({ beta: nonNeg(6), attack: attack('kl') }),
-    mart: variant({ lambda: nonNeg(6), attack: attack('noise') }),
-    mail: variant(
-      {
-        base: s.opt(s.oneOf(['at', 'trades', 'mart'], 'a MAIL base', { default: 'at' })),
-        bias: s.opt(s.num({ default: -1.5 })),
-        slope: s.opt(s.num({ default: 1 })),
-        beta: nonNeg(5),
-        burnInEpochs: s.opt(s.int({ min: 0, default: 0 })),
-        attack: attack('noise'),
-      },
-      // the TRADES base maximises the KL divergence: an attack loss would be ignored
-      (o) => (o.base === 'trades' && isObj(o.attack) && o.attack.loss !== undefined ? ['attack.loss', ": does not apply to MAIL's trades base (its attack maximises the KL divergence)"] : undefined),
-    ),
-    cfa: variant(
-      {
-        base: s.opt(s.oneOf(['trades', 'at'], 'a CFA base', { default: 'trades' })),
-        ccm: s.opt(s.bool({ default: true, description: 'class-wise calibrated ε' })),
-        ccr: s.opt(s.bool({ default: true, description: 'class-wise calibrated TRADES weight (trades base only)' })),
-        lambda1: nonNeg(0.5),
-        lambda2: nonNeg(0.5),
-        beta: nonNeg(6),
-        beginEpoch: s.opt(s.int({ min: 0, default: 10 })),
-        numClasses: s.opt(s.int({ min: 2, description: "default: the dataset's" })),
-        attack: s.opt(attackSchema('pgd')),
-      },
-      (o) => {
-        if (o.base !== 'at' && isObj(o.attack)) {
-          const ignored = ['randomStart', 'loss'].find((k) => (o.attack as Record<string, unknown>)[k] !== undefined);
-          if (ignored) return [`attack.${ignored}`, ": does not apply to CFA's trades base (its attack starts from small noise and maximises the KL divergence)"];
-        }
-        if (o.base === 'at' && o.ccr !== undefined) return ['ccr', ": does not apply to base 'at' (CCR calibrates the TRADES weight)"];
-        return undefined;
-      },
-    ),
-    rat: variant({ alpha: nonNeg(0.2), beta: nonNeg(6), weightNoise: nonNeg(1e-4, 'σ of the noise on conv kernels'), attack: attack('kl') }),
-  },
+  Object.fromEntries(OBJECTIVE_IDS.map((id) => [id, s.obj({ name: s.str(), ...objectiveEntry(id).options }, { check: objectiveEntry(id).check })])),
   { description: 'the training objective' },
 );
 
@@ -135,10 +81,6 @@ export const runConfigSchema = s.obj(
     check: (c) => (c.dataset === 'two-circles' && c.dataDir !== undefined ? ['dataDir', ': two-circles is generated, it has no data folder'] : undefined),
   },
 );
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export const SCHEMA_FILE = path.join(PACKAGE_ROOT, 'schema', 'run-config.schema.json');
 

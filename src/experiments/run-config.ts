@@ -7,8 +7,9 @@
  *   "dataset": "mnist",                 mnist | fashion-mnist | cifar10 | cifar100 | svhn | two-circles
  *   "dataDir": "…",                      optional: the one folder the dataset's files are read from
  *   "trainSize": 2000, "testSize": 500,  optional: first n examples
- *   "model": { "arch": "small-cnn" },   small-cnn | resnet18 | preact-resnet18 | wrn34-10 | mlp (+ hidden)
+ *   "model": { "arch": "small-cnn" },   an architecture of src/models/registry.ts (mlp + hidden, ViTs + patch)
  *   "objective": { "name": "trades", "beta": 6, "attack": { "eps": 0.3, "alpha": 0.01, "steps": 10 } },
+ *                                        an objective of src/objectives/registry.ts and its options
  *   "piat": { "schedule": { "kind": "dynamic" }, "warmupEpochs": 0 },       optional
  *   "averaging": { "kind": "swa", "startEpoch": 5 },                         optional
  *                (or { "kind": "fawa", "validationSize": 1000 }: CFA's averaging, on the training tail)
@@ -24,21 +25,12 @@ import { runConfigSchema } from './run-config-schema';
 import { ArrayDataset } from '../data/dataset';
 import { DatasetName, loadDataset } from '../data/images';
 import { twoCircles } from '../data/toy';
-import { mlp } from '../models/mlp';
-import { preActResnet18, resnet18, smallCnn, wrn34_10 } from '../models/resnet';
+import { buildModel, modelEntry, ModelOptions } from '../models/registry';
 import { Objective } from '../objectives/types';
-import { pgdAt, standard } from '../objectives/pgd-at';
-import { alp } from '../objectives/alp';
-import { nmse } from '../objectives/nmse';
-import { trades } from '../objectives/trades';
-import { mart } from '../objectives/mart';
-import { mail } from '../objectives/mail';
+import { makeObjective } from '../objectives/registry';
 import { piat } from '../piat/hook';
-import { AveragingOptions, WeightAveragingHook } from '../averaging/weight-averaging';
-import { fawa } from '../averaging/fawa';
+import { averagingHook, AveragingSpec } from '../averaging';
 import { PgdOptions } from '../attacks/pgd';
-import { cfa } from '../objectives/cfa';
-import { rat } from '../objectives/rat';
 import { TrainerHook } from '../train/hooks';
 import { train, TrainConfig, TrainResult } from '../train/trainer';
 
@@ -47,10 +39,11 @@ export interface RunConfig {
   dataDir?: string;
   trainSize?: number;
   testSize?: number;
-  model: { arch: string; hidden?: number[]; seed?: number };
+  /** an architecture of src/models/registry.ts and its options */
+  model: { arch: string; seed?: number } & ModelOptions;
   objective: { name: string; [option: string]: unknown };
   piat?: { schedule?: { kind: 'dynamic' | 'fixed'; [k: string]: unknown }; warmupEpochs?: number } | null;
-  averaging?: { kind: 'ema' | 'swa' | 'fawa'; decay?: number; startEpoch?: number; threshold?: number; validationSize?: number } | null;
+  averaging?: (AveragingSpec & { validationSize?: number }) | null;
   train: TrainConfig;
   runDir: string;
 }
@@ -83,7 +76,7 @@ export function runConfigIdentity(c: RunConfig, hooks: TrainerHook[] = []): Reco
     dataDir: c.dataDir ? path.resolve(c.dataDir) : null,
     trainSize: c.trainSize ?? null,
     testSize: c.testSize ?? null,
-    model: { arch: c.model.arch, ...(c.model.arch === 'mlp' ? { hidden: c.model.hidden ?? [64] } : {}), seed: c.model.seed ?? c.train.seed },
+    model: { arch: c.model.arch, ...modelEntry(c.model.arch).identity(c.model), seed: c.model.seed ?? c.train.seed },
     piat: piatHook ? piatHook.config : null,
     averaging: averaging ? { kind: averaging.name, ...averaging.config } : null,
   };
@@ -111,40 +104,28 @@ export function buildRun(raw: unknown): BuiltRun & { config: RunConfig } {
   }
   if (c.trainSize) train = train.take(c.trainSize);
   if (c.testSize) test = test.take(c.testSize);
-  const seed = c.model.seed ?? c.train.seed;
-  const shape = train.inputShape as [number, number, number];
-  const opts = { numClasses: train.numClasses, inputShape: shape, seed };
-  const model =
-    c.model.arch === 'mlp'
-      ? // the image shape too: mlp() flattens it inside the model
-        mlp({ inputDim: train.featureSize, inputShape: train.inputShape, numClasses: train.numClasses, hidden: c.model.hidden ?? [64], seed })
-      : c.model.arch === 'small-cnn'
-        ? smallCnn(opts)
-        : c.model.arch === 'resnet18'
-          ? resnet18(opts)
-          : c.model.arch === 'preact-resnet18'
-            ? preActResnet18(opts)
-            : wrn34_10(opts);
+  const { arch, seed, ...modelOptions } = c.model;
+  const model = buildModel(arch, { numClasses: train.numClasses, inputShape: train.inputShape, seed: seed ?? c.train.seed }, modelOptions);
   const { name, ...o } = c.objective;
   if (o.numClasses !== undefined && o.numClasses !== train.numClasses) {
     model.dispose();
     bad('objective.numClasses', `${o.numClasses} does not match the dataset's ${train.numClasses} classes (leave it out: it defaults to the dataset's)`);
   }
-  const makers: Record<string, (o: never) => Objective> = { standard, 'pgd-at': pgdAt, alp, nmse, trades, mart, mail, cfa, rat };
-  const objective = makers[name]((name === 'cfa' ? { numClasses: train.numClasses, ...o } : o) as never);
+  const objective = makeObjective(name, o, { numClasses: train.numClasses });
   const hooks: TrainerHook[] = [];
   if (c.piat) hooks.push(piat(c.piat as never));
+  let validation: ArrayDataset | undefined;
   if (c.averaging?.kind === 'fawa') {
     const v = c.averaging.validationSize as number;
     if (v >= train.size) {
       model.dispose();
       bad('averaging.validationSize', `${v} leaves no training examples (the training set has ${train.size})`);
     }
-    const validation = train.slice(train.size - v);
+    validation = train.slice(train.size - v);
     train = train.take(train.size - v);
-    // validated with the objective's own threat model (PGD-10 at its ε, as the authors validate at the training ε)
-    hooks.push(fawa({ validation, decay: c.averaging.decay, threshold: c.averaging.threshold, attack: o.attack ? { ...(o.attack as PgdOptions), steps: 10 } : undefined }));
-  } else if (c.averaging) hooks.push(new WeightAveragingHook(c.averaging as AveragingOptions));
+  }
+  // FAWA validates with the objective's own threat model (PGD-10 at its ε, as the authors validate at the training ε)
+  if (c.averaging) hooks.push(averagingHook(c.averaging, { validation, attack: o.attack ? { ...(o.attack as PgdOptions), steps: 10 } : undefined }));
   return { config: c, model, objective, hooks, train, test };
 }
 
