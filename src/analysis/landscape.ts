@@ -15,6 +15,7 @@ import { FROZEN_PREFIX } from '../models/layers';
 import { PiatError } from '../util/errors';
 import { Progress } from '../util/progress';
 import { contourSegments, Segment } from './boundary';
+import { PAPER_EVAL_ATTACK } from '../settings';
 
 export interface LandscapeOptions {
   /** the grid spans [−range, range] in both directions (default 1) */
@@ -25,7 +26,7 @@ export interface LandscapeOptions {
   seed?: number;
   /** filter-normalise the directions (default true) */
   filterNormalise?: boolean;
-  /** the attack whose examples the loss is measured on (default PGD20, ε 8/255, α 2/255); null: clean loss */
+  /** the attack whose examples the loss is measured on (default the paper's PGD20, src/settings.ts); null: clean loss */
   attack?: PgdOptions | null;
   attackAt?: 'each-point' | 'center';
   progress?: boolean;
@@ -63,7 +64,7 @@ export function lossLandscape(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1
   const r = o.resolution ?? 11;
   if (!(Number.isInteger(r) && r >= 2)) throw new PiatError('bad-option', `landscape resolution must be a whole number >= 2, got ${o.resolution}`);
   if (!(range > 0)) throw new PiatError('bad-option', `landscape range must be > 0, got ${o.range}`);
-  const attack = o.attack === undefined ? { eps: 8 / 255, alpha: 2 / 255, steps: 20 } : o.attack;
+  const attack = o.attack === undefined ? PAPER_EVAL_ATTACK : o.attack;
   const coords = Array.from({ length: r }, (_, i) => -range + (2 * range * i) / (r - 1));
   const theta = model.getWeights().map((t) => tf.clone(t));
   const [d1, d2] = randomDirections(model, o.seed ?? 0, o.filterNormalise ?? true);

@@ -11,21 +11,8 @@ import { Landscape, landscapeContours, lossLandscape, landscapeStats } from '../
 import { loadModel } from '../train/model-io';
 import { readJson, writeFileAtomic } from '../util/fsx';
 import { Profile } from './profiles';
+import { LandscapeConfig, LANDSCAPE_PROFILES, recipe } from './recipes';
 import { finalWeightsDir, poolConfig, poolData, tableDatasets, trainPool, weightsCacheKey } from './pool';
-
-export interface LandscapeConfig {
-  /** test images in the batch */
-  n: number;
-  resolution: number;
-  range: number;
-  seed: number;
-}
-
-export const LANDSCAPE_PROFILES: Record<Profile, LandscapeConfig> = {
-  smoke: { n: 16, resolution: 5, range: 1, seed: 0 },
-  quick: { n: 64, resolution: 11, range: 1, seed: 0 },
-  paper: { n: 500, resolution: 21, range: 1, seed: 0 },
-};
 
 export const LANDSCAPE_METHODS = ['PGD-AT', 'PIAT'];
 
@@ -36,7 +23,7 @@ export interface MethodLandscape {
 
 /** Trains (or re-uses) the two models and computes (or re-uses) their landscapes. */
 export async function runLandscapes(profile: Profile, o: { config?: LandscapeConfig; progress?: boolean } = {}): Promise<MethodLandscape[]> {
-  const lc = o.config ?? LANDSCAPE_PROFILES[baseProfile(profile)];
+  const lc = o.config ?? recipe(LANDSCAPE_PROFILES, profile);
   const pc = poolConfig(profile, { dataset: tableDatasets(profile, ['cifar10'])[0], arch: 'resnet18' });
   const data = poolData(pc);
   const runs = await trainPool(profile, pc, LANDSCAPE_METHODS, { progress: o.progress, data });

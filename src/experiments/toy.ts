@@ -2,21 +2,17 @@
  * The paper's toy example (Sec. III-A, Fig. 2-5): a one-hidden-layer MLP trained on 3-D
  * two-circles data with PGD-AT, PIAT, ALP, NMSE and PIAT+NMSE from the same seed.
  * SGD, momentum 0.9, LR 0.5, 50 epochs (READ). Data, ε, step and PGD steps are CHOSEN (the
- * paper's values were lost) such that PGD-AT visibly oscillates; see TOY_PROFILES.
+ * paper's values were lost) such that PGD-AT visibly oscillates; see TOY_PROFILES in recipes.ts.
  */
 import * as path from 'path';
-import { twoCircles, TwoCirclesOptions, TWO_CIRCLES_DEFAULTS } from '../data/toy';
+import { twoCircles } from '../data/toy';
 import { ArrayDataset } from '../data/dataset';
-import { mlp } from '../models/mlp';
-import { PgdOptions } from '../attacks/pgd';
-import { Objective } from '../objectives/types';
-import { pgdAt } from '../objectives/pgd-at';
-import { alp } from '../objectives/alp';
-import { nmse } from '../objectives/nmse';
-import { piat } from '../piat/hook';
+import { buildModel } from '../models/registry';
 import { loadModel } from '../train/model-io';
 import { decisionBoundary, Segment } from '../analysis/boundary';
 import { Profile, runRoot } from './profiles';
+import { recipe, ToyConfig, TOY_PROFILES } from './recipes';
+import { methodSpec } from './methods';
 import { accuracyCurves, compareMethods, MethodRun } from './compare-methods';
 import { hconcat, scatterChart } from '../plots/charts';
 import { VegaLiteSpec } from '../plots/render';
@@ -24,61 +20,11 @@ import { VegaLiteSpec } from '../plots/render';
 export const TOY_METHODS = ['PGD-AT', 'PIAT', 'ALP', 'NMSE', 'PIAT+NMSE'] as const;
 export type ToyMethod = (typeof TOY_METHODS)[number];
 
-export interface ToyConfig {
-  /** training examples per class, test examples per class */
-  trainPerClass: number;
-  testPerClass: number;
-  data: Omit<TwoCirclesOptions, 'perClass' | 'seed'>;
-  hidden: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  /** training attack (PGD) */
-  attack: PgdOptions;
-  /** evaluation attack (PGD-20) */
-  evalAttack: PgdOptions;
-  /** ALP's λ and NMSE's λ */
-  alpLambda: number;
-  nmseLambda: number;
-  seed: number;
-}
-
-const EPS = 0.03;
-const BASE: ToyConfig = {
-  trainPerClass: 500,
-  testPerClass: 500,
-  data: TWO_CIRCLES_DEFAULTS,
-  hidden: 64,
-  epochs: 50,
-  batchSize: 100,
-  lr: 0.5,
-  momentum: 0.9,
-  attack: { eps: EPS, alpha: EPS / 4, steps: 10, randomStart: true },
-  evalAttack: { eps: EPS, alpha: EPS / 4, steps: 20, randomStart: true },
-  alpLambda: 1,
-  nmseLambda: 4,
-  seed: 3,
-};
-
-/** The toy example's scale per profile. The toy is small, so quick already runs the paper's 50 epochs. */
-export const TOY_PROFILES: Record<Profile, ToyConfig> = {
-  smoke: { ...BASE, trainPerClass: 100, testPerClass: 100, epochs: 6, hidden: 16 },
-  quick: BASE,
-  paper: { ...BASE, trainPerClass: 1000, testPerClass: 1000 },
-};
-
 export function toyData(c: ToyConfig): { train: ArrayDataset; test: ArrayDataset } {
   return {
     train: twoCircles({ ...c.data, perClass: c.trainPerClass, seed: c.seed * 101 + 1 }),
     test: twoCircles({ ...c.data, perClass: c.testPerClass, seed: c.seed * 101 + 2 }),
   };
-}
-
-function objectiveFor(m: ToyMethod, c: ToyConfig): Objective {
-  if (m === 'ALP') return alp({ lambda: c.alpLambda, attack: c.attack });
-  if (m === 'NMSE' || m === 'PIAT+NMSE') return nmse({ lambda: c.nmseLambda, attack: c.attack });
-  return pgdAt({ attack: c.attack });
 }
 
 export type ToyRun = MethodRun & { method: ToyMethod };
@@ -91,11 +37,12 @@ export async function runToyExperiment(
   profile: Profile,
   opts: { config?: ToyConfig; methods?: readonly ToyMethod[]; root?: string; progress?: boolean } = {},
 ): Promise<ToyRun[]> {
-  const c = opts.config ?? TOY_PROFILES[baseProfile(profile)];
+  const c = opts.config ?? recipe(TOY_PROFILES, profile);
   const { train: trainSet, test } = toyData(c);
+  const ctx = { attack: c.attack, numClasses: trainSet.numClasses, epochs: c.epochs, objectiveOptions: { alp: { lambda: c.alpLambda }, nmse: { lambda: c.nmseLambda } } };
   const runs = await compareMethods({
-    methods: (opts.methods ?? TOY_METHODS).map((name) => ({ name, objective: () => objectiveFor(name, c), hooks: () => (name.startsWith('PIAT') ? [piat()] : []) })),
-    model: () => mlp({ inputDim: 3, numClasses: 2, hidden: [c.hidden], seed: c.seed }),
+    methods: (opts.methods ?? TOY_METHODS).map((name) => methodSpec(name, ctx)),
+    model: () => buildModel('mlp', { numClasses: trainSet.numClasses, inputShape: trainSet.inputShape, seed: c.seed }, { hidden: [c.hidden] }),
     train: trainSet,
     test,
     root: opts.root ?? runRoot('01-toy-example', profile),
