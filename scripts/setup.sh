@@ -11,8 +11,19 @@ cd "$(dirname "$0")/.."
 # chromium: the tests open rendered reports in it headless to check that the charts draw;
 # python3-jupyter-kernel-test: test/kernel_test.py checks the project's kernel as Jupyter checks kernels.
 APT_PACKAGES=(jupyter-nbconvert jupyter-client python3-nbclient python3-nbconvert python3-nbformat python3-jupyter-kernel-test dataset-fashion-mnist chromium)
-# --bench: PyTorch from Debian, the reference that npm run bench and bench/compare-reference.sh measure against
-if [ "${1:-}" = "--bench" ]; then APT_PACKAGES+=(python3-torch); fi
+# Options:
+#   --bench  PyTorch from Debian, the reference that npm run bench and bench/compare-reference.sh measure against
+#   --slurm  Slurm (controller, node daemon, clients) and munge, for the sweep integration test against a
+#            single-node cluster (test/slurm.test.ts, scripts/slurm-cluster.sh); CI sets it. Optional: where
+#            they cannot be installed, setup says so and that test is skipped with a note.
+SLURM_PACKAGES=()
+for arg in "$@"; do
+  case "$arg" in
+    --bench) APT_PACKAGES+=(python3-torch) ;;
+    --slurm) SLURM_PACKAGES=(slurmctld slurmd slurm-client munge) ;;
+    *) echo "setup: unknown option $arg (options: --bench, --slurm)" >&2; exit 2 ;;
+  esac
+done
 
 # The torch backend (native/torch): libtorch's headers and libraries, and OpenBLAS, without which
 # Debian's libtorch multiplies matrices with the reference BLAS (~30x slower). Optional: where they
@@ -50,6 +61,14 @@ torch_ok=1
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages for the torch backend: ${missing[*]}" >&2
   apt_install "${missing[@]}" || { torch_ok=""; echo "setup: could not install ${missing[*]}: the torch backend is unavailable, piat-ts will run on wasm" >&2; }
+fi
+
+if [ ${#SLURM_PACKAGES[@]} -gt 0 ]; then
+  read -r -a missing <<< "$(missing_of "${SLURM_PACKAGES[@]}")"
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages for the Slurm test cluster: ${missing[*]}" >&2
+    apt_install "${missing[@]}" || echo "setup: could not install ${missing[*]}: the Slurm integration test will be skipped" >&2
+  fi
 fi
 
 # npm: exact versions from package-lock.json. The native TensorFlow bindings are optional

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { arraySpec, parseQueueLines, slurmOptionsFromEnv, slurmOptionsFromFlags, slurmScript } from '../src/sweep/slurm';
 import { poolMethodFromLabel, sweepMode } from '../src/sweep/pool-handoff';
-import { collectSweep, toCsv } from '../src/sweep/collect';
+import { collectSweep, sweepTable, toCsv } from '../src/sweep/collect';
 import { sweepStatus } from '../src/sweep/status';
 import { methodLabel } from '../src/experiments/methods';
 import { cli, tinyConfig, writeJson } from './run-safety-helpers';
@@ -128,6 +128,9 @@ test('sweep --slurm: options checked first, a dry run writes the folder, status 
   assert.equal(rows[0].epochs, 0);
   const rec = JSON.parse(fs.readFileSync(path.join(dir, 'grid', 'train.seed=2', 'records.jsonl'), 'utf8').trim());
   assert.deepEqual([rows[1]['train.seed'], rows[1].done, rows[1]['final.robust'], rows[1]['best.robust'], rows[1]['model.arch'], rows[1]['model.hidden']], [2, true, rec.robustAcc, rec.robustAcc, 'mlp', '[8]']);
+  const table = sweepTable(path.join(dir, 'grid'));
+  assert.equal(table.numRows(), 2);
+  assert.deepEqual(table.array('train.seed'), [1, 2]);
   const task = JSON.parse(fs.readFileSync(path.join(dir, 'grid', 'slurm', 'tasks', '1.json'), 'utf8'));
   assert.equal(task.status, 'done');
   r = cli(['sweep-task', path.join(dir, 'grid'), '--index', '2']);
