@@ -1,7 +1,8 @@
 /**
- * FAB-T, L∞ (Croce & Hein, ICML 2020), as AutoAttack's standard version runs it (fab_base.py,
- * targeted, one restart so no random start, α_max 0.1, η 1.05, β 0.9): each step linearises
- * z_t − z_y at the current point, projects both the current point and the original input onto
+ * FAB, L∞ (Croce & Hein, ICML 2020), as AutoAttack runs it (fab_base.py, α_max 0.1, η 1.05, β 0.9).
+ * FAB-T (standard version): targeted, one restart so no random start. Untargeted FAB (version
+ * plus, 5 restarts, random starts after the first): each step takes the class whose linearised
+ * boundary is nearest, |z_k − z_y| / ‖∇(z_k − z_y)‖₁. Each step linearises z_t − z_y at the current point, projects both the current point and the original input onto
  * that hyperplane within the box [0, 1] (minimal L∞ step), moves to a convex combination biased
  * towards the original input, and after each success shrinks back towards it by β. An attack
  * counts only if its L∞ distance is at most ε.
@@ -11,6 +12,7 @@ import { logits } from '../../models/forward';
 import { scatterRows } from './apgd';
 import { correctFlags } from '../../eval/accuracy';
 import { tidyValues } from '../../util/tensors';
+import { Rng } from '../../util/rng';
 
 export interface FabOptions {
   eps: number;
@@ -131,16 +133,12 @@ function linfRows(x: Float32Array, rows: number, dim: number): Float64Array {
   return out;
 }
 
-/** One targeted FAB run on correctly classified examples; returns adversarial points (or inputs). */
-function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, target: tf.Tensor1D, o: Required<Omit<FabOptions, 'seed' | 'targets'>>): { adv: Float32Array; dist: Float64Array } {
-  const bs = x.shape[0];
-  const dim = x.size / bs;
-  const im2 = x.dataSync() as Float32Array;
-  let x1 = Float32Array.from(im2);
-  const adv = Float32Array.from(im2);
-  const res2 = new Float64Array(bs).fill(1e10);
-  // z_t − z_y per example and its input gradient, from one forward pass
-  const diffAndGrad = (xt: tf.Tensor) => {
+/** The boundary a FAB step linearises, per example: z_k − z_y and its input gradient (rows of dim). */
+type Boundary = (xt: tf.Tensor) => { df: Float32Array; dg: Float32Array };
+
+/** z_t − z_y for a fixed target per example, and its input gradient, from one forward pass. */
+function targetBoundary(model: tf.LayersModel, y: tf.Tensor1D, target: tf.Tensor1D): Boundary {
+  return (xt) => {
     const [df, dg] = tidyValues(() => {
       let diff: tf.Tensor | null = null;
       const grad = tf.grad((inp: tf.Tensor) => {
@@ -154,9 +152,63 @@ function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, targe
     }) as Float32Array[];
     return { df, dg };
   };
+}
+
+/**
+ * Untargeted: every class's z_k − z_y and gradient (one backward pass per class, as the reference's
+ * Jacobian), then per example the class with the nearest linearised boundary, |df_k| / ‖dg_k‖₁.
+ */
+function nearestBoundary(model: tf.LayersModel, y: tf.Tensor1D, numClasses: number): Boundary {
+  const labels = y.dataSync() as Int32Array;
+  return (xt) => {
+    const bs = xt.shape[0];
+    const dim = xt.size / bs;
+    const z = tidyValues(() => [logits(model, xt, false)])[0] as Float32Array;
+    const grads = Array.from({ length: numClasses }, (_, k) => tidyValues(() => [tf.grad((inp: tf.Tensor) => tf.sum(tf.gather(logits(model, inp, false), [k], 1)))(xt)])[0] as Float32Array);
+    const df = new Float32Array(bs);
+    const dg = new Float32Array(bs * dim);
+    for (let r = 0; r < bs; r++) {
+      const yr = labels[r];
+      let best = -1;
+      let bestScore = Infinity;
+      for (let k = 0; k < numClasses; k++) {
+        if (k === yr) continue;
+        let l1 = 0;
+        for (let i = 0; i < dim; i++) l1 += Math.abs(grads[k][r * dim + i] - grads[yr][r * dim + i]);
+        const score = Math.abs(z[r * numClasses + k] - z[r * numClasses + yr]) / (l1 + 1e-12);
+        if (score < bestScore) {
+          bestScore = score;
+          best = k;
+        }
+      }
+      df[r] = z[r * numClasses + best] - z[r * numClasses + yr];
+      for (let i = 0; i < dim; i++) dg[r * dim + i] = grads[best][r * dim + i] - grads[yr][r * dim + i];
+    }
+    return { df, dg };
+  };
+}
+
+/**
+ * One FAB run on correctly classified examples; returns adversarial points (or inputs). With
+ * `randomStart` it starts at a random point at L∞ distance ε/2 (the reference's restarts after the first).
+ */
+function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, boundary: Boundary, o: Required<Omit<FabOptions, 'seed' | 'targets'>>, randomStart?: Rng): { adv: Float32Array; dist: Float64Array } {
+  const bs = x.shape[0];
+  const dim = x.size / bs;
+  const im2 = x.dataSync() as Float32Array;
+  let x1 = Float32Array.from(im2);
+  if (randomStart) {
+    for (let r = 0; r < bs; r++) {
+      const t = Array.from({ length: dim }, () => 2 * randomStart.next() - 1);
+      const m = Math.max(...t.map(Math.abs), 1e-12);
+      for (let i = 0; i < dim; i++) x1[r * dim + i] = Math.min(1, Math.max(0, im2[r * dim + i] + (o.eps * t[i] * 0.5) / m));
+    }
+  }
+  const adv = Float32Array.from(im2);
+  const res2 = new Float64Array(bs).fill(1e10);
   for (let it = 0; it < o.steps; it++) {
     const xt = tf.tensor(x1, x.shape);
-    const { df, dg } = diffAndGrad(xt);
+    const { df, dg } = boundary(xt);
     xt.dispose();
     // hyperplane ⟨dg, z⟩ = b with b = −df + ⟨dg, x1⟩; project x1 and the original input
     const pts = new Float32Array(2 * bs * dim);
@@ -214,19 +266,48 @@ export function fabTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D,
     const xs = tf.gather(x, ids);
     const ys = tf.gather(y, ids) as tf.Tensor1D;
     const target = tf.tidy(() => tf.topk(logits(model, xs, false), t).indices.slice([0, t - 1], [-1, 1]).reshape([-1]) as tf.Tensor1D);
-    const r = fabSingleRun(model, xs, ys, target, opts);
-    const found = tf.tensor(r.adv, xs.shape);
-    // as the reference: misclassified on re-prediction and within ε (r.dist is the L∞ distance of r.adv)
-    const correct = correctFlags(model, found, ys);
-    const fooledLocal = idx.map((_, j) => j).filter((j) => !correct[j] && r.dist[j] <= opts.eps);
-    if (fooledLocal.length) {
-      const src = tf.gather(found, tf.tensor1d(fooledLocal, 'int32'));
-      const next = scatterRows(adv, fooledLocal.map((j) => idx[j]), src);
-      tf.dispose([adv, src]);
-      adv = next;
-      fooledLocal.forEach((j) => (robust[idx[j]] = false));
-    }
-    tf.dispose([ids, xs, ys, target, found]);
+    const r = fabSingleRun(model, xs, ys, targetBoundary(model, ys, target), opts);
+    adv = keepFooled(model, adv, robust, idx, xs, ys, r, opts.eps);
+    tf.dispose([ids, xs, ys, target]);
+  }
+  return { adv, robust };
+}
+
+/**
+ * As the reference: a run's point counts when it is misclassified on re-prediction and within ε
+ * (r.dist is its L∞ distance); those points go into `adv` and are no longer robust.
+ */
+function keepFooled(model: tf.LayersModel, adv: tf.Tensor, robust: boolean[], idx: number[], xs: tf.Tensor, ys: tf.Tensor1D, r: { adv: Float32Array; dist: Float64Array }, eps: number): tf.Tensor {
+  const found = tf.tensor(r.adv, xs.shape);
+  const correct = correctFlags(model, found, ys);
+  const fooledLocal = idx.map((_, j) => j).filter((j) => !correct[j] && r.dist[j] <= eps);
+  let out = adv;
+  if (fooledLocal.length) {
+    const src = tf.gather(found, tf.tensor1d(fooledLocal, 'int32'));
+    out = scatterRows(adv, fooledLocal.map((j) => idx[j]), src);
+    tf.dispose([adv, src]);
+    fooledLocal.forEach((j) => (robust[idx[j]] = false));
+  }
+  found.dispose();
+  return out;
+}
+
+/** Untargeted FAB with `restarts` runs (random starts after the first), each on the points still robust. */
+export function fabUntargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: FabOptions & { restarts?: number }): { adv: tf.Tensor; robust: boolean[] } {
+  const opts = { eps: o.eps, steps: o.steps ?? 100, alphaMax: o.alphaMax ?? 0.1, eta: o.eta ?? 1.05, beta: o.beta ?? 0.9 };
+  const rng = new Rng(o.seed ?? 0);
+  const robust = correctFlags(model, x, y);
+  let adv = tf.clone(x);
+  for (let restart = 0; restart < (o.restarts ?? 1); restart++) {
+    const idx = robust.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
+    if (!idx.length) break;
+    const ids = tf.tensor1d(idx, 'int32');
+    const xs = tf.gather(x, ids);
+    const ys = tf.gather(y, ids) as tf.Tensor1D;
+    const numClasses = tf.tidy(() => logits(model, xs.slice([0], [1]), false).shape[1]);
+    const r = fabSingleRun(model, xs, ys, nearestBoundary(model, ys, numClasses), opts, restart > 0 ? rng : undefined);
+    adv = keepFooled(model, adv, robust, idx, xs, ys, r, opts.eps);
+    tf.dispose([ids, xs, ys]);
   }
   return { adv, robust };
 }

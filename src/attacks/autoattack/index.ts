@@ -4,7 +4,7 @@
  * the points still robust, in batches; a point is robust only if every attack fails on it. The
  * log is the reference's: robust accuracy after each attack.
  *   standard: apgd-ce (1 restart), apgd-t (9 targets), fab-t (9 targets), square (5000 queries)
- *   plus:     apgd-ce (5), apgd-dlr (5), fab (5), square, apgd-t, fab-t
+ *   plus:     apgd-ce (5), apgd-dlr (5), fab (untargeted, 5), square, apgd-t, fab-t
  *   rand:     apgd-ce, apgd-dlr (the reference adds EOT over 20 draws for randomised defences;
  *             not implemented here, so this is only meaningful for deterministic models)
  * With `statePath`, progress is saved after every batch and an interrupted run resumes there.
@@ -15,17 +15,17 @@ import { ArrayDataset, range } from '../../data/dataset';
 import { correctFlags } from '../contract';
 import { apgd, apgdTargeted } from './apgd';
 import { squareAttack } from './square';
-import { fabTargeted } from './fab';
+import { fabTargeted, fabUntargeted } from './fab';
 import { PiatError } from '../../util/errors';
 import { formatSeconds, Progress } from '../../util/progress';
 import { writeFileAtomic } from '../../util/fsx';
 
-export const AA_ATTACKS = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab-t', 'square'] as const;
+export const AA_ATTACKS = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab', 'fab-t', 'square'] as const;
 export type AaAttack = (typeof AA_ATTACKS)[number];
 
 export const AA_VERSIONS: Record<'standard' | 'plus' | 'rand', AaAttack[]> = {
   standard: ['apgd-ce', 'apgd-t', 'fab-t', 'square'],
-  plus: ['apgd-ce', 'apgd-dlr', 'square', 'apgd-t', 'fab-t'],
+  plus: ['apgd-ce', 'apgd-dlr', 'fab', 'square', 'apgd-t', 'fab-t'],
   rand: ['apgd-ce', 'apgd-dlr'],
 };
 
@@ -84,6 +84,8 @@ function runAttack(name: AaAttack, model: tf.LayersModel, x: tf.Tensor, y: tf.Te
     }
     case 'apgd-t':
       return apgdTargeted(model, x, y, { eps: o.eps, steps: o.apgdSteps ?? 100, targets: o.targets ?? 9, seed }).adv;
+    case 'fab':
+      return fabUntargeted(model, x, y, { eps: o.eps, steps: o.fabSteps ?? 100, restarts, seed }).adv;
     case 'fab-t':
       return fabTargeted(model, x, y, { eps: o.eps, steps: o.fabSteps ?? 100, targets: o.targets ?? 9, seed }).adv;
     case 'square':
