@@ -128,6 +128,9 @@ test('sweep --slurm: options checked first, a dry run writes the folder, status 
   assert.equal(rows[0].epochs, 0);
   const rec = JSON.parse(fs.readFileSync(path.join(dir, 'grid', 'train.seed=2', 'records.jsonl'), 'utf8').trim());
   assert.deepEqual([rows[1]['train.seed'], rows[1].done, rows[1]['final.robust'], rows[1]['best.robust'], rows[1]['model.arch'], rows[1]['model.hidden']], [2, true, rec.robustAcc, rec.robustAcc, 'mlp', '[8]']);
+  // a final evaluation cached beside the run (as the pool's evaluateRun writes it) becomes columns
+  writeJson(path.join(dir, 'grid', 'train.seed=2', 'eval-best-abc-def.json'), [{ attack: 'clean', accuracy: 0.5 }, { attack: 'aa', accuracy: 0.25 }]);
+  assert.deepEqual([collectSweep(path.join(dir, 'grid'))[1]['eval.best.aa'], collectSweep(path.join(dir, 'grid'))[1]['eval.final.aa']], [0.25, undefined]);
   const table = sweepTable(path.join(dir, 'grid'));
   assert.equal(table.numRows(), 2);
   assert.deepEqual(table.array('train.seed'), [1, 2]);
