@@ -2,8 +2,16 @@
 import { bestFinalColumns, compareMethodsOn, fmt2 as f, MethodsResult, verdictSentence } from './method-tables';
 import { combineVerdicts, Verdict } from '../stats';
 import { PAPER_TABLE1 } from './paper-values';
+import { Profile } from './profiles';
 
 export const TABLE1_METHODS = ['PGD-AT', 'ALP', 'TRADES', 'MART', 'MAIL', 'CFA', 'RAT', 'PIAT+NMSE'];
+/** Fig. 1's four, which the overfit profile trains for Table I (three seeds of all eight would take about three hours here). */
+export const TABLE1_CORE_METHODS = ['PGD-AT', 'TRADES', 'MART', 'PIAT+NMSE'];
+
+/** The methods Table I trains at a profile: the core four at overfit, all eight otherwise. */
+export function table1Methods(profile: Profile): string[] {
+  return profile === 'overfit' ? TABLE1_CORE_METHODS : TABLE1_METHODS;
+}
 export const TABLE1_DATASETS = ['cifar10', 'cifar100', 'svhn'] as const;
 
 
