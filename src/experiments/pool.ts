@@ -201,12 +201,13 @@ export interface PoolMethod {
 }
 
 /** Trains (or re-uses) each method in the pool and returns its per-epoch records. */
-export async function trainPool(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; data?: PoolData } = {}): Promise<MethodRun[]> {
+export async function trainPool(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; data?: PoolData; root?: string } = {}): Promise<MethodRun[]> {
   const data = o.data ?? poolData(c);
   const numClasses = data.train.numClasses;
   const trainConfig = trainConfigOf(c);
   if (c.trainEvalSize) trainConfig.eval = { ...(trainConfig.eval as NonNullable<typeof trainConfig.eval>), trainN: c.trainEvalSize };
-  const root = path.join(runRoot('pool', profile), `${c.dataset}-${c.arch}`, ...(poolSeeds(c).length > 1 ? [`seed-${c.seed}`] : []));
+  // `root`: runs outside the pool (the overfitting search), whose settings differ from the profile's
+  const root = o.root ?? path.join(runRoot('pool', profile), `${c.dataset}-${c.arch}`, ...(poolSeeds(c).length > 1 ? [`seed-${c.seed}`] : []));
   const ctx = { attack: c.attack, numClasses, epochs: c.epochs, cfaBeginEpoch: c.cfaBeginEpoch, cfaValidation: c.cfaValidation, apPatch: c.patch, apRampEpochs: c.apRampEpochs };
   const specs = methods.map((m) => (typeof m === 'string' ? methodSpec(m, ctx) : methodSpec(m.name, ctx, m.variant)));
   return compareMethods({

@@ -1,0 +1,105 @@
+/**
+ * The search behind the overfit profile: settings of PGD-AT on the embedded Fashion-MNIST (a small
+ * CNN with batch norm, the paper's LR shape) trained long enough to see whether robust overfitting
+ * happens — robust test accuracy on ≥ 1000 images peaking and then falling by ≥ 3 points while
+ * robust accuracy on training images keeps rising. Each setting trains into
+ * runs/overfit-search/<profile>/<setting>/seed-<s>/ (cached and resumable like every run).
+ */
+import * as path from 'path';
+import { Profile, runRoot } from './profiles';
+import { poolConfig, PoolConfig, poolData, trainPool } from './pool';
+import { MethodRun } from './compare-methods';
+import { fallAfterPeak } from './curve-stats';
+import { paperLinearDecay } from '../train/lr';
+import { PiatError } from '../util/errors';
+
+export interface SearchSetting {
+  name: string;
+  /** what differs from the overfit profile's pool config */
+  overrides: Partial<PoolConfig>;
+}
+
+/** The criterion's thresholds: a fall of at least 3 points on at least 1000 test images. */
+export const OVERFIT_FALL = 0.03;
+export const OVERFIT_MIN_TEST = 1000;
+
+const search = (epochs: number, o: Partial<PoolConfig>): Partial<PoolConfig> => ({ epochs, lrSchedule: paperLinearDecay(epochs), validationSize: 0, trainEvalSize: 500, testSize: 1000, ...o });
+
+/** The settings tried, in the order they were tried (docs/overfitting-search.md shows their curves). */
+export const SEARCH_SETTINGS: SearchSetting[] = [
+  { name: 'n2000-w16-b128-e30', overrides: search(30, { trainSize: 2000, widths: [16, 32, 64], batchSize: 128 }) },
+  { name: 'n1000-w32-b64-e40', overrides: search(40, { trainSize: 1000, widths: [32, 64, 128], batchSize: 64 }) },
+  { name: 'n500-w32-b50-e40', overrides: search(40, { trainSize: 500, widths: [32, 64, 128], batchSize: 50 }) },
+];
+
+/** A setting at a profile: the overfit-scale setting itself, or (smoke) the same shape shrunk to seconds. */
+export function searchConfig(profile: Profile, s: SearchSetting, seed: number): PoolConfig {
+  const base = poolConfig('overfit');
+  const c: PoolConfig = { ...base, ...s.overrides, seed, seeds: [seed] };
+  if (profile === 'smoke') return { ...c, trainSize: 128, testSize: 64, trainEvalSize: 64, epochs: 3, lrSchedule: paperLinearDecay(3), widths: [8, 16, 32], batchSize: 64 };
+  return c;
+}
+
+export interface SearchRun {
+  setting: string;
+  seed: number;
+  config: PoolConfig;
+  run: MethodRun;
+}
+
+/** Trains (or re-uses) PGD-AT for each named setting and seed. */
+export async function runOverfitSearch(profile: Profile, o: { settings?: string[]; seeds?: number[]; progress?: boolean } = {}): Promise<SearchRun[]> {
+  const names = o.settings ?? SEARCH_SETTINGS.map((s) => s.name);
+  const out: SearchRun[] = [];
+  for (const name of names) {
+    const s = SEARCH_SETTINGS.find((x) => x.name === name);
+    if (!s) throw new PiatError('unknown-option', `Unknown search setting '${name}'. Expected one of: ${SEARCH_SETTINGS.map((x) => x.name).join(', ')}.`);
+    for (const seed of o.seeds ?? [1]) {
+      const config = searchConfig(profile, s, seed);
+      const [run] = await trainPool(profile, config, ['PGD-AT'], { progress: o.progress, data: poolData(config), root: path.join(runRoot('overfit-search', profile), name, `seed-${seed}`) });
+      out.push({ setting: name, seed, config, run });
+    }
+  }
+  return out;
+}
+
+export interface SearchVerdict {
+  setting: string;
+  seed: number;
+  testImages: number;
+  /** highest robust test accuracy, its epoch, the last one */
+  peak: number;
+  peakEpoch: number;
+  final: number;
+  /** the fall after the peak on the 3-epoch moving average */
+  fall: number;
+  /** robust training accuracy: at the test peak's epoch and at the end */
+  trainAtPeak: number | null;
+  trainFinal: number | null;
+  /** fall ≥ 3 points on ≥ 1000 test images while the training robustness rose after the peak */
+  overfits: boolean;
+}
+
+/** The criterion applied to one run's records. */
+export function searchVerdict(r: SearchRun): SearchVerdict {
+  const rob = r.run.records.map((e) => e.robustAcc ?? 0);
+  const train = r.run.records.map((e) => (typeof e.trainRobustAcc === 'number' ? e.trainRobustAcc : null));
+  const peak = Math.max(...rob);
+  const peakEpoch = rob.indexOf(peak) + 1;
+  const fall = fallAfterPeak(rob);
+  const trainAtPeak = train[peakEpoch - 1];
+  const trainFinal = train[train.length - 1];
+  const rises = trainAtPeak !== null && trainFinal !== null && trainFinal > trainAtPeak;
+  return { setting: r.setting, seed: r.seed, testImages: r.config.testSize, peak, peakEpoch, final: rob[rob.length - 1], fall, trainAtPeak, trainFinal, overfits: fall >= OVERFIT_FALL && r.config.testSize >= OVERFIT_MIN_TEST && rises };
+}
+
+/** Per-epoch rows {setting, seed, epoch, metric, accuracy} for the search's curves. */
+export function searchCurves(runs: SearchRun[]) {
+  return runs.flatMap((r) =>
+    r.run.records.flatMap((e) => [
+      { setting: r.setting, seed: r.seed, epoch: e.epoch, metric: 'robust, test', accuracy: e.robustAcc ?? NaN },
+      { setting: r.setting, seed: r.seed, epoch: e.epoch, metric: 'robust, training images', accuracy: typeof e.trainRobustAcc === 'number' ? e.trainRobustAcc : NaN },
+      { setting: r.setting, seed: r.seed, epoch: e.epoch, metric: 'clean, test', accuracy: e.cleanAcc ?? NaN },
+    ]),
+  );
+}
