@@ -115,3 +115,23 @@ test('the trainer records training-subset and validation accuracy per epoch and 
   model.dispose();
   await assert.rejects(() => train({ model: mlp({ inputDim: 3, numClasses: 2, hidden: [4], seed: 1 }), objective: pgdAt(), train: trainSet, config: { epochs: 1, batchSize: 20, seed: 1, optimizer: { lr: 0.1 }, eval: { n: 5, trainN: 500 } }, test: test_, progress: false }), /trainN = 500 exceeds/);
 });
+
+test('the overfitting criterion on constructed curves: a fall of 3 points after the peak with rising training robustness, on ≥ 1000 images', async () => {
+  const { searchVerdict } = await import('../src/experiments/overfit-search');
+  const run = (test_: number[], train_: number[], testSize = 1000) => searchVerdict({
+    setting: 's', seed: 1, config: { ...poolConfig('overfit'), testSize },
+    run: { method: 'PGD-AT', runDir: '', oscillation: {} as never, records: test_.map((r, i) => ({ epoch: i + 1, lr: 0, loss: {}, cleanAcc: 0, robustAcc: r, trainRobustAcc: train_[i], trainSeconds: 0, evalSeconds: 0 })) },
+  });
+  const rise = [0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75];
+  // peaks at 0.50 (3-epoch average 0.48) and ends at 0.43 (average 0.44): a 4-point fall, training rising
+  const over = run([0.3, 0.45, 0.5, 0.5, 0.48, 0.45, 0.44, 0.43], rise);
+  assert.equal(over.overfits, true, JSON.stringify(over));
+  assert.equal(over.peakEpoch, 3);
+  // the same test curve with training robustness falling too is not robust overfitting
+  assert.equal(run([0.3, 0.45, 0.5, 0.5, 0.48, 0.45, 0.44, 0.43], [...rise].reverse()).overfits, false);
+  // a 2-point fall is not enough, and neither is a 4-point fall measured on 500 images
+  assert.equal(run([0.3, 0.45, 0.5, 0.5, 0.49, 0.48, 0.48, 0.48], rise).overfits, false);
+  assert.equal(run([0.3, 0.45, 0.5, 0.5, 0.48, 0.45, 0.44, 0.43], rise, 500).overfits, false);
+  // one noisy dip that recovers is smoothed away
+  assert.equal(run([0.3, 0.45, 0.5, 0.5, 0.40, 0.5, 0.5, 0.5], rise).overfits, false);
+});

@@ -103,3 +103,24 @@ export function searchCurves(runs: SearchRun[]) {
     ]),
   );
 }
+
+/** The setting the overfit profile uses (its pool config repeats these values). */
+export const OVERFIT_SETTING = 'n1000-w32-b64-e40';
+
+/** Markdown: which settings meet the criterion in every seed, and what that means for the overfit profile. */
+export function searchSummary(vs: SearchVerdict[]): string {
+  const settings = [...new Set(vs.map((v) => v.setting))];
+  const lines = settings.map((s) => {
+    const mine = vs.filter((v) => v.setting === s);
+    const ok = mine.filter((v) => v.overfits).length;
+    return `- **${s}**: meets the criterion in ${ok} of ${mine.length} seed${mine.length > 1 ? 's' : ''}${ok === mine.length && mine.length >= 3 ? ' — robust overfitting happens here in every seed tried' : ''}.`;
+  });
+  const met = settings.filter((s) => vs.filter((v) => v.setting === s).every((v) => v.overfits) && vs.filter((v) => v.setting === s).length >= 3);
+  return [
+    `**Criterion:** robust test accuracy (≥ ${OVERFIT_MIN_TEST} images) falls by ≥ ${100 * OVERFIT_FALL} points after its peak (3-epoch moving average) while robust accuracy on training images rises from the peak's epoch to the end, in each of 3 seeds.`,
+    '',
+    ...lines,
+    '',
+    met.length ? `Settings that meet it in 3 seeds: ${met.join(', ')}. The overfit profile uses ${OVERFIT_SETTING}.` : 'No setting has met it in 3 seeds yet: the overfit profile cannot claim robust overfitting until one does.',
+  ].join('\n');
+}
