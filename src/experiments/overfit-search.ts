@@ -25,7 +25,7 @@ export const OVERFIT_MIN_TEST = 1000;
 
 const search = (epochs: number, o: Partial<PoolConfig>): Partial<PoolConfig> => ({ epochs, lrSchedule: paperLinearDecay(epochs), validationSize: 0, trainEvalSize: 500, testSize: 1000, ...o });
 
-/** The settings tried, in the order they were tried (docs/overfitting-search.md shows their curves). */
+/** The settings tried, in the order they were tried (notebooks/11-overfitting-search.ipynb shows their curves). */
 export const SEARCH_SETTINGS: SearchSetting[] = [
   { name: 'n2000-w16-b128-e30', overrides: search(30, { trainSize: 2000, widths: [16, 32, 64], batchSize: 128 }) },
   { name: 'n1000-w32-b64-e40', overrides: search(40, { trainSize: 1000, widths: [32, 64, 128], batchSize: 64 }) },

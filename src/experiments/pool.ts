@@ -97,7 +97,7 @@ function embedded(profile: 'smoke' | 'quick' | 'overfit', dataset: DatasetName):
 /**
  * The overfit profile: PGD-AT on 2000 Fashion-MNIST images without augmentation, a small CNN with
  * batch norm, the paper's LR shape (constant for half the run, linear to ÷10 at three quarters and
- * ÷100 at the end). Chosen by the search in docs/overfitting-search.md: there PGD-AT's robust test
+ * ÷100 at the end). Chosen by the search of notebook 11 (src/experiments/overfit-search.ts): there PGD-AT's robust test
  * accuracy (1000 images) peaks and then falls by ≥ 3 points in each of 3 seeds while its robust
  * training accuracy keeps rising.
  */
