@@ -11,7 +11,7 @@ import { attackSchema } from '../train/config-schema';
 import { Objective } from './types';
 import { pgdAt, standard } from './pgd-at';
 import { alp } from './alp';
-import { nmse } from './nmse';
+import { nmse, NMSE_REDUCTIONS } from './nmse';
 import { trades } from './trades';
 import { mart } from './mart';
 import { mail } from './mail';
@@ -63,7 +63,12 @@ export const OBJECTIVES = {
     paperName: 'NMSE',
     summary: 'CE(f(x′), y) + λ·mean wᵢ‖zᵢ/‖zᵢ‖ − z′ᵢ/‖z′ᵢ‖‖₂², wᵢ = 1 − softmax(zᵢ)_yᵢ (the paper\'s Eq. 11–12)',
     source: 'the paper, reconstructed (docs/METHOD.md); λ = 4 PORT',
-    options: { lambda: nonNeg(4), ce: s.opt(s.oneOf(['adversarial', 'clean'], 'a CE input', { default: 'adversarial' })), attack: attack('pgd') },
+    options: {
+      lambda: nonNeg(4),
+      ce: s.opt(s.oneOf(['adversarial', 'clean'], 'a CE input', { default: 'adversarial' })),
+      reduction: s.opt(s.oneOf(NMSE_REDUCTIONS, 'an NMSE reduction', { default: 'sum', description: "over the classes: 'sum' (the authors' code) or 'mean' (÷ K)" })),
+      attack: attack('pgd'),
+    },
     make: (o: Parameters<typeof nmse>[0]) => nmse(o),
   }),
   trades: entry({
