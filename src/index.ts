@@ -1,55 +1,75 @@
-/** piat-ts: adversarial robustness on tfjs, and the PIAT paper's experiments. */
+/**
+ * piat-ts, the library: adversarial attacks, training objectives, PIAT and weight averaging, a
+ * seeded and resumable trainer, and robustness evaluation, on tfjs. The paper's experiments and the
+ * notebooks' helpers are the second entry point, `piat-ts/experiments` (src/experiments/index.ts).
+ * How to add an attack, an objective or a model: README, "Contributing".
+ */
 export * as tf from '@tensorflow/tfjs';
+
+// ---- Backend: torch (libtorch), tensorflow, wasm or cpu ----
 export * from './backend';
-export * from './util/errors';
-export * from './util/rng';
-export * from './util/progress';
+
+// ---- Threat models shared by attacks, objectives and evaluation ----
+export * from './settings';
+
+// ---- Data: datasets in [0, 1], batching, readers of the official formats, the toy data ----
 export * from './data/dataset';
+export * from './data/images';
+export * from './data/idx';
+export * from './data/mat5';
+export * from './data/fetch';
 export * from './data/toy';
+
+// ---- Models: the registry of architectures, and each architecture ----
+export * from './models/registry';
 export * from './models/mlp';
+export * from './models/resnet';
+export * from './models/vit';
+export * from './models/layers';
 export * from './models/forward';
+export * from './models/flops';
+
+// ---- Attacks: the contract, the registry of named attacks, and each attack ----
 export * from './attacks';
+
+// ---- Objectives: the registry, and each training objective ----
 export * from './objectives';
+
+// ---- PIAT (parameter interpolation) and, to compare with it, weight averaging ----
 export * from './piat';
 export * from './averaging';
+
+// ---- Training: the trainer, its hooks, SGD, LR schedules, checkpoints, run folders ----
+export * from './train/trainer';
+export * from './train/step';
 export * from './train/hooks';
 export * from './train/sgd';
 export * from './train/lr';
 export * from './train/records';
 export * from './train/model-io';
 export * from './train/checkpoint';
-export * from './train/trainer';
-export * from './eval/accuracy';
-export * from './analysis';
-export * from './plots';
-export * from './experiments/profiles';
-export * from './experiments/recipes';
-export * from './experiments/toy';
-export * from './data/idx';
-export * from './data/mat5';
-export * from './data/images';
-export * from './data/fetch';
-export * from './models/layers';
-export * from './models/resnet';
-export * from './eval/evaluate';
-export * from './models/flops';
-export * from './experiments/run-config';
-export * from './train/step';
-export * from './models/vit';
-export * from './experiments/compare-methods';
-export * from './experiments/methods';
-export * from './experiments/pool';
-export * from './experiments/paper-values';
-export * from './experiments/method-tables';
-export * from './experiments/table1';
-export * from './experiments/piat-tables';
-export * from './experiments/sweeps';
-export * from './experiments/landscape';
-export * from './experiments/table4';
-export * from './experiments/fig1';
-export * from './experiments/curve-stats';
-export * from './stats';
 export * from './train/run-lock';
 export { runIdentity, identityDiff, type Identity } from './train/identity';
 export { stopOnSigint } from './train/interrupt';
+
+// ---- Run configs: one training run as checked JSON (piat train / sweep) ----
+export * from './experiments/run-config';
 export { runConfigSchema, runConfigJsonSchema } from './experiments/run-config-schema';
+
+// ---- Evaluation: accuracy, the evaluation protocol, checks on a model before it is evaluated ----
+export * from './eval/accuracy';
+export * from './eval/evaluate';
+export * from './eval/checks';
+
+// ---- Analysis and plots: decision boundaries, oscillation, loss landscapes; Vega-Lite charts, notebook display ----
+export * from './analysis';
+export * from './plots';
+
+// ---- Utilities ----
+export * from './util/errors';
+export * from './util/rng';
+export * from './util/progress';
+
+// Notebooks 02, 03, 07 and 10 still call the experiment helpers through this entry point; this line
+// goes once they import ../src/experiments/index beside it (issue 14).
+export * from './experiments/index';

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { pgd, PgdOptions, validatePgd } from '../attacks/pgd';
 import { ObjectiveContext } from './types';
 
-/** The paper's training attack: PGD-10, ε = 8/255, α = 2/255, random start. */
-export const PAPER_TRAIN_ATTACK: PgdOptions = { eps: 8 / 255, alpha: 2 / 255, steps: 10, randomStart: true };
+// the paper's training attack is defined with the other threat models; objectives default to it
+export { PAPER_TRAIN_ATTACK } from '../settings';
 
 /** Checks the attack options once, then makes PGD batches seeded from the run's Rng. */
 export function pgdMaker(attack: PgdOptions) {

@@ -10,3 +10,4 @@ export * from './mail';
 export * from './cfa';
 export * from './rat';
 export * from './ap';
+export * from './registry';
