@@ -1,6 +1,6 @@
 /**
- * Threat models and attack budgets that more than one module uses, defined once. Why each value
- * is what it is: docs/METHOD.md, "Threat models".
+ * Threat models that more than one module uses, defined once. Why each value is what it is, and
+ * what the tags READ / PORT / CHOSEN mean: docs/METHOD.md, "Threat models" and "Tags".
  */
 import type { PgdOptions } from './attacks/pgd';
 
@@ -27,10 +27,7 @@ export const PAPER_TRAIN_ATTACK: PgdOptions = { ...PAPER_THREAT, steps: 10, rand
 /** The paper's per-epoch and final PGD evaluation: PGD-20 with random start (READ). */
 export const PAPER_EVAL_ATTACK: PgdOptions = { ...PAPER_THREAT, steps: 20, randomStart: true };
 
-/**
- * Fashion-MNIST's radius at the smoke and quick profiles (CHOSEN): 8/255 barely moves a 28×28
- * grey-scale image, 0.1 is the usual MNIST-family ε that still leaves a learnable task.
- */
+/** Fashion-MNIST's radius at the small profiles (CHOSEN: the MNIST family's scale, not CIFAR's). */
 export const FMNIST_EPS = 0.1;
 
 /** The toy example's radius on [0, 1]³ (CHOSEN so that PGD-AT visibly oscillates). */

@@ -1,6 +1,7 @@
 /**
  * Loss landscape around trained weights θ* (paper Eq. 13, Fig. 8): L(θ* + a·d₁ + b·d₂) over a grid
- * of (a, b), with d₁, d₂ Gaussian random directions. CHOSEN (the paper names neither): directions
+ * of (a, b), with d₁, d₂ Gaussian random directions. CHOSEN (the paper names neither; why:
+ * docs/METHOD.md, "Loss landscape"): directions
  * are filter-normalised as in Li et al. (NeurIPS 2018) — each output filter of a kernel is scaled
  * to the norm of the same filter of θ*, and 1-D weights (biases, batch-norm parameters and
  * statistics) get no perturbation — and the loss is the mean CE on PGD examples recomputed at every

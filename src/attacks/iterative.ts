@@ -1,6 +1,6 @@
 /**
  * FGSM, I-FGSM (BIM), MI-FGSM and CW∞: the sign-gradient family, each a small wrapper around
- * PGD's step and projection (src/attacks/pgd.ts), with the definitions of PAPER-NOTES:
+ * PGD's step and projection (src/attacks/pgd.ts), as docs/METHOD.md, "Attacks", defines them:
  *   FGSM     x' = clip(x + ε·sign(∇x L))
  *   I-FGSM   FGSM with step α, `steps` times, projected onto the ε-ball (no random start)
  *   MI-FGSM  g ← μ·g + ∇x L/‖∇x L‖₁ (per example), x' ← Π(x' + α·sign(g)), μ = 1

@@ -2,7 +2,8 @@
  * The paper's toy example (Sec. III-A, Fig. 2-5): a one-hidden-layer MLP trained on 3-D
  * two-circles data with PGD-AT, PIAT, ALP, NMSE and PIAT+NMSE from the same seed.
  * SGD, momentum 0.9, LR 0.5, 50 epochs (READ). Data, ε, step and PGD steps are CHOSEN (the
- * paper's values were lost) such that PGD-AT visibly oscillates; see TOY_PROFILES in recipes.ts.
+ * paper's values were lost) such that PGD-AT visibly oscillates; see TOY_PROFILES in recipes.ts and
+ * docs/METHOD.md, "The toy example".
  */
 import * as path from 'path';
 import { twoCircles } from '../data/toy';

@@ -1,7 +1,7 @@
 /**
  * ALP, adversarial logit pairing (Kannan et al. 2018), as the paper's Eq. 8:
  * L = CE(f(x'), y) + λ·mean_i ‖f(x_i) − f(x'_i)‖₂².
- * λ is not given in the paper's text; default 1.0 is CHOSEN (an option).
+ * λ is not given in the paper's text; default 1.0 is CHOSEN (an option; docs/METHOD.md, "Objectives").
  */
 import * as tf from '@tensorflow/tfjs';
 import { PgdOptions } from '../attacks/pgd';

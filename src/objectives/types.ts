@@ -1,12 +1,7 @@
 /**
- * A training objective, in two phases.
- *
- * DESIGN.md sketches an objective as one function `(model, x, y, ctx) => {loss, parts}` that may
- * call an attack. In tfjs every gradient call nested inside `tf.variableGrads` records onto the
- * outer tape, so an attack run inside the loss would make the weight-gradient pass keep (and walk)
- * every attack iteration. Splitting the objective into `adversarial` (outside the tape, inference
- * mode) and `loss` (inside it) keeps the same single entry point for users — `objective.step` — at
- * a fraction of the memory.
+ * A training objective, in two phases: `adversarial` makes the batch outside the weight-gradient
+ * tape (inference mode), `loss` runs inside it. One function that calls an attack would record
+ * every attack iteration on the weight tape in tfjs; docs/METHOD.md, "Objectives", says more.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';

@@ -3,7 +3,7 @@
  *   θ_e ← β_k·θ_{e−1} + (1 − β_k)·θ̃_e
  * where θ_{e−1} are the parameters at the start of the epoch and θ̃_e those after its SGD steps.
  * All weights are interpolated, BN running statistics included (PORT); optimizer momentum is left
- * as it is (PORT). Wraps any objective: it is a trainer option, not a loss.
+ * as it is (PORT; docs/METHOD.md, "PIAT"). Wraps any objective: it is a trainer option, not a loss.
  */
 import * as tf from '@tensorflow/tfjs';
 import { TrainerHook } from '../train/hooks';

@@ -1,7 +1,7 @@
 /**
  * β schedules for PIAT (Eq. 10).
  *
- * dynamic (PORT): β_k = min(β_max, (k + a)/(k + b)), k = 0, 1, 2, … counting interpolations;
+ * dynamic (PORT; tags and sources: docs/METHOD.md, "PIAT"): β_k = min(β_max, (k + a)/(k + b)), k = 0, 1, 2, … counting interpolations;
  *   defaults β_max = 0.99, a = 1, b = 10 → β = 0.10, 0.53, 0.85, 0.92 at k = 0, 9, 49, 99.
  *   β starts small (trust the new parameters) and grows towards 1 (trust the history).
  * fixed: the same β every epoch (the paper's Fig. 9 comparison).
