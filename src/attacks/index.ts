@@ -3,6 +3,7 @@ export * from './projection';
 export * from './losses';
 export * from './pgd';
 export * from './iterative';
+export * from './rfgsm';
 export * from './autoattack';
 export * from './ap';
 export * from './registry';

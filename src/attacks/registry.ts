@@ -15,6 +15,7 @@ import { closest } from '../util/schema';
 import { AttackFn } from './contract';
 import { pgd } from './pgd';
 import { cwInf, fgsm, ifgsm, mifgsm } from './iterative';
+import { rfgsm } from './rfgsm';
 import { apgd, apgdTargeted } from './autoattack/apgd';
 import { fabTargeted } from './autoattack/fab';
 import { squareAttack } from './autoattack/square';
@@ -70,6 +71,7 @@ export const ATTACKS = {
     source: 'Goodfellow et al. 2015',
     make: (s) => (m, x, y) => fgsm(m, x, y, { eps: s.eps }),
   },
+  rfgsm: { kind: 'batch', summary: 'R+FGSM: a random signed step of ε/2, then one FGSM step of ε/2', source: 'Tramèr et al. 2018', make: (s) => (m, x, y) => rfgsm(m, x, y, { eps: s.eps, seed: s.seed }) },
   pgd: {
     kind: 'batch',
     steps: { example: 20 },
