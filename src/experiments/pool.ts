@@ -87,7 +87,7 @@ function embedded(profile: 'smoke' | 'quick' | 'overfit', dataset: DatasetName):
     };
   }
   return {
-    dataset, arch: 'small-cnn', widths: [8, 16, 32], trainSize: 1200, testSize: 200, epochs: 8, batchSize: 50, lr: 0.05, weightDecay: 5e-4,
+    dataset, arch: 'small-cnn', widths: [8, 16, 32], trainSize: 1200, testSize: 200, validationSize: 200, epochs: 8, batchSize: 50, lr: 0.05, weightDecay: 5e-4,
     lrSchedule: { kind: 'piecewise', milestones: [6] }, attack: { eps, alpha: eps / 2.5, steps: 5 }, evalAttack: { eps, alpha: eps / 4, steps: 10 }, seed: 1,
     cfaBeginEpoch: 1, cfaValidation: 200,
     final: { n: 100, attacks: ['clean', 'pgd20', 'cw20', 'aa'], eps, alpha: eps / 4, aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'] } },
