@@ -76,3 +76,13 @@ test('combining verdicts: all hold → holds; any clear failure → does not hol
   assert.equal(combineVerdicts(['holds', 'does not hold', 'inconclusive']), 'does not hold');
   assert.equal(combineVerdicts([]), 'inconclusive');
 });
+
+test('"varies less" from one run each: a clear difference in spread holds, similar spreads are inconclusive', async () => {
+  const { lessVariableVerdict } = await import('../src/stats');
+  const wave = (amp: number, n: number) => Array.from({ length: n }, (_, i) => amp * Math.sin(1.7 * i) + 0.1 * amp * Math.cos(5.3 * i));
+  assert.equal(lessVariableVerdict(wave(0.01, 40), wave(0.05, 40)), 'holds');
+  assert.equal(lessVariableVerdict(wave(0.05, 40), wave(0.01, 40)), 'does not hold');
+  assert.equal(lessVariableVerdict(wave(0.05, 40), wave(0.052, 40)), 'inconclusive');
+  // too few changes to say anything
+  assert.equal(lessVariableVerdict([0.1, 0.2], [0.5, -0.5]), 'inconclusive');
+});

@@ -81,7 +81,8 @@ export function landscapeSummary(ls: MethodLandscape[], profile: Profile): strin
   ];
   if (at && pi) {
     const flatter = pi.meanRise < at.meanRise;
-    lines.push('', `**Here:** the mean rise of the loss around θ* is ${f(pi.meanRise)} for PIAT and ${f(at.meanRise)} for PGD-AT: the flatness claim ${flatter ? '**agrees**' : '**does not hold**'} on this run.` + (profile !== 'paper' ? ' (Small CNN on Fashion-MNIST, few epochs, a coarse grid: a qualitative check.)' : ''));
+    // one seed and one pair of directions: there is no spread to hold the difference against
+    lines.push('', `**Here:** the mean rise of the loss around θ* is ${f(pi.meanRise)} for PIAT and ${f(at.meanRise)} for PGD-AT (PIAT ${flatter ? 'flatter' : 'not flatter'}): the flatness claim is **inconclusive** — one seed and one pair of directions give no uncertainty to compare the difference with.` + (profile !== 'paper' ? ' (Small CNN on Fashion-MNIST, few epochs, a coarse grid: a qualitative check.)' : ''));
   }
   return lines.join('\n');
 }

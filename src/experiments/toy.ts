@@ -17,6 +17,7 @@ import { methodSpec } from './methods';
 import { accuracyCurves, compareMethods, MethodRun } from './compare-methods';
 import { hconcat, scatterChart } from '../plots/charts';
 import { VegaLiteSpec } from '../plots/render';
+import { lessVariableVerdict } from '../stats';
 
 export const TOY_METHODS = ['PGD-AT', 'PIAT', 'ALP', 'NMSE', 'PIAT+NMSE'] as const;
 export type ToyMethod = (typeof TOY_METHODS)[number];

@@ -70,3 +70,22 @@ export function combineVerdicts(vs: Verdict[]): Verdict {
 export function positiveVerdict(x: SeedSummary): Verdict {
   return verdictOf(x.mean, x.mean - x.interval.lo);
 }
+
+/**
+ * "Series A varies less than series B" from one run each: the log ratio of their sample variances,
+ * whose standard error is about sqrt(2/(nA − 1) + 2/(nB − 1)) for roughly normal values (the
+ * epoch-to-epoch changes of an accuracy curve; their autocorrelation is ignored, so this is
+ * optimistic). Needs at least 3 values on each side, else inconclusive.
+ */
+export function lessVariableVerdict(a: number[], b: number[]): Verdict {
+  if (a.length < 3 || b.length < 3) return 'inconclusive';
+  const v = (x: number[]) => {
+    const m = x.reduce((s, y) => s + y, 0) / x.length;
+    return x.reduce((s, y) => s + (y - m) ** 2, 0) / (x.length - 1);
+  };
+  const va = v(a);
+  const vb = v(b);
+  if (va === 0 && vb === 0) return 'inconclusive';
+  const effect = Math.log(Math.max(vb, 1e-300)) - Math.log(Math.max(va, 1e-300));
+  return verdictOf(effect, normalQuantile(0.95) * Math.sqrt(2 / (a.length - 1) + 2 / (b.length - 1)));
+}
