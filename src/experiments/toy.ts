@@ -124,13 +124,14 @@ export function toySummary(runs: ToyRun[]): string {
   const at = by('PGD-AT');
   const pi = by('PIAT');
   if (at && pi) {
-    const less = pi.oscillation.stdOfChanges < at.oscillation.stdOfChanges;
+    const changes = (r: ToyRun) => r.records.slice(1).map((e, i) => (e.robustAcc ?? 0) - (r.records[i].robustAcc ?? 0));
+    const verdict = lessVariableVerdict(changes(pi), changes(at));
     lines.push(
       '',
       `**Paper (Sec. III-A, Fig. 3):** PGD-AT's robust accuracy oscillates from epoch to epoch; PIAT's is smoother.`,
       `**Here:** the standard deviation of epoch-to-epoch PGD-20 changes is ${pct(at.oscillation.stdOfChanges)} points for PGD-AT ` +
         `and ${pct(pi.oscillation.stdOfChanges)} for PIAT: ` +
-        (less ? '**agrees** — PIAT oscillates less on this seed.' : '**does not agree** on this seed — PIAT does not oscillate less here.'),
+        `the claim **${verdict}** on this seed (the variance ratio of the two series of changes against its 95% interval; a difference inside it is inconclusive).`,
     );
   }
   return lines.join('\n');
