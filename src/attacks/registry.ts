@@ -86,32 +86,10 @@ export const ATTACKS = {
     source: 'Carlini & Wagner 2017, as adversarial-training tables use it',
     make: (s, steps) => (m, x, y) => cwInf(m, x, y, { eps: s.eps, alpha: s.alpha, steps, seed: s.seed }),
   },
-  ifgsm: {
-    kind: 'batch',
-    steps: { example: 10 },
-    summary: 'I-FGSM (BIM): N signed steps of α from x, projected, no random start',
-    source: 'Kurakin et al. 2017',
-    make: (s, steps) => (m, x, y) => ifgsm(m, x, y, { eps: s.eps, alpha: s.alpha, steps }),
-  },
-  mifgsm: {
-    kind: 'batch',
-    steps: { example: 10 },
-    summary: 'MI-FGSM: I-FGSM on an L1-normalised gradient momentum (μ = 1)',
-    source: 'Dong et al. 2018',
-    make: (s, steps) => (m, x, y) => mifgsm(m, x, y, { eps: s.eps, alpha: s.alpha, steps }),
-  },
-  'apgd-ce': {
-    kind: 'batch',
-    summary: "AutoAttack's APGD on the cross entropy (step size adapted per example; 5 restarts in version plus)",
-    source: 'Croce & Hein 2020',
-    make: (s) => (m, x, y) => apgd(m, x, y, { eps: s.eps, steps: s.aa?.apgdSteps ?? 100, restarts: restarts(s), loss: 'ce', seed: s.seed }).adv,
-  },
-  'apgd-dlr': {
-    kind: 'batch',
-    summary: 'APGD on the DLR loss (shift- and scale-invariant in the logits)',
-    source: 'Croce & Hein 2020',
-    make: (s) => (m, x, y) => apgd(m, x, y, { eps: s.eps, steps: s.aa?.apgdSteps ?? 100, restarts: restarts(s), loss: 'dlr', seed: s.seed }).adv,
-  },
+  ifgsm: { kind: 'batch', steps: { example: 10 }, summary: 'I-FGSM (BIM): N signed steps of α from x, projected, no random start', source: 'Kurakin et al. 2017', make: (s, steps) => (m, x, y) => ifgsm(m, x, y, { eps: s.eps, alpha: s.alpha, steps }) },
+  mifgsm: { kind: 'batch', steps: { example: 10 }, summary: 'MI-FGSM: I-FGSM on an L1-normalised gradient momentum (μ = 1)', source: 'Dong et al. 2018', make: (s, steps) => (m, x, y) => mifgsm(m, x, y, { eps: s.eps, alpha: s.alpha, steps }) },
+  'apgd-ce': apgdEntry('ce', "AutoAttack's APGD on the cross entropy (step size adapted per example; 5 restarts in version plus)"),
+  'apgd-dlr': apgdEntry('dlr', 'APGD on the DLR loss (shift- and scale-invariant in the logits)'),
   'apgd-t': {
     kind: 'batch',
     summary: 'APGD on the targeted DLR loss, towards each of the most likely wrong classes in turn (needs ≥ targets + 1 classes, at least 4)',
@@ -139,6 +117,16 @@ export const ATTACKS = {
 } satisfies Record<string, AttackEntry>;
 
 export type AttackId = keyof typeof ATTACKS;
+
+/** Untargeted APGD on a loss, with AutoAttack's budgets. */
+function apgdEntry(loss: 'ce' | 'dlr', summary: string): AttackEntry {
+  return {
+    kind: 'batch',
+    summary,
+    source: 'Croce & Hein 2020',
+    make: (s) => (m, x, y) => apgd(m, x, y, { eps: s.eps, steps: s.aa?.apgdSteps ?? 100, restarts: restarts(s), loss, seed: s.seed }).adv,
+  };
+}
 
 /** APGD's restarts: 5 in AutoAttack's version plus, else 1 (as the reference runs them). */
 function restarts(s: AttackSettings): number {

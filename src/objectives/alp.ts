@@ -8,11 +8,18 @@ import { PgdOptions } from '../attacks/pgd';
 import { crossEntropy } from '../attacks/losses';
 import { logits } from '../models/forward';
 import { Objective } from './types';
-import { PAPER_TRAIN_ATTACK, pgdMaker } from './adversarial';
+import { pgdMaker, trainingAttack } from './adversarial';
 
-export function alp(opts: { lambda?: number; attack?: PgdOptions } = {}): Objective {
+export interface AlpOptions {
+  /** weight of the logit pairing term (default 1, CHOSEN) */
+  lambda?: number;
+  /** the training attack (default PGD-10 at the paper's threat model) */
+  attack?: PgdOptions;
+}
+
+export function alp(opts: AlpOptions = {}): Objective {
   const lambda = opts.lambda ?? 1.0;
-  const attack = opts.attack ?? PAPER_TRAIN_ATTACK;
+  const attack = trainingAttack(opts.attack);
   return {
     name: 'alp',
     config: { lambda, attack },

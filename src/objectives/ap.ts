@@ -7,12 +7,12 @@
  * PGD-AT, 0.001·N(0, 1) for TRADES and MART. Defaults follow the authors' code (train_cifar.py).
  */
 import * as tf from '@tensorflow/tfjs';
-import { PgdOptions, validatePgd } from '../attacks/pgd';
+import { PgdOptions } from '../attacks/pgd';
 import { apAttack, apRate } from '../attacks/ap';
 import { oneOf, PiatError } from '../util/errors';
 import { Rng } from '../util/rng';
 import { Objective, ObjectiveContext } from './types';
-import { PAPER_TRAIN_ATTACK } from './adversarial';
+import { trainingAttack } from './adversarial';
 import { smallNoiseStart } from './kl';
 import { pgdAt } from './pgd-at';
 import { trades } from './trades';
@@ -33,8 +33,7 @@ export interface ApOptions {
 
 export function ap(o: ApOptions): Objective {
   const base = oneOf('A&P base', o.base ?? 'pgd-at', ['pgd-at', 'trades', 'mart'] as const);
-  const attack = o.attack ?? PAPER_TRAIN_ATTACK;
-  validatePgd(attack);
+  const attack = trainingAttack(o.attack);
   if (!(Number.isInteger(o.patch) && o.patch > 0)) throw new PiatError('bad-option', `A&P needs the model's patch size (a whole number > 0), got ${o.patch}`);
   const dropRate = o.dropRate ?? 1;
   const rampEpochs = o.rampEpochs ?? 10;

@@ -13,12 +13,12 @@
  * CFA evaluates, is the separate hook `fawa()` (src/averaging/fawa.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { pgd, PgdOptions, validatePgd } from '../attacks/pgd';
+import { pgd, PgdOptions } from '../attacks/pgd';
 import { crossEntropyPerExample } from '../attacks/losses';
 import { logits } from '../models/forward';
 import { oneOf, PiatError } from '../util/errors';
 import { LossResult, Objective } from './types';
-import { PAPER_TRAIN_ATTACK } from './adversarial';
+import { trainingAttack } from './adversarial';
 import { klFromNoise, klPerExample } from './kl';
 import { tidyValues } from '../util/tensors';
 
@@ -47,8 +47,7 @@ export function cfa(opts: CfaOptions = {}): Objective {
   const beta = opts.beta ?? 6;
   const beginEpoch = opts.beginEpoch ?? 10;
   const numClasses = opts.numClasses ?? 10;
-  const attack = opts.attack ?? PAPER_TRAIN_ATTACK;
-  validatePgd(attack);
+  const attack = trainingAttack(opts.attack);
   for (const [k, v] of Object.entries({ lambda1, lambda2, beta })) if (!(Number.isFinite(v) && v >= 0)) throw new PiatError('bad-option', `CFA option '${k}' must be a number >= 0, got ${v}`);
 
   // class-wise robust accuracy of the last finished epoch (null before the first), and this epoch's counts

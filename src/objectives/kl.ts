@@ -8,6 +8,15 @@ import { klPerExample } from '../attacks/losses';
 // the KL lives with the attack losses (A&P's attack maximises it); TRADES, MART, MAIL, CFA and RAT take it from here
 export { klPerExample };
 
+/**
+ * Clean and adversarial logits in training mode, clean first (TRADES, MART and RAT's order: with
+ * batch norm the order decides which batch updates the running statistics last).
+ */
+export function cleanThenAdversarial(model: tf.LayersModel, x: tf.Tensor, xAdv: tf.Tensor | null): { z: tf.Tensor2D; zAdv: tf.Tensor2D } {
+  const z = logits(model, x, true);
+  return { z, zAdv: logits(model, xAdv as tf.Tensor, true) };
+}
+
 /** Probability of the true class, per example. */
 export function trueProb(z: tf.Tensor2D, y: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => tf.sum(tf.mul(tf.softmax(z), tf.oneHot(y, z.shape[1])), 1) as tf.Tensor1D);

@@ -5,12 +5,11 @@
  * The adversarial batch is PGD on CE from x + 0.001·N(0,1).
  */
 import * as tf from '@tensorflow/tfjs';
-import { PgdOptions, validatePgd } from '../attacks/pgd';
+import { PgdOptions } from '../attacks/pgd';
 import { crossEntropyPerExample } from '../attacks/losses';
-import { logits } from '../models/forward';
 import { Objective } from './types';
-import { PAPER_TRAIN_ATTACK } from './adversarial';
-import { ceFromNoise, klPerExample, maxWrongProb, trueProb } from './kl';
+import { trainingAttack } from './adversarial';
+import { ceFromNoise, cleanThenAdversarial, klPerExample, maxWrongProb, trueProb } from './kl';
 
 /** MART's per-example terms: boosted CE on x' and the misclassification-weighted KL. */
 export function martTerms(z: tf.Tensor2D, zAdv: tf.Tensor2D, y: tf.Tensor1D): { bce: tf.Tensor1D; kl: tf.Tensor1D } {
@@ -22,17 +21,22 @@ export function martTerms(z: tf.Tensor2D, zAdv: tf.Tensor2D, y: tf.Tensor1D): { 
   });
 }
 
-export function mart(opts: { lambda?: number; attack?: PgdOptions } = {}): Objective {
+export interface MartOptions {
+  /** weight of the misclassification-weighted KL term (default 6, the authors') */
+  lambda?: number;
+  /** the training attack, started from x + 0.001·N(0, 1) (default PGD-10 at the paper's threat model) */
+  attack?: PgdOptions;
+}
+
+export function mart(opts: MartOptions = {}): Objective {
   const lambda = opts.lambda ?? 6;
-  const attack = opts.attack ?? PAPER_TRAIN_ATTACK;
-  validatePgd(attack);
+  const attack = trainingAttack(opts.attack);
   return {
     name: 'mart',
     config: { lambda, attack },
     adversarial: (model, x, y, ctx) => ceFromNoise(model, x, y, attack, ctx),
     loss(model, x, xAdv, y) {
-      const z = logits(model, x, true);
-      const zAdv = logits(model, xAdv as tf.Tensor, true);
+      const { z, zAdv } = cleanThenAdversarial(model, x, xAdv);
       const { bce, kl } = martTerms(z, zAdv, y);
       const bceMean = tf.mean(bce) as tf.Scalar;
       const klMean = tf.mean(kl) as tf.Scalar;

@@ -4,10 +4,15 @@ import { PgdOptions } from '../attacks/pgd';
 import { crossEntropy } from '../attacks/losses';
 import { logits } from '../models/forward';
 import { Objective } from './types';
-import { PAPER_TRAIN_ATTACK, pgdMaker } from './adversarial';
+import { pgdMaker, trainingAttack } from './adversarial';
 
-export function pgdAt(opts: { attack?: PgdOptions } = {}): Objective {
-  const attack = opts.attack ?? PAPER_TRAIN_ATTACK;
+export interface PgdAtOptions {
+  /** the training attack (default PGD-10 at the paper's threat model) */
+  attack?: PgdOptions;
+}
+
+export function pgdAt(opts: PgdAtOptions = {}): Objective {
+  const attack = trainingAttack(opts.attack);
   return {
     name: 'pgd-at',
     config: { attack },

@@ -17,14 +17,14 @@
  * batch-norm statistics), and are constants (no gradient flows through them).
  */
 import * as tf from '@tensorflow/tfjs';
-import { PgdOptions, validatePgd } from '../attacks/pgd';
+import { PgdOptions } from '../attacks/pgd';
 import { crossEntropy } from '../attacks/losses';
 import { logits } from '../models/forward';
 import { FROZEN_PREFIX } from '../models/layers';
 import { PiatError } from '../util/errors';
 import { LossResult, Objective } from './types';
-import { PAPER_TRAIN_ATTACK } from './adversarial';
-import { klFromNoise, klPerExample } from './kl';
+import { trainingAttack } from './adversarial';
+import { cleanThenAdversarial, klFromNoise, klPerExample } from './kl';
 import { tidyValues } from '../util/tensors';
 
 export interface RatOptions {
@@ -85,8 +85,7 @@ export function rat(opts: RatOptions = {}): Objective {
   const alpha = opts.alpha ?? 0.2;
   const beta = opts.beta ?? 6;
   const sigma = opts.weightNoise ?? 1e-4;
-  const attack = opts.attack ?? PAPER_TRAIN_ATTACK;
-  validatePgd(attack);
+  const attack = trainingAttack(opts.attack);
   for (const [k, v] of Object.entries({ alpha, beta, weightNoise: sigma })) if (!(Number.isFinite(v) && v >= 0)) throw new PiatError('bad-option', `RAT option '${k}' must be a number >= 0, got ${v}`);
   // the soft targets made by adversarial() for the loss() call that follows it
   let targets: { first: tf.Tensor2D; firstClean: tf.Tensor2D; second: tf.Tensor2D } | null = null;
@@ -123,8 +122,7 @@ export function rat(opts: RatOptions = {}): Objective {
     },
     loss(model, x, xAdv, y): LossResult {
       if (!targets || targets.first.shape[0] !== y.shape[0]) throw new PiatError('bad-call', 'RAT loss() needs the targets of the adversarial() call for the same batch; call adversarial() first');
-      const z = logits(model, x, true);
-      const zAdv = logits(model, xAdv as tf.Tensor, true);
+      const { z, zAdv } = cleanThenAdversarial(model, x, xAdv);
       const ce = crossEntropy(z, y);
       const first = tf.mul(0.5, tf.add(klToTarget(targets.first, zAdv), klToTarget(targets.firstClean, z))) as tf.Scalar;
       const second = tf.mul(0.5, tf.add(klToTarget(targets.second, zAdv), klToTarget(targets.second, z))) as tf.Scalar;

@@ -50,14 +50,14 @@ export const OBJECTIVES = {
     summary: 'CE(f(x′), y), x′ from PGD',
     source: 'Madry et al. 2018',
     options: { attack: attack('pgd') },
-    make: (o: Parameters<typeof pgdAt>[0]) => pgdAt(o),
+    make: pgdAt,
   }),
   alp: entry({
     paperName: 'ALP',
     summary: 'CE(f(x′), y) + λ·mean‖f(x) − f(x′)‖₂² (the paper\'s Eq. 8)',
     source: 'Kannan et al. 2018; λ = 1 CHOSEN (docs/METHOD.md)',
     options: { lambda: nonNeg(1), attack: attack('pgd') },
-    make: (o: Parameters<typeof alp>[0]) => alp(o),
+    make: alp,
   }),
   nmse: entry({
     paperName: 'NMSE',
@@ -69,21 +69,21 @@ export const OBJECTIVES = {
       reduction: s.opt(s.oneOf(NMSE_REDUCTIONS, 'an NMSE reduction', { default: 'sum', description: "over the classes: 'sum' (the authors' code) or 'mean' (÷ K)" })),
       attack: attack('pgd'),
     },
-    make: (o: Parameters<typeof nmse>[0]) => nmse(o),
+    make: nmse,
   }),
   trades: entry({
     paperName: 'TRADES',
     summary: 'CE(f(x), y) + β·mean KL(f(x) ‖ f(x′)), x′ maximises the KL',
     source: 'Zhang et al. 2019; β = 6 as the paper\'s tables',
     options: { beta: nonNeg(6), attack: attack('kl') },
-    make: (o: Parameters<typeof trades>[0]) => trades(o),
+    make: trades,
   }),
   mart: entry({
     paperName: 'MART',
     summary: 'mean BCE(f(x′), y) + λ·mean KL(f(x) ‖ f(x′))·(1 − p_y(x))',
     source: 'Wang et al. 2020 (authors\' code); λ = 6',
     options: { lambda: nonNeg(6), attack: attack('noise') },
-    make: (o: Parameters<typeof mart>[0]) => mart(o),
+    make: mart,
   }),
   mail: entry({
     paperName: 'MAIL',
@@ -99,7 +99,7 @@ export const OBJECTIVES = {
     },
     // the TRADES base maximises the KL divergence: an attack loss would be ignored
     check: (o) => (o.base === 'trades' && isObj(o.attack) && o.attack.loss !== undefined ? ['attack.loss', ": does not apply to MAIL's trades base (its attack maximises the KL divergence)"] : undefined),
-    make: (o: Parameters<typeof mail>[0]) => mail(o),
+    make: mail,
   }),
   cfa: entry({
     paperName: 'CFA',
@@ -131,7 +131,7 @@ export const OBJECTIVES = {
     summary: 'TRADES on randomised weights plus soft labels from the Taylor gaps of the classifier\'s gradient',
     source: 'Jin et al. 2023 (authors\' code): α = 0.2, β = 6, σ = 1e-4',
     options: { alpha: nonNeg(0.2), beta: nonNeg(6), weightNoise: nonNeg(1e-4, 'σ of the noise on conv kernels'), attack: attack('kl') },
-    make: (o: Parameters<typeof rat>[0]) => rat(o),
+    make: rat,
   }),
   ap: entry({
     paperName: 'A&P',
@@ -147,7 +147,7 @@ export const OBJECTIVES = {
       // A&P's attack reads the radius, step and iterations only
       attack: s.opt(s.obj({ eps: s.num({ min: 0 }), alpha: s.num({ min: 0 }), steps: s.int({ min: 0 }) }, { description: 'training attack (default PGD-10 at the paper\'s threat model)' })),
     },
-    make: (o: Parameters<typeof ap>[0]) => ap(o),
+    make: ap,
   }),
 };
 

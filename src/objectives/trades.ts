@@ -6,23 +6,26 @@
 import * as tf from '@tensorflow/tfjs';
 import { PgdOptions } from '../attacks/pgd';
 import { crossEntropy } from '../attacks/losses';
-import { logits } from '../models/forward';
 import { Objective } from './types';
-import { PAPER_TRAIN_ATTACK } from './adversarial';
-import { klFromNoise, klPerExample } from './kl';
-import { validatePgd } from '../attacks/pgd';
+import { trainingAttack } from './adversarial';
+import { cleanThenAdversarial, klFromNoise, klPerExample } from './kl';
 
-export function trades(opts: { beta?: number; attack?: PgdOptions } = {}): Objective {
+export interface TradesOptions {
+  /** weight of the KL term (default 6, the paper's tables) */
+  beta?: number;
+  /** the attack maximising the KL (default PGD-10 at the paper's threat model; its loss is the KL) */
+  attack?: PgdOptions;
+}
+
+export function trades(opts: TradesOptions = {}): Objective {
   const beta = opts.beta ?? 6;
-  const attack = opts.attack ?? PAPER_TRAIN_ATTACK;
-  validatePgd(attack);
+  const attack = trainingAttack(opts.attack);
   return {
     name: 'trades',
     config: { beta, attack },
     adversarial: (model, x, y, ctx) => klFromNoise(model, x, y, attack, ctx),
     loss(model, x, xAdv, y) {
-      const z = logits(model, x, true);
-      const zAdv = logits(model, xAdv as tf.Tensor, true);
+      const { z, zAdv } = cleanThenAdversarial(model, x, xAdv);
       const ce = crossEntropy(z, y);
       const kl = tf.mean(klPerExample(z, zAdv)) as tf.Scalar;
       return { loss: tf.add(ce, tf.mul(kl, beta)) as tf.Scalar, parts: { ce_clean: ce, kl } };
