@@ -105,7 +105,7 @@ export function searchCurves(runs: SearchRun[]) {
 }
 
 /** The setting the overfit profile uses (its pool config repeats these values). */
-export const OVERFIT_SETTING = 'n1000-w32-b64-e40';
+export const OVERFIT_SETTING = 'n500-w32-b50-e40';
 
 /** Markdown: which settings meet the criterion in every seed, and what that means for the overfit profile. */
 export function searchSummary(vs: SearchVerdict[]): string {
