@@ -8,7 +8,7 @@ import { ArrayDataset } from '../src/data/dataset';
 test('unknown profile: clear error listing the profiles', () => {
   assert.throws(
     () => profileFromEnv('quick', { PIAT_PROFILE: 'huge' }),
-    (e: unknown) => e instanceof PiatError && /Unknown profile \(PIAT_PROFILE\) 'huge'\. Expected one of: smoke, quick, paper\./.test(e.message),
+    (e: unknown) => e instanceof PiatError && /Unknown profile \(PIAT_PROFILE\) 'huge'\. Expected one of: smoke, quick, overfit, paper\./.test(e.message),
   );
   assert.equal(profileFromEnv('quick', {}), 'quick');
   assert.equal(profileFromEnv('quick', { PIAT_PROFILE: 'smoke' }), 'smoke');

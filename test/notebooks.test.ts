@@ -35,6 +35,18 @@ test('notebook 02 (Fig. 1 curves) executes at the smoke profile; its charts draw
   chartsDrawnInChromium(out, '02-oscillation-curves.html').forEach((c, i) => assert.ok(c.ink > 2000, `chart ${i} not drawn`));
 });
 
+test('notebook 11 (the overfitting search) executes at the smoke profile; it applies the criterion and its charts draw', () => {
+  const out = tmpDir('piat-nb11-');
+  const r = runNotebooks([path.join(REPO_ROOT, 'notebooks', '11-overfitting-search.ipynb')], out);
+  assert.equal(r.status, 0, `runner failed:\n${r.stderr}`);
+  const html = fs.readFileSync(path.join(out, '11-overfitting-search.html'), 'utf8');
+  assert.match(html, /<strong>Criterion:<\/strong>/);
+  // one chart per setting, and the chosen setting with three seeds in the criterion table
+  assert.ok(chartsIn(html).length >= 3, 'a chart per setting');
+  assert.match(html, /meets the criterion in \d of 3 seeds/);
+  chartsDrawnInChromium(out, '11-overfitting-search.html').forEach((c, i) => assert.ok(c.ink > 2000, `chart ${i} not drawn`));
+});
+
 // Notebooks 03–10 share training runs (runs/pool/), so they run in one call, in order, like `npm run notebooks`.
 const TABLE_NOTEBOOKS: [string, RegExp, number][] = [
   ['03-table1-resnet18', /Paper \(Table I, ResNet-18\)/, 1],

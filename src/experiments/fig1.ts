@@ -78,6 +78,8 @@ export function fig1Summary(r: Fig1Result): string {
   return [
     '**Paper (Sec. I, Fig. 1, CIFAR-10):** PGD-AT, TRADES and MART show clear oscillation of robust accuracy early in training and robust overfitting late (robust test accuracy falls while training accuracy rises); PIAT(+NMSE) is smoother and ends higher.',
     '',
+    `**Here** (${seeds} seed${seeds > 1 ? 's' : ''}, ${r.config.testSize} test images per epoch):`,
+    '',
     '| claim | per method | verdict |',
     '|---|---|---|',
     row('robust test accuracy falls after its peak', c.overfits),

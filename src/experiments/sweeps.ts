@@ -155,6 +155,8 @@ export function betaSummary(r: BetaResult, profile: Profile): string {
     const seeds = r.seedRuns.length;
     lines.push(
       '',
+      `**Here** (${r.seedRuns.length} seed${r.seedRuns.length > 1 ? 's' : ''}, ${r.n} test images per epoch; the table above has the numbers):`,
+      '',
       '| claim | verdict |',
       '|---|---|',
       `| small β (${small.method}) is more robust early than large β (${large.method}) | **${c1}** |`,
