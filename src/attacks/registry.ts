@@ -16,10 +16,7 @@ import { AttackFn } from './contract';
 import { pgd } from './pgd';
 import { cwInf, fgsm, ifgsm, mifgsm } from './iterative';
 import { rfgsm } from './rfgsm';
-import { apgd, apgdTargeted } from './autoattack/apgd';
-import { fabTargeted } from './autoattack/fab';
-import { squareAttack } from './autoattack/square';
-import { autoAttack, AutoAttackOptions } from './autoattack';
+import { AaAttack, autoAttack, AutoAttackOptions, runAaComponent } from './autoattack';
 
 export * from './contract';
 
@@ -88,26 +85,12 @@ export const ATTACKS = {
   },
   ifgsm: { kind: 'batch', steps: { example: 10 }, summary: 'I-FGSM (BIM): N signed steps of α from x, projected, no random start', source: 'Kurakin et al. 2017', make: (s, steps) => (m, x, y) => ifgsm(m, x, y, { eps: s.eps, alpha: s.alpha, steps }) },
   mifgsm: { kind: 'batch', steps: { example: 10 }, summary: 'MI-FGSM: I-FGSM on an L1-normalised gradient momentum (μ = 1)', source: 'Dong et al. 2018', make: (s, steps) => (m, x, y) => mifgsm(m, x, y, { eps: s.eps, alpha: s.alpha, steps }) },
-  'apgd-ce': apgdEntry('ce', "AutoAttack's APGD on the cross entropy (step size adapted per example; 5 restarts in version plus)"),
-  'apgd-dlr': apgdEntry('dlr', 'APGD on the DLR loss (shift- and scale-invariant in the logits)'),
-  'apgd-t': {
-    kind: 'batch',
-    summary: 'APGD on the targeted DLR loss, towards each of the most likely wrong classes in turn (needs ≥ targets + 1 classes, at least 4)',
-    source: 'Croce & Hein 2020',
-    make: (s) => (m, x, y) => apgdTargeted(m, x, y, { eps: s.eps, steps: s.aa?.apgdSteps ?? 100, targets: s.aa?.targets ?? 9, seed: s.seed }).adv,
-  },
-  'fab-t': {
-    kind: 'batch',
-    summary: 'targeted FAB: minimal-norm steps towards the linearised decision boundary of each target class',
-    source: 'Croce & Hein 2020',
-    make: (s) => (m, x, y) => fabTargeted(m, x, y, { eps: s.eps, steps: s.aa?.fabSteps ?? 100, targets: s.aa?.targets ?? 9, seed: s.seed }).adv,
-  },
-  square: {
-    kind: 'batch',
-    summary: 'Square Attack: score-based random search over squares of ±2ε (no gradients)',
-    source: 'Andriushchenko et al. 2020',
-    make: (s) => (m, x, y) => squareAttack(m, x, y, { eps: s.eps, queries: s.aa?.squareQueries ?? 5000, seed: s.seed }).adv,
-  },
+  'apgd-ce': aaEntry('apgd-ce', "AutoAttack's APGD on the cross entropy (step size adapted per example; 5 restarts in version plus)"),
+  'apgd-dlr': aaEntry('apgd-dlr', 'APGD on the DLR loss (shift- and scale-invariant in the logits)'),
+  'apgd-t': aaEntry('apgd-t', 'APGD on the targeted DLR loss, towards each of the most likely wrong classes in turn (needs ≥ targets + 1 classes, at least 4)'),
+  fab: aaEntry('fab', 'untargeted FAB: minimal-norm steps towards the nearest linearised decision boundary (version plus, 5 restarts)'),
+  'fab-t': aaEntry('fab-t', 'targeted FAB: minimal-norm steps towards the linearised decision boundary of each target class'),
+  square: { ...aaEntry('square', 'Square Attack: score-based random search over squares of ±2ε (no gradients)'), source: 'Andriushchenko et al. 2020' },
   aa: {
     kind: 'dataset',
     summary: 'AutoAttack: its components in turn, each on the points still robust (standard version unless `aa` says otherwise)',
@@ -118,19 +101,9 @@ export const ATTACKS = {
 
 export type AttackId = keyof typeof ATTACKS;
 
-/** Untargeted APGD on a loss, with AutoAttack's budgets. */
-function apgdEntry(loss: 'ce' | 'dlr', summary: string): AttackEntry {
-  return {
-    kind: 'batch',
-    summary,
-    source: 'Croce & Hein 2020',
-    make: (s) => (m, x, y) => apgd(m, x, y, { eps: s.eps, steps: s.aa?.apgdSteps ?? 100, restarts: restarts(s), loss, seed: s.seed }).adv,
-  };
-}
-
-/** APGD's restarts: 5 in AutoAttack's version plus, else 1 (as the reference runs them). */
-function restarts(s: AttackSettings): number {
-  return s.aa?.version === 'plus' ? 5 : 1;
+/** An AutoAttack component as a batch attack, with AutoAttack's budgets (the same function AutoAttack runs). */
+function aaEntry(name: AaAttack, summary: string): AttackEntry {
+  return { kind: 'batch', summary, source: 'Croce & Hein 2020', make: (s) => (m, x, y) => runAaComponent(name, m, x, y, { ...s.aa, eps: s.eps, seed: s.seed }) };
 }
 
 /** A name resolved against the registry: its entry and, for stepped attacks, the step count. */

@@ -1,7 +1,7 @@
 /**
  * The paper's toy example (Sec. III-A): 3-D binary data, two concentric circles with different
  * radii in the (x1, x2) plane plus noise, and a noisy third feature x3. The paper's numbers were
- * lost in extraction; the values below are CHOSEN (PAPER-NOTES) so that PGD adversarial training
+ * lost in extraction; the values below are CHOSEN (docs/METHOD.md, "The toy example") so that PGD adversarial training
  * of a small MLP visibly oscillates, and are all options.
  *
  * Everything is scaled into [0, 1]^3 so the same attacks (which clip to [0, 1]) apply unchanged.

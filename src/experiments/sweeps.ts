@@ -12,10 +12,10 @@ import { poolConfig, poolData, PoolMethod, poolSeeds, tableDatasets, trainPool }
 import { curveStats, CurveStats, SeededRuns } from './curve-stats';
 import { combineVerdicts, compareHigher, formatSummary, Verdict, verdictOf } from '../stats';
 
-/** CHOSEN: the paper's list of λ values was lost in extraction; it picks λ = 4. */
+/** CHOSEN (docs/METHOD.md, "Sweeps"): the paper's list of λ values was lost in extraction; it picks λ = 4. */
 export const FIG7_LAMBDAS = [1, 2, 4, 6, 8];
 export const DEFAULT_NMSE_LAMBDA = 4;
-/** CHOSEN: the paper's fixed β values were lost in extraction; small, middle and large. */
+/** CHOSEN (docs/METHOD.md, "Sweeps"): the paper's fixed β values were lost in extraction; small, middle and large. */
 export const FIG9_BETAS = [0.3, 0.6, 0.9];
 
 const sweepDataset = (profile: Profile): DatasetName => tableDatasets(profile, ['cifar10'])[0];

@@ -9,11 +9,11 @@
  *   base 'mart':   mean w·BCE + β·mean KL·(1 − p_y(x))
  */
 import * as tf from '@tensorflow/tfjs';
-import { PgdOptions, validatePgd } from '../attacks/pgd';
+import { PgdOptions } from '../attacks/pgd';
 import { crossEntropy, crossEntropyPerExample } from '../attacks/losses';
 import { logits } from '../models/forward';
 import { LossResult, Objective } from './types';
-import { PAPER_TRAIN_ATTACK } from './adversarial';
+import { trainingAttack } from './adversarial';
 import { ceFromNoise, klFromNoise, klPerExample, maxWrongProb, trueProb } from './kl';
 import { martTerms } from './mart';
 import { oneOf } from '../util/errors';
@@ -44,8 +44,7 @@ export function mail(opts: MailOptions = {}): Objective {
   const slope = opts.slope ?? 1;
   const beta = opts.beta ?? 5;
   const burnIn = opts.burnInEpochs ?? 0;
-  const attack = opts.attack ?? PAPER_TRAIN_ATTACK;
-  validatePgd(attack);
+  const attack = trainingAttack(opts.attack);
   return {
     name: `mail-${base}`,
     config: { base, bias, slope, beta, burnInEpochs: burnIn, attack },

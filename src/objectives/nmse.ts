@@ -1,5 +1,5 @@
 /**
- * NMSE, the paper's normalised mean squared error (Eq. 11, 12; reconstruction in PAPER-NOTES):
+ * NMSE, the paper's normalised mean squared error (Eq. 11, 12, as reconstructed in docs/METHOD.md, "Objectives"; tags there):
  *   NMSE_i = w_i · ‖ z_i/‖z_i‖₂ − z'_i/‖z'_i‖₂ ‖₂²,  w_i = 1 − softmax(z_i)_{y_i}
  * with z = f(x) clean logits, z' = f(x') adversarial logits; w is not detached (PORT).
  *   L = CE(f(x'), y) + λ·mean_i NMSE_i,  λ = 4 (PORT).
@@ -15,7 +15,7 @@ import { PgdOptions } from '../attacks/pgd';
 import { crossEntropy } from '../attacks/losses';
 import { logits } from '../models/forward';
 import { Objective } from './types';
-import { PAPER_TRAIN_ATTACK, pgdMaker } from './adversarial';
+import { pgdMaker, trainingAttack } from './adversarial';
 import { oneOf } from '../util/errors';
 
 /** Per-example NMSE between clean logits z and adversarial logits zAdv, shape [n]. */
@@ -53,7 +53,7 @@ export function nmse(opts: NmseOptions = {}): Objective {
   const lambda = opts.lambda ?? 4;
   const ceOn = oneOf('NMSE ce', opts.ce ?? 'adversarial', ['adversarial', 'clean'] as const);
   const reduction = oneOf('NMSE reduction', opts.reduction ?? 'sum', NMSE_REDUCTIONS);
-  const attack = opts.attack ?? PAPER_TRAIN_ATTACK;
+  const attack = trainingAttack(opts.attack);
   return {
     name: 'nmse',
     // reduction is recorded only when not the default: run folders from before it existed keep their identity

@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, batchIndices } from '../data/dataset';
 import { Objective } from '../objectives/types';
 import { pgd, PgdOptions } from '../attacks/pgd';
+import { PAPER_EVAL_ATTACK } from '../settings';
 import { accuracy } from '../eval/accuracy';
 import { backendInfo } from '../backend';
 import { PiatError } from '../util/errors';
@@ -43,7 +44,7 @@ export interface EvalConfig {
   /** number of test examples evaluated each epoch */
   n: number;
   batchSize?: number;
-  /** robustness attack; default PGD20 of the paper (ε 8/255, α 2/255); null for clean only */
+  /** robustness attack; default the paper's PGD-20 (PAPER_EVAL_ATTACK; docs/METHOD.md, "Threat models"); null for clean only */
   attack?: PgdOptions | null;
   /**
    * also evaluate the first trainN training examples (without augmentation) with the same attack,
@@ -104,8 +105,6 @@ export interface TrainResult {
   runDir?: string;
 }
 
-/** PGD20 of the paper's evaluation: ε = 8/255, α = 2/255, 20 steps, random start. */
-export const PAPER_PGD20: PgdOptions = { eps: 8 / 255, alpha: 2 / 255, steps: 20, randomStart: true };
 
 /** Checks every field of the config, nested ones included (see config-schema.ts); throws PiatError('bad-config') naming it. */
 export function validateTrainConfig(c: TrainConfig): void {
@@ -183,7 +182,7 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   const sgd = new Sgd(c.optimizer);
   const rng = new Rng(c.seed);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const evalAttack = c.eval?.attack === undefined ? PAPER_PGD20 : c.eval.attack;
+  const evalAttack = c.eval?.attack === undefined ? PAPER_EVAL_ATTACK : c.eval.attack;
   // before any checkpoint is loaded: the identity includes the model's initial weights
   const identity = o.runDir ? runIdentity({ config: c, evalAttack, objective, hooks, model, train: o.train, test: o.test, validation: o.validation, backend: backendInfo().name, extra: o.identity }) : {};
   const hash = sha256(JSON.stringify(identity));

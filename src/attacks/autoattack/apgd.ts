@@ -14,8 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { logits } from '../../models/forward';
 import { crossEntropyPerExample } from '../losses';
 import { dlrLoss, dlrTargetedLoss } from './losses';
-import { correctFlags } from '../contract';
 import { Norm, project, toUnitNorm } from '../projection';
+import { roundsOnRobust, rankedTarget, RoundResult } from './rounds';
 
 export type ApgdLoss = 'ce' | 'dlr' | 'dlr-targeted';
 
@@ -164,75 +164,30 @@ export function apgdSingleRun(
   return { robust, xBestAdv, lossBest };
 }
 
-function gather(t: tf.Tensor, idx: number[]): tf.Tensor {
-  return tf.tidy(() => tf.gather(t, tf.tensor1d(idx, 'int32')));
-}
-
-/** Writes rows `idx` of `src` into a copy of `dst` (returns a new tensor). */
-export function scatterRows(dst: tf.Tensor, idx: number[], src: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const n = dst.shape[0];
-    const pos = new Int32Array(n).fill(-1);
-    idx.forEach((r, j) => (pos[r] = j));
-    const take = Array.from(pos).map((p) => (p >= 0 ? p : 0));
-    const gathered = tf.gather(src, tf.tensor1d(take, 'int32'));
-    const mask = tf.tensor1d(Array.from(pos).map((p) => (p >= 0 ? 1 : 0)));
-    return select(mask, gathered, dst);
-  });
-}
-
-/** Copies a run's successful examples (rows `idx` of the full batch) into `adv`; marks them not robust. */
-function mergeSuccesses(adv: tf.Tensor, robust: boolean[], idx: number[], res: RunResult): tf.Tensor {
-  const fooledLocal = res.robust.map((v, j) => (v ? -1 : j)).filter((j) => j >= 0);
-  if (!fooledLocal.length) return adv;
-  const src = gather(res.xBestAdv, fooledLocal);
-  const next = scatterRows(adv, fooledLocal.map((j) => idx[j]), src);
-  tf.dispose([adv, src]);
-  fooledLocal.forEach((j) => (robust[idx[j]] = false));
-  return next;
-}
-
 /**
  * Untargeted APGD with restarts on the examples not yet fooled; returns adversarial inputs (the
  * clean input where no attack succeeded) and which examples stayed robust.
  */
 export function apgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: ApgdOptions): { adv: tf.Tensor; robust: boolean[] } {
   const opts = { eps: o.eps, norm: o.norm ?? 'linf', steps: o.steps ?? 100, loss: o.loss ?? 'ce', rho: o.rho ?? 0.75 } as const;
-  const robust = correctFlags(model, x, y);
-  let adv = tf.clone(x);
-  for (let r = 0; r < (o.restarts ?? 1); r++) {
-    const idx = robust.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
-    if (!idx.length) break;
-    const xs = gather(x, idx);
-    const ys = gather(y, idx) as tf.Tensor1D;
-    const res = apgdSingleRun(model, xs, ys, { ...opts, seed: (o.seed ?? 0) * 1000 + r });
-    adv = mergeSuccesses(adv, robust, idx, res);
-    tf.dispose([xs, ys, res.xBestAdv]);
-  }
-  return { adv, robust };
+  return roundsOnRobust(model, x, y, o.restarts ?? 1, (xs, ys, r) => asRound(apgdSingleRun(model, xs, ys, { ...opts, seed: (o.seed ?? 0) * 1000 + r })));
+}
+
+/** A run's result as a round of roundsOnRobust. */
+function asRound(res: RunResult): RoundResult {
+  return { adv: res.xBestAdv, fooled: res.robust.map((v) => !v) };
 }
 
 /** APGD-T: targeted DLR towards each of the `targets` most likely wrong classes in turn. */
 export function apgdTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: Omit<ApgdOptions, 'loss'> & { targets?: number }): { adv: tf.Tensor; robust: boolean[] } {
   const opts = { eps: o.eps, norm: o.norm ?? 'linf', steps: o.steps ?? 100, loss: 'dlr-targeted', rho: o.rho ?? 0.75 } as const;
-  const robust = correctFlags(model, x, y);
-  const nTargets = o.targets ?? 9;
-  let adv = tf.clone(x);
-  for (let t = 2; t < nTargets + 2; t++) {
-    for (let r = 0; r < (o.restarts ?? 1); r++) {
-      const idx = robust.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
-      if (!idx.length) break;
-      const xs = gather(x, idx);
-      const ys = gather(y, idx) as tf.Tensor1D;
-      // target: the t-th largest logit on the clean input
-      const target = tf.tidy(() => {
-        const zc = logits(model, xs, false);
-        return tf.topk(zc, t).indices.slice([0, t - 1], [-1, 1]).reshape([-1]) as tf.Tensor1D;
-      });
-      const res = apgdSingleRun(model, xs, ys, { ...opts, seed: (o.seed ?? 0) * 1000 + t * 10 + r, target });
-      adv = mergeSuccesses(adv, robust, idx, res);
-      tf.dispose([xs, ys, target, res.xBestAdv]);
-    }
-  }
-  return { adv, robust };
+  const restarts = o.restarts ?? 1;
+  // round k: target rank t = 2 + ⌊k / restarts⌋ (the t-th largest clean logit), restart k mod restarts
+  return roundsOnRobust(model, x, y, (o.targets ?? 9) * restarts, (xs, ys, k) => {
+    const t = 2 + Math.floor(k / restarts);
+    const target = rankedTarget(model, xs, t);
+    const res = apgdSingleRun(model, xs, ys, { ...opts, seed: (o.seed ?? 0) * 1000 + t * 10 + (k % restarts), target });
+    target.dispose();
+    return asRound(res);
+  });
 }

@@ -9,8 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { logits } from '../../models/forward';
-import { scatterRows } from './apgd';
-import { correctFlags } from '../../eval/accuracy';
+import { rankedTarget, roundsOnRobust, RoundResult } from './rounds';
+import { correctFlags } from '../contract';
 import { tidyValues } from '../../util/tensors';
 import { Rng } from '../../util/rng';
 
@@ -256,58 +256,33 @@ function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, bound
 
 /** FAB-T over the `targets` most likely wrong classes; success needs L∞ distance ≤ ε. */
 export function fabTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: FabOptions): { adv: tf.Tensor; robust: boolean[] } {
-  const opts = { eps: o.eps, steps: o.steps ?? 100, alphaMax: o.alphaMax ?? 0.1, eta: o.eta ?? 1.05, beta: o.beta ?? 0.9 };
-  const robust = correctFlags(model, x, y);
-  let adv = tf.clone(x);
-  for (let t = 2; t < (o.targets ?? 9) + 2; t++) {
-    const idx = robust.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
-    if (!idx.length) break;
-    const ids = tf.tensor1d(idx, 'int32');
-    const xs = tf.gather(x, ids);
-    const ys = tf.gather(y, ids) as tf.Tensor1D;
-    const target = tf.tidy(() => tf.topk(logits(model, xs, false), t).indices.slice([0, t - 1], [-1, 1]).reshape([-1]) as tf.Tensor1D);
+  const opts = fabDefaults(o);
+  return roundsOnRobust(model, x, y, o.targets ?? 9, (xs, ys, k) => {
+    const target = rankedTarget(model, xs, k + 2);
     const r = fabSingleRun(model, xs, ys, targetBoundary(model, ys, target), opts);
-    adv = keepFooled(model, adv, robust, idx, xs, ys, r, opts.eps);
-    tf.dispose([ids, xs, ys, target]);
-  }
-  return { adv, robust };
-}
-
-/**
- * As the reference: a run's point counts when it is misclassified on re-prediction and within ε
- * (r.dist is its L∞ distance); those points go into `adv` and are no longer robust.
- */
-function keepFooled(model: tf.LayersModel, adv: tf.Tensor, robust: boolean[], idx: number[], xs: tf.Tensor, ys: tf.Tensor1D, r: { adv: Float32Array; dist: Float64Array }, eps: number): tf.Tensor {
-  const found = tf.tensor(r.adv, xs.shape);
-  const correct = correctFlags(model, found, ys);
-  const fooledLocal = idx.map((_, j) => j).filter((j) => !correct[j] && r.dist[j] <= eps);
-  let out = adv;
-  if (fooledLocal.length) {
-    const src = tf.gather(found, tf.tensor1d(fooledLocal, 'int32'));
-    out = scatterRows(adv, fooledLocal.map((j) => idx[j]), src);
-    tf.dispose([adv, src]);
-    fooledLocal.forEach((j) => (robust[idx[j]] = false));
-  }
-  found.dispose();
-  return out;
+    target.dispose();
+    return fabRound(model, xs, ys, r, opts.eps);
+  });
 }
 
 /** Untargeted FAB with `restarts` runs (random starts after the first), each on the points still robust. */
 export function fabUntargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: FabOptions & { restarts?: number }): { adv: tf.Tensor; robust: boolean[] } {
-  const opts = { eps: o.eps, steps: o.steps ?? 100, alphaMax: o.alphaMax ?? 0.1, eta: o.eta ?? 1.05, beta: o.beta ?? 0.9 };
+  const opts = fabDefaults(o);
   const rng = new Rng(o.seed ?? 0);
-  const robust = correctFlags(model, x, y);
-  let adv = tf.clone(x);
-  for (let restart = 0; restart < (o.restarts ?? 1); restart++) {
-    const idx = robust.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
-    if (!idx.length) break;
-    const ids = tf.tensor1d(idx, 'int32');
-    const xs = tf.gather(x, ids);
-    const ys = tf.gather(y, ids) as tf.Tensor1D;
+  return roundsOnRobust(model, x, y, o.restarts ?? 1, (xs, ys, k) => {
     const numClasses = tf.tidy(() => logits(model, xs.slice([0], [1]), false).shape[1]);
-    const r = fabSingleRun(model, xs, ys, nearestBoundary(model, ys, numClasses), opts, restart > 0 ? rng : undefined);
-    adv = keepFooled(model, adv, robust, idx, xs, ys, r, opts.eps);
-    tf.dispose([ids, xs, ys]);
-  }
-  return { adv, robust };
+    const r = fabSingleRun(model, xs, ys, nearestBoundary(model, ys, numClasses), opts, k > 0 ? rng : undefined);
+    return fabRound(model, xs, ys, r, opts.eps);
+  });
+}
+
+function fabDefaults(o: FabOptions) {
+  return { eps: o.eps, steps: o.steps ?? 100, alphaMax: o.alphaMax ?? 0.1, eta: o.eta ?? 1.05, beta: o.beta ?? 0.9 };
+}
+
+/** As the reference: a run's point counts when it is misclassified on re-prediction and within ε (r.dist is its L∞ distance). */
+function fabRound(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor1D, r: { adv: Float32Array; dist: Float64Array }, eps: number): RoundResult {
+  const adv = tf.tensor(r.adv, xs.shape);
+  const correct = correctFlags(model, adv, ys);
+  return { adv, fooled: correct.map((c, j) => !c && r.dist[j] <= eps) };
 }

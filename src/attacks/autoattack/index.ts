@@ -74,22 +74,25 @@ interface State {
   stageSeconds: number;
 }
 
-function runAttack(name: AaAttack, model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: AutoAttackOptions, seed: number): tf.Tensor {
+/** AutoAttack's budgets as one component reads them (the registry's entries call the same function). */
+export type AaComponentOptions = Pick<AutoAttackOptions, 'eps' | 'version' | 'apgdSteps' | 'targets' | 'squareQueries' | 'fabSteps'> & { seed: number };
+
+/** One AutoAttack component on a batch, with the version's restarts (5 in plus, else 1) and the budgets' defaults (the standard version's). */
+export function runAaComponent(name: AaAttack, model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: AaComponentOptions): tf.Tensor {
   const restarts = o.version === 'plus' ? 5 : 1;
+  const { eps, seed } = o;
   switch (name) {
     case 'apgd-ce':
-    case 'apgd-dlr': {
-      const r = apgd(model, x, y, { eps: o.eps, steps: o.apgdSteps ?? 100, restarts, loss: name === 'apgd-ce' ? 'ce' : 'dlr', seed });
-      return r.adv;
-    }
+    case 'apgd-dlr':
+      return apgd(model, x, y, { eps, steps: o.apgdSteps ?? 100, restarts, loss: name === 'apgd-ce' ? 'ce' : 'dlr', seed }).adv;
     case 'apgd-t':
-      return apgdTargeted(model, x, y, { eps: o.eps, steps: o.apgdSteps ?? 100, targets: o.targets ?? 9, seed }).adv;
+      return apgdTargeted(model, x, y, { eps, steps: o.apgdSteps ?? 100, targets: o.targets ?? 9, seed }).adv;
     case 'fab':
-      return fabUntargeted(model, x, y, { eps: o.eps, steps: o.fabSteps ?? 100, restarts, seed }).adv;
+      return fabUntargeted(model, x, y, { eps, steps: o.fabSteps ?? 100, restarts, seed }).adv;
     case 'fab-t':
-      return fabTargeted(model, x, y, { eps: o.eps, steps: o.fabSteps ?? 100, targets: o.targets ?? 9, seed }).adv;
+      return fabTargeted(model, x, y, { eps, steps: o.fabSteps ?? 100, targets: o.targets ?? 9, seed }).adv;
     case 'square':
-      return squareAttack(model, x, y, { eps: o.eps, queries: o.squareQueries ?? 5000, seed }).adv;
+      return squareAttack(model, x, y, { eps, queries: o.squareQueries ?? 5000, seed }).adv;
   }
 }
 
@@ -134,7 +137,7 @@ export function autoAttack(model: tf.LayersModel, data: ArrayDataset, o: AutoAtt
       const t0 = Date.now();
       const ids = stageIdx.slice(b * bs, (b + 1) * bs);
       const { x, y } = data.batch(Int32Array.from(ids));
-      const adv = runAttack(name, model, x, y, o, (o.seed ?? 0) * 7 + a);
+      const adv = runAaComponent(name, model, x, y, { ...o, seed: (o.seed ?? 0) * 7 + a });
       // like the reference: success is judged by the model's prediction on the returned input
       const correct = correctFlags(model, adv, y);
       ids.forEach((id, j) => !correct[j] && (st.robust[id] = false));
