@@ -69,7 +69,3 @@ export * from './plots';
 export * from './util/errors';
 export * from './util/rng';
 export * from './util/progress';
-
-// Notebooks 02, 03, 07 and 10 still call the experiment helpers through this entry point; this line
-// goes once they import ../src/experiments/index beside it (issue 14).
-export * from './experiments/index';

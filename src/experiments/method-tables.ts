@@ -8,7 +8,7 @@ import { Profile } from './profiles';
 import { aaLabel, evaluateRun, PoolArch, PoolConfig, poolConfig, poolData, PoolMethod, poolSeeds, tableDatasets, trainPool } from './pool';
 import { MethodRun } from './compare-methods';
 import { bestFinalDiff } from '../eval/evaluate';
-import { compareHigher, Comparison, formatSummary, SeedSummary, summarizeSeeds, Verdict } from '../stats';
+import { claimIs, compareHigher, Comparison, formatSummary, SeedSummary, summarizeSeeds, Verdict } from '../stats';
 
 export interface MethodsResult {
   profile: Profile;
@@ -144,7 +144,7 @@ export function formatComparison(c: Comparison): string {
 /** The sentence for a claim's verdict, with what it rests on (seeds and images). */
 export function verdictSentence(v: Verdict, r: MethodsResult): string {
   const seeds = r.seedRuns.length;
-  return `The claim **${v}** (95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''} and ${r.config.final.n} test images; a difference inside its interval is inconclusive).`;
+  return `The claim ${claimIs(v)} (95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''} and ${r.config.final.n} test images; a difference inside its interval is inconclusive).`;
 }
 
 /** Tables II–V's layout: Clean, PGD20 and AA of the Best weights, one row per dataset × method. */

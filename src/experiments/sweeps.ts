@@ -10,7 +10,7 @@ import { MethodRun } from './compare-methods';
 import { bestOnlyWide, compareMethodsOn, fmt2 as f, MethodsResult, runMethodsOn } from './method-tables';
 import { poolConfig, poolData, PoolMethod, poolSeeds, tableDatasets, trainPool } from './pool';
 import { curveStats, CurveStats, SeededRuns } from './curve-stats';
-import { combineVerdicts, compareHigher, formatSummary, Verdict, verdictOf } from '../stats';
+import { claimIs, combineVerdicts, compareHigher, formatSummary, Verdict, verdictOf } from '../stats';
 
 /** CHOSEN (docs/METHOD.md, "Sweeps"): the paper's list of λ values was lost in extraction; it picks λ = 4. */
 export const FIG7_LAMBDAS = [1, 2, 4, 6, 8];
@@ -52,7 +52,7 @@ export function lambdaSummary(r: MethodsResult, lambdas = FIG7_LAMBDAS): string 
     '**Paper (Fig. 7, CIFAR-10):** the accuracy of PIAT+NMSE stays relatively stable across λ; λ = 4 balances clean and robust accuracy and is used throughout.',
     '',
     `**Here** (${r.dataset}, λ ∈ {${lambdas.join(', ')}}): AA accuracy ranges ${f(aa.min)}–${f(aa.max)} % (spread ${f(aa.max - aa.min)} points), PGD20 ${f(pgd.min)}–${f(pgd.max)} % (spread ${f(pgd.max - pgd.min)}); λ = 4 gives AA ${at4 ? f(100 * at4.accuracy) : '–'} %. ` +
-      `"Stable" read as every pair of λ within ${STABLE_POINTS} points on PGD20 and AA: the claim **${verdict}** (it holds when every difference and its 95% interval stay inside ±${STABLE_POINTS} points, does not hold when one lies outside beyond its interval).` +
+      `"Stable" read as every pair of λ within ${STABLE_POINTS} points on PGD20 and AA: the claim ${claimIs(verdict)} (it holds when every difference and its 95% interval stay inside ±${STABLE_POINTS} points, does not hold when one lies outside beyond its interval).` +
       (r.profile !== 'paper' ? ' (Small CNN on Fashion-MNIST, few epochs: a qualitative check.)' : ''),
   ].join('\n');
 }

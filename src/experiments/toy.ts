@@ -17,7 +17,7 @@ import { methodSpec } from './methods';
 import { accuracyCurves, compareMethods, MethodRun } from './compare-methods';
 import { hconcat, scatterChart } from '../plots/charts';
 import { VegaLiteSpec } from '../plots/render';
-import { lessVariableVerdict } from '../stats';
+import { claimIs, lessVariableVerdict } from '../stats';
 
 export const TOY_METHODS = ['PGD-AT', 'PIAT', 'ALP', 'NMSE', 'PIAT+NMSE'] as const;
 export type ToyMethod = (typeof TOY_METHODS)[number];
@@ -131,7 +131,7 @@ export function toySummary(runs: ToyRun[]): string {
       `**Paper (Sec. III-A, Fig. 3):** PGD-AT's robust accuracy oscillates from epoch to epoch; PIAT's is smoother.`,
       `**Here:** the standard deviation of epoch-to-epoch PGD-20 changes is ${pct(at.oscillation.stdOfChanges)} points for PGD-AT ` +
         `and ${pct(pi.oscillation.stdOfChanges)} for PIAT: ` +
-        `the claim **${verdict}** on this seed (the variance ratio of the two series of changes against its 95% interval; a difference inside it is inconclusive).`,
+        `the claim ${claimIs(verdict)} on this seed (the variance ratio of the two series of changes against its 95% interval; a difference inside it is inconclusive).`,
     );
   }
   return lines.join('\n');

@@ -51,9 +51,9 @@ export function verdictOf(effect: number, halfWidth: number): Verdict {
   return 'inconclusive';
 }
 
-/** Bold markdown of a verdict, for the notebooks' "Here:" lines. */
-export function verdictMarkdown(v: Verdict): string {
-  return `**${v}**`;
+/** A verdict as the predicate of "the claim …": "**holds**", "**does not hold**", "is **inconclusive**". */
+export function claimIs(v: Verdict): string {
+  return v === 'inconclusive' ? 'is **inconclusive**' : `**${v}**`;
 }
 
 /**
