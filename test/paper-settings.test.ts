@@ -135,3 +135,17 @@ test('the overfitting criterion on constructed curves: a fall of 3 points after 
   // one noisy dip that recovers is smoothed away
   assert.equal(run([0.3, 0.45, 0.5, 0.5, 0.40, 0.5, 0.5, 0.5], rise).overfits, false);
 });
+
+test('eval.every: only every n-th epoch and the last are evaluated; the others record null and cannot be Best', async () => {
+  const all = twoCircles({ perClass: 40, seed: 6 });
+  const model = mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 3 });
+  const r = await train({
+    model, objective: pgdAt({ attack: { eps: 0.05, alpha: 0.02, steps: 2 } }), train: all.take(60), test: all.slice(60),
+    config: { epochs: 5, batchSize: 20, seed: 1, optimizer: { lr: 0.1 }, eval: { n: 20, attack: { eps: 0.05, alpha: 0.02, steps: 2 }, every: 2, trainN: 20 } },
+    progress: false,
+  });
+  assert.deepEqual(r.records.map((x) => x.robustAcc === null), [true, false, true, false, false]);
+  assert.deepEqual(r.records.map((x) => x.trainRobustAcc === undefined || x.trainRobustAcc === null), [true, false, true, false, false]);
+  assert.ok([2, 4, 5].includes(r.best?.epoch as number), `best at ${r.best?.epoch}`);
+  model.dispose();
+});

@@ -34,6 +34,11 @@ export interface CurveStats {
   trainRobustRise?: SeedSummary;
 }
 
+/** The records of the epochs that were evaluated (robust accuracy recorded). */
+export function evaluatedRecords(r: MethodRun): MethodRun['records'] {
+  return r.records.filter((e) => typeof e.robustAcc === 'number');
+}
+
 /** Moving average over `w` epochs (shorter at the start). */
 export function movingAverage(v: number[], w = 3): number[] {
   return v.map((_, i) => {
@@ -52,10 +57,12 @@ export function fallAfterPeak(v: number[], w = 3): number {
 export function curveStats(seedRuns: SeededRuns[], n: number): CurveStats[] {
   const methods = seedRuns[0]?.runs.map((r) => r.method) ?? [];
   return methods.map((method) => {
-    const runs = seedRuns.map((s) => s.runs.find((r) => r.method === method) as MethodRun);
-    const robust = runs.map((r) => r.records.map((e) => e.robustAcc ?? 0));
+    // only the evaluated epochs (a run with eval.every > 1 records null in between)
+    const runs = seedRuns.map((s) => s.runs.find((r) => r.method === method) as MethodRun).map((r) => ({ ...r, records: evaluatedRecords(r) }));
+    const robust = runs.map((r) => r.records.map((e) => e.robustAcc as number));
     const half = (v: number[]) => v.slice(0, Math.max(2, Math.ceil(v.length / 2)));
-    const bestEpochs = robust.map((v) => v.indexOf(Math.max(...v)) + 1);
+    const bestAt = robust.map((v) => v.indexOf(Math.max(...v)));
+    const bestEpochs = runs.map((r, i) => r.records[bestAt[i]].epoch);
     const train = runs.map((r) => r.records.map((e) => e.trainRobustAcc));
     const hasTrain = train.every((v) => v.length && v.every((x) => typeof x === 'number'));
     const out: CurveStats = {
@@ -70,7 +77,7 @@ export function curveStats(seedRuns: SeededRuns[], n: number): CurveStats[] {
     if (hasTrain) {
       const t = train as number[][];
       out.trainRobustFinal = summarizeSeeds(t.map((v) => v[v.length - 1]));
-      out.trainRobustRise = summarizeSeeds(t.map((v, i) => v[v.length - 1] - v[bestEpochs[i] - 1]));
+      out.trainRobustRise = summarizeSeeds(t.map((v, i) => v[v.length - 1] - v[bestAt[i]]));
     }
     return out;
   });

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Profile, runRoot } from './profiles';
 import { poolConfig, PoolConfig, poolData, trainPool } from './pool';
 import { MethodRun } from './compare-methods';
-import { fallAfterPeak } from './curve-stats';
+import { evaluatedRecords, fallAfterPeak } from './curve-stats';
 import { paperLinearDecay } from '../train/lr';
 import { PiatError } from '../util/errors';
 
@@ -30,13 +30,15 @@ export const SEARCH_SETTINGS: SearchSetting[] = [
   { name: 'n2000-w16-b128-e30', overrides: search(30, { trainSize: 2000, widths: [16, 32, 64], batchSize: 128 }) },
   { name: 'n1000-w32-b64-e40', overrides: search(40, { trainSize: 1000, widths: [32, 64, 128], batchSize: 64 }) },
   { name: 'n500-w32-b50-e40', overrides: search(40, { trainSize: 500, widths: [32, 64, 128], batchSize: 50 }) },
+  // 40 epochs of 500 images are only 400 steps: five times the steps, evaluated every fifth epoch
+  { name: 'n500-w32-b50-e200-every5', overrides: search(200, { trainSize: 500, widths: [32, 64, 128], batchSize: 50, evalEvery: 5 }) },
 ];
 
 /** A setting at a profile: the overfit-scale setting itself, or (smoke) the same shape shrunk to seconds. */
 export function searchConfig(profile: Profile, s: SearchSetting, seed: number): PoolConfig {
   const base = poolConfig('overfit');
   const c: PoolConfig = { ...base, ...s.overrides, seed, seeds: [seed] };
-  if (profile === 'smoke') return { ...c, trainSize: 128, testSize: 64, trainEvalSize: 64, epochs: 3, lrSchedule: paperLinearDecay(3), widths: [8, 16, 32], batchSize: 64 };
+  if (profile === 'smoke') return { ...c, trainSize: 128, testSize: 64, trainEvalSize: 64, epochs: 3, lrSchedule: paperLinearDecay(3), widths: [8, 16, 32], batchSize: 64, evalEvery: 1 };
   return c;
 }
 
@@ -82,12 +84,14 @@ export interface SearchVerdict {
 
 /** The criterion applied to one run's records. */
 export function searchVerdict(r: SearchRun): SearchVerdict {
-  const rob = r.run.records.map((e) => e.robustAcc ?? 0);
-  const train = r.run.records.map((e) => (typeof e.trainRobustAcc === 'number' ? e.trainRobustAcc : null));
+  const records = evaluatedRecords(r.run);
+  const rob = records.map((e) => e.robustAcc as number);
+  const train = records.map((e) => (typeof e.trainRobustAcc === 'number' ? e.trainRobustAcc : null));
   const peak = Math.max(...rob);
-  const peakEpoch = rob.indexOf(peak) + 1;
+  const peakAt = rob.indexOf(peak);
+  const peakEpoch = records[peakAt].epoch;
   const fall = fallAfterPeak(rob);
-  const trainAtPeak = train[peakEpoch - 1];
+  const trainAtPeak = train[peakAt];
   const trainFinal = train[train.length - 1];
   const rises = trainAtPeak !== null && trainFinal !== null && trainFinal > trainAtPeak;
   return { setting: r.setting, seed: r.seed, testImages: r.config.testSize, peak, peakEpoch, final: rob[rob.length - 1], fall, trainAtPeak, trainFinal, overfits: fall >= OVERFIT_FALL && r.config.testSize >= OVERFIT_MIN_TEST && rises };
@@ -96,7 +100,7 @@ export function searchVerdict(r: SearchRun): SearchVerdict {
 /** Per-epoch rows {setting, seed, epoch, metric, accuracy} for the search's curves. */
 export function searchCurves(runs: SearchRun[]) {
   return runs.flatMap((r) =>
-    r.run.records.flatMap((e) => [
+    evaluatedRecords(r.run).flatMap((e) => [
       { setting: r.setting, seed: r.seed, epoch: e.epoch, metric: 'robust, test', accuracy: e.robustAcc ?? NaN },
       { setting: r.setting, seed: r.seed, epoch: e.epoch, metric: 'robust, training images', accuracy: typeof e.trainRobustAcc === 'number' ? e.trainRobustAcc : NaN },
       { setting: r.setting, seed: r.seed, epoch: e.epoch, metric: 'clean, test', accuracy: e.cleanAcc ?? NaN },

@@ -68,6 +68,8 @@ export interface PoolConfig extends TrainingSetup {
   validationSize?: number;
   /** first n training images evaluated each epoch (clean + the evaluation attack), for the train/test robustness gap */
   trainEvalSize?: number;
+  /** evaluate every n epochs (and after the last) instead of every epoch */
+  evalEvery?: number;
   /** training augmentation instead of the dataset's default (crop 4 for the digits); {} = none */
   augmentation?: Augmentation;
 }
@@ -209,6 +211,7 @@ export async function trainPool(profile: Profile, c: PoolConfig, methods: (strin
   const numClasses = data.train.numClasses;
   const trainConfig = trainConfigOf(c);
   if (c.trainEvalSize) trainConfig.eval = { ...(trainConfig.eval as NonNullable<typeof trainConfig.eval>), trainN: c.trainEvalSize };
+  if (c.evalEvery && c.evalEvery > 1) trainConfig.eval = { ...(trainConfig.eval as NonNullable<typeof trainConfig.eval>), every: c.evalEvery };
   // `root`: runs outside the pool (the overfitting search), whose settings differ from the profile's
   const root = o.root ?? path.join(runRoot('pool', profile), `${c.dataset}-${c.arch}`, ...(poolSeeds(c).length > 1 ? [`seed-${c.seed}`] : []));
   const ctx = { attack: c.attack, numClasses, epochs: c.epochs, cfaBeginEpoch: c.cfaBeginEpoch, cfaValidation: c.cfaValidation, apPatch: c.patch, apRampEpochs: c.apRampEpochs };

@@ -72,6 +72,7 @@ export const trainConfigSchema = s.obj({
         batchSize: s.opt(s.int({ min: 1, default: 256 })),
         attack: s.opt(attackSchema('pgd', 'robustness attack (default PGD20, ε 8/255, α 2/255); null: clean accuracy only'), { nullable: true }),
         trainN: s.opt(s.int({ min: 1, description: 'also evaluate the first trainN training examples (no augmentation): trainCleanAcc / trainRobustAcc' })),
+        every: s.opt(s.int({ min: 1, description: 'evaluate every N epochs and after the last (default 1); the epochs between record null accuracies' })),
         validationN: s.opt(s.int({ min: 1, description: 'examples of the validation split evaluated each epoch (default all); Best is chosen there when a validation split is given' })),
       },
       { description: 'per-epoch evaluation on the test set; Best = highest robust accuracy' },

@@ -64,7 +64,7 @@ function trainSettings(c: TrainConfig, evalAttack: PgdOptions | null): Identity 
     optimizer: { lr: c.optimizer.lr, momentum: c.optimizer.momentum ?? 0.9, weightDecay: c.optimizer.weightDecay ?? 0, nesterov: c.optimizer.nesterov ?? false, decayBiasAndNorm: c.optimizer.decayBiasAndNorm ?? true },
     lrSchedule: lr.kind === 'piecewise' ? { ...lr, factor: lr.factor ?? 0.1 } : lr.kind === 'linear' || lr.kind === 'cosine' ? { ...lr, final: lr.final ?? 0 } : lr,
     // trainN / validationN only when set: identities of runs from before they existed stay the same
-    eval: c.eval ? { n: c.eval.n, batchSize: c.eval.batchSize ?? 256, attack: evalAttack, trainN: c.eval.trainN, validationN: c.eval.validationN } : null,
+    eval: c.eval ? { n: c.eval.n, batchSize: c.eval.batchSize ?? 256, attack: evalAttack, trainN: c.eval.trainN, validationN: c.eval.validationN, every: c.eval.every } : null,
     // micro-batches as large as the batch are no micro-batching
     microBatchSize: c.microBatchSize !== undefined && c.microBatchSize < c.batchSize ? c.microBatchSize : null,
   };

@@ -54,6 +54,11 @@ export interface EvalConfig {
   trainN?: number;
   /** examples of TrainOptions.validation evaluated each epoch (default all of it) */
   validationN?: number;
+  /**
+   * evaluate every `every` epochs (and always after the last); the epochs between record null
+   * accuracies and cannot become Best. Long runs on small data spend most of their time here otherwise.
+   */
+  every?: number;
 }
 
 export interface TrainConfig {
@@ -288,7 +293,8 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
     let robustAcc: number | null = null;
     const extraAcc: Record<string, number | null> = {};
     const averaged = hooks.map((h) => h.averagedWeights?.()).find((w) => w) ?? null;
-    if (c.eval && o.test) {
+    const evaluateNow = c.eval && o.test && ((epoch + 1) % (c.eval.every ?? 1) === 0 || epoch + 1 === c.epochs);
+    if (c.eval && o.test && evaluateNow) {
       show.evaluating(epoch);
       // with weight averaging (SWA/EMA) the averaged weights are what is evaluated and kept as Best
       const raw = averaged ? model.getWeights().map((t) => tf.clone(t)) : null;
