@@ -33,13 +33,15 @@ import { gridPoints, slurmConfigSweep, sweepRoot } from './sweep/config-sweep';
 import { formatStatus, submitUnfinished, sweepStatus } from './sweep/status';
 import { collectSweep, formatCollected, writeCollected } from './sweep/collect';
 import { runSweepTask } from './sweep/task';
+import { runOverfitSearch, searchSummary, searchVerdict } from './experiments/overfit-search';
 
-const COMMANDS = ['backend', 'toy', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
+const COMMANDS = ['backend', 'toy', 'overfit-search', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
 
 /** The options each command reads (besides the global --backend and --profile). */
 const FLAGS: Record<string, string[]> = {
   help: [],
   toy: ['json'],
+  'overfit-search': ['settings', 'seeds', 'json'],
   train: ['config'],
   sweep: ['config', 'grid', 'shard', 'slurm', 'dry-run', ...SLURM_FLAGS],
   'sweep-status': ['resubmit-failed', 'json'],
@@ -106,6 +108,7 @@ function usage(): string {
     'usage: piat <command> [options]',
     '  backend                          show the tfjs backend that loads here',
     '  toy [--profile P] [--json]       train the toy example (Sec. III-A) and print the comparison',
+    '  overfit-search [--settings a,b] [--seeds 1,2,3] [--profile P] [--json]  train PGD-AT in the search settings (notebook 11) and apply the overfitting criterion',
     '  report [--profile P] [notebook…] execute notebooks, render reports/<name>.html and reports/index.html',
     '  train --config run.json          train one run (resumes if its runDir holds a checkpoint)',
     '  sweep --config run.json --grid key.path=v1,v2 [--grid …] [--shard i/n]  one run per grid point, runDir/<point>',
@@ -141,6 +144,17 @@ async function main(argv: string[]): Promise<number> {
       const runs = await runToyExperiment(profile);
       if (a.flags.json) console.log(JSON.stringify(runs.map((r) => ({ method: r.method, runDir: r.runDir, oscillation: r.oscillation, final: r.records[r.records.length - 1] })), null, 2));
       else console.log(toySummary(runs));
+      return 0;
+    }
+    case 'overfit-search': {
+      await initBackend(backendOpt);
+      const list = (f: string | true | undefined) => (typeof f === 'string' ? f.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+      // each seed checked like a numeric flag: a non-negative integer, or a clear error naming it
+      const seeds = list(a.flags.seeds)?.map((x) => numberFlag({ seeds: x }, 'seeds', { integer: true, min: 0 }) as number);
+      const runs = await runOverfitSearch(profile, { settings: list(a.flags.settings), seeds });
+      const verdicts = runs.map(searchVerdict);
+      if (a.flags.json) console.log(JSON.stringify(verdicts, null, 2));
+      else console.log(searchSummary(verdicts));
       return 0;
     }
     case 'train': {
