@@ -23,7 +23,7 @@ export interface SearchSetting {
 export const OVERFIT_FALL = 0.03;
 export const OVERFIT_MIN_TEST = 1000;
 
-const search = (epochs: number, o: Partial<PoolConfig>): Partial<PoolConfig> => ({ epochs, lrSchedule: paperLinearDecay(epochs), validationSize: 0, trainEvalSize: 500, testSize: 1000, ...o });
+const search = (epochs: number, o: Partial<PoolConfig>): Partial<PoolConfig> => ({ epochs, lrSchedule: paperLinearDecay(epochs), validationSize: 0, trainEvalSize: 500, testSize: 1000, evalEvery: 1, ...o });
 
 /** The settings tried, in the order they were tried (notebooks/11-overfitting-search.ipynb shows their curves). */
 export const SEARCH_SETTINGS: SearchSetting[] = [
@@ -109,7 +109,7 @@ export function searchCurves(runs: SearchRun[]) {
 }
 
 /** The setting the overfit profile uses (its pool config repeats these values). */
-export const OVERFIT_SETTING = 'n500-w32-b50-e40';
+export const OVERFIT_SETTING = 'n500-w32-b50-e200-every5';
 
 /** Markdown: which settings meet the criterion in every seed, and what that means for the overfit profile. */
 export function searchSummary(vs: SearchVerdict[]): string {

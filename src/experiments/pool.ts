@@ -98,20 +98,21 @@ function embedded(profile: 'smoke' | 'quick' | 'overfit', dataset: DatasetName):
 
 /**
  * The overfit profile: PGD-AT on 500 Fashion-MNIST images without augmentation, a small CNN with
- * batch norm (widths 32/64/128), the paper's LR shape (constant for half the run, linear to ÷10 at
- * three quarters and ÷100 at the end), 40 epochs. Chosen by the search of notebook 11
- * (src/experiments/overfit-search.ts, setting n500-w32-b50-e40): see the README for whether PGD-AT's
- * robust test accuracy (1000 images) peaked and then fell by ≥ 3 points there in each of 3 seeds
- * while its robust training accuracy kept rising. Best is chosen on 500 held-out training images.
+ * batch norm (widths 32/64/128), batch 50, 200 epochs (2000 SGD steps) with the paper's LR shape
+ * (constant for half the run, linear to ÷10 at three quarters and ÷100 at the end), evaluated every
+ * fifth epoch. It is the search's setting with the largest gap between training and test robustness
+ * (notebook 11, setting n500-w32-b50-e200-every5); whether robust test accuracy also *falls* there
+ * is what the search's criterion checks (README, "The overfit profile"). Best is chosen on 500
+ * held-out training images.
  */
 function overfit(dataset: DatasetName): PoolConfig {
   const eps = FMNIST_EPS;
-  const epochs = 40;
+  const epochs = 200;
   return {
-    dataset, arch: 'small-cnn', widths: [32, 64, 128], trainSize: 500, augmentation: {}, testSize: 1000, validationSize: 500, trainEvalSize: 500,
+    dataset, arch: 'small-cnn', widths: [32, 64, 128], trainSize: 500, augmentation: {}, testSize: 1000, validationSize: 500, trainEvalSize: 500, evalEvery: 5,
     epochs, batchSize: 50, lr: 0.05, weightDecay: 5e-4, lrSchedule: paperLinearDecay(epochs),
     attack: { eps, alpha: (2.5 * eps) / 5, steps: 5 }, evalAttack: { eps, alpha: eps / 4, steps: 10 }, seed: 1, seeds: [1, 2, 3],
-    cfaBeginEpoch: 3, cfaValidation: 100,
+    cfaBeginEpoch: 15, cfaValidation: 100,
     final: { n: 1000, attacks: ['clean', 'pgd20', 'cw20', 'aa'], eps, alpha: eps / 4, aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'], apgdSteps: 20, targets: 3 } },
   };
 }
