@@ -4,7 +4,7 @@
  * over the profile's seeds.
  */
 import { Profile } from './profiles';
-import { poolConfig, PoolConfig, poolData, poolSeeds, tableDatasets, trainPool } from './pool';
+import { poolConfig, PoolConfig, tableDatasets, trainPoolSeeds } from './pool';
 import { curveStats, CurveStats, SeededRuns } from './curve-stats';
 import { combineVerdicts, compareHigher, formatSummary, positiveVerdict, SeedSummary, Verdict } from '../stats';
 
@@ -25,9 +25,7 @@ export function fig1Config(profile: Profile): PoolConfig {
 /** Trains (or re-uses) the four methods for every seed of the profile. */
 export async function runFig1(profile: Profile, o: { progress?: boolean } = {}): Promise<Fig1Result> {
   const config = fig1Config(profile);
-  const data = poolData(config);
-  const seedRuns: SeededRuns[] = [];
-  for (const seed of poolSeeds(config)) seedRuns.push({ seed, runs: await trainPool(profile, { ...config, seed }, [...FIG1_METHODS], { progress: o.progress, data }) });
+  const seedRuns = await trainPoolSeeds(profile, config, [...FIG1_METHODS], { progress: o.progress });
   return { profile, config, seedRuns, stats: curveStats(seedRuns, config.testSize) };
 }
 

@@ -5,7 +5,7 @@
  */
 import { DatasetName } from '../data/images';
 import { Profile } from './profiles';
-import { aaLabel, evaluateRun, PoolArch, PoolConfig, poolConfig, poolData, PoolMethod, poolSeeds, tableDatasets, trainPool } from './pool';
+import { aaLabel, evaluateRun, PoolArch, PoolConfig, poolConfig, poolData, PoolMethod, poolSeeds, tableDatasets, trainPoolSeeds } from './pool';
 import { MethodRun } from './compare-methods';
 import { bestFinalDiff } from '../eval/evaluate';
 import { claimIs, compareHigher, Comparison, formatSummary, SeedSummary, summarizeSeeds, Verdict } from '../stats';
@@ -50,17 +50,14 @@ export interface BestFinalRow {
 export async function runMethodsOn(profile: Profile, dataset: DatasetName, methods: (string | PoolMethod)[], o: { arch?: PoolArch; progress?: boolean } = {}): Promise<MethodsResult> {
   const config = poolConfig(profile, { dataset, arch: o.arch });
   const data = poolData(config);
-  const seedRuns: MethodsResult['seedRuns'] = [];
+  const seedRuns = await trainPoolSeeds(profile, config, methods, { progress: o.progress, data });
   const perSeed: BestFinalRow[][] = [];
-  for (const seed of poolSeeds(config)) {
-    const c = { ...config, seed };
-    const runs = await trainPool(profile, c, methods, { progress: o.progress, data });
+  for (const { runs } of seedRuns) {
     const rows: BestFinalRow[] = [];
     for (const run of runs) {
       const [best, final] = await evaluateRun(run, data.test, config.final, { progress: o.progress });
       for (const r of bestFinalDiff(best.rows, final.rows)) rows.push({ dataset: config.dataset, method: run.method, ...r });
     }
-    seedRuns.push({ seed, runs });
     perSeed.push(rows);
   }
   const stats = seedStats(perSeed, config.final.n);

@@ -15,11 +15,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, Augmentation } from '../data/dataset';
 import { DatasetName, loadDataset } from '../data/images';
-import { resnet18, smallCnn, wrn34_10 } from '../models/resnet';
-import { convitBase, deitSmall, vit, vitBase } from '../models/vit';
+import { buildModel } from '../models/registry';
 import { TrainingSetup, trainConfigOf } from './setup';
 import { paperLinearDecay } from '../train/lr';
 import { loadModel } from '../train/model-io';
@@ -29,6 +27,7 @@ import { PiatError } from '../util/errors';
 import { formatSeconds, Progress } from '../util/progress';
 import { Profile, runRoot } from './profiles';
 import { compareMethods, MethodRun } from './compare-methods';
+import type { SeededRuns } from './curve-stats';
 import { methodSpec, MethodVariant } from './methods';
 
 export type PoolArch = 'small-cnn' | 'resnet18' | 'wrn34-10' | ViTArch;
@@ -192,16 +191,6 @@ export function poolSeeds(c: PoolConfig): number[] {
   return c.seeds?.length ? c.seeds : [c.seed];
 }
 
-function poolModel(c: PoolConfig, numClasses: number, inputShape: [number, number, number]): tf.LayersModel {
-  const o = { numClasses, inputShape, seed: c.seed };
-  if (c.arch === 'resnet18') return resnet18(o);
-  if (c.arch === 'wrn34-10') return wrn34_10(o);
-  if (c.arch === 'vit-tiny') return vit({ ...o, patch: c.patch, dim: 32, depth: 2, heads: 2, name: 'vit_tiny' });
-  if (c.arch === 'deit-s') return deitSmall({ ...o, patch: c.patch });
-  if (c.arch === 'vit-b') return vitBase({ ...o, patch: c.patch });
-  if (c.arch === 'convit-b') return convitBase({ ...o, patch: c.patch });
-  return smallCnn({ ...o, widths: c.widths });
-}
 
 export interface PoolMethod {
   name: string;
@@ -221,7 +210,7 @@ export async function trainPool(profile: Profile, c: PoolConfig, methods: (strin
   const specs = methods.map((m) => (typeof m === 'string' ? methodSpec(m, ctx) : methodSpec(m.name, ctx, m.variant)));
   return compareMethods({
     methods: specs,
-    model: () => poolModel(c, numClasses, data.train.inputShape as [number, number, number]),
+    model: () => buildModel(c.arch, { numClasses, inputShape: data.train.inputShape, seed: c.seed }, { widths: c.widths, patch: c.patch }),
     train: data.train,
     test: data.test.take(c.testSize),
     validation: data.validation,
@@ -230,6 +219,14 @@ export async function trainPool(profile: Profile, c: PoolConfig, methods: (strin
     progress: o.progress,
     config: trainConfig,
   });
+}
+
+/** trainPool for every seed of the config (its seed list, or its one seed), on the same data. */
+export async function trainPoolSeeds(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; data?: PoolData } = {}): Promise<SeededRuns[]> {
+  const data = o.data ?? poolData(c);
+  const out: SeededRuns[] = [];
+  for (const seed of poolSeeds(c)) out.push({ seed, runs: await trainPool(profile, { ...c, seed }, methods, { progress: o.progress, data }) });
+  return out;
 }
 
 /** The weights a run keeps as Final: the averaged ones when the run averages (SWA, EMA, FAWA), else the last epoch's. */

@@ -6,10 +6,9 @@
 import { DatasetName } from '../data/images';
 import { BetaSchedule } from '../piat/schedule';
 import { Profile } from './profiles';
-import { MethodRun } from './compare-methods';
 import { bestOnlyWide, compareMethodsOn, fmt2 as f, MethodsResult, runMethodsOn } from './method-tables';
-import { poolConfig, poolData, PoolMethod, poolSeeds, tableDatasets, trainPool } from './pool';
-import { curveStats, CurveStats, SeededRuns } from './curve-stats';
+import { poolConfig, PoolMethod, tableDatasets, trainPoolSeeds } from './pool';
+import { curveRows, curveStats, CurveStats, SeededRuns } from './curve-stats';
 import { claimIs, combineVerdicts, compareHigher, formatSummary, Verdict, verdictOf } from '../stats';
 
 /** CHOSEN (docs/METHOD.md, "Sweeps"): the paper's list of λ values was lost in extraction; it picks λ = 4. */
@@ -83,11 +82,6 @@ export function betaMethod(beta: number | 'dynamic'): PoolMethod {
   return { name: 'PIAT+NMSE', variant: { piatSchedule: schedule } };
 }
 
-export interface BetaRun {
-  schedule: string;
-  run: MethodRun;
-}
-
 export interface BetaResult {
   profile: Profile;
   /** per seed, one run per schedule (method names replaced by the schedule's label) */
@@ -101,30 +95,15 @@ export interface BetaResult {
 export async function runBetaSchedules(profile: Profile, o: { betas?: number[]; progress?: boolean } = {}): Promise<BetaResult> {
   const betas: (number | 'dynamic')[] = [...(o.betas ?? FIG9_BETAS), 'dynamic'];
   const config = poolConfig(profile, { dataset: sweepDataset(profile), arch: 'resnet18' });
-  const data = poolData(config);
   const label = (b: number | 'dynamic') => (b === 'dynamic' ? 'dynamic β (Eq. 10)' : `fixed β = ${b}`);
-  const seedRuns: SeededRuns[] = [];
-  for (const seed of poolSeeds(config)) {
-    const runs = await trainPool(profile, { ...config, seed }, betas.map(betaMethod), { progress: o.progress, data });
-    seedRuns.push({ seed, runs: runs.map((run, i) => ({ ...run, method: label(betas[i]) })) });
-  }
+  // the method names become the schedules' labels
+  const seedRuns = (await trainPoolSeeds(profile, config, betas.map(betaMethod), { progress: o.progress })).map((s) => ({ ...s, runs: s.runs.map((run, i) => ({ ...run, method: label(betas[i]) })) }));
   return { profile, seedRuns, stats: curveStats(seedRuns, config.testSize), n: config.testSize };
 }
 
-/** Rows {epoch, schedule, metric, accuracy} for Fig. 9's curves: the mean over seeds. */
+/** Rows {epoch, schedule, metric, accuracy} for Fig. 9's curves: the mean over seeds (curveRows, keyed by schedule). */
 export function betaCurves(r: BetaResult) {
-  const methods = r.seedRuns[0].runs.map((x) => x.method);
-  return methods.flatMap((schedule) => {
-    const runs = r.seedRuns.map((s) => s.runs.find((x) => x.method === schedule) as MethodRun);
-    const epochs = Math.min(...runs.map((x) => x.records.length));
-    const mean = (get: (i: number, run: MethodRun) => number) => (i: number) => runs.reduce((a, run) => a + get(i, run), 0) / runs.length;
-    const robust = mean((i, run) => run.records[i].robustAcc ?? NaN);
-    const clean = mean((i, run) => run.records[i].cleanAcc ?? NaN);
-    return Array.from({ length: epochs }, (_, i) => [
-      { epoch: i + 1, schedule, metric: 'robust (PGD)', accuracy: robust(i) },
-      { epoch: i + 1, schedule, metric: 'clean', accuracy: clean(i) },
-    ]).flat();
-  });
+  return curveRows(r.seedRuns, 'robust (PGD)').map(({ method, ...row }) => ({ schedule: method, ...row }));
 }
 
 /** Early mean robust accuracy, its oscillation, best, final and the fall after the peak, per schedule (mean ± std [95% interval], percent). */
