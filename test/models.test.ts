@@ -20,6 +20,9 @@ test('parameter counts equal the published ones', () => {
     ['WRN-34-10', () => wrn34_10({ numClasses: 10, seed: 1 }), 46160474],
     ['WRN-28-10', () => wideResNet({ numClasses: 10, seed: 1, depth: 28, width: 10 }), 36479194],
     ['ResNet-18, 100 classes', () => resnet18({ numClasses: 100, seed: 1 }), 11173962 + 90 * 513],
+    // TRADES' SmallCNN on 28×28 (convs 288 + 9216 + 18432 + 36864 without bias, their BN scales and
+    // shifts 2·(32 + 32 + 64 + 64), FC 1024·200 + 200, 200·200 + 200, 200·10 + 10)
+    ['cnn-fc', () => buildModel('cnn-fc', { numClasses: 10, inputShape: [28, 28, 1], seed: 1 }), 288 + 9216 + 18432 + 36864 + 2 * 192 + 205000 + 40200 + 2010],
   ];
   for (const [name, make, expected] of cases) {
     const m = make();
@@ -30,7 +33,8 @@ test('parameter counts equal the published ones', () => {
 
 test('every registered architecture builds for its data and gives logits of shape [batch, classes]', () => {
   for (const arch of ARCHS) {
-    const inputShape = modelEntry(arch).input === 'vector' ? [3] : [8, 8, 1];
+    // 16×16: the smallest image cnn-fc's unpadded convolutions and pools accept
+    const inputShape = modelEntry(arch).input === 'vector' ? [3] : [16, 16, 1];
     const m = buildModel(arch, { numClasses: 5, inputShape, seed: 1 });
     const out = tf.tidy(() => logits(m, tf.randomUniform([2, ...inputShape], 0, 1, 'float32', 1)));
     assert.deepEqual(out.shape, [2, 5], arch);
@@ -38,6 +42,7 @@ test('every registered architecture builds for its data and gives logits of shap
     m.dispose();
   }
   assert.throws(() => buildModel('small-cnn', { numClasses: 2, inputShape: [3], seed: 1 }), /small-cnn needs image inputs \[height, width, channels\]; the data's examples have shape \[3\]/);
+  assert.throws(() => buildModel('cnn-fc', { numClasses: 2, inputShape: [8, 8, 1], seed: 1 }), /cnn-fc needs images of at least 16×16 pixels .*got 8×8/);
   assert.throws(() => buildModel('resnet50', { numClasses: 2, inputShape: [3], seed: 1 }), /Unknown architecture 'resnet50'\. Expected one of: mlp, small-cnn/);
 });
 

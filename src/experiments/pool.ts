@@ -30,7 +30,7 @@ import { compareMethods, MethodRun } from './compare-methods';
 import type { SeededRuns } from './curve-stats';
 import { methodSpec, MethodVariant } from './methods';
 
-export type PoolArch = 'small-cnn' | 'resnet18' | 'wrn34-10' | ViTArch;
+export type PoolArch = 'small-cnn' | 'cnn-fc' | 'resnet18' | 'wrn34-10' | ViTArch;
 /** ViTs of Table IV (trained from scratch here: no ImageNet weights can be fetched) and the tiny one of the small profiles. */
 export type ViTArch = 'vit-tiny' | 'deit-s' | 'vit-b' | 'convit-b';
 export const isVit = (a: PoolArch | undefined): a is ViTArch => a === 'vit-tiny' || a === 'deit-s' || a === 'vit-b' || a === 'convit-b';
@@ -96,19 +96,19 @@ function embedded(profile: 'smoke' | 'quick' | 'overfit', dataset: DatasetName):
 }
 
 /**
- * The overfit profile: PGD-AT on 500 Fashion-MNIST images without augmentation, a small CNN with
- * batch norm (widths 32/64/128), batch 50, 200 epochs (2000 SGD steps) with the paper's LR shape
- * (constant for half the run, linear to ÷10 at three quarters and ÷100 at the end), evaluated every
- * fifth epoch. It is the search's setting with the largest gap between training and test robustness
- * (notebook 11, setting n500-w32-b50-e200-every5); whether robust test accuracy also *falls* there
- * is what the search's criterion checks (README, "The overfit profile"). Best is chosen on 500
- * held-out training images.
+ * The overfit profile: PGD-AT on 500 Fashion-MNIST images without augmentation, TRADES' small CNN
+ * with batch norm and a fully connected head (`cnn-fc`, 0.3 M parameters), batch 50, 120 epochs
+ * (1200 SGD steps) with the paper's LR shape (constant for half the run, linear to ÷10 at three
+ * quarters and ÷100 at the end), evaluated every tenth epoch on 1000 test images. It is the search's
+ * setting cnnfc-n500-b50-e120-every10 (notebook 11, README "The overfit profile"), where robust test
+ * accuracy peaks early and falls while robust training accuracy climbs toward 95 %. Best is chosen
+ * on 500 held-out training images.
  */
 function overfit(dataset: DatasetName): PoolConfig {
   const eps = FMNIST_EPS;
-  const epochs = 200;
+  const epochs = 120;
   return {
-    dataset, arch: 'small-cnn', widths: [32, 64, 128], trainSize: 500, augmentation: {}, testSize: 1000, validationSize: 500, trainEvalSize: 500, evalEvery: 5,
+    dataset, arch: 'cnn-fc', trainSize: 500, augmentation: {}, testSize: 1000, validationSize: 500, trainEvalSize: 500, evalEvery: 10,
     epochs, batchSize: 50, lr: 0.05, weightDecay: 5e-4, lrSchedule: paperLinearDecay(epochs),
     attack: { eps, alpha: (2.5 * eps) / 5, steps: 5 }, evalAttack: { eps, alpha: eps / 4, steps: 10 }, seed: 1, seeds: [1, 2, 3],
     cfaBeginEpoch: 15, cfaValidation: 100,

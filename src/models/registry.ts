@@ -8,6 +8,7 @@ import { Field, s } from '../util/schema';
 import { PiatError } from '../util/errors';
 import { mlp } from './mlp';
 import { preActResnet18, resnet18, smallCnn, wrn34_10 } from './resnet';
+import { cnnFc } from './cnn-fc';
 import { convitBase, deitSmall, vit, vitBase } from './vit';
 
 /** What the data decides about a network: its input shape and class count; and the initialisation seed. */
@@ -75,6 +76,9 @@ export const MODELS = {
   // widths are a code option (the experiments' small profiles); run configs keep the default
   'small-cnn': conv("three 3×3 conv + BN + ReLU layers (strides 1, 2, 2), global average pooling", "this project: the small profiles' model", (i, o) =>
     smallCnn({ numClasses: i.numClasses, inputShape: image(i), widths: o.widths, seed: i.seed }),
+  ),
+  'cnn-fc': conv("TRADES' MNIST SmallCNN: 3×3 convs 32, 32, max-pool, 64, 64, max-pool (each + BN + ReLU), FC 200 → 200 → classes, no dropout", 'Zhang et al. 2019 (TRADES code), batch norm added', (i) =>
+    cnnFc({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed }),
   ),
   resnet18: conv('ResNet-18, CIFAR variant (3×3 stem, no max-pool), 11,173,962 parameters', 'He et al. 2016', (i) => resnet18({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed })),
   'preact-resnet18': conv('PreAct ResNet-18, 11,172,170 parameters', 'He et al. 2016b', (i) => preActResnet18({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed })),
