@@ -32,10 +32,11 @@ import { SLURM_FLAGS, slurmOptionsFromFlags } from './sweep/slurm';
 import { gridPoints, slurmConfigSweep, sweepRoot } from './sweep/config-sweep';
 import { formatStatus, submitUnfinished, sweepStatus } from './sweep/status';
 import { collectSweep, formatCollected, writeCollected } from './sweep/collect';
-import { runSweepTask } from './sweep/task';
+import { runSweepTask, trainPoolJob } from './sweep/task';
+import { PoolJob } from './sweep/folder';
 import { runOverfitSearch, searchSummary, searchVerdict } from './experiments/overfit-search';
 
-const COMMANDS = ['backend', 'toy', 'overfit-search', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
+const COMMANDS = ['backend', 'toy', 'overfit-search', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'pool-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
 
 /** The options each command reads (besides the global --backend and --profile). */
 const FLAGS: Record<string, string[]> = {
@@ -47,6 +48,7 @@ const FLAGS: Record<string, string[]> = {
   'sweep-status': ['resubmit-failed', 'json'],
   'sweep-collect': ['out', 'json'],
   'sweep-task': ['index'],
+  'pool-task': [],
   eval: ['checkpoint', 'data', 'data-dir', 'attacks', 'n', 'eps', 'alpha', 'json'],
   fetch: ['dir'],
   report: [],
@@ -117,6 +119,7 @@ function usage(): string {
     '  sweep-status DIR [--resubmit-failed] [--json]  each point pending, running, done or failed; submit the failed ones again',
     '  sweep-collect DIR [--out PREFIX] [--json]  every point\'s settings and metrics → DIR/results.json and .csv',
     '  sweep-task DIR --index I         train point I of a sweep (what each Slurm array task runs)',
+    '  pool-task JOB.json               train one notebook-pool run (what each PIAT_SWEEP=workers process runs)',
     '  eval --checkpoint DIR --data NAME [--data-dir D] [--attacks clean,pgd20,cw20,aa] [--n N] [--eps E (8/255)] [--alpha A (ε/4)] [--json]  robust accuracy of saved weights, after checks that warn about softmax outputs, randomness and zero gradients (aa resumes if interrupted)',
     `                                   attacks: ${attackNamePatterns().join(', ')} (N = steps)`,
     '  fetch cifar10|cifar100|svhn [--dir D]  download the official files (needs internet), verify MD5, unpack into datasets/<name>/',
@@ -223,6 +226,15 @@ async function main(argv: string[]): Promise<number> {
       if (index === undefined) throw new PiatError('bad-option', 'sweep-task needs --index I (the batch script passes $SLURM_ARRAY_TASK_ID)');
       await initBackend(backendOpt);
       await runSweepTask(dir, index);
+      return 0;
+    }
+    case 'pool-task': {
+      const file = a.rest[0];
+      if (!file || !fs.existsSync(file)) throw new PiatError('bad-option', `pool-task needs a job file (JSON written by PIAT_SWEEP=workers); ${file ? `${file} does not exist` : 'none given'}`);
+      const job = JSON.parse(fs.readFileSync(file, 'utf8')) as PoolJob;
+      if (job.kind !== 'pool') throw new PiatError('bad-option', `${file} is not a pool job (kind '${job.kind}')`);
+      await initBackend(backendOpt);
+      console.error(`pool task ${file}: ${job.method.name} → ${await trainPoolJob(job)}`);
       return 0;
     }
     case 'eval': {

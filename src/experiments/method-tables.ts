@@ -50,7 +50,7 @@ export interface BestFinalRow {
 export async function runMethodsOn(profile: Profile, dataset: DatasetName, methods: (string | PoolMethod)[], o: { arch?: PoolArch; progress?: boolean } = {}): Promise<MethodsResult> {
   const config = poolConfig(profile, { dataset, arch: o.arch });
   const data = poolData(config);
-  const seedRuns = await trainPoolSeeds(profile, config, methods, { progress: o.progress, data });
+  const seedRuns = await trainPoolSeeds(profile, config, methods, { progress: o.progress, data, evaluate: true });
   const perSeed: BestFinalRow[][] = [];
   for (const { runs } of seedRuns) {
     const rows: BestFinalRow[] = [];

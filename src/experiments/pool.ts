@@ -7,11 +7,13 @@
  * beside it (eval-*.json), keyed by the evaluation settings and the weights' checksum.
  *
  * Profiles: smoke (CI, about a minute a notebook), quick (Fashion-MNIST from Debian and a small
- * CNN at ε = 0.1, sized for a 2-core CPU), overfit (the same data and model trained long enough for
+ * CNN at ε = 0.1, sized for a 2-core CPU), overfit (the same data, TRADES' CNN, trained long enough for
  * robust overfitting, three seeds, Best chosen on held-out training images), paper (the paper's
  * CIFAR-10/100 and SVHN settings).
  *
  * Seeds: a profile with several seeds keeps each seed's runs in <dataset>-<arch>/seed-<s>/<method>/.
+ * PIAT_SWEEP=workers trains a notebook's missing runs, every seed's at once, in parallel processes
+ * (src/sweep/workers.ts); PIAT_SWEEP=slurm hands them to Slurm.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -25,10 +27,13 @@ import { EvalOptions, evaluate, EvalRow } from '../eval/evaluate';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
 import { PiatError } from '../util/errors';
 import { formatSeconds, Progress } from '../util/progress';
-import { Profile, runRoot } from './profiles';
+import { Profile, PROJECT_ROOT, runRoot } from './profiles';
 import { compareMethods, MethodRun } from './compare-methods';
 import type { SeededRuns } from './curve-stats';
-import { methodSpec, MethodVariant } from './methods';
+import { methodLabel, methodSpec, MethodVariant } from './methods';
+import { runDirName } from './compare-methods';
+import { sweepMode } from '../sweep/pool-handoff';
+import { trainInWorkers } from '../sweep/workers';
 
 export type PoolArch = 'small-cnn' | 'cnn-fc' | 'resnet18' | 'wrn34-10' | ViTArch;
 /** ViTs of Table IV (trained from scratch here: no ImageNet weights can be fetched) and the tiny one of the small profiles. */
@@ -205,7 +210,7 @@ export async function trainPool(profile: Profile, c: PoolConfig, methods: (strin
   if (c.trainEvalSize) trainConfig.eval = { ...(trainConfig.eval as NonNullable<typeof trainConfig.eval>), trainN: c.trainEvalSize };
   if (c.evalEvery && c.evalEvery > 1) trainConfig.eval = { ...(trainConfig.eval as NonNullable<typeof trainConfig.eval>), every: c.evalEvery };
   // `root`: runs outside the pool (the overfitting search), whose settings differ from the profile's
-  const root = o.root ?? path.join(runRoot('pool', profile), `${c.dataset}-${c.arch}`, ...(poolSeeds(c).length > 1 ? [`seed-${c.seed}`] : []));
+  const root = o.root ?? poolRoot(profile, c);
   const ctx = { attack: c.attack, numClasses, epochs: c.epochs, cfaBeginEpoch: c.cfaBeginEpoch, cfaValidation: c.cfaValidation, apPatch: c.patch, apRampEpochs: c.apRampEpochs };
   const specs = methods.map((m) => (typeof m === 'string' ? methodSpec(m, ctx) : methodSpec(m.name, ctx, m.variant)));
   return compareMethods({
@@ -221,8 +226,31 @@ export async function trainPool(profile: Profile, c: PoolConfig, methods: (strin
   });
 }
 
-/** trainPool for every seed of the config (its seed list, or its one seed), on the same data. */
-export async function trainPoolSeeds(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; data?: PoolData } = {}): Promise<SeededRuns[]> {
+/** The folder of a pool's runs at a profile: runs/pool/<profile>/<dataset>-<arch>[/seed-<s>]. */
+export function poolRoot(profile: Profile, c: PoolConfig): string {
+  return path.join(runRoot('pool', profile), `${c.dataset}-${c.arch}`, ...(poolSeeds(c).length > 1 ? [`seed-${c.seed}`] : []));
+}
+
+/** PIAT_SWEEP=workers: every seed's unfinished runs train at once in parallel processes. */
+async function trainSeedsInWorkers(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; evaluate?: boolean }): Promise<void> {
+  const runsBase = path.resolve(process.env.PIAT_RUNS ?? path.join(PROJECT_ROOT, 'runs'));
+  const runs = poolSeeds(c).flatMap((seed) =>
+    methods.map((m) => {
+      const method = typeof m === 'string' ? { name: m } : m;
+      const label = methodLabel(method.name, method.variant);
+      const pool = { ...c, seed };
+      return { label: `${label} · seed ${seed}`, runDir: path.join(poolRoot(profile, pool), runDirName(label)), job: { kind: 'pool' as const, profile, pool: pool as unknown as Record<string, unknown>, method, runsBase, ...(o.evaluate ? { evaluate: true } : {}) } };
+    }),
+  );
+  await trainInWorkers(runs, { dir: path.join(runRoot('pool', profile), `${c.dataset}-${c.arch}`, 'workers'), progress: o.progress });
+}
+
+/**
+ * trainPool for every seed of the config (its seed list, or its one seed), on the same data.
+ * `evaluate`: the caller will evaluate every run's Best and Final weights (workers then do it too).
+ */
+export async function trainPoolSeeds(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; data?: PoolData; evaluate?: boolean } = {}): Promise<SeededRuns[]> {
+  if (sweepMode() === 'workers') await trainSeedsInWorkers(profile, c, methods, o);
   const data = o.data ?? poolData(c);
   const out: SeededRuns[] = [];
   for (const seed of poolSeeds(c)) out.push({ seed, runs: await trainPool(profile, { ...c, seed }, methods, { progress: o.progress, data }) });

@@ -28,6 +28,8 @@ export interface PoolJob {
   method: { name: string; variant?: MethodVariant };
   /** PIAT_RUNS of the notebook (absolute): the pool's folders live under it */
   runsBase: string;
+  /** also evaluate Best and Final with the pool's final attacks (cached beside the run, as the notebook would) */
+  evaluate?: boolean;
 }
 
 export type SweepJob = ConfigJob | PoolJob;

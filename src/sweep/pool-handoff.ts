@@ -15,10 +15,13 @@ import { newManifest, PoolJob, readManifest, SweepManifest, submitPoints, sweepP
 import { slurmOptionsFromEnv } from './slurm';
 import { PointStatus, sweepStatus } from './status';
 
-export const SWEEP_MODES = ['local', 'slurm'] as const;
+export const SWEEP_MODES = ['local', 'workers', 'slurm'] as const;
 export type SweepMode = (typeof SWEEP_MODES)[number];
 
-/** PIAT_SWEEP: `local` (default) trains in this process, `slurm` hands the pool's missing runs to Slurm. */
+/**
+ * PIAT_SWEEP: `local` (default) trains in this process, `workers` in parallel processes on this
+ * machine (src/sweep/workers.ts), `slurm` hands the pool's missing runs to Slurm.
+ */
 export function sweepMode(env: NodeJS.ProcessEnv = process.env): SweepMode {
   const v = env.PIAT_SWEEP?.trim();
   return v ? oneOf('PIAT_SWEEP', v, SWEEP_MODES) : 'local';

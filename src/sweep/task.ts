@@ -11,7 +11,7 @@ import { PiatError } from '../util/errors';
 import { readJson, writeFileAtomic } from '../util/fsx';
 import { LOCK_NAME, LockOwner } from '../train/run-lock';
 import { trainFromConfig } from '../experiments/run-config';
-import { PoolConfig, PoolMethod, trainPool } from '../experiments/pool';
+import { evaluateRun, PoolConfig, poolData, PoolMethod, trainPool } from '../experiments/pool';
 import { Profile } from '../experiments/profiles';
 import { PoolJob, readManifest, sweepPaths } from './folder';
 import { TaskRecord } from './status';
@@ -46,12 +46,22 @@ function releasePreviousAttemptLock(runDir: string, previous: TaskRecord | null,
   process.stderr.write(`note: removed ${file}, left on ${owner.host} by this point's previous task (${previous.arrayJobId}_${previous.index}), which is over\n`);
 }
 
-/** Trains a pool run exactly as the notebook's trainPool() would, under the notebook's runs folder. */
-async function runPoolJob(job: PoolJob, runDir: string): Promise<void> {
+/** Trains a pool run exactly as the notebook's trainPool() would, under the notebook's runs folder; returns its folder. */
+export async function trainPoolJob(job: PoolJob): Promise<string> {
   process.env.PIAT_RUNS = job.runsBase;
-  const [run] = await trainPool(job.profile as Profile, job.pool as unknown as PoolConfig, [job.method as PoolMethod]);
-  if (path.resolve(run.runDir) !== path.resolve(runDir)) {
-    throw new PiatError('sweep-mismatch', `${job.method.name}: the pool trained it in ${run.runDir}, but the sweep expects ${runDir} (has the pool's folder layout changed since submission?)`);
+  // the job trains here: a PIAT_SWEEP inherited from the notebook must not hand it off again
+  process.env.PIAT_SWEEP = 'local';
+  const c = job.pool as unknown as PoolConfig;
+  const data = poolData(c);
+  const [run] = await trainPool(job.profile as Profile, c, [job.method as PoolMethod], { data });
+  if (job.evaluate) await evaluateRun(run, data.test, c.final);
+  return run.runDir;
+}
+
+async function runPoolJob(job: PoolJob, runDir: string): Promise<void> {
+  const trained = await trainPoolJob(job);
+  if (path.resolve(trained) !== path.resolve(runDir)) {
+    throw new PiatError('sweep-mismatch', `${job.method.name}: the pool trained it in ${trained}, but the sweep expects ${runDir} (has the pool's folder layout changed since submission?)`);
   }
 }
 
