@@ -1,8 +1,8 @@
 /**
  * PIAT_SWEEP=workers for the notebook pool: the runs a notebook still needs train in parallel
  * child processes on this machine (`piat pool-task FILE`, one run each), a few threads apiece,
- * instead of one after another in the notebook's process. Small networks use many cores far
- * better this way than through ATen's intra-op threads (the overfit profile's CNN at batch 50).
+ * instead of one after another in the notebook's process: a small network at batch 50 (the overfit
+ * profile's) gives ATen's intra-op threads little to split, while separate runs are independent.
  * Each child rebuilds its run through the pool's own trainPool(), so it trains exactly the run the
  * notebook would have; the notebook then re-opens the finished runs as cached ones.
  */
