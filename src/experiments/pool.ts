@@ -28,10 +28,9 @@ import { readJson, sha256, writeFileAtomic } from '../util/fsx';
 import { PiatError } from '../util/errors';
 import { formatSeconds, Progress } from '../util/progress';
 import { Profile, PROJECT_ROOT, runRoot } from './profiles';
-import { compareMethods, MethodRun } from './compare-methods';
+import { compareMethods, MethodRun, runDirName } from './compare-methods';
 import type { SeededRuns } from './curve-stats';
 import { methodLabel, methodSpec, MethodVariant } from './methods';
-import { runDirName } from './compare-methods';
 import { sweepMode } from '../sweep/pool-handoff';
 import { trainInWorkers } from '../sweep/workers';
 
