@@ -70,3 +70,25 @@ test('a run that fails in its worker is named with its log, after the others fin
   assert.match(message, /--- NO-SUCH-METHOD · seed 1 \(exit \d+\), .*no-such-method\.log:\npiat: Unknown method 'NO-SUCH-METHOD'\. Expected one of: PGD-AT,/);
   await withEnv({ PIAT_RUNS: work }, async () => assert.ok(fs.existsSync(path.join(poolRoot('smoke', config), 'pgd-at', 'done.json'))));
 });
+
+test('Ctrl-C stops the workers and starts no more; executing again finishes the runs', { timeout: 5 * 60_000 }, async () => {
+  const work = tmpDir('piat-workers-int-');
+  const config = { ...poolConfig('smoke'), epochs: 6 };
+  const methods = ['PGD-AT', 'TRADES', 'MART'];
+  await withEnv({ PIAT_RUNS: work, PIAT_SWEEP: 'workers', PIAT_WORKERS: '2' }, async () => {
+    const dirs = methods.map((m) => path.join(poolRoot('smoke', config), runDirName(m)));
+    // Ctrl-C once the first worker has saved an epoch
+    const timer = setInterval(() => {
+      if (dirs.some((d) => fs.existsSync(path.join(d, 'records.jsonl')))) {
+        clearInterval(timer);
+        process.emit('SIGINT');
+      }
+    }, 100);
+    await assert.rejects(trainPoolSeeds('smoke', config, methods, { progress: false }), (e) => e instanceof PiatError && e.code === 'interrupted' && /each run's last saved checkpoint stands/.test(e.message));
+    clearInterval(timer);
+    assert.equal(process.listenerCount('SIGINT'), 0, 'the Ctrl-C listener is removed');
+    assert.ok(!fs.existsSync(path.join(dirs[2], 'records.jsonl')), 'the third run never started');
+    const runs = await trainPoolSeeds('smoke', config, methods, { progress: false });
+    assert.deepEqual(runs[0].runs.map((r) => r.records.length), [6, 6, 6]);
+  });
+});

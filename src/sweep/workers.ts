@@ -73,7 +73,21 @@ export async function trainInWorkers(runs: WorkerRun[], o: WorkerOptions): Promi
   say(`training ${todo.length} run${todo.length > 1 ? 's' : ''} in ${Math.min(workers, todo.length)} worker processes, ${threads} thread${threads > 1 ? 's' : ''} each (logs in ${o.dir})`);
   const env = { ...process.env, ...taskEnvironment(process.env), PIAT_THREADS: String(threads) };
   const failed: { run: WorkerRun; log: string; code: number | null }[] = [];
+  // a notebook interrupted or a CLI stopped takes its workers with it (each run keeps its last
+  // checkpoint), so that re-executing does not find them still holding the run folders
+  const live = new Set<ReturnType<typeof spawn>>();
+  const stopAll = () => live.forEach((c) => c.kill('SIGTERM'));
   let next = 0;
+  let interrupted = false;
+  // Ctrl-C (a notebook's interrupt): stop the workers and start no more; a second Ctrl-C has the default action
+  const onSigint = () => {
+    interrupted = true;
+    next = todo.length;
+    process.removeListener('SIGINT', onSigint);
+    stopAll();
+  };
+  process.once('exit', stopAll);
+  process.on('SIGINT', onSigint);
   const one = async (): Promise<void> => {
     while (next < todo.length) {
       const run = todo[next++];
@@ -85,19 +99,30 @@ export async function trainInWorkers(runs: WorkerRun[], o: WorkerOptions): Promi
       const out = fs.openSync(log, 'a');
       const code = await new Promise<number | null>((resolve) => {
         const child = spawn(process.execPath, [cli, 'pool-task', jobFile], { env, stdio: ['ignore', out, out] });
+        live.add(child);
         child.on('error', () => resolve(-1));
-        child.on('exit', (c) => resolve(c));
+        child.on('exit', (c) => {
+          live.delete(child);
+          resolve(c);
+        });
       });
       fs.closeSync(out);
       const minutes = ((Date.now() - t0) / 60000).toFixed(1);
       if (code === 0 && done(run.runDir)) say(`  ${run.label}: done in ${minutes} min`);
+      else if (interrupted) say(`  ${run.label}: stopped after ${minutes} min`);
       else {
         failed.push({ run, log, code });
         say(`  ${run.label}: failed after ${minutes} min (exit ${code}; log ${log})`);
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(workers, todo.length) }, one));
+  try {
+    await Promise.all(Array.from({ length: Math.min(workers, todo.length) }, one));
+  } finally {
+    process.off('exit', stopAll);
+    process.off('SIGINT', onSigint);
+  }
+  if (interrupted) throw new PiatError('interrupted', `PIAT_SWEEP=workers: interrupted; the workers were stopped and each run's last saved checkpoint stands. Re-execute to resume (logs in ${o.dir}).`);
   if (failed.length) {
     throw new PiatError(
       'worker-failed',
