@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Execute piat-ts notebooks with the project's tslab kernel and render them to reports/.
 
-Usage: run_notebooks.py [--profile smoke|quick|paper] [--timeout S] [NOTEBOOK ...]
+Usage: run_notebooks.py [--profile smoke|quick|overfit|paper] [--timeout S] [NOTEBOOK ...]
 
 Runs with Debian's python3 (nbclient, nbconvert). Each notebook is executed top to bottom at the
 given scale profile (PIAT_PROFILE for the kernel); its HTML report goes to reports/<name>.html and
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROFILES = ("smoke", "quick", "paper")
+PROFILES = ("smoke", "quick", "overfit", "paper")
 
 
 def shown(p):
