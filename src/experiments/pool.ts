@@ -226,9 +226,14 @@ export async function trainPool(profile: Profile, c: PoolConfig, methods: (strin
   });
 }
 
-/** The folder of a pool's runs at a profile: runs/pool/<profile>/<dataset>-<arch>[/seed-<s>]. */
+/** A pool's folder at a profile, every seed's: runs/pool/<profile>/<dataset>-<arch>. */
+export function poolFolder(profile: Profile, c: PoolConfig): string {
+  return path.join(runRoot('pool', profile), `${c.dataset}-${c.arch}`);
+}
+
+/** The folder of a pool's runs of one seed: the pool's folder, or its seed-<s>/ when the profile has several seeds. */
 export function poolRoot(profile: Profile, c: PoolConfig): string {
-  return path.join(runRoot('pool', profile), `${c.dataset}-${c.arch}`, ...(poolSeeds(c).length > 1 ? [`seed-${c.seed}`] : []));
+  return path.join(poolFolder(profile, c), ...(poolSeeds(c).length > 1 ? [`seed-${c.seed}`] : []));
 }
 
 /** PIAT_SWEEP=workers: every seed's unfinished runs train at once in parallel processes. */
@@ -242,7 +247,7 @@ async function trainSeedsInWorkers(profile: Profile, c: PoolConfig, methods: (st
       return { label: `${label} · seed ${seed}`, runDir: path.join(poolRoot(profile, pool), runDirName(label)), job: { kind: 'pool' as const, profile, pool: pool as unknown as Record<string, unknown>, method, runsBase, ...(o.evaluate ? { evaluate: true } : {}) } };
     }),
   );
-  await trainInWorkers(runs, { dir: path.join(runRoot('pool', profile), `${c.dataset}-${c.arch}`, 'workers'), progress: o.progress });
+  await trainInWorkers(runs, { dir: path.join(poolFolder(profile, c), 'workers'), progress: o.progress });
 }
 
 /**

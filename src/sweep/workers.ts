@@ -8,10 +8,10 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { PiatError } from '../util/errors';
 import { writeFileAtomic } from '../util/fsx';
+import { cpuCount, positiveIntEnv } from '../util/environment';
 import { cliPath, PoolJob, taskEnvironment } from './folder';
 
 export interface WorkerRun {
@@ -32,17 +32,10 @@ export interface WorkerOptions {
   progress?: boolean;
 }
 
-const positiveInt = (name: string, v: string | undefined): number | undefined => {
-  if (v === undefined || v.trim() === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new PiatError('bad-option', `${name} must be a whole number ≥ 1, got '${v}'`);
-  return n;
-};
-
 /** Worker count and threads from PIAT_WORKERS / PIAT_WORKER_THREADS and the machine's cores. */
-export function workerPlan(runs: number, env: NodeJS.ProcessEnv = process.env, cores = os.cpus().length): { workers: number; threads: number } {
-  const workers = Math.max(1, Math.min(runs, positiveInt('PIAT_WORKERS', env.PIAT_WORKERS) ?? cores));
-  const threads = positiveInt('PIAT_WORKER_THREADS', env.PIAT_WORKER_THREADS) ?? Math.max(1, Math.floor(cores / workers));
+export function workerPlan(runs: number, env: NodeJS.ProcessEnv = process.env, cores = cpuCount()): { workers: number; threads: number } {
+  const workers = Math.max(1, Math.min(runs, positiveIntEnv('PIAT_WORKERS', env) ?? cores));
+  const threads = positiveIntEnv('PIAT_WORKER_THREADS', env) ?? Math.max(1, Math.floor(cores / workers));
   return { workers, threads };
 }
 

@@ -2,7 +2,22 @@
 import * as os from 'os';
 import * as path from 'path';
 import { PACKAGE_ROOT } from './paths';
+import { PiatError } from './errors';
 import * as tf from '@tensorflow/tfjs';
+
+/** The cores this process may use (what ATen's default thread count and the pool's workers go by). */
+export function cpuCount(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** A whole number ≥ 1 from an environment variable (PIAT_THREADS, PIAT_WORKERS, …); unset or blank is undefined. */
+export function positiveIntEnv(name: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env[name]?.trim();
+  if (!v) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new PiatError('bad-option', `${name} must be a whole number ≥ 1, got '${v}'`);
+  return n;
+}
 
 export function environment(): Record<string, unknown> {
   return {

@@ -3,9 +3,9 @@
  * every core) and device (PIAT_DEVICE: cuda when the build and machine have it, else cpu),
  * registers the backend and its kernels with tfjs.
  */
-import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import { PiatError } from '../../util/errors';
+import { cpuCount, positiveIntEnv } from '../../util/environment';
 import { loadTorchNative, addonPath, TorchNative } from './native';
 import { TorchBackend } from './backend';
 import { registerTorchKernels, TORCH_BACKEND } from './kernels';
@@ -27,11 +27,7 @@ export interface TorchInfo {
 let started: TorchInfo | undefined;
 
 function threadsFromEnv(): number {
-  const v = process.env.PIAT_THREADS?.trim();
-  if (!v) return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new PiatError('bad-option', `PIAT_THREADS must be a positive integer, got '${v}'`);
-  return n;
+  return positiveIntEnv('PIAT_THREADS') ?? cpuCount();
 }
 
 function chooseDevice(native: TorchNative): string {
