@@ -187,8 +187,26 @@ test('reductions, softmax, log-softmax', async (t) => {
   await same('logSoftmax', [x], (v) => tf.logSoftmax(v), { grad: true });
 });
 
-test('convolutions: strides 1/2, same/valid/explicit padding, dilation, batch 1, and their gradients', async (t) => {
+// Every case runs with the convolutions' activations in each layout the addon has (native/torch/common.h):
+// NHWC memory, NCHW memory seen as NHWC, and auto:3, where a conv with 3+ channels in and out runs
+// NCHW and one with fewer NHWC, so chains of them hand tensors across layouts.
+const CONV_LAYOUTS = ['nhwc', 'nchw', 'auto:3'];
+
+test('convolutions: strides 1/2, same/valid/explicit padding, dilation, batch 1, and their gradients, in every layout', async (t) => {
   if (!available) return t.skip('torch backend not built');
+  const native = loadTorchNative();
+  const before = native.info().convLayout;
+  try {
+    for (const layout of CONV_LAYOUTS) {
+      native.setConvLayout(layout);
+      await convolutionCases(layout);
+    }
+  } finally {
+    native.setConvLayout(before);
+  }
+});
+
+async function convolutionCases(layout: string): Promise<void> {
   type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
   const cases: { x: number[]; w: number[]; s: number; pad: Pad; d?: number }[] = [
     { x: [1, 7, 9, 3], w: [3, 3, 3, 4], s: 1, pad: 'same' },
@@ -199,22 +217,33 @@ test('convolutions: strides 1/2, same/valid/explicit padding, dilation, batch 1,
     { x: [1, 9, 9, 2], w: [3, 3, 2, 3], s: 1, pad: 'same', d: 2 },
   ];
   for (const c of cases) {
-    const label = `conv x${c.x} w${c.w} s${c.s} ${JSON.stringify(c.pad)} d${c.d ?? 1}`;
+    const label = `${layout} conv x${c.x} w${c.w} s${c.s} ${JSON.stringify(c.pad)} d${c.d ?? 1}`;
     // tfjs has no gradient for dilated convolutions
     await same(label, [rand(c.x), rand(c.w)], (x, w) => tf.conv2d(t4(x), t4(w), c.s, c.pad, 'NHWC', c.d ?? 1), { grad: (c.d ?? 1) === 1 });
     if (c.pad !== 'same' || (c.d ?? 1) === 1) {
       await same(`fused ${label}`, [rand(c.x), rand(c.w), rand([c.w[3]])], (x, w, b) => tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: c.s, pad: c.pad, dilations: c.d ?? 1, bias: b, activation: 'relu' }));
     }
   }
-  await same('fused conv, elu, no bias', [rand([1, 5, 5, 2]), rand([3, 3, 2, 3])], (x, w) => tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'same', activation: 'elu' }));
-  await same('fused conv, leakyrelu', [rand([1, 5, 5, 2]), rand([3, 3, 2, 3]), rand([3])], (x, w, b) => tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'valid', bias: b, activation: 'leakyrelu', leakyreluAlpha: 0.1 }));
-  await same('fused conv, prelu', [rand([1, 5, 5, 2]), rand([3, 3, 2, 3]), rand([3])], (x, w, a) => tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'valid', activation: 'prelu', preluActivationWeights: a }));
+  await same(`${layout} fused conv, elu, no bias`, [rand([1, 5, 5, 2]), rand([3, 3, 2, 3])], (x, w) => tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'same', activation: 'elu' }));
+  await same(`${layout} fused conv, leakyrelu`, [rand([1, 5, 5, 2]), rand([3, 3, 2, 3]), rand([3])], (x, w, b) => tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'valid', bias: b, activation: 'leakyrelu', leakyreluAlpha: 0.1 }));
+  await same(`${layout} fused conv, prelu`, [rand([1, 5, 5, 2]), rand([3, 3, 2, 3]), rand([3])], (x, w, a) => tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'valid', activation: 'prelu', preluActivationWeights: a }));
   for (const c of [{ x: [1, 7, 7, 3], w: [3, 3, 3, 2], s: 1, pad: 'same' as const }, { x: [2, 8, 9, 2], w: [3, 3, 2, 1], s: 2, pad: 'valid' as const }, { x: [1, 8, 8, 2], w: [3, 3, 2, 2], s: 2, pad: 'same' as const }]) {
-    const label = `depthwise x${c.x} w${c.w} s${c.s} ${c.pad}`;
+    const label = `${layout} depthwise x${c.x} w${c.w} s${c.s} ${c.pad}`;
     await same(label, [rand(c.x), rand(c.w)], (x, w) => tf.depthwiseConv2d(t4(x), t4(w), c.s, c.pad), { grad: true });
     await same(`fused ${label}`, [rand(c.x), rand(c.w), rand([c.w[2] * c.w[3]])], (x, w, b) => tf.fused.depthwiseConv2d({ x: t4(x), filter: t4(w), strides: c.s, pad: c.pad, bias: b, activation: 'relu6' }));
   }
-});
+  // a chain whose convolutions change layout under auto:3, through batch norm, pooling, a residual
+  // add and a flatten: the kernels between convolutions see tensors in either layout
+  await same(`${layout} conv chain`, [rand([2, 6, 6, 3]), rand([3, 3, 3, 4]), rand([3, 3, 4, 2]), rand([1, 1, 2, 3])], (x, a, b, c) => {
+    const c1 = tf.conv2d(t4(x), t4(a), 1, 'same');
+    const m = tf.moments(c1, [0, 1, 2]);
+    // offset and scale given: tfjs's batch norm gradient fails without them (on cpu too)
+    const h = tf.relu(tf.batchNorm(c1, m.mean, m.variance, tf.zerosLike(m.mean), tf.onesLike(m.mean), 1e-3)) as tf.Tensor4D;
+    const g = tf.conv2d(h, t4(b), 2, 'same');
+    const out = tf.add(tf.conv2d(tf.relu(g) as tf.Tensor4D, t4(c), 1, 'valid'), tf.avgPool(t4(x), 2, 2, 'same'));
+    return tf.concat([tf.reshape(out, [2, -1]), tf.reshape(tf.maxPool(h, 2, 2, 'valid'), [2, -1])], 1);
+  }, { grad: true });
+}
 
 test('matmul (batched, transposed, broadcast), fused matmul, batch norm', async (t) => {
   if (!available) return t.skip('torch backend not built');

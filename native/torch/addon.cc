@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 #include <c10/util/Exception.h>
+#include <cstdlib>
 #include <cstring>
 
 #include "common.h"
@@ -13,6 +14,25 @@ namespace piat {
 at::Device& device() {
   static at::Device d(at::kCPU);
   return d;
+}
+static ConvLayout layoutFromName(const std::string& s) {
+  ConvLayout l;
+  if (s == "nchw") l.kind = ConvLayout::NCHW;
+  else if (s == "nhwc") l.kind = ConvLayout::NHWC;
+  else if (s == "auto") l.kind = ConvLayout::Auto;
+  else if (s.rfind("auto:", 0) == 0 && s.size() > 5 && s.find_first_not_of("0123456789", 5) == std::string::npos) l.autoChannels = std::stoll(s.substr(5));
+  else fail("PIAT_TORCH_CONV_LAYOUT must be auto, auto:<channels>, nchw or nhwc, not '" + s + "'");
+  return l;
+}
+static std::string layoutName(const ConvLayout& l) {
+  return l.kind == ConvLayout::NCHW ? "nchw" : l.kind == ConvLayout::NHWC ? "nhwc" : "auto:" + std::to_string(l.autoChannels);
+}
+ConvLayout& convLayout() {
+  static ConvLayout l = [] {
+    const char* e = std::getenv("PIAT_TORCH_CONV_LAYOUT");
+    return e && *e ? layoutFromName(e) : ConvLayout{};
+  }();
+  return l;
 }
 at::TensorOptions opts(at::ScalarType t) { return at::TensorOptions().dtype(t).device(device()); }
 
@@ -159,12 +179,13 @@ static const at::Tensor& lookup(uint32_t h) {
   return table[h];
 }
 
-// Kernel outputs own their memory: a view that covers part of an input's storage (a slice, a
-// transpose) is copied, so disposing the input frees it and the byte count stays exact.
+// Kernel outputs own their memory: a view that covers part of an input's storage (a slice) is
+// copied, so disposing the input frees it and the byte count stays exact. A dense permutation of
+// its whole storage (a convolution's NCHW output seen as NHWC) is kept as it is; Read copies it.
 static at::Tensor own(at::Tensor t) {
   if (t.scalar_type() == at::kLong) t = t.to(at::kInt);
   else if (t.scalar_type() == at::kDouble) t = t.to(at::kFloat);
-  if (!t.is_contiguous() || (t.numel() > 0 && t.storage().nbytes() != static_cast<size_t>(t.numel() * t.element_size())) || t.storage_offset() != 0)
+  if (!t.is_non_overlapping_and_dense() || (t.numel() > 0 && t.storage().nbytes() != static_cast<size_t>(t.numel() * t.element_size())) || t.storage_offset() != 0)
     t = t.contiguous().clone();
   return t;
 }
@@ -367,6 +388,22 @@ static napi_value SetDevice(napi_env env, napi_callback_info info) {
   })
 }
 
+// setConvLayout("auto" | "auto:N" | "nchw" | "nhwc") -> the layout now in force (see ConvLayout in common.h)
+static napi_value SetConvLayout(napi_env env, napi_callback_info info) {
+  NAPI_TRY(env, {
+    auto a = argv(env, info, 1);
+    size_t len;
+    napi_get_value_string_utf8(env, a[0], nullptr, 0, &len);
+    std::string s(len, '\0');
+    napi_get_value_string_utf8(env, a[0], &s[0], len + 1, &len);
+    convLayout() = layoutFromName(s);
+    std::string name = layoutName(convLayout());
+    napi_value v;
+    napi_create_string_utf8(env, name.c_str(), name.size(), &v);
+    return v;
+  })
+}
+
 // info() -> build and runtime facts for the run record
 static napi_value Info(napi_env env, napi_callback_info) {
   napi_value o, s;
@@ -383,6 +420,9 @@ static napi_value Info(napi_env env, napi_callback_info) {
   napi_create_string_utf8(env, par.c_str(), par.size(), &s);
   napi_set_named_property(env, o, "parallel", s);
   napi_set_named_property(env, o, "threads", num(env, at::get_num_threads()));
+  std::string layout = layoutName(convLayout());
+  napi_create_string_utf8(env, layout.c_str(), layout.size(), &s);
+  napi_set_named_property(env, o, "convLayout", s);
   return o;
 }
 
@@ -404,6 +444,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"memory", nullptr, Memory, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setConvLayout", nullptr, SetConvLayout, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setDevice", nullptr, SetDevice, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sync", nullptr, Sync, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -40,24 +40,34 @@ at::Tensor activate(at::Tensor y, const std::string& act, const Args& A, const a
   fail("unknown activation " + act);
 }
 
+// An NHWC tensor as the NCHW operand of a convolution in its layout (a copy only where the tensor
+// is in the other one: the network's input, or where the network changes layout).
+at::Tensor convOperand(const at::Tensor& xNhwc, bool channelsFirst) {
+  auto x = nchw(xNhwc);
+  return channelsFirst ? x.contiguous() : x.contiguous(at::MemoryFormat::ChannelsLast);
+}
+bool firstFor(const at::Tensor& w) { return convLayout().channelsFirst(w.size(1), w.size(0)); }  // w: OIHW
+
 at::Tensor conv2d(const at::Tensor& xNhwc, const at::Tensor& w, const Conv& c, const c10::optional<at::Tensor>& bias) {
-  auto x = padUneven(nchw(xNhwc), c);
+  auto x = padUneven(convOperand(xNhwc, firstFor(w)), c);
   return nhwc(at::convolution(x, w, bias, c.stride, c.padding(), c.dilation, false, {0, 0}, c.groups));
 }
 // dx of a convolution: [n, h, w, ci] from dy [n, oh, ow, co]
 at::Tensor conv2dInputGrad(const at::Tensor& dyNhwc, const at::Tensor& w, std::vector<int64_t> inShape, const Conv& c) {
   int64_t n = inShape[0], h = inShape[1], wd = inShape[2], ci = inShape[3];
   int64_t ph = c.even() ? h : h + c.pads[0] + c.pads[1], pw = c.even() ? wd : wd + c.pads[2] + c.pads[3];
-  auto dummy = at::empty({n, ci, ph, pw}, dyNhwc.options().memory_format(at::MemoryFormat::ChannelsLast));
-  auto g = std::get<0>(at::convolution_backward(nchw(dyNhwc), dummy, w, c10::nullopt, c.stride, c.padding(), c.dilation, false, {0, 0}, c.groups, {true, false, false}));
+  bool first = firstFor(w);
+  auto dummy = at::empty({n, ci, ph, pw}, dyNhwc.options().memory_format(first ? at::MemoryFormat::Contiguous : at::MemoryFormat::ChannelsLast));
+  auto g = std::get<0>(at::convolution_backward(convOperand(dyNhwc, first), dummy, w, c10::nullopt, c.stride, c.padding(), c.dilation, false, {0, 0}, c.groups, {true, false, false}));
   if (!c.even()) g = g.narrow(2, c.pads[0], h).narrow(3, c.pads[2], wd);
   return nhwc(g);
 }
 // dW of a convolution, OIHW
 at::Tensor conv2dFilterGrad(const at::Tensor& xNhwc, const at::Tensor& dyNhwc, std::vector<int64_t> oihwShape, const Conv& c) {
-  auto x = padUneven(nchw(xNhwc), c);
+  bool first = convLayout().channelsFirst(oihwShape[1], oihwShape[0]);  // as firstFor(w)
+  auto x = padUneven(convOperand(xNhwc, first), c);
   auto dummy = at::empty(oihwShape, xNhwc.options());
-  return std::get<1>(at::convolution_backward(nchw(dyNhwc), x, dummy, c10::nullopt, c.stride, c.padding(), c.dilation, false, {0, 0}, c.groups, {false, true, false}));
+  return std::get<1>(at::convolution_backward(convOperand(dyNhwc, first), x, dummy, c10::nullopt, c.stride, c.padding(), c.dilation, false, {0, 0}, c.groups, {false, true, false}));
 }
 }  // namespace
 
@@ -78,7 +88,7 @@ KERNEL("FusedConv2D") {
   if (extraBias.defined()) y = y + extraBias;
   at::Tensor prelu;
   if (A.size() > (hasBias ? 3u : 2u)) prelu = A.in(hasBias ? 3 : 2);
-  return one(activate(y.contiguous(), A.str("activation"), A, prelu.defined() ? &prelu : nullptr));
+  return one(activate(y, A.str("activation"), A, prelu.defined() ? &prelu : nullptr));
 }
 KERNEL("Conv2DBackpropInput") { return one(conv2dInputGrad(A.in(0), oihw(A.in(1)), A.ints("inputShape"), convArgs(A))); }
 KERNEL("Conv2DBackpropFilter") {

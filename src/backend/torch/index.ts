@@ -18,6 +18,8 @@ export interface TorchInfo {
   device: string;
   threads: number;
   parallel: string;
+  /** where convolutions keep activations (PIAT_TORCH_CONV_LAYOUT; default auto:64) */
+  convLayout: string;
   addon: string;
   nativeKernels: number;
   /** tfjs kernels that would run on the cpu fallback if called */
@@ -52,7 +54,7 @@ export async function startTorch(): Promise<TorchInfo> {
     const { native: nativeKernels, fallback } = registerTorchKernels(native.kernels());
     tf.registerBackend(TORCH_BACKEND, () => new TorchBackend(native), 3);
     const i = native.info();
-    started = { libtorch: i.libtorch, device: i.device, threads: i.threads, parallel: i.parallel.split('\n')[0], addon: addonPath(), nativeKernels: nativeKernels.length, fallbackKernels: fallback };
+    started = { libtorch: i.libtorch, device: i.device, threads: i.threads, parallel: i.parallel.split('\n')[0], convLayout: i.convLayout, addon: addonPath(), nativeKernels: nativeKernels.length, fallbackKernels: fallback };
   }
   if (!(await tf.setBackend(TORCH_BACKEND))) throw new PiatError('backend-unavailable', 'torch backend: registered but did not start');
   await tf.ready();

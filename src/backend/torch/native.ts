@@ -19,7 +19,9 @@ export interface TorchNative {
   setThreads(n: number): number;
   threads(): number;
   setDevice(device: string): void;
-  info(): { libtorch: string; device: string; cuda: boolean; parallel: string; threads: number };
+  /** Where convolutions keep activations: 'auto' | 'auto:<channels>' | 'nchw' | 'nhwc' (see native/torch/common.h); returns the one in force. */
+  setConvLayout(layout: string): string;
+  info(): { libtorch: string; device: string; cuda: boolean; parallel: string; threads: number; convLayout: string };
   sync(): void;
 }
 
