@@ -67,14 +67,14 @@ inline at::Tensor nhwc(const at::Tensor& nchw) { return nchw.permute({0, 2, 3, 1
 // Where a convolution keeps its activations. NCHW runs it, as PyTorch does, on NCHW-contiguous
 // memory that tfjs sees as an NHWC tensor through a permuted view; NHWC views tfjs's NHWC memory
 // as channels-last NCHW (no copy). oneDNN's blocked NCHW kernels beat its NHWC ones on AVX2 CPUs
-// at 64-640 channels (WRN-34-10: 1.3x), its NHWC ones win at few channels (the small CNN), so
+// at 128-640 channels (WRN-34-10: 1.3x), its NHWC ones at up to 64 (the small CNN: 10 %), so
 // Auto (the default) runs a convolution NCHW when both its channel counts reach `autoChannels`.
 // The element-wise kernels between convolutions keep their inputs' layout, so a network pays
 // one copy where it changes layout. PIAT_TORCH_CONV_LAYOUT=auto|nchw|nhwc picks it at load
 // ("auto:N" sets the channel count); setConvLayout changes it (the bench's A/B).
 struct ConvLayout {
   enum Kind { Auto, NCHW, NHWC } kind = Auto;
-  int64_t autoChannels = 64;
+  int64_t autoChannels = 128;
   bool channelsFirst(int64_t ci, int64_t co) const { return kind == NCHW || (kind == Auto && ci >= autoChannels && co >= autoChannels); }
 };
 ConvLayout& convLayout();

@@ -18,7 +18,7 @@ export interface TorchInfo {
   device: string;
   threads: number;
   parallel: string;
-  /** where convolutions keep activations (PIAT_TORCH_CONV_LAYOUT; default auto:64) */
+  /** where convolutions keep activations (PIAT_TORCH_CONV_LAYOUT; default auto:128) */
   convLayout: string;
   addon: string;
   nativeKernels: number;
