@@ -78,6 +78,13 @@ struct ConvLayout {
   bool channelsFirst(int64_t ci, int64_t co) const { return kind == NCHW || (kind == Auto && ci >= autoChannels && co >= autoChannels); }
 };
 ConvLayout& convLayout();
+// `t` in the memory layout of `ref` (same shape): gradients meet activations of either layout, and
+// an element-wise kernel that reads one operand transposed (or batch norm's backward, which falls
+// to a generic path on mixed layouts) is far slower than one copy.
+inline at::Tensor inLayoutOf(const at::Tensor& t, const at::Tensor& ref) {
+  if (t.sizes() != ref.sizes() || t.strides() == ref.strides() || !ref.is_non_overlapping_and_dense()) return t;
+  return at::empty_like(ref).copy_(t);
+}
 // HWIO filter -> OIHW view (no copy).
 inline at::Tensor oihw(const at::Tensor& hwio) { return hwio.permute({3, 2, 0, 1}); }
 

@@ -213,7 +213,7 @@ KERNEL("AvgPoolGrad") {
 
 // ---- fused training paths (src/backend/torch/fused-ops.ts) ----
 // tfjs differentiates ReLU as dy * step(x): two passes and a temporary; PyTorch's one-pass form.
-KERNEL("PiatReluGrad") { return one(at::threshold_backward(A.in(0), A.in(1), 0)); }
+KERNEL("PiatReluGrad") { return one(at::threshold_backward(inLayoutOf(A.in(0), A.in(1)), A.in(1), 0)); }
 
 namespace {
 // channels last (tfjs) -> channels at dim 1 (ATen), as a view
@@ -238,7 +238,7 @@ KERNEL("PiatBatchNormTrain") {
 KERNEL("PiatBatchNormTrainGrad") {
   double eps = A.f64("varianceEpsilon");
   auto invstd = at::rsqrt(A.in(3) + eps);
-  auto r = at::native_batch_norm_backward(channelsFirst(A.in(0)), channelsFirst(A.in(1)), A.in(4), {}, {}, A.in(2), invstd, true, eps, {true, true, true});
+  auto r = at::native_batch_norm_backward(channelsFirst(inLayoutOf(A.in(0), A.in(1))), channelsFirst(A.in(1)), A.in(4), {}, {}, A.in(2), invstd, true, eps, {true, true, true});
   return {channelsLast(std::get<0>(r)), std::get<1>(r), std::get<2>(r)};
 }
 // dx of batch norm with given statistics: dy * scale / sqrt(variance + eps), one pass.
@@ -250,9 +250,13 @@ KERNEL("PiatBatchNormGradX") {
 }
 // dx of a sum or mean: dy (reshaped to keepShape) times `scale`, broadcast to x's shape, one pass
 // (tfjs builds a full-size tensor of ones in JavaScript, copies it in and multiplies).
+// inputs: dy, [x]: given x, dx takes its memory layout (the first gradient of a network's backward
+// pass, e.g. global average pooling's, sets the layout of every gradient after it).
 KERNEL("PiatReduceGrad") {
   auto dy = A.in(0).reshape(A.ints("keepShape"));
   double scale = A.f64("scale", 1.0);
   if (scale != 1.0) dy = dy * scale;
-  return one(dy.expand(A.ints("shape")).contiguous());
+  auto full = dy.expand(A.ints("shape"));
+  if (A.size() > 1 && A.in(1).sizes() == full.sizes() && A.in(1).is_non_overlapping_and_dense()) return one(at::empty_like(A.in(1)).copy_(full));
+  return one(full.contiguous());
 }

@@ -79,7 +79,8 @@ export function installTorchFusedOps(): void {
   for (const [kernel, mean] of [['Sum', false], ['Mean', true]] as const) {
     overrideGradient(kernel, (dy, [x], attrs) => {
       const { keepShape, size } = reduced(x, attrs.axis);
-      return { x: () => run('PiatReduceGrad', { dy }, { keepShape, shape: x.shape, scale: mean ? 1 / size : 1 }) as tf.Tensor };
+      // x (kept by the tape anyway) gives dx its memory layout on the native side
+      return { x: () => run('PiatReduceGrad', { dy, x }, { keepShape, shape: x.shape, scale: mean ? 1 / size : 1 }) as tf.Tensor };
     });
   }
 

@@ -129,7 +129,7 @@ const SPECS: Record<string, Spec> = {
   PiatBatchNormTrain: { inputs: ['x', 'mean', 'variance', 'scale', 'offset'] },
   PiatBatchNormTrainGrad: { inputs: ['dy', 'x', 'mean', 'variance', 'scale'], multi: true },
   PiatBatchNormGradX: { inputs: ['dy', 'variance', 'scale'] },
-  PiatReduceGrad: { inputs: ['dy'] },
+  PiatReduceGrad: { inputs: ['dy', 'x'] },
 };
 
 const BINARY_KERNELS = [
