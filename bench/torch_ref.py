@@ -133,9 +133,9 @@ def main():
     for c in cases:
         fns[c]()  # warm-up
         sync()
-        # best of up to 3 runs, stopping once 20 s have been spent (as bench/run.ts times piat-ts)
+        # best of up to 10 runs, stopping once 20 s have been spent (as bench/run.ts times piat-ts)
         best, spent = float("inf"), 0.0
-        for _ in range(3):
+        for _ in range(10):
             if spent >= 20:
                 break
             t0 = time.perf_counter()
