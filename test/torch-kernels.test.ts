@@ -5,6 +5,8 @@
  * kernel the addon registers, so a kernel added without a case fails here.
  */
 import { test, before } from 'node:test';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { startTorchOrSkip } from './helpers';
@@ -204,6 +206,18 @@ test('convolutions: strides 1/2, same/valid/explicit padding, dilation, batch 1,
   } finally {
     native.setConvLayout(before);
   }
+});
+
+test('PIAT_TORCH_CONV_LAYOUT: the run record says which layout ran; an unknown one is an error naming the choices', async (t) => {
+  if (!available) return t.skip('torch backend not built');
+  const cli = path.join(__dirname, '..', 'src', 'cli.js');
+  const run = (layout: string) => spawnSync(process.execPath, [cli, 'backend'], { encoding: 'utf8', env: { ...process.env, PIAT_BACKEND: 'torch', PIAT_TORCH_CONV_LAYOUT: layout } });
+  const ok = run('nchw');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout).torch.convLayout, 'nchw');
+  const bad = run('nhcw');
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /PIAT_TORCH_CONV_LAYOUT\) must be auto, auto:<channels>, nchw or nhwc, not 'nhcw'/);
 });
 
 async function convolutionCases(layout: string): Promise<void> {

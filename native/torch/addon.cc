@@ -4,7 +4,6 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 #include <c10/util/Exception.h>
-#include <cstdlib>
 #include <cstring>
 
 #include "common.h"
@@ -21,17 +20,14 @@ static ConvLayout layoutFromName(const std::string& s) {
   else if (s == "nhwc") l.kind = ConvLayout::NHWC;
   else if (s == "auto") l.kind = ConvLayout::Auto;
   else if (s.rfind("auto:", 0) == 0 && s.size() > 5 && s.find_first_not_of("0123456789", 5) == std::string::npos) l.autoChannels = std::stoll(s.substr(5));
-  else fail("PIAT_TORCH_CONV_LAYOUT must be auto, auto:<channels>, nchw or nhwc, not '" + s + "'");
+  else fail("the convolution layout (PIAT_TORCH_CONV_LAYOUT) must be auto, auto:<channels>, nchw or nhwc, not '" + s + "'");
   return l;
 }
 static std::string layoutName(const ConvLayout& l) {
   return l.kind == ConvLayout::NCHW ? "nchw" : l.kind == ConvLayout::NHWC ? "nhwc" : "auto:" + std::to_string(l.autoChannels);
 }
 ConvLayout& convLayout() {
-  static ConvLayout l = [] {
-    const char* e = std::getenv("PIAT_TORCH_CONV_LAYOUT");
-    return e && *e ? layoutFromName(e) : ConvLayout{};
-  }();
+  static ConvLayout l;  // PIAT_TORCH_CONV_LAYOUT is applied from JavaScript (startTorch) through SetConvLayout
   return l;
 }
 at::TensorOptions opts(at::ScalarType t) { return at::TensorOptions().dtype(t).device(device()); }
@@ -215,6 +211,14 @@ static uint32_t u32(napi_env env, napi_value v) {
   if (napi_get_value_uint32(env, v, &x) != napi_ok) fail("expected an unsigned integer");
   return x;
 }
+// a JavaScript string argument
+static std::string utf8(napi_env env, napi_value v, const char* what) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) fail(std::string(what) + " must be a string");
+  std::string s(len, '\0');
+  napi_get_value_string_utf8(env, v, &s[0], len + 1, &len);
+  return s;
+}
 static napi_value num(napi_env env, double d) {
   napi_value v;
   napi_create_double(env, d, &v);
@@ -306,10 +310,7 @@ static napi_value Run(napi_env env, napi_callback_info info) {
   std::string name = "?";
   try {
     auto a = argv(env, info, 3);
-    size_t len;
-    napi_get_value_string_utf8(env, a[0], nullptr, 0, &len);
-    name.assign(len, '\0');
-    napi_get_value_string_utf8(env, a[0], &name[0], len + 1, &len);
+    name = utf8(env, a[0], "kernel name");
     auto it = registry().find(name);
     if (it == registry().end()) fail("no kernel");
     uint32_t n;
@@ -376,11 +377,7 @@ static napi_value Threads(napi_env env, napi_callback_info) { return num(env, at
 static napi_value SetDevice(napi_env env, napi_callback_info info) {
   NAPI_TRY(env, {
     auto a = argv(env, info, 1);
-    size_t len;
-    napi_get_value_string_utf8(env, a[0], nullptr, 0, &len);
-    std::string s(len, '\0');
-    napi_get_value_string_utf8(env, a[0], &s[0], len + 1, &len);
-    at::Device d(s);
+    at::Device d(utf8(env, a[0], "device"));
     if (d.is_cuda() && !at::hasCUDA()) fail("this libtorch has no usable CUDA (build against a CUDA libtorch with PIAT_LIBTORCH and run on a machine with an NVIDIA GPU)");
     if (liveTensors > 0 && d != device()) fail("cannot change device while tensors are alive");
     device() = d;
@@ -392,11 +389,7 @@ static napi_value SetDevice(napi_env env, napi_callback_info info) {
 static napi_value SetConvLayout(napi_env env, napi_callback_info info) {
   NAPI_TRY(env, {
     auto a = argv(env, info, 1);
-    size_t len;
-    napi_get_value_string_utf8(env, a[0], nullptr, 0, &len);
-    std::string s(len, '\0');
-    napi_get_value_string_utf8(env, a[0], &s[0], len + 1, &len);
-    convLayout() = layoutFromName(s);
+    convLayout() = layoutFromName(utf8(env, a[0], "layout"));
     std::string name = layoutName(convLayout());
     napi_value v;
     napi_create_string_utf8(env, name.c_str(), name.size(), &v);
@@ -406,6 +399,7 @@ static napi_value SetConvLayout(napi_env env, napi_callback_info info) {
 
 // info() -> build and runtime facts for the run record
 static napi_value Info(napi_env env, napi_callback_info) {
+  NAPI_TRY(env, {
   napi_value o, s;
   napi_create_object(env, &o);
   std::string ver = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
@@ -424,6 +418,7 @@ static napi_value Info(napi_env env, napi_callback_info) {
   napi_create_string_utf8(env, layout.c_str(), layout.size(), &s);
   napi_set_named_property(env, o, "convLayout", s);
   return o;
+  })
 }
 
 // sync(): waits for queued device work (CUDA); a no-op on the CPU

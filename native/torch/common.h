@@ -70,8 +70,8 @@ inline at::Tensor nhwc(const at::Tensor& nchw) { return nchw.permute({0, 2, 3, 1
 // at 128-640 channels (WRN-34-10: 1.3x), its NHWC ones at up to 64 (the small CNN: 10 %), so
 // Auto (the default) runs a convolution NCHW when both its channel counts reach `autoChannels`.
 // The element-wise kernels between convolutions keep their inputs' layout, so a network pays
-// one copy where it changes layout. PIAT_TORCH_CONV_LAYOUT=auto|nchw|nhwc picks it at load
-// ("auto:N" sets the channel count); setConvLayout changes it (the bench's A/B).
+// one copy where it changes layout. setConvLayout picks it (startTorch passes
+// PIAT_TORCH_CONV_LAYOUT=auto|auto:N|nchw|nhwc; the A/B scripts switch it in one process).
 struct ConvLayout {
   enum Kind { Auto, NCHW, NHWC } kind = Auto;
   int64_t autoChannels = 128;

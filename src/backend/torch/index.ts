@@ -32,6 +32,17 @@ function threadsFromEnv(): number {
   return positiveIntEnv('PIAT_THREADS') ?? cpuCount();
 }
 
+/** PIAT_TORCH_CONV_LAYOUT (auto | auto:<channels> | nchw | nhwc), checked by the addon; unset keeps auto:128. */
+function convLayoutFromEnv(native: TorchNative): void {
+  const want = process.env.PIAT_TORCH_CONV_LAYOUT?.trim();
+  if (!want) return;
+  try {
+    native.setConvLayout(want);
+  } catch (e) {
+    throw new PiatError('bad-option', (e as Error).message);
+  }
+}
+
 function chooseDevice(native: TorchNative): string {
   const want = process.env.PIAT_DEVICE?.trim();
   if (want) {
@@ -50,6 +61,7 @@ export async function startTorch(): Promise<TorchInfo> {
   if (!started) {
     const native = loadTorchNative();
     native.setThreads(threadsFromEnv());
+    convLayoutFromEnv(native);
     chooseDevice(native);
     const { native: nativeKernels, fallback } = registerTorchKernels(native.kernels());
     tf.registerBackend(TORCH_BACKEND, () => new TorchBackend(native), 3);
