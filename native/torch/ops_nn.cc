@@ -257,6 +257,5 @@ KERNEL("PiatReduceGrad") {
   double scale = A.f64("scale", 1.0);
   if (scale != 1.0) dy = dy * scale;
   auto full = dy.expand(A.ints("shape"));
-  if (A.size() > 1 && A.in(1).sizes() == full.sizes() && A.in(1).is_non_overlapping_and_dense()) return one(at::empty_like(A.in(1)).copy_(full));
-  return one(full.contiguous());
+  return one(A.size() > 1 ? inLayoutOf(full, A.in(1)) : full.contiguous());
 }
