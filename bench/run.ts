@@ -26,7 +26,7 @@
  * forward pass of WRN-34-10 took 2.8 s and 3.9 s ten minutes apart), so PyTorch runs right after the
  * first backend's timing of the same model and thread count, not at the end, and rounds alternate.
  */
-import { spawnSync } from 'child_process';
+import { spawnSync, SpawnSyncReturns } from 'child_process';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, BACKEND_NAMES, BackendName } from '../src/backend';
@@ -165,10 +165,13 @@ function benchModel(backend: string, threads: number, name: string, batch: numbe
   return rows;
 }
 
+// whether (and which) PyTorch imports: asked once per bench run
+let torchProbe: SpawnSyncReturns<string> | undefined;
+
 /** PyTorch timings of one model at one thread count (torch_ref.py); `note` says what ran, or why not. */
 function torchReference(m: string, batch: number, fullStep: string[], threads: number): { rows: Row[]; note: string } {
   const py = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
-  const probe = spawnSync(py, ['-c', 'import torch; print(torch.__version__, torch.get_num_threads())'], { encoding: 'utf8' });
+  const probe = (torchProbe ??= spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }));
   if (probe.status !== 0) return { rows: [], note: 'PyTorch reference skipped: Debian python3-torch is not installed (apt-get install python3-torch, or bash scripts/setup.sh --bench).' };
   const device = process.env.BENCH_TORCH_DEVICE ?? 'cpu';
   const note = `PyTorch ${probe.stdout.trim().split(' ')[0]} (${py}) on ${device} at ${threads} thread(s), same batch and architectures`;
@@ -248,6 +251,8 @@ async function main() {
   }
   console.log(`\npiat-ts bench · batch ${batch} · ${new Date().toISOString()} · ${require('os').cpus().length} cores (${require('os').cpus()[0]?.model})`);
   console.log(`peak (1024² matmul): ${Object.entries(peaks).map(([b, g]) => `${b} ${g.toFixed(1)} GFLOP/s`).join(', ')}`);
+  const torchInfo = (tf.findBackend('torch') as unknown as TorchBackend | undefined)?.native.info();
+  if (torchInfo) console.log(`torch backend: libtorch ${torchInfo.libtorch} on ${torchInfo.device}, conv layout ${torchInfo.convLayout}, malloc ${torchInfo.malloc} (PIAT_TORCH_MALLOC)`);
   notes.forEach((n) => console.log(n));
   if (rounds > 1) console.log(`best of ${rounds} rounds, each timing piat-ts and then PyTorch back to back`);
   console.log('\n| model | case | backend | threads | img/s | GFLOP/s | × PyTorch (same threads) |');

@@ -220,6 +220,25 @@ test('PIAT_TORCH_CONV_LAYOUT: the run record says which layout ran; an unknown o
   assert.match(bad.stderr, /PIAT_TORCH_CONV_LAYOUT\) must be auto, auto:<channels>, nchw or nhwc, not 'nhcw'/);
 });
 
+test('PIAT_TORCH_MALLOC: keep by default, release on request, both in the run record; anything else is an error naming the choices', async (t) => {
+  if (!available) return t.skip('torch backend not built');
+  const cli = path.join(__dirname, '..', 'src', 'cli.js');
+  const run = (policy?: string) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PIAT_BACKEND: 'torch' };
+    if (policy === undefined) delete env.PIAT_TORCH_MALLOC;
+    else env.PIAT_TORCH_MALLOC = policy;
+    return spawnSync(process.execPath, [cli, 'backend'], { encoding: 'utf8', env });
+  };
+  for (const [policy, want] of [[undefined, 'keep'], ['release', 'release'], ['keep', 'keep']] as const) {
+    const r = run(policy);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).torch.malloc, want, `PIAT_TORCH_MALLOC=${policy}`);
+  }
+  const bad = run('never');
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /PIAT_TORCH_MALLOC must be 'keep' or 'release', got 'never'/);
+});
+
 async function convolutionCases(layout: string): Promise<void> {
   type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
   const cases: { x: number[]; w: number[]; s: number; pad: Pad; d?: number }[] = [

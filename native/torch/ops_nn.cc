@@ -46,17 +46,18 @@ at::Tensor convOperand(const at::Tensor& xNhwc, bool channelsFirst) {
   auto x = nchw(xNhwc);
   return channelsFirst ? x.contiguous() : x.contiguous(at::MemoryFormat::ChannelsLast);
 }
-bool firstFor(const at::Tensor& w) { return convLayout().channelsFirst(w.size(1), w.size(0)); }  // w: OIHW
+// whether a convolution of this OIHW filter shape runs channels-first (ConvLayout)
+bool firstFor(at::IntArrayRef oihw) { return convLayout().channelsFirst(oihw[1], oihw[0]); }
 
 at::Tensor conv2d(const at::Tensor& xNhwc, const at::Tensor& w, const Conv& c, const c10::optional<at::Tensor>& bias) {
-  auto x = padUneven(convOperand(xNhwc, firstFor(w)), c);
+  auto x = padUneven(convOperand(xNhwc, firstFor(w.sizes())), c);
   return nhwc(at::convolution(x, w, bias, c.stride, c.padding(), c.dilation, false, {0, 0}, c.groups));
 }
 // dx of a convolution: [n, h, w, ci] from dy [n, oh, ow, co]
 at::Tensor conv2dInputGrad(const at::Tensor& dyNhwc, const at::Tensor& w, std::vector<int64_t> inShape, const Conv& c) {
   int64_t n = inShape[0], h = inShape[1], wd = inShape[2], ci = inShape[3];
   int64_t ph = c.even() ? h : h + c.pads[0] + c.pads[1], pw = c.even() ? wd : wd + c.pads[2] + c.pads[3];
-  bool first = firstFor(w);
+  bool first = firstFor(w.sizes());
   auto dummy = at::empty({n, ci, ph, pw}, dyNhwc.options().memory_format(first ? at::MemoryFormat::Contiguous : at::MemoryFormat::ChannelsLast));
   auto g = std::get<0>(at::convolution_backward(convOperand(dyNhwc, first), dummy, w, c10::nullopt, c.stride, c.padding(), c.dilation, false, {0, 0}, c.groups, {true, false, false}));
   if (!c.even()) g = g.narrow(2, c.pads[0], h).narrow(3, c.pads[2], wd);
@@ -64,7 +65,7 @@ at::Tensor conv2dInputGrad(const at::Tensor& dyNhwc, const at::Tensor& w, std::v
 }
 // dW of a convolution, OIHW
 at::Tensor conv2dFilterGrad(const at::Tensor& xNhwc, const at::Tensor& dyNhwc, std::vector<int64_t> oihwShape, const Conv& c) {
-  bool first = convLayout().channelsFirst(oihwShape[1], oihwShape[0]);  // as firstFor(w)
+  bool first = firstFor(oihwShape);
   auto x = padUneven(convOperand(xNhwc, first), c);
   auto dummy = at::empty(oihwShape, xNhwc.options());
   return std::get<1>(at::convolution_backward(convOperand(dyNhwc, first), x, dummy, c10::nullopt, c.stride, c.padding(), c.dilation, false, {0, 0}, c.groups, {false, true, false}));

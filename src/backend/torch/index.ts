@@ -20,6 +20,8 @@ export interface TorchInfo {
   parallel: string;
   /** where convolutions keep activations (PIAT_TORCH_CONV_LAYOUT; default auto:128) */
   convLayout: string;
+  /** what happens to freed tensor memory (PIAT_TORCH_MALLOC; default keep: reused warm, never page-faulted again) */
+  malloc: string;
   addon: string;
   nativeKernels: number;
   /** tfjs kernels that would run on the cpu fallback if called */
@@ -43,6 +45,17 @@ function convLayoutFromEnv(native: TorchNative): void {
   }
 }
 
+/**
+ * PIAT_TORCH_MALLOC: keep (default) keeps freed tensor memory in the process for the next tensors,
+ * release hands it back to the system as glibc does by default (lower resident memory after a
+ * peak, fresh pages — slower — for every new activation). See SetMalloc in native/torch/addon.cc.
+ */
+function mallocFromEnv(native: TorchNative): void {
+  const want = process.env.PIAT_TORCH_MALLOC?.trim() || 'keep';
+  if (want !== 'keep' && want !== 'release') throw new PiatError('bad-option', `PIAT_TORCH_MALLOC must be 'keep' or 'release', got '${want}'.`);
+  native.setMalloc(want);
+}
+
 function chooseDevice(native: TorchNative): string {
   const want = process.env.PIAT_DEVICE?.trim();
   if (want) {
@@ -62,11 +75,12 @@ export async function startTorch(): Promise<TorchInfo> {
     const native = loadTorchNative();
     native.setThreads(threadsFromEnv());
     convLayoutFromEnv(native);
+    mallocFromEnv(native);
     chooseDevice(native);
     const { native: nativeKernels, fallback } = registerTorchKernels(native.kernels());
     tf.registerBackend(TORCH_BACKEND, () => new TorchBackend(native), 3);
     const i = native.info();
-    started = { libtorch: i.libtorch, device: i.device, threads: i.threads, parallel: i.parallel.split('\n')[0], convLayout: i.convLayout, addon: addonPath(), nativeKernels: nativeKernels.length, fallbackKernels: fallback };
+    started = { libtorch: i.libtorch, device: i.device, threads: i.threads, parallel: i.parallel.split('\n')[0], convLayout: i.convLayout, malloc: i.malloc, addon: addonPath(), nativeKernels: nativeKernels.length, fallbackKernels: fallback };
   }
   if (!(await tf.setBackend(TORCH_BACKEND))) throw new PiatError('backend-unavailable', 'torch backend: registered but did not start');
   await tf.ready();
