@@ -241,8 +241,6 @@ async function main() {
         for (let round = 0; round < (withReference ? rounds : 1); round++) {
           keepBest(rows, benchModel(b, threads, m, batch, fullStep.includes(m)));
           if (!withReference) continue;
-          // PIAT_TORCH_MALLOC=keep holds this process's peak (14 GB after WRN-34-10): give it back first
-          if (b === 'torch') (tf.backend() as unknown as TorchBackend).native.trimMemory();
           const ref = torchReference(m, batch, fullStep, threads);
           keepBest(rows, ref.rows);
           notes.add(ref.note);

@@ -432,15 +432,6 @@ static napi_value SetMalloc(napi_env env, napi_callback_info info) {
   })
 }
 
-// trimMemory(): hands the heap's free pages back to the system (malloc_trim), for a process about
-// to share the machine (the bench before it starts PyTorch); the next tensors fault them in again
-static napi_value TrimMemory(napi_env env, napi_callback_info) {
-#if defined(__GLIBC__)
-  malloc_trim(0);
-#endif
-  return nullptr;
-}
-
 // info() -> build and runtime facts for the run record
 static napi_value Info(napi_env env, napi_callback_info) {
   NAPI_TRY(env, {
@@ -487,7 +478,6 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setConvLayout", nullptr, SetConvLayout, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setMalloc", nullptr, SetMalloc, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"trimMemory", nullptr, TrimMemory, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setDevice", nullptr, SetDevice, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sync", nullptr, Sync, nullptr, nullptr, nullptr, napi_default, nullptr},

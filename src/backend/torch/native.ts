@@ -23,8 +23,6 @@ export interface TorchNative {
   setConvLayout(layout: string): string;
   /** glibc's handling of freed memory: 'keep' (reuse it, warm) or 'release' (glibc's default); returns the one in force ('system' off glibc). */
   setMalloc(policy: 'keep' | 'release'): string;
-  /** Hands the heap's free pages back to the system (under `keep` the process otherwise holds its peak memory). */
-  trimMemory(): void;
   info(): { libtorch: string; device: string; cuda: boolean; parallel: string; threads: number; convLayout: string; malloc: string };
   sync(): void;
 }
