@@ -208,10 +208,17 @@ test('convolutions: strides 1/2, same/valid/explicit padding, dilation, batch 1,
   }
 });
 
+/** `piat backend` on torch in a child process with one environment variable set (undefined: unset). */
+function backendWithEnv(name: string, value: string | undefined) {
+  const env: NodeJS.ProcessEnv = { ...process.env, PIAT_BACKEND: 'torch' };
+  if (value === undefined) delete env[name];
+  else env[name] = value;
+  return spawnSync(process.execPath, [path.join(__dirname, '..', 'src', 'cli.js'), 'backend'], { encoding: 'utf8', env });
+}
+
 test('PIAT_TORCH_CONV_LAYOUT: the run record says which layout ran; an unknown one is an error naming the choices', async (t) => {
   if (!available) return t.skip('torch backend not built');
-  const cli = path.join(__dirname, '..', 'src', 'cli.js');
-  const run = (layout: string) => spawnSync(process.execPath, [cli, 'backend'], { encoding: 'utf8', env: { ...process.env, PIAT_BACKEND: 'torch', PIAT_TORCH_CONV_LAYOUT: layout } });
+  const run = (layout: string) => backendWithEnv('PIAT_TORCH_CONV_LAYOUT', layout);
   const ok = run('nchw');
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(JSON.parse(ok.stdout).torch.convLayout, 'nchw');
@@ -222,13 +229,7 @@ test('PIAT_TORCH_CONV_LAYOUT: the run record says which layout ran; an unknown o
 
 test('PIAT_TORCH_MALLOC: keep by default, release on request, both in the run record; anything else is an error naming the choices', async (t) => {
   if (!available) return t.skip('torch backend not built');
-  const cli = path.join(__dirname, '..', 'src', 'cli.js');
-  const run = (policy?: string) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, PIAT_BACKEND: 'torch' };
-    if (policy === undefined) delete env.PIAT_TORCH_MALLOC;
-    else env.PIAT_TORCH_MALLOC = policy;
-    return spawnSync(process.execPath, [cli, 'backend'], { encoding: 'utf8', env });
-  };
+  const run = (policy?: string) => backendWithEnv('PIAT_TORCH_MALLOC', policy);
   for (const [policy, want] of [[undefined, 'keep'], ['release', 'release'], ['keep', 'keep']] as const) {
     const r = run(policy);
     assert.equal(r.status, 0, r.stderr);

@@ -416,7 +416,7 @@ static napi_value SetMalloc(napi_env env, napi_callback_info info) {
   NAPI_TRY(env, {
     auto a = argv(env, info, 1);
     std::string want = utf8(env, a[0], "policy");
-    if (want != "keep" && want != "release") fail("malloc policy must be 'keep' or 'release', got '" + want + "'");
+    if (want != "keep" && want != "release") fail("PIAT_TORCH_MALLOC must be 'keep' or 'release', got '" + want + "'");  // the malloc policy
 #if defined(__GLIBC__)
     bool keep = want == "keep";
     mallopt(M_MMAP_MAX, keep ? 0 : 65536);

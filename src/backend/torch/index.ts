@@ -34,26 +34,18 @@ function threadsFromEnv(): number {
   return positiveIntEnv('PIAT_THREADS') ?? cpuCount();
 }
 
-/** PIAT_TORCH_CONV_LAYOUT (auto | auto:<channels> | nchw | nhwc), checked by the addon; unset keeps auto:128. */
-function convLayoutFromEnv(native: TorchNative): void {
-  const want = process.env.PIAT_TORCH_CONV_LAYOUT?.trim();
+/**
+ * An addon setting read from the environment: `apply` passes the value to the addon, which checks it;
+ * its error (naming the variable and the choices) becomes a PiatError. Unset: `fallback`, if any.
+ */
+function settingFromEnv(name: string, apply: (value: string) => unknown, fallback?: string): void {
+  const want = process.env[name]?.trim() || fallback;
   if (!want) return;
   try {
-    native.setConvLayout(want);
+    apply(want);
   } catch (e) {
     throw new PiatError('bad-option', (e as Error).message);
   }
-}
-
-/**
- * PIAT_TORCH_MALLOC: keep (default) keeps freed tensor memory in the process for the next tensors,
- * release hands it back to the system as glibc does by default (lower resident memory after a
- * peak, fresh pages — slower — for every new activation). See SetMalloc in native/torch/addon.cc.
- */
-function mallocFromEnv(native: TorchNative): void {
-  const want = process.env.PIAT_TORCH_MALLOC?.trim() || 'keep';
-  if (want !== 'keep' && want !== 'release') throw new PiatError('bad-option', `PIAT_TORCH_MALLOC must be 'keep' or 'release', got '${want}'.`);
-  native.setMalloc(want);
 }
 
 function chooseDevice(native: TorchNative): string {
@@ -74,8 +66,11 @@ export async function startTorch(): Promise<TorchInfo> {
   if (!started) {
     const native = loadTorchNative();
     native.setThreads(threadsFromEnv());
-    convLayoutFromEnv(native);
-    mallocFromEnv(native);
+    // PIAT_TORCH_CONV_LAYOUT: auto | auto:<channels> | nchw | nhwc (unset: auto:128)
+    settingFromEnv('PIAT_TORCH_CONV_LAYOUT', (v) => native.setConvLayout(v));
+    // PIAT_TORCH_MALLOC: keep (default) keeps freed tensor memory for the next tensors; release hands
+    // it back as glibc does (lower resident memory after a peak, slower fresh pages); see SetMalloc
+    settingFromEnv('PIAT_TORCH_MALLOC', (v) => native.setMalloc(v), 'keep');
     chooseDevice(native);
     const { native: nativeKernels, fallback } = registerTorchKernels(native.kernels());
     tf.registerBackend(TORCH_BACKEND, () => new TorchBackend(native), 3);

@@ -22,7 +22,7 @@ export interface TorchNative {
   /** Where convolutions keep activations: 'auto' | 'auto:<channels>' | 'nchw' | 'nhwc' (see native/torch/common.h); returns the one in force. */
   setConvLayout(layout: string): string;
   /** glibc's handling of freed memory: 'keep' (reuse it, warm) or 'release' (glibc's default); returns the one in force ('system' off glibc). */
-  setMalloc(policy: 'keep' | 'release'): string;
+  setMalloc(policy: string): string;
   info(): { libtorch: string; device: string; cuda: boolean; parallel: string; threads: number; convLayout: string; malloc: string };
   sync(): void;
 }
