@@ -55,7 +55,7 @@ export async function compareMethods(o: {
     if (hold >= o.train.size) throw new PiatError('bad-config', `${m.name}: holding out ${hold} validation examples leaves none of the ${o.train.size} for training`);
     const trainSet = hold ? o.train.take(o.train.size - hold) : o.train;
     const validation = hold ? o.train.slice(o.train.size - hold) : undefined;
-    const r = await train({ model, objective: m.objective(), hooks: m.hooks?.({ validation }) ?? [], train: trainSet, test: o.test, validation: o.validation, runDir, meta: { ...o.meta, method: m.name }, progress: o.progress, config: o.config });
+    const r = await train({ model, objective: m.objective(), hooks: m.hooks?.({ validation }) ?? [], train: trainSet, test: o.test, validation: o.validation, runDir, meta: { ...o.meta, method: m.name }, progress: o.progress, config: o.config, recordsOnly: true });
     model.dispose();
     runs.push({ method: m.name, records: r.records, runDir, oscillation: oscillation(r.records.map((x) => x.robustAcc ?? 0)) });
   }

@@ -48,6 +48,16 @@ export const SEARCH_SETTINGS: SearchSetting[] = [
   { name: 'cnnfc-n500-b50-e120-every10-eps0.2', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, ...threat(0.2) }) },
   { name: 'cnnfc-n500-b50-e120-every10-wd0', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, weightDecay: 0 }) },
   { name: 'cnnfc-n500-b50-e120-every10-eps0.2-wd0', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, weightDecay: 0, ...threat(0.2) }) },
+  // neither lever deepened the fall; the rest of the profile's knobs, one at a time (session 9, screened
+  // side by side on a GPU): a longer constant-LR phase, a larger or smaller LR, smaller batches (twice
+  // the steps), a stronger training attack, an ε between, and denser evaluation around the peak
+  { name: 'cnnfc-n500-b50-e200-every10', overrides: search(200, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10 }) },
+  { name: 'cnnfc-n500-b50-e120-every10-lr0.1', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, lr: 0.1 }) },
+  { name: 'cnnfc-n500-b50-e120-every10-lr0.02', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, lr: 0.02 }) },
+  { name: 'cnnfc-n500-b25-e120-every10', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 25, evalEvery: 10 }) },
+  { name: 'cnnfc-n500-b50-e120-every10-pgd10', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, attack: { eps: 0.1, alpha: 0.025, steps: 10 } }) },
+  { name: 'cnnfc-n500-b50-e120-every10-eps0.15', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, ...threat(0.15) }) },
+  { name: 'cnnfc-n500-b50-e120-every5', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 5 }) },
 ];
 
 /** A setting at a profile: the overfit-scale setting itself, or (smoke) the same shape shrunk to seconds. */

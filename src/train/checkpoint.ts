@@ -85,7 +85,7 @@ function corrupt(message: string): PiatError {
 }
 
 /** Reads and checks a checkpoint's state.json. */
-function readState(dir: string): StateFile {
+export function readState(dir: string): StateFile {
   const stateFile = path.join(dir, 'state.json');
   if (!fs.existsSync(stateFile)) throw corrupt(`${stateFile} is missing.`);
   let s: StateFile;

@@ -29,7 +29,7 @@ import { Sgd, SgdOptions } from './sgd';
 import { LrSchedule, lrAt } from './lr';
 import { TrainerHook } from './hooks';
 import { EpochRecord } from './records';
-import { loadCheckpoint, saveCheckpoint, savedCheckpoint } from './checkpoint';
+import { loadCheckpoint, readState, saveCheckpoint, savedCheckpoint } from './checkpoint';
 import { loadModel, saveModel } from './model-io';
 import { trainStep } from './step';
 import { RunProgress } from './run-progress';
@@ -99,6 +99,12 @@ export interface TrainOptions {
   shouldStop?: () => boolean;
   /** fields the caller adds to the run folder's identity (e.g. a run config's dataset and data folder; see identity.ts) */
   identity?: Identity;
+  /**
+   * A caller that wants only the records (it discards the model): a finished run is then re-opened
+   * from its state and records alone, without loading its weights and optimizer state into `model`,
+   * which keeps its initial weights. Its identity is checked as on resuming.
+   */
+  recordsOnly?: boolean;
 }
 
 export interface TrainResult {
@@ -148,6 +154,25 @@ function checkSameRun(o: TrainOptions & { runDir: string }, state: TrainerState,
   if (diffs.length) throw identityMismatch(o.runDir, diffs.map((field) => ({ field, was: JSON.stringify(was[field] ?? null), now: JSON.stringify(now[field] ?? null) })));
 }
 
+const runLabel = (o: TrainOptions) => String(o.meta?.method ?? (o.runDir ? path.basename(o.runDir) : 'training'));
+
+/** A finished run's records and Best from done.json and its checkpoint's state (null: not finished, or the state is unreadable). */
+function finishedRun(o: TrainOptions & { runDir: string }, identity: Identity): TrainResult | null {
+  if (!fs.existsSync(path.join(o.runDir, 'done.json'))) return null;
+  let state: TrainerState;
+  try {
+    state = readState(path.join(o.runDir, 'checkpoint'));
+  } catch {
+    return null; // the full path below falls back to checkpoint.old and says what was wrong
+  }
+  if (state.epoch < o.config.epochs) return null;
+  checkSameRun(o, state, identity);
+  const records = readRecords(o.runDir, state.epoch);
+  const show = { label: runLabel(o), epochs: o.config.epochs, batchesPerEpoch: Math.ceil(o.train.size / o.config.batchSize), startEpoch: state.epoch, runDir: o.runDir, enabled: o.progress !== false };
+  new RunProgress(show, records).finish(records, state.best, false);
+  return { records, best: state.best, stopped: false, runDir: o.runDir };
+}
+
 function readRecords(runDir: string, upToEpoch: number): EpochRecord[] {
   const f = path.join(runDir, 'records.jsonl');
   if (!fs.existsSync(f)) return [];
@@ -190,6 +215,14 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   const evalAttack = c.eval?.attack === undefined ? PAPER_EVAL_ATTACK : c.eval.attack;
   // before any checkpoint is loaded: the identity includes the model's initial weights
   const identity = o.runDir ? runIdentity({ config: c, evalAttack, objective, hooks, model, train: o.train, test: o.test, validation: o.validation, backend: backendInfo().name, extra: o.identity }) : {};
+  if (o.runDir && o.recordsOnly) {
+    const finished = finishedRun({ ...o, runDir: o.runDir }, identity);
+    if (finished) {
+      sgd.dispose();
+      hooks.forEach((h) => h.dispose?.());
+      return finished;
+    }
+  }
   const hash = sha256(JSON.stringify(identity));
   const lrSchedule: LrSchedule = c.lrSchedule ?? { kind: 'constant' };
 
@@ -246,9 +279,8 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   }
 
   let stopped = false;
-  const label = String(o.meta?.method ?? (o.runDir ? path.basename(o.runDir) : 'training'));
   const show = new RunProgress(
-    { label, epochs: c.epochs, batchesPerEpoch: Math.ceil(o.train.size / c.batchSize), startEpoch, runDir: o.runDir, enabled: o.progress !== false },
+    { label: runLabel(o), epochs: c.epochs, batchesPerEpoch: Math.ceil(o.train.size / c.batchSize), startEpoch, runDir: o.runDir, enabled: o.progress !== false },
     records,
   );
   // a notebook's interrupt stops training between batches; the last saved checkpoint stands
@@ -279,7 +311,7 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (interrupts.requested()) {
         show.fail(epoch, b, 'interrupted');
-        throw new PiatError('interrupted', `${label}: interrupted at epoch ${epoch + 1}, batch ${b + 1}. ${savedNote(o.runDir)}${o.runDir ? 'Run the cell again to resume.' : ''}`);
+        throw new PiatError('interrupted', `${runLabel(o)}: interrupted at epoch ${epoch + 1}, batch ${b + 1}. ${savedNote(o.runDir)}${o.runDir ? 'Run the cell again to resume.' : ''}`);
       }
       if (o.shouldStop?.()) stopped = true;
     }

@@ -1,0 +1,64 @@
+/**
+ * Writes the overfit profile's missing runs as jobs for a GPU machine (bench/gpu/overfit-runs.sh):
+ * notebook 07's and 10's pool runs (PIAT_PAIRS_METHODS and Fig. 9's fixed β, every seed; those
+ * already finished under runs/ here are left out) as `pool-task` job files, and the overfitting
+ * search's settings as `overfit-search` calls. Each line of jobs.txt is one CLI call's arguments;
+ * the GPU machine runs them side by side. The runs land under RUNS_BASE there and come back here
+ * as archives (bench/gpu/unpack-overfit-runs.sh).
+ *
+ * usage: node dist/bench/gpu/overfit-jobs.js OUT_DIR [--search a,b,…] [--search-seeds 1,2,3] [--profile-seeds 4,5]
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { betaMethod, FIG9_BETAS } from '../../src/experiments/sweeps';
+import { PIAT_PAIRS_METHODS } from '../../src/experiments/piat-tables';
+import { poolConfig, poolRoot, PoolMethod } from '../../src/experiments/pool';
+import { runDirName } from '../../src/experiments/compare-methods';
+import { methodLabel } from '../../src/experiments/methods';
+import { OVERFIT_SETTING, SEARCH_SETTINGS } from '../../src/experiments/overfit-search';
+import { PoolJob } from '../../src/sweep/folder';
+
+/** Where the runs go on the GPU machine (absolute: pool jobs name it). */
+export const RUNS_BASE = '/tmp/piat-gpu-runs';
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+const list = (s: string | undefined) => (s ? s.split(',').filter(Boolean) : []);
+
+function main(): void {
+  const out = process.argv[2];
+  if (!out || out.startsWith('--')) throw new Error('usage: overfit-jobs.js OUT_DIR [--search a,b] [--search-seeds 1,2,3] [--profile-seeds 4,5]');
+  fs.mkdirSync(path.join(out, 'jobs'), { recursive: true });
+  const lines: string[] = [];
+  const c = poolConfig('overfit');
+  const methods: { m: PoolMethod; evaluate: boolean }[] = [
+    // Fig. 6 (notebook 07) reports each run's Best and Final under the final attacks
+    ...PIAT_PAIRS_METHODS.map((name) => ({ m: { name }, evaluate: true })),
+    // Fig. 9 (notebook 10) reads the per-epoch curves only
+    ...FIG9_BETAS.map((b) => ({ m: betaMethod(b), evaluate: false })),
+  ];
+  for (const seed of c.seeds ?? [c.seed]) {
+    for (const { m, evaluate } of methods) {
+      const pool = { ...c, seed };
+      const label = methodLabel(m.name, m.variant);
+      if (fs.existsSync(path.join(poolRoot('overfit', pool), runDirName(label), 'done.json'))) continue;
+      const job: PoolJob = { kind: 'pool', profile: 'overfit', pool: pool as unknown as Record<string, unknown>, method: m, runsBase: RUNS_BASE, ...(evaluate ? { evaluate: true } : {}) };
+      const file = `jobs/${runDirName(label)}-seed-${seed}.json`;
+      fs.writeFileSync(path.join(out, file), JSON.stringify(job, null, 1));
+      lines.push(`pool-task ${path.join(out, file)}`);
+    }
+  }
+  const known = new Set(SEARCH_SETTINGS.map((s) => s.name));
+  for (const name of list(flag('search'))) {
+    if (!known.has(name)) throw new Error(`unknown search setting ${name}`);
+    for (const seed of list(flag('search-seeds') ?? '1,2,3')) lines.push(`overfit-search --profile overfit --settings ${name} --seeds ${seed}`);
+  }
+  // more seeds of the profile's own setting: how often does it meet the criterion?
+  for (const seed of list(flag('profile-seeds'))) lines.push(`overfit-search --profile overfit --settings ${OVERFIT_SETTING} --seeds ${seed}`);
+  fs.writeFileSync(path.join(out, 'jobs.txt'), lines.join('\n') + '\n');
+  console.log(`${lines.length} jobs → ${path.join(out, 'jobs.txt')}`);
+}
+
+main();
