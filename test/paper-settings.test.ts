@@ -136,6 +136,21 @@ test('the overfitting criterion on constructed curves: a fall of 3 points after 
   assert.equal(run([0.3, 0.45, 0.5, 0.5, 0.40, 0.5, 0.5, 0.5], rise).overfits, false);
 });
 
+test('pooledFall: the falls of the runs that fit their training images, over all settings', async () => {
+  const { pooledFall, searchSummary } = await import('../src/experiments/overfit-search');
+  const v = (setting: string, fall: number, trainFinal: number | null, testImages = 1000) => ({ setting, seed: 1, testImages, peak: 0.6, peakEpoch: 20, final: 0.6 - fall, fall, trainAtPeak: 0.7, trainFinal, overfits: fall >= 0.03 });
+  const vs = [v('a', 0.02, 0.95), v('a', 0.04, 0.93), v('b', 0.01, 0.91), v('b', 0.03, 0.97), v('c', 0.09, 0.8), v('d', 0.09, 0.99, 500), v('e', 0.09, null)];
+  const p = pooledFall(vs);
+  // c (not fitted), d (500 test images) and e (no training evaluation) are left out
+  assert.equal(p?.runs, 4);
+  assert.ok(Math.abs((p?.mean as number) - 0.025) < 1e-12);
+  assert.ok(Math.abs((p?.std as number) - Math.sqrt(0.0005 / 3)) < 1e-12);
+  assert.equal(p?.reached, 2);
+  assert.equal(p?.allThree, 0.125);
+  assert.equal(pooledFall([v('a', 0.02, 0.95)]), null, 'one run has no spread');
+  assert.match(searchSummary(vs), /the 4 runs that fit their training images .* fall by 2\.50 ± 1\.29 points .* 2 of 4 reach 3\. .* probability 0\.125/);
+});
+
 test('eval.every: only every n-th epoch and the last are evaluated; the others record null and cannot be Best', async () => {
   const all = twoCircles({ perClass: 40, seed: 6 });
   const model = mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 3 });

@@ -45,7 +45,10 @@ pkill -INT -f 'dist/src/cli.js' && sleep 5; pkill -KILL -f 'dist/src/cli.js'
 cp -r gpu-pack/logs "$RUNS/gpu-logs"
 cd "$RUNS"
 echo "finished runs: $(find . -name done.json | wc -l)"
-find . -type f \( -name records.jsonl -o -name config.json -o -name done.json -o -name state.json -o -name model.json -o -name 'eval-*.json' -o -path './gpu-logs/*' \) -not -path '*/checkpoint.old/*' | tar czf "$OUT/runs-small.tgz" -T -
+# finished runs only (an unfinished one could not resume without its weights), and the job logs
+{ find . -name done.json -printf '%h\n' | while read -r d; do
+    find "$d" -type f \( -name records.jsonl -o -name config.json -o -name done.json -o -name state.json -o -name model.json -o -name 'eval-*.json' \) -not -path '*/checkpoint.old/*'
+  done; find ./gpu-logs -type f; } | tar czf "$OUT/runs-small.tgz" -T -
 # the weights of the evaluated runs only: the caches' keys are their checksums
 find . -name 'eval-*.json' -printf '%h\n' | sort -u | while read -r d; do echo "$d/best/weights.bin"; echo "$d/checkpoint/weights.bin"; done | tar czf - -T - | split -b 15M - "$OUT/weights.tgz.part-"
 ls -la "$OUT"

@@ -142,6 +142,31 @@ export function searchCurves(runs: SearchRun[]) {
 /** The setting the overfit profile uses (its pool config repeats these values). */
 export const OVERFIT_SETTING = 'cnnfc-n500-b50-e120-every10';
 
+/** A run "fits its training images" when its robust accuracy on them ends at least this high: only such runs can overfit. */
+export const FITTED_TRAIN_ROBUST = 0.9;
+
+export interface PooledFall {
+  /** runs on ≥ OVERFIT_MIN_TEST test images that fit their training images */
+  runs: number;
+  /** mean and sample standard deviation of their falls (fractions) */
+  mean: number;
+  std: number;
+  /** how many fell by ≥ OVERFIT_FALL, and that share cubed: the chance that 3 seeds all do, were each seed to fall that far with the pooled rate */
+  reached: number;
+  allThree: number;
+}
+
+/** The falls of every fitted run of every setting together: how large robust overfitting is at this size, against the criterion's threshold. */
+export function pooledFall(vs: SearchVerdict[]): PooledFall | null {
+  const fitted = vs.filter((v) => v.testImages >= OVERFIT_MIN_TEST && v.trainFinal !== null && v.trainFinal >= FITTED_TRAIN_ROBUST);
+  if (fitted.length < 2) return null;
+  const falls = fitted.map((v) => v.fall);
+  const mean = falls.reduce((a, b) => a + b, 0) / falls.length;
+  const std = Math.sqrt(falls.reduce((a, b) => a + (b - mean) ** 2, 0) / (falls.length - 1));
+  const reached = fitted.filter((v) => v.fall >= OVERFIT_FALL).length;
+  return { runs: fitted.length, mean, std, reached, allThree: (reached / fitted.length) ** 3 };
+}
+
 /** Markdown: which settings meet the criterion in every seed, and what that means for the overfit profile. */
 export function searchSummary(vs: SearchVerdict[]): string {
   const settings = [...new Set(vs.map((v) => v.setting))];
@@ -157,5 +182,16 @@ export function searchSummary(vs: SearchVerdict[]): string {
     ...lines,
     '',
     met.length ? `Settings that meet it in 3 seeds: ${met.join(', ')}. The overfit profile uses ${OVERFIT_SETTING}.` : 'No setting has met it in 3 seeds yet: the overfit profile cannot claim robust overfitting until one does.',
+    ...pooledLines(pooledFall(vs)),
   ].join('\n');
+}
+
+function pooledLines(p: PooledFall | null): string[] {
+  if (!p) return [];
+  const pts = (x: number) => (100 * x).toFixed(2);
+  return [
+    '',
+    `**All settings together:** the ${p.runs} runs that fit their training images (robust accuracy on them ≥ ${100 * FITTED_TRAIN_ROBUST} % at the end) fall by ${pts(p.mean)} ± ${pts(p.std)} points after their peaks; ${p.reached} of ${p.runs} reach ${100 * OVERFIT_FALL}. ` +
+      `Were every seed to reach it at that rate, 3 seeds of one setting would all reach it with probability ${p.allThree.toFixed(3)}: where that is small, the criterion asks for more overfitting than this size shows, not for another setting of the same kind.`,
+  ];
 }
