@@ -148,7 +148,7 @@ test('pooledFall: the falls of the runs that fit their training images, over all
   assert.equal(p?.reached, 2);
   assert.equal(p?.allThree, 0.125);
   assert.equal(pooledFall([v('a', 0.02, 0.95)]), null, 'one run has no spread');
-  assert.match(searchSummary(vs), /the 4 runs that fit their training images .* fall by 2\.50 ± 1\.29 points .* 2 of 4 reach 3\. .* probability 0\.125/);
+  assert.match(searchSummary(vs), /the 4 runs that fit their training images .* fall by 2\.50 ± 1\.29 points .* 2 of 4 reach 3 points\. .* probability 0\.125/);
 });
 
 test('eval.every: only every n-th epoch and the last are evaluated; the others record null and cannot be Best', async () => {

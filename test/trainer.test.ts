@@ -77,20 +77,22 @@ test('resume after a stop reproduces the uninterrupted run exactly (records and 
 test('recordsOnly re-opens a finished run from its state and records alone, and still refuses another run', async () => {
   const dir = tmpDir();
   const m = newModel(true);
-  const a = await train({ model: m, objective: pgdAt({ attack }), train: data, test: test_, config: config(2), runDir: dir, progress: false });
+  const a = await train({ model: m, objective: pgdAt({ attack }), hooks: [piat()], train: data, test: test_, config: config(2), runDir: dir, progress: false });
   // without the weights and optimizer state the full path could not load the checkpoint
   for (const f of ['weights.bin', 'optimizer.bin']) fs.rmSync(path.join(dir, 'checkpoint', f));
   fs.rmSync(path.join(dir, 'checkpoint.old'), { recursive: true, force: true });
   const fresh = newModel(true);
   const initial = fresh.getWeights().map((t) => Array.from(t.dataSync()));
   const before = tf.memory().numTensors;
-  const b = await train({ model: fresh, objective: pgdAt({ attack }), train: data, test: test_, config: config(2), runDir: dir, progress: false, recordsOnly: true });
-  assert.equal(tf.memory().numTensors, before, 're-opening left tensors behind');
+  const b = await train({ model: fresh, objective: pgdAt({ attack }), hooks: [piat()], train: data, test: test_, config: config(2), runDir: dir, progress: false, recordsOnly: true });
+  assert.equal(tf.memory().numTensors, before, 're-opening (hooks included) left tensors behind');
   assert.deepEqual(strip(b.records), strip(a.records));
   assert.deepEqual(b.best, a.best);
   assert.deepEqual(fresh.getWeights().map((t) => Array.from(t.dataSync())), initial, 'the model keeps its initial weights');
   // another setting is refused as on resuming (the identity is checked before anything is returned)
-  await assert.rejects(train({ model: newModel(true), objective: pgdAt({ attack }), train: data, test: test_, config: { ...config(2), batchSize: 20 }, runDir: dir, progress: false, recordsOnly: true }), (e: PiatError) => e.code === 'config-mismatch' && /batchSize/.test(e.message));
+  const other = newModel(true);
+  await assert.rejects(train({ model: other, objective: pgdAt({ attack }), hooks: [piat()], train: data, test: test_, config: { ...config(2), batchSize: 20 }, runDir: dir, progress: false, recordsOnly: true }), (e: PiatError) => e.code === 'config-mismatch' && /batchSize/.test(e.message));
+  other.dispose();
   [m, fresh].forEach((x) => x.dispose());
 });
 

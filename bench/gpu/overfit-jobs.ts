@@ -3,8 +3,10 @@
  * notebook 07's and 10's pool runs (PIAT_PAIRS_METHODS and Fig. 9's fixed β, every seed; those
  * already finished under runs/ here are left out) as `pool-task` job files, and the overfitting
  * search's settings as `overfit-search` calls. Each line of jobs.txt is one CLI call's arguments;
- * the GPU machine runs them side by side. The runs land under RUNS_BASE there and come back here
- * as archives (bench/gpu/unpack-overfit-runs.sh).
+ * the GPU machine runs them side by side. The runs land under RUNS_BASE there (runs-base.txt) and
+ * come back here as archives (bench/gpu/overfit-unpack.sh); evaluated.txt lists the runs, relative
+ * to it, whose jobs also evaluate them (bench/gpu/pack_runs.py packs those once evaluated). A run
+ * finished here, or being trained here (its run.lock), is left out.
  *
  * usage: node dist/bench/gpu/overfit-jobs.js OUT_DIR [--search a,b,…] [--search-seeds 1,2,3] [--profile-seeds 4,5]
  */
@@ -16,6 +18,7 @@ import { poolConfig, poolRoot, PoolMethod } from '../../src/experiments/pool';
 import { runDirName } from '../../src/experiments/compare-methods';
 import { methodLabel } from '../../src/experiments/methods';
 import { OVERFIT_SETTING, SEARCH_SETTINGS } from '../../src/experiments/overfit-search';
+import { PROJECT_ROOT } from '../../src/experiments/profiles';
 import { PoolJob } from '../../src/sweep/folder';
 
 /** Where the runs go on the GPU machine (absolute: pool jobs name it). */
@@ -32,6 +35,8 @@ function main(): void {
   if (!out || out.startsWith('--')) throw new Error('usage: overfit-jobs.js OUT_DIR [--search a,b] [--search-seeds 1,2,3] [--profile-seeds 4,5]');
   fs.mkdirSync(path.join(out, 'jobs'), { recursive: true });
   const lines: string[] = [];
+  const evaluated: string[] = [];
+  const localRuns = path.resolve(process.env.PIAT_RUNS ?? path.join(PROJECT_ROOT, 'runs'));
   const c = poolConfig('overfit');
   const methods: { m: PoolMethod; evaluate: boolean }[] = [
     // Fig. 6 (notebook 07) reports each run's Best and Final under the final attacks
@@ -43,7 +48,9 @@ function main(): void {
     for (const { m, evaluate } of methods) {
       const pool = { ...c, seed };
       const label = methodLabel(m.name, m.variant);
-      if (fs.existsSync(path.join(poolRoot('overfit', pool), runDirName(label), 'done.json'))) continue;
+      const runDir = path.join(poolRoot('overfit', pool), runDirName(label));
+      if (['done.json', 'run.lock'].some((f) => fs.existsSync(path.join(runDir, f)))) continue;
+      if (evaluate) evaluated.push(path.relative(localRuns, path.resolve(runDir)));
       const job: PoolJob = { kind: 'pool', profile: 'overfit', pool: pool as unknown as Record<string, unknown>, method: m, runsBase: RUNS_BASE, ...(evaluate ? { evaluate: true } : {}) };
       const file = `jobs/${runDirName(label)}-seed-${seed}.json`;
       fs.writeFileSync(path.join(out, file), JSON.stringify(job, null, 1));
@@ -58,6 +65,8 @@ function main(): void {
   // more seeds of the profile's own setting: how often does it meet the criterion?
   for (const seed of list(flag('profile-seeds'))) lines.push(`overfit-search --profile overfit --settings ${OVERFIT_SETTING} --seeds ${seed}`);
   fs.writeFileSync(path.join(out, 'jobs.txt'), lines.join('\n') + '\n');
+  fs.writeFileSync(path.join(out, 'evaluated.txt'), evaluated.join('\n') + '\n');
+  fs.writeFileSync(path.join(out, 'runs-base.txt'), RUNS_BASE + '\n');
   console.log(`${lines.length} jobs → ${path.join(out, 'jobs.txt')}`);
 }
 

@@ -21,8 +21,9 @@ def cut(name, ranges):
     dims = struct.unpack('>' + 'I' * ndim, raw[4:4 + 4 * ndim])
     head, per = 4 + 4 * ndim, 1
     for d in dims[1:]: per *= d
-    if ranges[-1][1] > dims[0]: sys.exit(f'{name} has {dims[0]} items, fewer than {ranges[-1][1]}')
     ranges = [(a if a >= 0 else dims[0] + a, b if b > 0 else dims[0] + b) for a, b in ranges]
+    if any(a < 0 or b > dims[0] for a, b in ranges) or any(ranges[i][1] > ranges[i + 1][0] for i in range(len(ranges) - 1)):
+        sys.exit(f'{name} has {dims[0]} items: too few for {ranges}')
     body = b''.join(raw[head + a * per:head + b * per] for a, b in ranges)
     with gzip.open(f'{dst}/{name}', 'wb') as f:
         f.write(raw[:4] + struct.pack('>I', sum(b - a for a, b in ranges)) + raw[8:head] + body)

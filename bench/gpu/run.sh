@@ -5,21 +5,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-gpu-pack/out}
-mkdir -p "$OUT" gpu-pack/x
+mkdir -p "$OUT"
 exec > >(tee "$OUT/gpu-check.log") 2>&1
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-PY=$(command -v python3 || command -v python)
-$PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())'
-command -v g++ || { echo "no g++ on this machine: cannot build the addon"; exit 2; }
-tar -C gpu-pack/x -xf gpu-pack/pack.tar
-xz -dc gpu-pack/x/node.xz > gpu-pack/x/node && chmod +x gpu-pack/x/node
-export PATH=$PWD/gpu-pack/x:$PATH
-node --version
-TORCH_DIR=$($PY -c 'import torch, os; print(os.path.dirname(torch.__file__))')
-t0=$(date +%s)
-PIAT_LIBTORCH=$TORCH_DIR NODE_INCLUDE=$PWD/gpu-pack/x/node-include PIAT_NATIVE_OUT=gpu-pack/build bash scripts/build-native.sh || exit 3
-echo "build: $(( $(date +%s) - t0 )) s"
-export PIAT_TORCH_ADDON=$PWD/gpu-pack/build/torch_backend.node PIAT_BACKEND=torch PIAT_DEVICE=${PIAT_DEVICE:-cuda} PIAT_TORCH_FALLBACK=error
+# shellcheck source=bench/gpu/setup.sh
+source bench/gpu/setup.sh
 node --test gpu-pack/x/torch-kernels.test.js 2>&1 | tee "$OUT/kernel-test.tap" | grep -E "^(not )?ok|^# (pass|fail)|error:"
 if [ "${GPU_BENCH:-1}" = 1 ]; then
   BENCH_BACKENDS=torch BENCH_PYTHON=$PY BENCH_TORCH_DEVICE=${PIAT_DEVICE:-cuda} PIAT_THREADS=${PIAT_THREADS:-16} \

@@ -143,7 +143,7 @@ export function betaSummary(r: BetaResult, profile: Profile): string {
       `| the dynamic β ends more robust than every fixed β | **${c3}** |`,
       '',
       `Verdicts use 95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''} and ${r.n} test images per epoch; a difference inside its interval is **inconclusive**.` +
-        (profile === 'paper' ? '' : ' (A small CNN on Fashion-MNIST: the dynamic β reaches only (k+1)/(k+10) after k epochs, so a short run barely exercises its late part.)'),
+        (profile === 'smoke' || profile === 'quick' ? ' (A small CNN on Fashion-MNIST: the dynamic β reaches only (k+1)/(k+10) after k epochs, so a short run barely exercises its late part.)' : ''),
     );
   }
   return lines.join('\n');

@@ -156,6 +156,12 @@ function checkSameRun(o: TrainOptions & { runDir: string }, state: TrainerState,
 
 const runLabel = (o: TrainOptions) => String(o.meta?.method ?? (o.runDir ? path.basename(o.runDir) : 'training'));
 
+/** The run's progress line from epoch `startEpoch` on (a finished run's: its one summary line). */
+function progressFrom(o: TrainOptions, startEpoch: number, records: EpochRecord[]): RunProgress {
+  const c = o.config;
+  return new RunProgress({ label: runLabel(o), epochs: c.epochs, batchesPerEpoch: Math.ceil(o.train.size / c.batchSize), startEpoch, runDir: o.runDir, enabled: o.progress !== false }, records);
+}
+
 /** A finished run's records and Best from done.json and its checkpoint's state (null: not finished, or the state is unreadable). */
 function finishedRun(o: TrainOptions & { runDir: string }, identity: Identity): TrainResult | null {
   if (!fs.existsSync(path.join(o.runDir, 'done.json'))) return null;
@@ -168,8 +174,7 @@ function finishedRun(o: TrainOptions & { runDir: string }, identity: Identity): 
   if (state.epoch < o.config.epochs) return null;
   checkSameRun(o, state, identity);
   const records = readRecords(o.runDir, state.epoch);
-  const show = { label: runLabel(o), epochs: o.config.epochs, batchesPerEpoch: Math.ceil(o.train.size / o.config.batchSize), startEpoch: state.epoch, runDir: o.runDir, enabled: o.progress !== false };
-  new RunProgress(show, records).finish(records, state.best, false);
+  progressFrom(o, state.epoch, records).finish(records, state.best, false);
   return { records, best: state.best, stopped: false, runDir: o.runDir };
 }
 
@@ -251,6 +256,8 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
       startEpoch = cp.state.epoch;
       records = readRecords(o.runDir, startEpoch);
       writeRecords(o.runDir, records);
+      // resuming from an older checkpoint (the newest was corrupt): the run is not finished until it ends again
+      if (startEpoch < c.epochs) fs.rmSync(path.join(o.runDir, 'done.json'), { force: true });
     } else {
       fs.rmSync(path.join(o.runDir, 'records.jsonl'), { force: true });
       fs.rmSync(path.join(o.runDir, 'done.json'), { force: true });
@@ -279,10 +286,7 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   }
 
   let stopped = false;
-  const show = new RunProgress(
-    { label: runLabel(o), epochs: c.epochs, batchesPerEpoch: Math.ceil(o.train.size / c.batchSize), startEpoch, runDir: o.runDir, enabled: o.progress !== false },
-    records,
-  );
+  const show = progressFrom(o, startEpoch, records);
   // a notebook's interrupt stops training between batches; the last saved checkpoint stands
   const interrupts = watchInterrupts();
   for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
