@@ -44,3 +44,14 @@ test('evaluateRun evaluates different Best and Final weights separately', async 
   await evaluateRun(run, test_, f, { progress: false });
   assert.equal(evalFiles(dir).length, 2);
 });
+
+test('PIAT_SEEDS picks a subset of the profile\'s seeds to train and report; the run folders stay where the full list puts them', async () => {
+  const { poolConfig, poolRoot, reportedSeeds } = await import('../src/experiments/pool');
+  const c = poolConfig('overfit');
+  assert.deepEqual(reportedSeeds(c, {}), [1, 2, 3]);
+  assert.deepEqual(reportedSeeds(c, { PIAT_SEEDS: '1' }), [1]);
+  assert.deepEqual(reportedSeeds(c, { PIAT_SEEDS: '3, 1,3' }), [3, 1]);
+  assert.throws(() => reportedSeeds(c, { PIAT_SEEDS: '4' }), /PIAT_SEEDS=4: each must be one of this profile's seeds \(1, 2, 3\)/);
+  assert.throws(() => reportedSeeds(c, { PIAT_SEEDS: 'x' }), /PIAT_SEEDS=x/);
+  assert.match(poolRoot('overfit', { ...c, seed: 1 }), /seed-1$/);
+});

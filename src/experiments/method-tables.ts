@@ -5,7 +5,7 @@
  */
 import { DatasetName } from '../data/images';
 import { Profile } from './profiles';
-import { aaLabel, evaluateRun, PoolArch, PoolConfig, poolConfig, poolData, PoolMethod, poolSeeds, tableDatasets, trainPoolSeeds } from './pool';
+import { aaLabel, evaluateRun, PoolArch, PoolConfig, poolConfig, poolData, PoolMethod, poolSeeds, reportedSeeds, tableDatasets, trainPoolSeeds } from './pool';
 import { MethodRun } from './compare-methods';
 import { bestFinalDiff } from '../eval/evaluate';
 import { claimIs, compareHigher, Comparison, formatSummary, SeedSummary, summarizeSeeds, Verdict } from '../stats';
@@ -166,7 +166,7 @@ export function accuracyBars(results: MethodsResult[], attacks: string[], which:
 /** What the profile evaluates, in words, for the notebooks' first and last cells. */
 export function evaluationNote(c: PoolConfig): string {
   const eps = c.final.eps < 0.05 ? `${Math.round(c.final.eps * 255)}/255` : String(c.final.eps);
-  return `Final evaluation on the first ${c.final.n} test images: clean, PGD20 and CW20 (L∞, ε = ${eps}, step ${c.final.alpha.toFixed(4)}), ${aaLabel(c.final)}. ${c.validationSize ? `Best = the epoch with the highest PGD-${c.evalAttack.steps} accuracy on ${c.validationSize} held-out training images (never trained on, so the test images did not choose it)` : `Best = the epoch with the highest PGD-${c.evalAttack.steps} accuracy on the first ${c.testSize} test images during training (the same images report it)`}; Final = the last epoch.${poolSeeds(c).length > 1 ? ` Seeds ${poolSeeds(c).join(', ')}: tables show mean ± std over seeds.` : ''}`;
+  return `Final evaluation on the first ${c.final.n} test images: clean, PGD20 and CW20 (L∞, ε = ${eps}, step ${c.final.alpha.toFixed(4)}), ${aaLabel(c.final)}. ${c.validationSize ? `Best = the epoch with the highest PGD-${c.evalAttack.steps} accuracy on ${c.validationSize} held-out training images (never trained on, so the test images did not choose it)` : `Best = the epoch with the highest PGD-${c.evalAttack.steps} accuracy on the first ${c.testSize} test images during training (the same images report it)`}; Final = the last epoch.${seedNote(c)}`;
 }
 
 /** Two decimals, or '–' for a missing value (the summaries' tables). */
@@ -188,4 +188,12 @@ export function piatGains(rows: Record<string, string | number>[], column: strin
     if (p) out.push({ base: name, without: r[column] as number, with: p[column] as number, gain: (p[column] as number) - (r[column] as number) });
   }
   return out;
+}
+
+/** Which seeds the tables average over, and whether PIAT_SEEDS left some of the profile's out. */
+function seedNote(c: PoolConfig): string {
+  const all = poolSeeds(c);
+  const used = reportedSeeds(c);
+  if (used.length < all.length) return ` Seed${used.length > 1 ? 's' : ''} ${used.join(', ')} only, of the profile's ${all.join(', ')} (PIAT_SEEDS)${used.length > 1 ? ': tables show mean ± std over these' : ': no spread over seeds, intervals from the test images alone'}.`;
+  return all.length > 1 ? ` Seeds ${all.join(', ')}: tables show mean ± std over seeds.` : '';
 }

@@ -10,7 +10,7 @@ import { describeSchedule } from '../train/lr';
 import { showMarkdown } from '../plots/display';
 import { PiatError } from '../util/errors';
 import { Profile, profileFromEnv } from './profiles';
-import { missingDataNotice, PoolArch, PoolConfig, poolConfig, poolSeeds, tableDatasets } from './pool';
+import { missingDataNotice, PoolArch, PoolConfig, poolConfig, poolSeeds, reportedSeeds, tableDatasets } from './pool';
 import { evaluationNote } from './method-tables';
 import { PaperRow } from './paper-values';
 
@@ -86,7 +86,7 @@ export async function openPoolNotebook(o: PoolNotebookOptions): Promise<PoolNote
     [
       profileLine(start, `**datasets:** ${datasets.join(', ')} (${cfg.trainSize ?? 'all'} training images)`),
       trainingLine(cfg),
-      `**Methods:** ${text(o.methods)} — same initial weights within a seed; seeds ${poolSeeds(cfg).join(', ')}.`,
+      `**Methods:** ${text(o.methods)} — same initial weights within a seed; seeds ${reportedSeeds(cfg).join(', ')}${reportedSeeds(cfg).length < poolSeeds(cfg).length ? ` (PIAT_SEEDS; the profile's: ${poolSeeds(cfg).join(', ')})` : ''}.`,
       o.evaluated === false ? '' : evaluationNote(cfg),
       ...(o.notes ?? []).map(text),
       missingDataNotice(start.profile, datasets),

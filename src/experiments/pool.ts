@@ -196,6 +196,20 @@ export function poolSeeds(c: PoolConfig): number[] {
   return c.seeds?.length ? c.seeds : [c.seed];
 }
 
+/**
+ * The seeds a notebook trains and reports: the config's, or the subset PIAT_SEEDS names (e.g.
+ * `PIAT_SEEDS=1` for a first look while the other seeds train; the runs stay in the same folders).
+ */
+export function reportedSeeds(c: PoolConfig, env: NodeJS.ProcessEnv = process.env): number[] {
+  const all = poolSeeds(c);
+  const raw = env.PIAT_SEEDS?.trim();
+  if (!raw) return all;
+  const picked = raw.split(',').map((x) => Number(x.trim()));
+  const bad = picked.filter((x) => !all.includes(x));
+  if (bad.length || !picked.length) throw new PiatError('bad-option', `PIAT_SEEDS=${raw}: each must be one of this profile's seeds (${all.join(', ')})`);
+  return [...new Set(picked)];
+}
+
 
 export interface PoolMethod {
   name: string;
@@ -239,7 +253,7 @@ export function poolRoot(profile: Profile, c: PoolConfig): string {
 /** PIAT_SWEEP=workers: every seed's unfinished runs train at once in parallel processes. */
 async function trainSeedsInWorkers(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; evaluate?: boolean }): Promise<void> {
   const runsBase = path.resolve(process.env.PIAT_RUNS ?? path.join(PROJECT_ROOT, 'runs'));
-  const runs = poolSeeds(c).flatMap((seed) =>
+  const runs = reportedSeeds(c).flatMap((seed) =>
     methods.map((m) => {
       const method = typeof m === 'string' ? { name: m } : m;
       const label = methodLabel(method.name, method.variant);
@@ -251,14 +265,14 @@ async function trainSeedsInWorkers(profile: Profile, c: PoolConfig, methods: (st
 }
 
 /**
- * trainPool for every seed of the config (its seed list, or its one seed), on the same data.
+ * trainPool for every seed of the config (its seed list, or its one seed; PIAT_SEEDS: a subset), on the same data.
  * `evaluate`: the caller will evaluate every run's Best and Final weights (workers then do it too).
  */
 export async function trainPoolSeeds(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; data?: PoolData; evaluate?: boolean } = {}): Promise<SeededRuns[]> {
   if (sweepMode() === 'workers') await trainSeedsInWorkers(profile, c, methods, o);
   const data = o.data ?? poolData(c);
   const out: SeededRuns[] = [];
-  for (const seed of poolSeeds(c)) out.push({ seed, runs: await trainPool(profile, { ...c, seed }, methods, { progress: o.progress, data }) });
+  for (const seed of reportedSeeds(c)) out.push({ seed, runs: await trainPool(profile, { ...c, seed }, methods, { progress: o.progress, data }) });
   return out;
 }
 
