@@ -5,6 +5,7 @@
  * share the pool's runs with notebook 03.
  */
 import { MethodsResult, bestOnlyWide, compareMethodsOn, formatComparison, fmt2 as f, piatGains, rankBy, verdictSentence } from './method-tables';
+import { scaleNote } from './profiles';
 import { combineVerdicts, Verdict } from '../stats';
 import { PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE5 } from './paper-values';
 
@@ -15,8 +16,7 @@ export const TABLE5_METHODS = ['ALP', 'NMSE'];
 export const WRN_DATASETS = ['cifar10', 'cifar100'] as const;
 export const FIG6_DATASETS = ['cifar10', 'cifar100', 'svhn'] as const;
 
-const quickNote = (results: MethodsResult[]) =>
-  results[0]?.profile !== 'paper' ? ' (Small CNN on Fashion-MNIST at ε = 0.1 with few epochs: a qualitative check, not the paper\'s numbers.)' : '';
+const quickNote = (results: MethodsResult[]) => (results[0] ? scaleNote(results[0].profile) : '');
 
 /** Gains of PIAT per method and column, with the paper's CIFAR-10 gains beside them. */
 export function piatGainTable(results: MethodsResult[], column: 'AA' | 'PGD20' | 'Clean' = 'AA') {

@@ -5,7 +5,7 @@
  */
 import { DatasetName } from '../data/images';
 import { BetaSchedule } from '../piat/schedule';
-import { Profile } from './profiles';
+import { Profile, scaleNote } from './profiles';
 import { bestOnlyWide, compareMethodsOn, fmt2 as f, MethodsResult, runMethodsOn } from './method-tables';
 import { poolConfig, PoolMethod, tableDatasets, trainPoolSeeds } from './pool';
 import { curveRows, curveStats, CurveStats, SeededRuns } from './curve-stats';
@@ -52,7 +52,7 @@ export function lambdaSummary(r: MethodsResult, lambdas = FIG7_LAMBDAS): string 
     '',
     `**Here** (${r.dataset}, λ ∈ {${lambdas.join(', ')}}): AA accuracy ranges ${f(aa.min)}–${f(aa.max)} % (spread ${f(aa.max - aa.min)} points), PGD20 ${f(pgd.min)}–${f(pgd.max)} % (spread ${f(pgd.max - pgd.min)}); λ = 4 gives AA ${at4 ? f(100 * at4.accuracy) : '–'} %. ` +
       `"Stable" read as every pair of λ within ${STABLE_POINTS} points on PGD20 and AA: the claim ${claimIs(verdict)} (it holds when every difference and its 95% interval stay inside ±${STABLE_POINTS} points, does not hold when one lies outside beyond its interval).` +
-      (r.profile !== 'paper' ? ' (Small CNN on Fashion-MNIST, few epochs: a qualitative check.)' : ''),
+      scaleNote(r.profile),
   ].join('\n');
 }
 
