@@ -14,12 +14,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { betaMethod, FIG9_BETAS } from '../../src/experiments/sweeps';
 import { PIAT_PAIRS_METHODS } from '../../src/experiments/piat-tables';
-import { poolConfig, poolRoot, PoolMethod } from '../../src/experiments/pool';
-import { runDirName } from '../../src/experiments/compare-methods';
-import { methodLabel } from '../../src/experiments/methods';
+import { poolConfig, poolJobs, poolSeeds } from '../../src/experiments/pool';
+import { runsBase } from '../../src/experiments/profiles';
 import { OVERFIT_SETTING, SEARCH_SETTINGS } from '../../src/experiments/overfit-search';
-import { PROJECT_ROOT } from '../../src/experiments/profiles';
-import { PoolJob } from '../../src/sweep/folder';
 
 /** Where the runs go on the GPU machine (absolute: pool jobs name it). */
 export const RUNS_BASE = '/tmp/piat-gpu-runs';
@@ -36,26 +33,20 @@ function main(): void {
   fs.mkdirSync(path.join(out, 'jobs'), { recursive: true });
   const lines: string[] = [];
   const evaluated: string[] = [];
-  const localRuns = path.resolve(process.env.PIAT_RUNS ?? path.join(PROJECT_ROOT, 'runs'));
   const c = poolConfig('overfit');
-  const methods: { m: PoolMethod; evaluate: boolean }[] = [
+  const seeds = poolSeeds(c);
+  const jobs = [
     // Fig. 6 (notebook 07) reports each run's Best and Final under the final attacks
-    ...PIAT_PAIRS_METHODS.map((name) => ({ m: { name }, evaluate: true })),
+    ...poolJobs('overfit', c, PIAT_PAIRS_METHODS, { seeds, runsBase: RUNS_BASE, evaluate: true }),
     // Fig. 9 (notebook 10) reads the per-epoch curves only
-    ...FIG9_BETAS.map((b) => ({ m: betaMethod(b), evaluate: false })),
+    ...poolJobs('overfit', c, FIG9_BETAS.map(betaMethod), { seeds, runsBase: RUNS_BASE }),
   ];
-  for (const seed of c.seeds ?? [c.seed]) {
-    for (const { m, evaluate } of methods) {
-      const pool = { ...c, seed };
-      const label = methodLabel(m.name, m.variant);
-      const runDir = path.join(poolRoot('overfit', pool), runDirName(label));
-      if (['done.json', 'run.lock'].some((f) => fs.existsSync(path.join(runDir, f)))) continue;
-      if (evaluate) evaluated.push(path.relative(localRuns, path.resolve(runDir)));
-      const job: PoolJob = { kind: 'pool', profile: 'overfit', pool: pool as unknown as Record<string, unknown>, method: m, runsBase: RUNS_BASE, ...(evaluate ? { evaluate: true } : {}) };
-      const file = `jobs/${runDirName(label)}-seed-${seed}.json`;
-      fs.writeFileSync(path.join(out, file), JSON.stringify(job, null, 1));
-      lines.push(`pool-task ${path.join(out, file)}`);
-    }
+  for (const { runDir, job } of jobs) {
+    if (['done.json', 'run.lock'].some((f) => fs.existsSync(path.join(runDir, f)))) continue;
+    if (job.evaluate) evaluated.push(path.relative(runsBase(), path.resolve(runDir)));
+    const file = `jobs/${path.basename(runDir)}-seed-${(job.pool as { seed: number }).seed}.json`;
+    fs.writeFileSync(path.join(out, file), JSON.stringify(job, null, 1));
+    lines.push(`pool-task ${path.join(out, file)}`);
   }
   const known = new Set(SEARCH_SETTINGS.map((s) => s.name));
   for (const name of list(flag('search'))) {

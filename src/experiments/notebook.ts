@@ -82,11 +82,12 @@ export async function openPoolNotebook(o: PoolNotebookOptions): Promise<PoolNote
   const datasets = tableDatasets(start.profile, o.paperDatasets);
   const cfg = poolConfig(start.profile, { dataset: datasets[0], arch: typeof o.arch === 'function' ? o.arch(start.profile) : o.arch });
   const text = (t: HeaderText) => (typeof t === 'function' ? t({ profile: start.profile, cfg }) : t);
+  const seeds = reportedSeeds(cfg);
   showMarkdown(
     [
       profileLine(start, `**datasets:** ${datasets.join(', ')} (${cfg.trainSize ?? 'all'} training images)`),
       trainingLine(cfg),
-      `**Methods:** ${text(o.methods)} — same initial weights within a seed; seeds ${reportedSeeds(cfg).join(', ')}${reportedSeeds(cfg).length < poolSeeds(cfg).length ? ` (PIAT_SEEDS; the profile's: ${poolSeeds(cfg).join(', ')})` : ''}.`,
+      `**Methods:** ${text(o.methods)} — same initial weights within a seed; seeds ${seeds.join(', ')}${seeds.length < poolSeeds(cfg).length ? ` (PIAT_SEEDS; the profile's: ${poolSeeds(cfg).join(', ')})` : ''}.`,
       o.evaluated === false ? '' : evaluationNote(cfg),
       ...(o.notes ?? []).map(text),
       missingDataNotice(start.profile, datasets),

@@ -12,6 +12,7 @@ import { MethodRun } from './compare-methods';
 import { evaluatedRecords, fallAfterPeak } from './curve-stats';
 import { paperLinearDecay } from '../train/lr';
 import { PiatError } from '../util/errors';
+import { summarizeSeeds } from '../stats';
 
 export interface SearchSetting {
   name: string;
@@ -160,9 +161,7 @@ export interface PooledFall {
 export function pooledFall(vs: SearchVerdict[]): PooledFall | null {
   const fitted = vs.filter((v) => v.testImages >= OVERFIT_MIN_TEST && v.trainFinal !== null && v.trainFinal >= FITTED_TRAIN_ROBUST);
   if (fitted.length < 2) return null;
-  const falls = fitted.map((v) => v.fall);
-  const mean = falls.reduce((a, b) => a + b, 0) / falls.length;
-  const std = Math.sqrt(falls.reduce((a, b) => a + (b - mean) ** 2, 0) / (falls.length - 1));
+  const { mean, std } = summarizeSeeds(fitted.map((v) => v.fall));
   const reached = fitted.filter((v) => v.fall >= OVERFIT_FALL).length;
   return { runs: fitted.length, mean, std, reached, allThree: (reached / fitted.length) ** 3 };
 }

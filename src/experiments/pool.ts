@@ -27,12 +27,12 @@ import { EvalOptions, evaluate, EvalRow } from '../eval/evaluate';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
 import { PiatError } from '../util/errors';
 import { formatSeconds, Progress } from '../util/progress';
-import { Profile, PROJECT_ROOT, runRoot } from './profiles';
+import { Profile, runRoot, runsBase } from './profiles';
 import { compareMethods, MethodRun, runDirName } from './compare-methods';
 import type { SeededRuns } from './curve-stats';
 import { methodLabel, methodSpec, MethodVariant } from './methods';
 import { sweepMode } from '../sweep/pool-handoff';
-import { trainInWorkers } from '../sweep/workers';
+import { trainInWorkers, WorkerRun } from '../sweep/workers';
 
 export type PoolArch = 'small-cnn' | 'cnn-fc' | 'resnet18' | 'wrn34-10' | ViTArch;
 /** ViTs of Table IV (trained from scratch here: no ImageNet weights can be fetched) and the tiny one of the small profiles. */
@@ -250,17 +250,24 @@ export function poolRoot(profile: Profile, c: PoolConfig): string {
   return path.join(poolFolder(profile, c), ...(poolSeeds(c).length > 1 ? [`seed-${c.seed}`] : []));
 }
 
-/** PIAT_SWEEP=workers: every seed's unfinished runs train at once in parallel processes. */
-async function trainSeedsInWorkers(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; evaluate?: boolean }): Promise<void> {
-  const runsBase = path.resolve(process.env.PIAT_RUNS ?? path.join(PROJECT_ROOT, 'runs'));
-  const runs = reportedSeeds(c).flatMap((seed) =>
+/**
+ * One `pool-task` job per seed and method: its run folder here and the job that trains it exactly as
+ * trainPool() would, under `runsBase` (this machine's runs folder, or another machine's).
+ */
+export function poolJobs(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { seeds: number[]; runsBase: string; evaluate?: boolean }): WorkerRun[] {
+  return o.seeds.flatMap((seed) =>
     methods.map((m) => {
       const method = typeof m === 'string' ? { name: m } : m;
       const label = methodLabel(method.name, method.variant);
       const pool = { ...c, seed };
-      return { label: `${label} · seed ${seed}`, runDir: path.join(poolRoot(profile, pool), runDirName(label)), job: { kind: 'pool' as const, profile, pool: pool as unknown as Record<string, unknown>, method, runsBase, ...(o.evaluate ? { evaluate: true } : {}) } };
+      return { label: `${label} · seed ${seed}`, runDir: path.join(poolRoot(profile, pool), runDirName(label)), job: { kind: 'pool' as const, profile, pool: pool as unknown as Record<string, unknown>, method, runsBase: o.runsBase, ...(o.evaluate ? { evaluate: true } : {}) } };
     }),
   );
+}
+
+/** PIAT_SWEEP=workers: every seed's unfinished runs train at once in parallel processes. */
+async function trainSeedsInWorkers(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; evaluate?: boolean }): Promise<void> {
+  const runs = poolJobs(profile, c, methods, { seeds: reportedSeeds(c), runsBase: runsBase(), evaluate: o.evaluate });
   await trainInWorkers(runs, { dir: path.join(poolFolder(profile, c), 'workers'), progress: o.progress });
 }
 

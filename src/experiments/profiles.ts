@@ -31,9 +31,14 @@ export function profileFromEnv(fallback: Profile = 'quick', env: NodeJS.ProcessE
 /** The repository root (from dist/src/experiments/ or, in a notebook, src/experiments/). */
 export const PROJECT_ROOT = PACKAGE_ROOT;
 
+/** The folder every experiment's runs go under: PIAT_RUNS, else runs/ in the repository; absolute. */
+export function runsBase(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.PIAT_RUNS ?? path.join(PROJECT_ROOT, 'runs'));
+}
+
 /** Where an experiment's runs are cached: runs/<experiment>/<profile>/ (PIAT_RUNS overrides runs/). */
 export function runRoot(experiment: string, profile: Profile, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.PIAT_RUNS ?? path.join(PROJECT_ROOT, 'runs'), experiment, profile);
+  return path.join(runsBase(env), experiment, profile);
 }
 
 /** What a pool table's numbers are at a profile, for the notebooks' summaries (empty at `paper`). */

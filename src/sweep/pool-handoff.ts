@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { oneOf, PiatError } from '../util/errors';
-import { PROJECT_ROOT } from '../experiments/profiles';
+import { PROJECT_ROOT, runsBase } from '../experiments/profiles';
 import { methodLabel, MethodVariant } from '../experiments/methods';
 import { newManifest, PoolJob, readManifest, SweepManifest, submitPoints, sweepPaths, taskEnvironment, writeManifest, writeScript } from './folder';
 import { slurmOptionsFromEnv } from './slurm';
@@ -70,9 +70,9 @@ export function handOffPoolRuns(o: { root: string; meta: PoolMeta; runs: { label
   const m: SweepManifest = fs.existsSync(sweepPaths(dir).manifest) ? readManifest(dir) : newManifest(dir, 'pool', slurm);
   if (m.kind !== 'pool') throw new PiatError('not-a-sweep', `${dir} holds a config sweep, not the pool's`);
   const before = m.points.length ? new Map(sweepStatus(dir).points.map((p) => [p.index, p])) : new Map<number, PointStatus>();
-  const runsBase = path.resolve(process.env.PIAT_RUNS ?? path.join(PROJECT_ROOT, 'runs'));
+  const base = runsBase();
   const indices = missing.map((r) => {
-    const job: PoolJob = { kind: 'pool', profile: o.meta.profile, pool: o.meta.pool, method: poolMethodFromLabel(r.label), runsBase };
+    const job: PoolJob = { kind: 'pool', profile: o.meta.profile, pool: o.meta.pool, method: poolMethodFromLabel(r.label), runsBase: base };
     const runDir = path.resolve(r.runDir);
     const fields = { method: r.label };
     const known = m.points.find((p) => p.runDir === runDir);
