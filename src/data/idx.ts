@@ -48,3 +48,27 @@ export function encodeIdx(dims: number[], data: Uint8Array): Uint8Array {
   out.set(data, head.length);
   return out;
 }
+
+/**
+ * The items of `idx` in the half-open ranges [from, to) along its first dimension, in order (a
+ * negative bound counts from the end, `to` = 0 means the end). Ranges must be in order and not
+ * overlap. Used to ship only the images a run touches (bench/gpu/cut-idx.ts).
+ */
+export function sliceIdx(idx: IdxArray, ranges: [number, number][], source = 'IDX data'): IdxArray {
+  const n = idx.dims[0];
+  const per = idx.dims.slice(1).reduce((a, b) => a * b, 1);
+  const abs = ranges.map(([a, b]) => [a < 0 ? n + a : a, b <= 0 ? n + b : b] as const);
+  abs.forEach(([a, b], i) => {
+    if (a < 0 || b > n || a >= b || (i > 0 && abs[i - 1][1] > a)) {
+      throw new PiatError('bad-option', `${source} has ${n} items: the ranges ${JSON.stringify(ranges)} are out of order, empty or past its end.`);
+    }
+  });
+  const count = abs.reduce((s, [a, b]) => s + b - a, 0);
+  const data = new Uint8Array(count * per);
+  let at = 0;
+  for (const [a, b] of abs) {
+    data.set(idx.data.subarray(a * per, b * per), at);
+    at += (b - a) * per;
+  }
+  return { dims: [count, ...idx.dims.slice(1)], data };
+}
