@@ -34,7 +34,7 @@ import { formatStatus, submitUnfinished, sweepStatus } from './sweep/status';
 import { collectSweep, formatCollected, writeCollected } from './sweep/collect';
 import { runSweepTask, trainPoolJob } from './sweep/task';
 import { PoolJob } from './sweep/folder';
-import { runOverfitSearch, searchSummary, searchVerdict } from './experiments/overfit-search';
+import { runOverfitSearch, SEARCH_SETTINGS, searchSummary, searchVerdict, unfinishedNote, unfinishedSearchRuns } from './experiments/overfit-search';
 
 const COMMANDS = ['backend', 'toy', 'overfit-search', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'pool-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
 
@@ -42,7 +42,7 @@ const COMMANDS = ['backend', 'toy', 'overfit-search', 'train', 'sweep', 'sweep-s
 const FLAGS: Record<string, string[]> = {
   help: [],
   toy: ['json'],
-  'overfit-search': ['settings', 'seeds', 'json'],
+  'overfit-search': ['settings', 'seeds', 'finished', 'json'],
   train: ['config'],
   sweep: ['config', 'grid', 'shard', 'slurm', 'dry-run', ...SLURM_FLAGS],
   'sweep-status': ['resubmit-failed', 'json'],
@@ -110,7 +110,7 @@ function usage(): string {
     'usage: piat <command> [options]',
     '  backend                          show the tfjs backend that loads here',
     '  toy [--profile P] [--json]       train the toy example (Sec. III-A) and print the comparison',
-    '  overfit-search [--settings a,b] [--seeds 1,2,3] [--profile P] [--json]  train PGD-AT in the search settings (notebook 11) and apply the overfitting criterion',
+    '  overfit-search [--settings a,b] [--seeds 1,2,3] [--profile P] [--finished] [--json]  train PGD-AT in the search settings (notebook 11) and apply the overfitting criterion; --finished: only re-open finished runs, train nothing',
     '  report [--profile P] [notebook…] execute notebooks, render reports/<name>.html and reports/index.html',
     '  train --config run.json          train one run (resumes if its runDir holds a checkpoint)',
     '  sweep --config run.json --grid key.path=v1,v2 [--grid …] [--shard i/n]  one run per grid point, runDir/<point>',
@@ -154,10 +154,13 @@ async function main(argv: string[]): Promise<number> {
       const list = (f: string | true | undefined) => (typeof f === 'string' ? f.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
       // each seed checked like a numeric flag: a non-negative integer, or a clear error naming it
       const seeds = list(a.flags.seeds)?.map((x) => numberFlag({ seeds: x }, 'seeds', { integer: true, min: 0 }) as number);
-      const runs = await runOverfitSearch(profile, { settings: list(a.flags.settings), seeds });
+      const settings = list(a.flags.settings);
+      const finishedOnly = flagSet(a.flags, 'finished');
+      const runs = await runOverfitSearch(profile, { settings, seeds, finishedOnly });
       const verdicts = runs.map(searchVerdict);
       if (a.flags.json) console.log(JSON.stringify(verdicts, null, 2));
       else console.log(searchSummary(verdicts));
+      if (finishedOnly) (a.flags.json ? console.error : console.log)('\n' + unfinishedNote(profile, unfinishedSearchRuns(profile, settings ?? SEARCH_SETTINGS.map((s) => s.name), seeds ?? [1])));
       return 0;
     }
     case 'train': {

@@ -38,3 +38,17 @@ export async function startTorchOrSkip(): Promise<boolean> {
     return false;
   }
 }
+
+/** Runs f with these environment variables set, restoring the previous values after. */
+export async function withEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await f();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}

@@ -9,24 +9,10 @@ import { runMethodsOn } from '../src/experiments/method-tables';
 import { runDirName } from '../src/experiments/compare-methods';
 import { workerPlan } from '../src/sweep/workers';
 import { PiatError } from '../src/util/errors';
-import { setup, tmpDir } from './helpers';
+import { setup, tmpDir, withEnv } from './helpers';
 import { strip } from './run-safety-helpers';
 
 before(setup);
-
-/** Runs `f` with these environment variables set, and restores them after. */
-async function withEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, vars);
-  try {
-    return await f();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
 
 test('worker count and threads: one worker per core by default, PIAT_WORKERS and PIAT_WORKER_THREADS override, bad values are named', () => {
   assert.deepEqual(workerPlan(12, {}, 4), { workers: 4, threads: 1 });

@@ -5,13 +5,14 @@
  * robust accuracy on training images keeps rising. Each setting trains into
  * runs/overfit-search/<profile>/<setting>/seed-<s>/ (cached and resumable like every run).
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { Profile, runRoot } from './profiles';
-import { poolConfig, PoolConfig, poolData, trainPool } from './pool';
-import { MethodRun } from './compare-methods';
+import { poolConfig, PoolConfig, poolData, poolRoot, trainPool } from './pool';
+import { MethodRun, runDirName } from './compare-methods';
 import { evaluatedRecords, fallAfterPeak } from './curve-stats';
 import { paperLinearDecay } from '../train/lr';
-import { PiatError } from '../util/errors';
+import { oneOf, PiatError } from '../util/errors';
 import { summarizeSeeds } from '../stats';
 
 export interface SearchSetting {
@@ -77,20 +78,76 @@ export interface SearchRun {
   run: MethodRun;
 }
 
-/** Trains (or re-uses) PGD-AT for each named setting and seed. */
-export async function runOverfitSearch(profile: Profile, o: { settings?: string[]; seeds?: number[]; progress?: boolean } = {}): Promise<SearchRun[]> {
+function findSetting(name: string): SearchSetting {
+  const s = SEARCH_SETTINGS.find((x) => x.name === name);
+  if (!s) throw new PiatError('unknown-option', `Unknown search setting '${name}'. Expected one of: ${SEARCH_SETTINGS.map((x) => x.name).join(', ')}.`);
+  return s;
+}
+
+/** Where a setting's PGD-AT run of one seed lives: the overfit pool's run for the profile's own setting (beyond smoke), else runs/overfit-search/<profile>/<setting>/seed-<s>/. */
+function searchRoot(profile: Profile, s: SearchSetting, config: PoolConfig): string | undefined {
+  return s.pool && profile !== 'smoke' ? undefined : path.join(runRoot('overfit-search', profile), s.name, `seed-${config.seed}`);
+}
+
+/** A search run's folder (what `runOverfitSearch` trains or re-opens). */
+export function searchRunDir(profile: Profile, name: string, seed: number): string {
+  const s = findSetting(name);
+  const config = searchConfig(profile, s, seed);
+  return path.join(searchRoot(profile, s, config) ?? poolRoot('overfit', config), runDirName('PGD-AT'));
+}
+
+/** Whether a setting's run of one seed has finished, is part-trained (a checkpoint, no done.json) or has not started. */
+export function searchRunState(profile: Profile, name: string, seed: number): 'finished' | 'partial' | 'not started' {
+  const dir = searchRunDir(profile, name, seed);
+  if (fs.existsSync(path.join(dir, 'done.json'))) return 'finished';
+  return fs.existsSync(path.join(dir, 'records.jsonl')) ? 'partial' : 'not started';
+}
+
+/**
+ * How notebook 11 gets its runs, from PIAT_SEARCH: `train` (default) trains what is missing;
+ * `finished` re-opens the finished runs of seeds 1–3 and trains nothing (the search as it stands, in minutes).
+ */
+export function searchModeFromEnv(env: NodeJS.ProcessEnv = process.env): 'train' | 'finished' {
+  return oneOf('PIAT_SEARCH', env.PIAT_SEARCH ?? 'train', ['train', 'finished'] as const);
+}
+
+/** The (setting, seed) pairs that have not finished, with their state: what a `finishedOnly` search leaves out. */
+export function unfinishedSearchRuns(profile: Profile, settings: string[], seeds: number[]): { setting: string; seed: number; state: 'partial' | 'not started' }[] {
+  return settings.flatMap((setting) =>
+    seeds.flatMap((seed) => {
+      const state = searchRunState(profile, setting, seed);
+      return state === 'finished' ? [] : [{ setting, seed, state }];
+    }),
+  );
+}
+
+/** Markdown: the runs a `finishedOnly` search left out, by setting, and the command that trains them. */
+export function unfinishedNote(profile: Profile, left: { setting: string; seed: number; state: string }[]): string {
+  if (!left.length) return 'Every setting and seed asked for has finished.';
+  const by = new Map<string, string[]>();
+  for (const l of left) by.set(l.setting, [...(by.get(l.setting) ?? []), `${l.seed}${l.state === 'partial' ? ' (part-trained)' : ''}`]);
+  return [
+    `**Not shown (not finished, nothing was trained):** ${[...by].map(([setting, seeds]) => `${setting} seed ${seeds.join(', ')}`).join('; ')}.`,
+    `Train one with \`node dist/src/cli.js overfit-search --profile ${profile} --settings <setting> --seeds <s>\` (tens of minutes a run on 2 cores; a part-trained run resumes).`,
+  ].join(' ');
+}
+
+/**
+ * Trains (or re-uses) PGD-AT for each named setting and seed. `finishedOnly`: re-open the runs that
+ * have finished and skip the rest (nothing trains; `searchRunState` says what was skipped).
+ */
+export async function runOverfitSearch(profile: Profile, o: { settings?: string[]; seeds?: number[]; progress?: boolean; finishedOnly?: boolean } = {}): Promise<SearchRun[]> {
   const names = o.settings ?? SEARCH_SETTINGS.map((s) => s.name);
   const out: SearchRun[] = [];
   for (const name of names) {
-    const s = SEARCH_SETTINGS.find((x) => x.name === name);
-    if (!s) throw new PiatError('unknown-option', `Unknown search setting '${name}'. Expected one of: ${SEARCH_SETTINGS.map((x) => x.name).join(', ')}.`);
+    const s = findSetting(name);
     for (const seed of o.seeds ?? [1]) {
+      if (o.finishedOnly && searchRunState(profile, name, seed) !== 'finished') continue;
       const config = searchConfig(profile, s, seed);
       const data = poolData(config);
       // the profile's setting (beyond smoke) re-uses, or trains, the overfit pool's PGD-AT run of this seed
-      const [run] = s.pool && profile !== 'smoke'
-        ? await trainPool('overfit', config, ['PGD-AT'], { progress: o.progress, data })
-        : await trainPool(profile, config, ['PGD-AT'], { progress: o.progress, data, root: path.join(runRoot('overfit-search', profile), name, `seed-${seed}`) });
+      const root = searchRoot(profile, s, config);
+      const [run] = root ? await trainPool(profile, config, ['PGD-AT'], { progress: o.progress, data, root }) : await trainPool('overfit', config, ['PGD-AT'], { progress: o.progress, data });
       out.push({ setting: name, seed, config, run });
     }
   }
