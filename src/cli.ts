@@ -34,7 +34,9 @@ import { formatStatus, submitUnfinished, sweepStatus } from './sweep/status';
 import { collectSweep, formatCollected, writeCollected } from './sweep/collect';
 import { runSweepTask, trainPoolJob } from './sweep/task';
 import { PoolJob } from './sweep/folder';
-import { runOverfitSearch, SEARCH_SETTINGS, searchSummary, searchVerdict, unfinishedNote, unfinishedSearchRuns } from './experiments/overfit-search';
+import { writeFileAtomic } from './util/fsx';
+import { renderSvg } from './plots/render';
+import { runOverfitSearch, SEARCH_SETTINGS, searchFigure, searchSummary, searchVerdict, unfinishedNote, unfinishedSearchRuns } from './experiments/overfit-search';
 
 const COMMANDS = ['backend', 'toy', 'overfit-search', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'pool-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
 
@@ -42,7 +44,7 @@ const COMMANDS = ['backend', 'toy', 'overfit-search', 'train', 'sweep', 'sweep-s
 const FLAGS: Record<string, string[]> = {
   help: [],
   toy: ['json'],
-  'overfit-search': ['settings', 'seeds', 'finished', 'json'],
+  'overfit-search': ['settings', 'seeds', 'finished', 'svg', 'json'],
   train: ['config'],
   sweep: ['config', 'grid', 'shard', 'slurm', 'dry-run', ...SLURM_FLAGS],
   'sweep-status': ['resubmit-failed', 'json'],
@@ -110,7 +112,7 @@ function usage(): string {
     'usage: piat <command> [options]',
     '  backend                          show the tfjs backend that loads here',
     '  toy [--profile P] [--json]       train the toy example (Sec. III-A) and print the comparison',
-    '  overfit-search [--settings a,b] [--seeds 1,2,3] [--profile P] [--finished] [--json]  train PGD-AT in the search settings (notebook 11) and apply the overfitting criterion; --finished: only re-open finished runs, train nothing',
+    '  overfit-search [--settings a,b] [--seeds 1,2,3] [--profile P] [--finished] [--svg FILE] [--json]  train PGD-AT in the search settings (notebook 11) and apply the overfitting criterion; --finished: only re-open finished runs, train nothing; --svg: their curves in one figure',
     '  report [--profile P] [notebook…] execute notebooks, render reports/<name>.html and reports/index.html',
     '  train --config run.json          train one run (resumes if its runDir holds a checkpoint)',
     '  sweep --config run.json --grid key.path=v1,v2 [--grid …] [--shard i/n]  one run per grid point, runDir/<point>',
@@ -160,6 +162,11 @@ async function main(argv: string[]): Promise<number> {
       const verdicts = runs.map(searchVerdict);
       if (a.flags.json) console.log(JSON.stringify(verdicts, null, 2));
       else console.log(searchSummary(verdicts));
+      if (a.flags.svg !== undefined) {
+        if (typeof a.flags.svg !== 'string') throw new PiatError('bad-option', '--svg takes the file to write, e.g. --svg docs/figures/overfit-search.svg');
+        writeFileAtomic(a.flags.svg, await renderSvg(searchFigure(runs)));
+        console.error(`wrote ${a.flags.svg} (${runs.length} runs)`);
+      }
       if (finishedOnly) (a.flags.json ? console.error : console.log)('\n' + unfinishedNote(profile, unfinishedSearchRuns(profile, settings ?? SEARCH_SETTINGS.map((s) => s.name), seeds ?? [1])));
       return 0;
     }

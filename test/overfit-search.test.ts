@@ -6,6 +6,7 @@ import * as path from 'path';
 import { runOverfitSearch, searchModeFromEnv, searchRunDir, searchRunState, unfinishedNote, unfinishedSearchRuns } from '../src/experiments/overfit-search';
 import { PiatError } from '../src/util/errors';
 import { setup, tmpDir, withEnv } from './helpers';
+import { cli } from './run-safety-helpers';
 
 before(setup);
 
@@ -30,6 +31,18 @@ test('a finished-only search re-opens the finished runs, trains nothing, and lis
     assert.deepEqual(left, [{ setting: a, seed: 2, state: 'not started' }, { setting: b, seed: 1, state: 'partial' }, { setting: b, seed: 2, state: 'not started' }]);
     assert.match(unfinishedNote('smoke', left), new RegExp(`${b} seed 1 \\(part-trained\\), 2`));
     assert.match(unfinishedNote('smoke', []), /Every setting and seed asked for has finished/);
+
+    // the CLI: the same verdicts, the figure, the runs left out; nothing trained
+    const svg = path.join(tmpDir(), 'search.svg');
+    const r = cli(['overfit-search', '--profile', 'smoke', '--finished', '--settings', `${a},${b}`, '--seeds', '1,2', '--svg', svg], { PIAT_RUNS: process.env.PIAT_RUNS });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`\\*\\*${a}\\*\\*: meets the criterion in [01] of 1 seed`));
+    assert.match(r.stdout, /Not shown \(not finished, nothing was trained\)/);
+    assert.match(fs.readFileSync(svg, 'utf8'), /^<svg[\s\S]*robust, test · seed 1[\s\S]*<\/svg>$/);
+    assert.ok(!fs.existsSync(searchRunDir('smoke', a, 2)), 'the CLI trained nothing');
+    const bad = cli(['overfit-search', '--profile', 'smoke', '--finished', '--svg'], { PIAT_RUNS: process.env.PIAT_RUNS });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--svg takes the file to write/);
   });
 });
 

@@ -14,6 +14,8 @@ import { evaluatedRecords, fallAfterPeak } from './curve-stats';
 import { paperLinearDecay } from '../train/lr';
 import { oneOf, PiatError } from '../util/errors';
 import { summarizeSeeds } from '../stats';
+import { lineChart } from '../plots/charts';
+import { VegaLiteSpec } from '../plots/render';
 
 export interface SearchSetting {
   name: string;
@@ -195,6 +197,26 @@ export function searchCurves(runs: SearchRun[]) {
       { setting: r.setting, seed: r.seed, epoch: e.epoch, metric: 'clean, test', accuracy: e.cleanAcc ?? NaN },
     ]),
   );
+}
+
+/** The curves the search's charts draw: robust accuracy on test and training images, one series per metric and seed. */
+function searchChartRows(runs: SearchRun[]) {
+  return searchCurves(runs)
+    .filter((r) => r.metric !== 'clean, test')
+    .map((r) => ({ ...r, run: `${r.metric} · seed ${r.seed}` }));
+}
+
+/** One chart per setting (notebook 11). */
+export function searchCharts(runs: SearchRun[]): VegaLiteSpec[] {
+  const rows = searchChartRows(runs);
+  return [...new Set(rows.map((r) => r.setting))].map((s) =>
+    lineChart(rows.filter((r) => r.setting === s), { title: `${s}: robust accuracy per epoch (PGD-10)`, x: 'epoch', y: 'accuracy', color: 'run', percent: true, width: 520, height: 220 }),
+  );
+}
+
+/** Every setting in one faceted figure (`piat overfit-search --svg FILE`, the README's figure). */
+export function searchFigure(runs: SearchRun[]): VegaLiteSpec {
+  return lineChart(searchChartRows(runs), { title: 'PGD-AT on Fashion-MNIST, per search setting: robust accuracy (PGD-10) on 1000 test images and on training images', x: 'epoch', y: 'accuracy', color: 'run', facet: 'setting', percent: true, width: 380, height: 180 });
 }
 
 /** The setting the overfit profile uses (its pool config repeats these values). */
