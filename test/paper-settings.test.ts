@@ -147,8 +147,15 @@ test('pooledFall: the falls of the runs that fit their training images, over all
   assert.ok(Math.abs((p?.std as number) - Math.sqrt(0.0005 / 3)) < 1e-12);
   assert.equal(p?.reached, 2);
   assert.equal(p?.allThree, 0.125);
+  // t interval over 4 runs: 0.025 ± 3.182 · std / 2
+  const half = (3.182 * Math.sqrt(0.0005 / 3)) / 2;
+  assert.ok(Math.abs((p?.interval.hi as number) - (0.025 + half)) < 1e-12);
+  assert.equal(p?.belowCriterion, 'inconclusive', 'a mean of 2.5 points with an interval reaching past 3');
+  const tight = pooledFall([0.02, 0.021, 0.019, 0.02].map((f) => v('a', f, 0.95)));
+  assert.equal(tight?.belowCriterion, 'holds', 'falls of 2 ± 0.1 points are clearly below 3');
+  assert.equal(pooledFall([0.05, 0.051, 0.049].map((f) => v('a', f, 0.95)))?.belowCriterion, 'does not hold');
   assert.equal(pooledFall([v('a', 0.02, 0.95)]), null, 'one run has no spread');
-  assert.match(searchSummary(vs), /the 4 runs that fit their training images .* fall by 2\.50 ± 1\.29 points .* 2 of 4 reach 3 points\. .* probability 0\.125/);
+  assert.match(searchSummary(vs), /the 4 runs that fit their training images .* fall by 2\.50 ± 1\.29 points .* 2 of 4 reach 3 points\. .* probability 0\.125.* interval, .* is \[-?\d+\.\d\d, \d+\.\d\d\] points: "the typical fall at this size is below 3 points" is \*\*inconclusive\*\*/);
 });
 
 test('eval.every: only every n-th epoch and the last are evaluated; the others record null and cannot be Best', async () => {

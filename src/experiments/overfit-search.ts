@@ -13,7 +13,7 @@ import { MethodRun, runDirName } from './compare-methods';
 import { evaluatedRecords, fallAfterPeak } from './curve-stats';
 import { paperLinearDecay } from '../train/lr';
 import { oneOf, PiatError } from '../util/errors';
-import { summarizeSeeds } from '../stats';
+import { claimIs, summarizeSeeds, verdictOf, Verdict } from '../stats';
 import { lineChart } from '../plots/charts';
 import { VegaLiteSpec } from '../plots/render';
 
@@ -234,15 +234,19 @@ export interface PooledFall {
   /** how many fell by ≥ OVERFIT_FALL, and that share cubed: the chance that 3 seeds all do, were each seed to fall that far with the pooled rate */
   reached: number;
   allThree: number;
+  /** 95% interval of the mean fall (Student t over the runs, taken as draws of one population) */
+  interval: { lo: number; hi: number };
+  /** "the mean fall is below the criterion's 3 points": holds when the interval's top is under it */
+  belowCriterion: Verdict;
 }
 
 /** The falls of every fitted run of every setting together: how large robust overfitting is at this size, against the criterion's threshold. */
 export function pooledFall(vs: SearchVerdict[]): PooledFall | null {
   const fitted = vs.filter((v) => v.testImages >= OVERFIT_MIN_TEST && v.trainFinal !== null && v.trainFinal >= FITTED_TRAIN_ROBUST);
   if (fitted.length < 2) return null;
-  const { mean, std } = summarizeSeeds(fitted.map((v) => v.fall));
+  const { mean, std, interval } = summarizeSeeds(fitted.map((v) => v.fall));
   const reached = fitted.filter((v) => v.fall >= OVERFIT_FALL).length;
-  return { runs: fitted.length, mean, std, reached, allThree: (reached / fitted.length) ** 3 };
+  return { runs: fitted.length, mean, std, reached, allThree: (reached / fitted.length) ** 3, interval, belowCriterion: verdictOf(OVERFIT_FALL - mean, mean - interval.lo) };
 }
 
 /** Markdown: which settings meet the criterion in every seed, and what that means for the overfit profile. */
@@ -270,6 +274,7 @@ function pooledLines(p: PooledFall | null): string[] {
   return [
     '',
     `**All settings together:** the ${p.runs} runs that fit their training images (robust accuracy on them ≥ ${100 * FITTED_TRAIN_ROBUST} % at the end) fall by ${pts(p.mean)} ± ${pts(p.std)} points after their peaks; ${p.reached} of ${p.runs} reach ${100 * OVERFIT_FALL} points. ` +
-      `Were every seed to reach it at that rate, 3 seeds of one setting would all reach it with probability ${p.allThree.toFixed(3)} (the fall alone; the criterion also asks the training robustness to rise): where that is small, the criterion asks for more overfitting than this size shows, not for another setting of the same kind.`,
+      `Were every seed to reach it at that rate, 3 seeds of one setting would all reach it with probability ${p.allThree.toFixed(3)} (the fall alone; the criterion also asks the training robustness to rise): where that is small, the criterion asks for more overfitting than this size shows, not for another setting of the same kind. ` +
+      `The mean fall's 95 % interval, taking the runs as draws of one population, is [${pts(p.interval.lo)}, ${pts(p.interval.hi)}] points: "the typical fall at this size is below ${100 * OVERFIT_FALL} points" ${claimIs(p.belowCriterion)}.`,
   ];
 }
