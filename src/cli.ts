@@ -36,7 +36,7 @@ import { runSweepTask, trainPoolJob } from './sweep/task';
 import { PoolJob } from './sweep/folder';
 import { writeFileAtomic } from './util/fsx';
 import { renderSvg } from './plots/render';
-import { runOverfitSearch, SEARCH_SETTINGS, searchFigure, searchSummary, searchVerdict, unfinishedNote, unfinishedSearchRuns } from './experiments/overfit-search';
+import { defaultSearchSeeds, runOverfitSearch, SEARCH_SETTINGS, searchFigure, searchSummary, searchVerdict, unfinishedNote, unfinishedSearchRuns } from './experiments/overfit-search';
 
 const COMMANDS = ['backend', 'toy', 'overfit-search', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'pool-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
 
@@ -112,7 +112,7 @@ function usage(): string {
     'usage: piat <command> [options]',
     '  backend                          show the tfjs backend that loads here',
     '  toy [--profile P] [--json]       train the toy example (Sec. III-A) and print the comparison',
-    '  overfit-search [--settings a,b] [--seeds 1,2,3] [--profile P] [--finished] [--svg FILE] [--json]  train PGD-AT in the search settings (notebook 11) and apply the overfitting criterion; --finished: only re-open finished runs, train nothing; --svg: their curves in one figure',
+    '  overfit-search [--settings a,b] [--seeds 1,2,3] [--profile P] [--finished] [--svg FILE] [--json]  train PGD-AT in the search settings (notebook 11) and apply the overfitting criterion; --finished: only re-open finished runs (seeds 1,2,3 unless --seeds), train nothing; --svg: their curves in one figure',
     '  report [--profile P] [notebook…] execute notebooks, render reports/<name>.html and reports/index.html',
     '  train --config run.json          train one run (resumes if its runDir holds a checkpoint)',
     '  sweep --config run.json --grid key.path=v1,v2 [--grid …] [--shard i/n]  one run per grid point, runDir/<point>',
@@ -167,7 +167,7 @@ async function main(argv: string[]): Promise<number> {
         writeFileAtomic(a.flags.svg, await renderSvg(searchFigure(runs)));
         console.error(`wrote ${a.flags.svg} (${runs.length} runs)`);
       }
-      if (finishedOnly) (a.flags.json ? console.error : console.log)('\n' + unfinishedNote(profile, unfinishedSearchRuns(profile, settings ?? SEARCH_SETTINGS.map((s) => s.name), seeds ?? [1])));
+      if (finishedOnly) (a.flags.json ? console.error : console.log)('\n' + unfinishedNote(profile, unfinishedSearchRuns(profile, settings ?? SEARCH_SETTINGS.map((s) => s.name), seeds ?? defaultSearchSeeds(true))));
       return 0;
     }
     case 'train': {

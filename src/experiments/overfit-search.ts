@@ -113,6 +113,11 @@ export function searchModeFromEnv(env: NodeJS.ProcessEnv = process.env): 'train'
   return oneOf('PIAT_SEARCH', env.PIAT_SEARCH ?? 'train', ['train', 'finished'] as const);
 }
 
+/** Seeds a search looks at unless told: seed 1 when it trains (each run takes tens of minutes), seeds 1–3 when it only re-opens finished runs. */
+export function defaultSearchSeeds(finishedOnly: boolean): number[] {
+  return finishedOnly ? [1, 2, 3] : [1];
+}
+
 /** The (setting, seed) pairs that have not finished, with their state: what a `finishedOnly` search leaves out. */
 export function unfinishedSearchRuns(profile: Profile, settings: string[], seeds: number[]): { setting: string; seed: number; state: 'partial' | 'not started' }[] {
   return settings.flatMap((setting) =>
@@ -143,7 +148,7 @@ export async function runOverfitSearch(profile: Profile, o: { settings?: string[
   const out: SearchRun[] = [];
   for (const name of names) {
     const s = findSetting(name);
-    for (const seed of o.seeds ?? [1]) {
+    for (const seed of o.seeds ?? defaultSearchSeeds(!!o.finishedOnly)) {
       if (o.finishedOnly && searchRunState(profile, name, seed) !== 'finished') continue;
       const config = searchConfig(profile, s, seed);
       const data = poolData(config);
