@@ -30,7 +30,7 @@ export interface BestFinalStats {
   attack: string;
   best: SeedSummary;
   final: SeedSummary;
-  /** Best − Final per seed (not a proportion: seed spread only) */
+  /** |Best − Final| per seed, as the paper's Diff column (not a proportion: seed spread only) */
   diff: SeedSummary;
 }
 
@@ -116,7 +116,7 @@ export function bestFinalWide(results: MethodsResult[]): Record<string, string |
 /** Every accuracy with its 95% interval (binomial on the test images, and the seed spread when there are several seeds). */
 export function intervalTable(results: MethodsResult[]): Record<string, string>[] {
   return results.flatMap((r) =>
-    r.stats.map((x) => ({ dataset: x.dataset, method: x.method, attack: ATTACK_TITLES[x.attack] ?? x.attack, Best: formatSummary(x.best), Final: formatSummary(x.final), 'Best − Final': formatSummary(x.diff) })),
+    r.stats.map((x) => ({ dataset: x.dataset, method: x.method, attack: ATTACK_TITLES[x.attack] ?? x.attack, Best: formatSummary(x.best), Final: formatSummary(x.final), '|Best − Final|': formatSummary(x.diff) })),
   );
 }
 
