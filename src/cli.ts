@@ -36,7 +36,7 @@ import { runSweepTask, trainPoolJob } from './sweep/task';
 import { PoolJob } from './sweep/folder';
 import { writeFileAtomic } from './util/fsx';
 import { renderSvg } from './plots/render';
-import { defaultSearchSeeds, runOverfitSearch, SEARCH_SETTINGS, searchFigure, searchSummary, searchVerdict, unfinishedNote, unfinishedSearchRuns } from './experiments/overfit-search';
+import { runOverfitSearch, searchFigure, searchSummary, searchVerdict, unfinishedNote, unfinishedSearchRuns } from './experiments/overfit-search';
 
 const COMMANDS = ['backend', 'toy', 'overfit-search', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'pool-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
 
@@ -158,16 +158,16 @@ async function main(argv: string[]): Promise<number> {
       const seeds = list(a.flags.seeds)?.map((x) => numberFlag({ seeds: x }, 'seeds', { integer: true, min: 0 }) as number);
       const settings = list(a.flags.settings);
       const finishedOnly = flagSet(a.flags, 'finished');
+      if (a.flags.svg !== undefined && typeof a.flags.svg !== 'string') throw new PiatError('bad-option', '--svg takes the file to write, e.g. --svg docs/figures/overfit-search.svg');
       const runs = await runOverfitSearch(profile, { settings, seeds, finishedOnly });
       const verdicts = runs.map(searchVerdict);
       if (a.flags.json) console.log(JSON.stringify(verdicts, null, 2));
       else console.log(searchSummary(verdicts));
-      if (a.flags.svg !== undefined) {
-        if (typeof a.flags.svg !== 'string') throw new PiatError('bad-option', '--svg takes the file to write, e.g. --svg docs/figures/overfit-search.svg');
+      if (typeof a.flags.svg === 'string') {
         writeFileAtomic(a.flags.svg, await renderSvg(searchFigure(runs)));
         console.error(`wrote ${a.flags.svg} (${runs.length} runs)`);
       }
-      if (finishedOnly) (a.flags.json ? console.error : console.log)('\n' + unfinishedNote(profile, unfinishedSearchRuns(profile, settings ?? SEARCH_SETTINGS.map((s) => s.name), seeds ?? defaultSearchSeeds(true))));
+      if (finishedOnly) (a.flags.json ? console.error : console.log)('\n' + unfinishedNote(profile, unfinishedSearchRuns(profile, settings, seeds)));
       return 0;
     }
     case 'train': {

@@ -119,7 +119,7 @@ export function defaultSearchSeeds(finishedOnly: boolean): number[] {
 }
 
 /** The (setting, seed) pairs that have not finished, with their state: what a `finishedOnly` search leaves out. */
-export function unfinishedSearchRuns(profile: Profile, settings: string[], seeds: number[]): { setting: string; seed: number; state: 'partial' | 'not started' }[] {
+export function unfinishedSearchRuns(profile: Profile, settings: string[] = SEARCH_SETTINGS.map((x) => x.name), seeds: number[] = defaultSearchSeeds(true)): { setting: string; seed: number; state: 'partial' | 'not started' }[] {
   return settings.flatMap((setting) =>
     seeds.flatMap((seed) => {
       const state = searchRunState(profile, setting, seed);
@@ -154,7 +154,7 @@ export async function runOverfitSearch(profile: Profile, o: { settings?: string[
       const data = poolData(config);
       // the profile's setting (beyond smoke) re-uses, or trains, the overfit pool's PGD-AT run of this seed
       const root = searchRoot(profile, s, config);
-      const [run] = root ? await trainPool(profile, config, ['PGD-AT'], { progress: o.progress, data, root }) : await trainPool('overfit', config, ['PGD-AT'], { progress: o.progress, data });
+      const [run] = await trainPool(root ? profile : 'overfit', config, ['PGD-AT'], { progress: o.progress, data, root });
       out.push({ setting: name, seed, config, run });
     }
   }
