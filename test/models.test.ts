@@ -23,6 +23,8 @@ test('parameter counts equal the published ones', () => {
     // TRADES' SmallCNN on 28×28 (convs 288 + 9216 + 18432 + 36864 without bias, their BN scales and
     // shifts 2·(32 + 32 + 64 + 64), FC 1024·200 + 200, 200·200 + 200, 200·10 + 10)
     ['cnn-fc', () => buildModel('cnn-fc', { numClasses: 10, inputShape: [28, 28, 1], seed: 1 }), 288 + 9216 + 18432 + 36864 + 2 * 192 + 205000 + 40200 + 2010],
+    // the same with an 800-wide head (the overfitting search's capacity setting): FC 1024·800 + 800, 800·800 + 800, 800·10 + 10
+    ['cnn-fc, head 800', () => buildModel('cnn-fc', { numClasses: 10, inputShape: [28, 28, 1], seed: 1 }, { fcWidth: 800 }), 288 + 9216 + 18432 + 36864 + 2 * 192 + 820000 + 640800 + 8010],
   ];
   for (const [name, make, expected] of cases) {
     const m = make();
@@ -44,6 +46,13 @@ test('every registered architecture builds for its data and gives logits of shap
   assert.throws(() => buildModel('small-cnn', { numClasses: 2, inputShape: [3], seed: 1 }), /small-cnn needs image inputs \[height, width, channels\]; the data's examples have shape \[3\]/);
   assert.throws(() => buildModel('cnn-fc', { numClasses: 2, inputShape: [8, 8, 1], seed: 1 }), /cnn-fc needs images of at least 16×16 pixels .*got 8×8/);
   assert.throws(() => buildModel('resnet50', { numClasses: 2, inputShape: [3], seed: 1 }), /Unknown architecture 'resnet50'\. Expected one of: mlp, small-cnn/);
+});
+
+test("cnn-fc's head width is part of a run's identity only when it differs from TRADES' 200, so earlier run folders keep theirs", () => {
+  const e = modelEntry('cnn-fc');
+  assert.deepEqual(e.identity({}), {});
+  assert.deepEqual(e.identity({ fcWidth: 200 }), {});
+  assert.deepEqual(e.identity({ fcWidth: 800 }), { fcWidth: 800 });
 });
 
 test('forward shapes of the CIFAR networks at 32×32 and with input normalisation', () => {

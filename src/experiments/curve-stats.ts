@@ -20,7 +20,8 @@ export interface CurveStats {
   /** the epochs of the peak, per seed */
   bestEpochs: number[];
   /**
-   * the fall after the peak on the 3-epoch moving average (max of it − its last value): the raw
+   * the fall after the peak on the moving average of 3 evaluated epochs (max of it − its last value;
+   * with evaluation every 10th epoch the window spans 30 epochs): the raw
    * best − final is biased upwards by the evaluation noise, which the max picks up
    */
   fall: SeedSummary;
@@ -47,7 +48,7 @@ export function movingAverage(v: number[], w = 3): number[] {
   });
 }
 
-/** The fall after the peak of a curve, on its `w`-epoch moving average. */
+/** The fall after the peak of a curve (its evaluated epochs only), on the moving average of `w` evaluations. */
 export function fallAfterPeak(v: number[], w = 3): number {
   const m = movingAverage(v, w);
   return Math.max(...m) - m[m.length - 1];

@@ -43,8 +43,9 @@ export function paperReported(title: string, table: PaperRow[], group: string, m
 export function trainingLine(cfg: PoolConfig): string {
   const widths = cfg.widths ? ` (widths ${cfg.widths.join('/')})` : '';
   const patch = cfg.patch ? ` (patch ${cfg.patch})` : '';
+  const head = cfg.fcWidth ? ` (head width ${cfg.fcWidth})` : '';
   return (
-    `**Model:** ${cfg.arch}${widths}${patch} · SGD momentum 0.9, LR ${cfg.lr} (${describeSchedule(cfg.lrSchedule)}), weight decay ${cfg.weightDecay}, ` +
+    `**Model:** ${cfg.arch}${widths}${head}${patch} · SGD momentum 0.9, LR ${cfg.lr} (${describeSchedule(cfg.lrSchedule)}), weight decay ${cfg.weightDecay}, ` +
     `${cfg.epochs} epochs, batch ${cfg.batchSize} · training attack PGD-${cfg.attack.steps}, ε = ${cfg.attack.eps.toFixed(4)}, step ${cfg.attack.alpha.toFixed(4)}`
   );
 }

@@ -62,6 +62,9 @@ export const SEARCH_SETTINGS: SearchSetting[] = [
   { name: 'cnnfc-n500-b50-e120-every10-pgd10', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, attack: { eps: 0.1, alpha: 0.025, steps: 10 } }) },
   { name: 'cnnfc-n500-b50-e120-every10-eps0.15', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, ...threat(0.15) }) },
   { name: 'cnnfc-n500-b50-e120-every5', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 5 }) },
+  // session 11: capacity, the one lever not yet pulled — the head that memorises, four times as wide
+  // (200 → 800: 0.25 M → 1.5 M parameters; the convolutions, and so the cost, nearly unchanged)
+  { name: 'cnnfc-fc800-n500-b50-e120-every10', overrides: search(120, { arch: 'cnn-fc', fcWidth: 800, trainSize: 500, batchSize: 50, evalEvery: 10 }) },
 ];
 
 /** A setting at a profile: the overfit-scale setting itself, or (smoke) the same shape shrunk to seconds. */
@@ -169,7 +172,7 @@ export interface SearchVerdict {
   peak: number;
   peakEpoch: number;
   final: number;
-  /** the fall after the peak on the 3-epoch moving average */
+  /** the fall after the peak on the moving average of 3 evaluated epochs */
   fall: number;
   /** robust training accuracy: at the test peak's epoch and at the end */
   trainAtPeak: number | null;
@@ -264,7 +267,7 @@ export function searchSummary(vs: SearchVerdict[]): string {
   });
   const met = settings.filter((s) => vs.filter((v) => v.setting === s).every((v) => v.overfits) && vs.filter((v) => v.setting === s).length >= 3);
   return [
-    `**Criterion:** robust test accuracy (≥ ${OVERFIT_MIN_TEST} images) falls by ≥ ${100 * OVERFIT_FALL} points after its peak (3-epoch moving average) while robust accuracy on training images rises from the peak's epoch to the end, in each of 3 seeds.`,
+    `**Criterion:** robust test accuracy (≥ ${OVERFIT_MIN_TEST} images) falls by ≥ ${100 * OVERFIT_FALL} points after its peak (moving average of 3 evaluated epochs) while robust accuracy on training images rises from the peak's epoch to the end, in each of 3 seeds.`,
     '',
     ...lines,
     '',

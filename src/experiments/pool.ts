@@ -55,6 +55,8 @@ export interface PoolConfig extends TrainingSetup {
   arch: PoolArch;
   /** small CNN widths */
   widths?: [number, number, number];
+  /** cnn-fc: its fully connected head's width (default 200) */
+  fcWidth?: number;
   cfaBeginEpoch: number;
   cfaValidation: number;
   /** ViTs: patch size (A&P's PRM masks whole patches) and the epochs over which A&P's drop rate ramps up */
@@ -229,7 +231,7 @@ export async function trainPool(profile: Profile, c: PoolConfig, methods: (strin
   const specs = methods.map((m) => (typeof m === 'string' ? methodSpec(m, ctx) : methodSpec(m.name, ctx, m.variant)));
   return compareMethods({
     methods: specs,
-    model: () => buildModel(c.arch, { numClasses, inputShape: data.train.inputShape, seed: c.seed }, { widths: c.widths, patch: c.patch }),
+    model: () => buildModel(c.arch, { numClasses, inputShape: data.train.inputShape, seed: c.seed }, { widths: c.widths, patch: c.patch, fcWidth: c.fcWidth }),
     train: data.train,
     test: data.test.take(c.testSize),
     validation: data.validation,

@@ -11,11 +11,14 @@ import { PiatError } from '../util/errors';
 
 type T = tf.SymbolicTensor;
 
+/** The fully connected head's width in TRADES' code. */
+export const CNN_FC_HIDDEN = 200;
+
 export interface CnnFcOptions {
   numClasses: number;
   /** default [28, 28, 1] */
   inputShape?: [number, number, number];
-  /** the four convolutions' widths (default [32, 32, 64, 64]) and the two hidden layers' (default 200) */
+  /** the four convolutions' widths (default [32, 32, 64, 64]) and the two hidden layers' (default CNN_FC_HIDDEN) */
   widths?: [number, number, number, number];
   hidden?: number;
   seed: number;
@@ -23,7 +26,7 @@ export interface CnnFcOptions {
 
 export function cnnFc(o: CnnFcOptions): tf.LayersModel {
   const [a, b, c, d] = o.widths ?? [32, 32, 64, 64];
-  const hidden = o.hidden ?? 200;
+  const hidden = o.hidden ?? CNN_FC_HIDDEN;
   let seed = o.seed;
   const shape = o.inputShape ?? [28, 28, 1];
   // two (valid conv, valid conv, pool) stages take a side s to ((s − 4)/2 − 4)/2: it must stay ≥ 1

@@ -8,7 +8,7 @@ import { Field, s } from '../util/schema';
 import { PiatError } from '../util/errors';
 import { mlp } from './mlp';
 import { preActResnet18, resnet18, smallCnn, wrn34_10 } from './resnet';
-import { cnnFc } from './cnn-fc';
+import { cnnFc, CNN_FC_HIDDEN } from './cnn-fc';
 import { convitBase, deitSmall, vit, vitBase } from './vit';
 
 /** What the data decides about a network: its input shape and class count; and the initialisation seed. */
@@ -27,6 +27,8 @@ export interface ModelOptions {
   widths?: [number, number, number];
   /** ViTs: patch size in pixels (default 4) */
   patch?: number;
+  /** cnn-fc: the width of its two fully connected hidden layers (default 200) */
+  fcWidth?: number;
 }
 
 export interface ModelEntry {
@@ -77,9 +79,15 @@ export const MODELS = {
   'small-cnn': conv("three 3×3 conv + BN + ReLU layers (strides 1, 2, 2), global average pooling", "this project: the small profiles' model", (i, o) =>
     smallCnn({ numClasses: i.numClasses, inputShape: image(i), widths: o.widths, seed: i.seed }),
   ),
-  'cnn-fc': conv("TRADES' MNIST SmallCNN: 3×3 convs 32, 32, max-pool, 64, 64, max-pool (each + BN + ReLU), FC 200 → 200 → classes, no dropout", 'Zhang et al. 2019 (TRADES code), batch norm added', (i) =>
-    cnnFc({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed }),
-  ),
+  'cnn-fc': {
+    summary: "TRADES' MNIST SmallCNN: 3×3 convs 32, 32, max-pool, 64, 64, max-pool (each + BN + ReLU), FC 200 → 200 → classes, no dropout",
+    source: 'Zhang et al. 2019 (TRADES code), batch norm added',
+    input: 'image',
+    options: { fcWidth: s.opt(s.int({ min: 1, default: CNN_FC_HIDDEN, description: 'width of the two fully connected hidden layers' })) },
+    // the default leaves the identity empty, as before the option existed, so earlier run folders still match
+    identity: (o) => (o.fcWidth === undefined || o.fcWidth === CNN_FC_HIDDEN ? {} : { fcWidth: o.fcWidth }),
+    build: (i, o) => cnnFc({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, hidden: o.fcWidth }),
+  },
   resnet18: conv('ResNet-18, CIFAR variant (3×3 stem, no max-pool), 11,173,962 parameters', 'He et al. 2016', (i) => resnet18({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed })),
   'preact-resnet18': conv('PreAct ResNet-18, 11,172,170 parameters', 'He et al. 2016b', (i) => preActResnet18({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed })),
   'wrn34-10': conv('WideResNet-34-10 (the paper\'s WRN-32-10), 46,160,474 parameters', 'Zagoruyko & Komodakis 2016, TRADES/MART code', (i) => wrn34_10({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed })),
