@@ -158,6 +158,39 @@ test('pooledFall: the falls of the runs that fit their training images, over all
   assert.match(searchSummary(vs), /the 4 runs that fit their training images .* fall by 2\.50 ± 1\.29 points .* 2 of 4 reach 3 points\. .* probability 0\.125.* interval, .* is \[-?\d+\.\d\d, \d+\.\d\d\] points: "the typical fall at this size is below 3 points" is \*\*inconclusive\*\*/);
 });
 
+test('a re-measuring search setting trains as its source does (it differs only in what is evaluated) and the pooled fall counts its runs once', async () => {
+  const { SEARCH_SETTINGS, EVALUATION_ONLY_KEYS, searchConfig, pooledFall, searchSummary } = await import('../src/experiments/overfit-search');
+  const remeasuring = SEARCH_SETTINGS.filter((x) => x.remeasures);
+  assert.ok(remeasuring.length > 0);
+  const trainingPart = (c: object) => Object.fromEntries(Object.entries(c).filter(([k]) => !(EVALUATION_ONLY_KEYS as readonly string[]).includes(k)));
+  for (const r of remeasuring) {
+    const source = SEARCH_SETTINGS.find((x) => x.name === r.remeasures);
+    assert.ok(source, `${r.name} re-measures '${r.remeasures}', which is not a setting`);
+    for (const seed of [1, 2]) assert.deepEqual(trainingPart(searchConfig('overfit', r, seed)), trainingPart(searchConfig('overfit', source, seed)), r.name);
+  }
+  const [r] = remeasuring;
+  const v = (setting: string, fall: number) => ({ setting, seed: 1, testImages: 1000, peak: 0.6, peakEpoch: 20, final: 0.6 - fall, fall, trainAtPeak: 0.7, trainFinal: 0.95, overfits: fall >= 0.03 });
+  const vs = [v(r.remeasures as string, 0.02), v(r.remeasures as string, 0.03), v(r.name, 0.04), v(r.name, 0.05)];
+  assert.equal(pooledFall(vs)?.runs, 2);
+  assert.ok(Math.abs((pooledFall(vs)?.mean as number) - 0.025) < 1e-12);
+  assert.match(searchSummary(vs), new RegExp(`\\*\\*${r.name} \\(the training of ${r.remeasures}.*, evaluated every \\d+ epochs\\)\\*\\*: meets the criterion in 2 of 2 seeds`));
+});
+
+test('evaluating more or less often leaves the training unchanged: the same seed gives the same losses at every epoch', async () => {
+  const all = twoCircles({ perClass: 40, seed: 6 });
+  const losses = async (every: number) => {
+    const model = mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 3 });
+    const r = await train({
+      model, objective: pgdAt({ attack: { eps: 0.05, alpha: 0.02, steps: 2 } }), train: all.take(60), test: all.slice(60),
+      config: { epochs: 4, batchSize: 20, seed: 1, optimizer: { lr: 0.1 }, eval: { n: 20, attack: { eps: 0.05, alpha: 0.02, steps: 2, randomStart: true }, every, trainN: 20 } },
+      progress: false,
+    });
+    model.dispose();
+    return r.records.map((x) => x.loss.total);
+  };
+  assert.deepEqual(await losses(1), await losses(3));
+});
+
 test('eval.every: only every n-th epoch and the last are evaluated; the others record null and cannot be Best', async () => {
   const all = twoCircles({ perClass: 40, seed: 6 });
   const model = mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 3 });
