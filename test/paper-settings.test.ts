@@ -159,7 +159,7 @@ test('pooledFall: the falls of the runs that fit their training images, over all
 });
 
 test('a re-measuring search setting trains as its source does (it differs only in what is evaluated) and the pooled fall counts its runs once', async () => {
-  const { SEARCH_SETTINGS, EVALUATION_ONLY_KEYS, searchConfig, pooledFall, searchSummary } = await import('../src/experiments/overfit-search');
+  const { SEARCH_SETTINGS, EVALUATION_ONLY_KEYS, searchConfig, searchSettingsTable, pooledFall, searchSummary } = await import('../src/experiments/overfit-search');
   const remeasuring = SEARCH_SETTINGS.filter((x) => x.remeasures);
   assert.ok(remeasuring.length > 0);
   const trainingPart = (c: object) => Object.fromEntries(Object.entries(c).filter(([k]) => !(EVALUATION_ONLY_KEYS as readonly string[]).includes(k)));
@@ -169,6 +169,10 @@ test('a re-measuring search setting trains as its source does (it differs only i
     for (const seed of [1, 2]) assert.deepEqual(trainingPart(searchConfig('overfit', r, seed)), trainingPart(searchConfig('overfit', source, seed)), r.name);
   }
   const [r] = remeasuring;
+  // notebook 11's table of settings says which re-measures what, and how often each is evaluated
+  const row = searchSettingsTable('overfit').find((x) => x.setting === r.name);
+  assert.equal(row?.['re-measures'], r.remeasures);
+  assert.equal(row?.['evaluated every (epochs)'], r.overrides.evalEvery);
   const v = (setting: string, fall: number) => ({ setting, seed: 1, testImages: 1000, peak: 0.6, peakEpoch: 20, final: 0.6 - fall, fall, trainAtPeak: 0.7, trainFinal: 0.95, overfits: fall >= 0.03 });
   const vs = [v(r.remeasures as string, 0.02), v(r.remeasures as string, 0.03), v(r.name, 0.04), v(r.name, 0.05)];
   assert.equal(pooledFall(vs)?.runs, 2);

@@ -11,7 +11,7 @@ import { Profile, runRoot } from './profiles';
 import { poolConfig, PoolConfig, poolData, poolRoot, trainPool } from './pool';
 import { MethodRun, runDirName } from './compare-methods';
 import { evaluatedRecords, fallAfterPeak } from './curve-stats';
-import { paperLinearDecay } from '../train/lr';
+import { describeSchedule, paperLinearDecay } from '../train/lr';
 import { oneOf, PiatError } from '../util/errors';
 import { claimIs, summarizeSeeds, verdictOf, Verdict } from '../stats';
 import { lineChart } from '../plots/charts';
@@ -87,6 +87,31 @@ export function searchConfig(profile: Profile, s: SearchSetting, seed: number): 
   const c: PoolConfig = { ...base, ...s.overrides, seed, seeds: s.pool ? base.seeds : [seed] };
   if (profile === 'smoke') return { ...c, trainSize: 128, testSize: 64, trainEvalSize: 64, validationSize: 0, epochs: 3, lrSchedule: paperLinearDecay(3), widths: [8, 16, 32], batchSize: 64, evalEvery: 1 };
   return c;
+}
+
+/** One row per setting at a profile (notebook 11's first table): what each trains and how it is evaluated. */
+export function searchSettingsTable(profile: Profile): Record<string, string | number>[] {
+  return SEARCH_SETTINGS.map((s) => {
+    const c = searchConfig(profile, s, 1);
+    const model = c.arch === 'small-cnn' ? `small-cnn ${(c.widths ?? []).join('/')}` : c.fcWidth ? `${c.arch}, head ${c.fcWidth}` : c.arch;
+    return {
+      setting: s.name,
+      'training images': c.trainSize ?? 'all',
+      model,
+      batch: c.batchSize,
+      epochs: c.epochs,
+      LR: `${c.lr}, ${describeSchedule(c.lrSchedule)}`,
+      'weight decay': c.weightDecay,
+      ε: c.attack.eps,
+      'training attack': `PGD-${c.attack.steps}, step ${+c.attack.alpha.toFixed(4)}`,
+      'evaluation attack': `PGD-${c.evalAttack.steps}, step ${+c.evalAttack.alpha.toFixed(4)}`,
+      augmentation: c.augmentation && !Object.keys(c.augmentation).length ? 'none' : 'crop',
+      'test images / evaluation': c.testSize,
+      'training images evaluated': c.trainEvalSize ?? 0,
+      'evaluated every (epochs)': c.evalEvery ?? 1,
+      're-measures': s.remeasures ?? '',
+    };
+  });
 }
 
 export interface SearchRun {
