@@ -29,7 +29,8 @@ export function lineChart(rows: Row[], o: LineChartOptions): VegaLiteSpec {
       ...(o.percent ? { axis: { format: '.0%' } } : {}),
       scale: { zero: false },
     },
-    ...(o.color ? { color: { field: o.color, type: 'nominal' as const } } : {}),
+    // Vega-Lite cuts legend labels at 160 px: run names like 'robust, training images · seed 3' need more
+    ...(o.color ? { color: { field: o.color, type: 'nominal' as const, legend: { labelLimit: 400 } } } : {}),
   };
   const unit = {
     width: o.width ?? 420,
