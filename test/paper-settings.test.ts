@@ -138,7 +138,7 @@ test('the overfitting criterion on constructed curves: a fall of 3 points after 
 
 test('pooledFall: the falls of the runs that fit their training images, over all settings', async () => {
   const { pooledFall, searchSummary } = await import('../src/experiments/overfit-search');
-  const v = (setting: string, fall: number, trainFinal: number | null, testImages = 1000) => ({ setting, seed: 1, testImages, peak: 0.6, peakEpoch: 20, final: 0.6 - fall, fall, trainAtPeak: 0.7, trainFinal, overfits: fall >= 0.03 });
+  const v = (setting: string, fall: number, trainFinal: number | null, testImages = 1000) => ({ setting, seed: 1, testImages, evalEvery: 10, peak: 0.6, peakEpoch: 20, final: 0.6 - fall, fall, trainAtPeak: 0.7, trainFinal, overfits: fall >= 0.03 });
   const vs = [v('a', 0.02, 0.95), v('a', 0.04, 0.93), v('b', 0.01, 0.91), v('b', 0.03, 0.97), v('c', 0.09, 0.8), v('d', 0.09, 0.99, 500), v('e', 0.09, null)];
   const p = pooledFall(vs);
   // c (not fitted), d (500 test images) and e (no training evaluation) are left out
@@ -155,6 +155,7 @@ test('pooledFall: the falls of the runs that fit their training images, over all
   assert.equal(tight?.belowCriterion, 'holds', 'falls of 2 ± 0.1 points are clearly below 3');
   assert.equal(pooledFall([0.05, 0.051, 0.049].map((f) => v('a', f, 0.95)))?.belowCriterion, 'does not hold');
   assert.equal(pooledFall([v('a', 0.02, 0.95)]), null, 'one run has no spread');
+  assert.doesNotMatch(searchSummary(vs), /left out/, 'nothing re-evaluated, nothing said about it');
   assert.match(searchSummary(vs), /the 4 runs that fit their training images .* fall by 2\.50 ± 1\.29 points .* 2 of 4 reach 3 points\. .* probability 0\.125.* interval, .* is \[-?\d+\.\d\d, \d+\.\d\d\] points: "the typical fall at this size is below 3 points" is \*\*inconclusive\*\*/);
 });
 
@@ -173,26 +174,36 @@ test('a re-measuring search setting trains as its source does (it differs only i
   const row = searchSettingsTable('overfit').find((x) => x.setting === r.name);
   assert.equal(row?.['re-measures'], r.remeasures);
   assert.equal(row?.['evaluated every (epochs)'], r.overrides.evalEvery);
-  const v = (setting: string, fall: number) => ({ setting, seed: 1, testImages: 1000, peak: 0.6, peakEpoch: 20, final: 0.6 - fall, fall, trainAtPeak: 0.7, trainFinal: 0.95, overfits: fall >= 0.03 });
-  const vs = [v(r.remeasures as string, 0.02), v(r.remeasures as string, 0.03), v(r.name, 0.04), v(r.name, 0.05)];
+  const v = (setting: string, seed: number, fall: number, evalEvery: number) => ({ setting, seed, testImages: 1000, evalEvery, peak: 0.6, peakEpoch: 20, final: 0.6 - fall, fall, trainAtPeak: 0.7, trainFinal: 0.95, overfits: fall >= 0.03 });
+  const vs = [v(r.remeasures as string, 1, 0.02, 10), v(r.remeasures as string, 2, 0.03, 10), v(r.name, 1, 0.04, 5), v(r.name, 2, 0.05, 5)];
   assert.equal(pooledFall(vs)?.runs, 2);
+  assert.equal(pooledFall(vs)?.remeasuredLeftOut, 2);
   assert.ok(Math.abs((pooledFall(vs)?.mean as number) - 0.025) < 1e-12);
-  assert.match(searchSummary(vs), new RegExp(`\\*\\*${r.name} \\(the training of ${r.remeasures}.*, evaluated every \\d+ epochs\\)\\*\\*: meets the criterion in 2 of 2 seeds`));
+  assert.match(searchSummary(vs), new RegExp(`\\*\\*${r.name} \\(re-evaluates the training of ${r.remeasures}.*, every 5th epoch\\)\\*\\*: meets the criterion in 2 of 2 seeds`));
+  assert.match(searchSummary(vs), /\(2 re-evaluated runs left out: their trainings are counted once, under the setting re-evaluated\): the 2 runs/);
+  // without its source's run of the same seed a re-evaluating run stands for its training: seed 3 counts, seed 1 does not
+  const alone = pooledFall([v(r.remeasures as string, 1, 0.02, 10), v(r.name, 1, 0.04, 5), v(r.name, 3, 0.05, 5)]);
+  assert.equal(alone?.runs, 2);
+  assert.equal(alone?.remeasuredLeftOut, 1);
+  assert.ok(Math.abs((alone?.mean as number) - 0.035) < 1e-12);
+  assert.match(searchSummary([v(r.name, 1, 0.04, 1)]), /every epoch\)/);
 });
 
-test('evaluating more or less often leaves the training unchanged: the same seed gives the same losses at every epoch', async () => {
+test('evaluating more or less often, or on a held-out split too, leaves the training unchanged: the same seed gives the same losses at every epoch', async () => {
   const all = twoCircles({ perClass: 40, seed: 6 });
-  const losses = async (every: number) => {
+  const losses = async (every: number, heldOut: boolean) => {
     const model = mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 3 });
     const r = await train({
-      model, objective: pgdAt({ attack: { eps: 0.05, alpha: 0.02, steps: 2 } }), train: all.take(60), test: all.slice(60),
+      model, objective: pgdAt({ attack: { eps: 0.05, alpha: 0.02, steps: 2 } }), train: all.take(60), test: all.slice(60), validation: heldOut ? all.slice(60).take(10) : undefined,
       config: { epochs: 4, batchSize: 20, seed: 1, optimizer: { lr: 0.1 }, eval: { n: 20, attack: { eps: 0.05, alpha: 0.02, steps: 2, randomStart: true }, every, trainN: 20 } },
       progress: false,
     });
     model.dispose();
     return r.records.map((x) => x.loss.total);
   };
-  assert.deepEqual(await losses(1), await losses(3));
+  const every3 = await losses(3, false);
+  assert.deepEqual(await losses(1, true), every3);
+  assert.deepEqual(await losses(2, false), every3);
 });
 
 test('eval.every: only every n-th epoch and the last are evaluated; the others record null and cannot be Best', async () => {

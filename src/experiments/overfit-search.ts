@@ -108,6 +108,7 @@ export function searchSettingsTable(profile: Profile): Record<string, string | n
       augmentation: c.augmentation && !Object.keys(c.augmentation).length ? 'none' : 'crop',
       'test images / evaluation': c.testSize,
       'training images evaluated': c.trainEvalSize ?? 0,
+      'held out for Best': c.validationSize ?? 0,
       'evaluated every (epochs)': c.evalEvery ?? 1,
       're-measures': s.remeasures ?? '',
     };
@@ -206,6 +207,8 @@ export interface SearchVerdict {
   setting: string;
   seed: number;
   testImages: number;
+  /** evaluated every this many epochs (and after the last) */
+  evalEvery: number;
   /** highest robust test accuracy, its epoch, the last one */
   peak: number;
   peakEpoch: number;
@@ -231,7 +234,7 @@ export function searchVerdict(r: SearchRun): SearchVerdict {
   const trainAtPeak = train[peakAt];
   const trainFinal = train[train.length - 1];
   const rises = trainAtPeak !== null && trainFinal !== null && trainFinal > trainAtPeak;
-  return { setting: r.setting, seed: r.seed, testImages: r.config.testSize, peak, peakEpoch, final: rob[rob.length - 1], fall, trainAtPeak, trainFinal, overfits: fall >= OVERFIT_FALL && r.config.testSize >= OVERFIT_MIN_TEST && rises };
+  return { setting: r.setting, seed: r.seed, testImages: r.config.testSize, evalEvery: r.config.evalEvery ?? 1, peak, peakEpoch, final: rob[rob.length - 1], fall, trainAtPeak, trainFinal, overfits: fall >= OVERFIT_FALL && r.config.testSize >= OVERFIT_MIN_TEST && rises };
 }
 
 /** Per-epoch rows {setting, seed, epoch, metric, accuracy} for the search's curves. */
@@ -284,16 +287,20 @@ export interface PooledFall {
   interval: { lo: number; hi: number };
   /** "the mean fall is below the criterion's 3 points": holds when the interval's top is under it */
   belowCriterion: Verdict;
+  /** runs left out because the same seed's training is already counted under the setting they re-measure */
+  remeasuredLeftOut: number;
 }
 
 /** The falls of every fitted run of every setting together: how large robust overfitting is at this size, against the criterion's threshold. */
 export function pooledFall(vs: SearchVerdict[]): PooledFall | null {
-  // a re-measured training counts once, as its every-10th-epoch source (the grid of the other settings)
-  const fitted = vs.filter((v) => !remeasured(v.setting) && v.testImages >= OVERFIT_MIN_TEST && v.trainFinal !== null && v.trainFinal >= FITTED_TRAIN_ROBUST);
+  // a training measured twice counts once, as its source (whose grid the other settings share);
+  // a re-measuring run whose source run is not among vs stands for that training itself
+  const counted = (v: SearchVerdict) => !vs.some((u) => u.setting === remeasured(v.setting) && u.seed === v.seed);
+  const fitted = vs.filter((v) => counted(v) && v.testImages >= OVERFIT_MIN_TEST && v.trainFinal !== null && v.trainFinal >= FITTED_TRAIN_ROBUST);
   if (fitted.length < 2) return null;
   const { mean, std, interval } = summarizeSeeds(fitted.map((v) => v.fall));
   const reached = fitted.filter((v) => v.fall >= OVERFIT_FALL).length;
-  return { runs: fitted.length, mean, std, reached, allThree: (reached / fitted.length) ** 3, interval, belowCriterion: verdictOf(OVERFIT_FALL - mean, mean - interval.lo) };
+  return { runs: fitted.length, mean, std, reached, allThree: (reached / fitted.length) ** 3, interval, belowCriterion: verdictOf(OVERFIT_FALL - mean, mean - interval.lo), remeasuredLeftOut: vs.filter((v) => !counted(v)).length };
 }
 
 /** The setting a search setting re-measures (undefined for its own training, or a name not in SEARCH_SETTINGS). */
@@ -301,12 +308,13 @@ function remeasured(name: string): string | undefined {
   return SEARCH_SETTINGS.find((x) => x.name === name)?.remeasures;
 }
 
-/** "X (the training of Y, evaluated every n-th epoch)" for a re-measuring setting, else X. */
-function settingLabel(name: string): string {
+const everyNth = (n: number) => (n === 1 ? 'every epoch' : `every ${n}${n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'} epoch`);
+
+/** "X (re-evaluates the training of Y … every n-th epoch)" for a re-measuring setting, else X; `evalEvery` as its runs were evaluated. */
+function settingLabel(name: string, evalEvery: number | undefined): string {
   const source = remeasured(name);
   if (!source) return name;
-  const every = findSetting(name).overrides.evalEvery;
-  return `${name} (the training of ${source}${source === OVERFIT_SETTING ? ', the overfit profile' : ''}, evaluated every ${every} epochs)`;
+  return `${name} (re-evaluates the training of ${source}${source === OVERFIT_SETTING ? ', the overfit profile' : ''}${evalEvery ? `, ${everyNth(evalEvery)}` : ''})`;
 }
 
 /** Markdown: which settings meet the criterion in every seed, and what that means for the overfit profile. */
@@ -315,7 +323,7 @@ export function searchSummary(vs: SearchVerdict[]): string {
   const lines = settings.map((s) => {
     const mine = vs.filter((v) => v.setting === s);
     const ok = mine.filter((v) => v.overfits).length;
-    return `- **${settingLabel(s)}**: meets the criterion in ${ok} of ${mine.length} seed${mine.length > 1 ? 's' : ''}${ok === mine.length && mine.length >= 3 ? ' — robust overfitting happens here in every seed tried' : ''}.`;
+    return `- **${settingLabel(s, mine[0]?.evalEvery)}**: meets the criterion in ${ok} of ${mine.length} seed${mine.length > 1 ? 's' : ''}${ok === mine.length && mine.length >= 3 ? ' — robust overfitting happens here in every seed tried' : ''}.`;
   });
   const met = settings.filter((s) => vs.filter((v) => v.setting === s).every((v) => v.overfits) && vs.filter((v) => v.setting === s).length >= 3);
   return [
@@ -323,7 +331,7 @@ export function searchSummary(vs: SearchVerdict[]): string {
     '',
     ...lines,
     '',
-    met.length ? `Settings that meet it in 3 seeds: ${met.map(settingLabel).join(', ')}. The overfit profile uses ${OVERFIT_SETTING}.` : 'No setting has met it in 3 seeds yet: the overfit profile cannot claim robust overfitting until one does.',
+    met.length ? `Settings that meet it in 3 seeds: ${met.map((m) => settingLabel(m, vs.find((v) => v.setting === m)?.evalEvery)).join(', ')}. The overfit profile uses ${OVERFIT_SETTING}.` : 'No setting has met it in 3 seeds yet: the overfit profile cannot claim robust overfitting until one does.',
     ...pooledLines(pooledFall(vs)),
   ].join('\n');
 }
@@ -333,7 +341,7 @@ function pooledLines(p: PooledFall | null): string[] {
   const pts = (x: number) => (100 * x).toFixed(2);
   return [
     '',
-    `**All settings together** (a re-measured training counted once, on the every-10th-epoch grid): the ${p.runs} runs that fit their training images (robust accuracy on them ≥ ${100 * FITTED_TRAIN_ROBUST} % at the end) fall by ${pts(p.mean)} ± ${pts(p.std)} points after their peaks; ${p.reached} of ${p.runs} reach ${100 * OVERFIT_FALL} points. ` +
+    `**All settings together**${p.remeasuredLeftOut ? ` (${p.remeasuredLeftOut} re-evaluated run${p.remeasuredLeftOut > 1 ? 's' : ''} left out: ${p.remeasuredLeftOut > 1 ? 'their trainings are' : 'its training is'} counted once, under the setting re-evaluated)` : ''}: the ${p.runs} runs that fit their training images (robust accuracy on them ≥ ${100 * FITTED_TRAIN_ROBUST} % at the end) fall by ${pts(p.mean)} ± ${pts(p.std)} points after their peaks; ${p.reached} of ${p.runs} reach ${100 * OVERFIT_FALL} points. ` +
       `Were every seed to reach it at that rate, 3 seeds of one setting would all reach it with probability ${p.allThree.toFixed(3)} (the fall alone; the criterion also asks the training robustness to rise): where that is small, the criterion asks for more overfitting than this size shows, not for another setting of the same kind. ` +
       `The mean fall's 95 % interval, taking the runs as draws of one population, is [${pts(p.interval.lo)}, ${pts(p.interval.hi)}] points: "the typical fall at this size is below ${100 * OVERFIT_FALL} points" ${claimIs(p.belowCriterion)}.`,
   ];

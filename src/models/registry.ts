@@ -80,7 +80,7 @@ export const MODELS = {
     smallCnn({ numClasses: i.numClasses, inputShape: image(i), widths: o.widths, seed: i.seed }),
   ),
   'cnn-fc': {
-    summary: "TRADES' MNIST SmallCNN: 3×3 convs 32, 32, max-pool, 64, 64, max-pool (each + BN + ReLU), FC 200 → 200 → classes, no dropout",
+    summary: "TRADES' MNIST SmallCNN: 3×3 convs 32, 32, max-pool, 64, 64, max-pool (each + BN + ReLU), FC 200 → 200 → classes (the width is fcWidth), no dropout",
     source: 'Zhang et al. 2019 (TRADES code), batch norm added',
     input: 'image',
     options: { fcWidth: s.opt(s.int({ min: 1, default: CNN_FC_HIDDEN, description: 'width of the two fully connected hidden layers' })) },
