@@ -39,13 +39,18 @@ export function paperReported(title: string, table: PaperRow[], group: string, m
   return `**Paper reported (${title}):** ${rows.map((r) => `${r.method} ${r[metric].toFixed(2)}`).join(', ')}.`;
 }
 
+/** A pool config's network with the options it sets: "cnn-fc (head width 800)", "small-cnn (widths 8/16/32)". */
+export function modelLabel(cfg: Pick<PoolConfig, 'arch' | 'widths' | 'fcWidth' | 'patch'>): string {
+  const widths = cfg.widths ? ` (widths ${cfg.widths.join('/')})` : '';
+  const head = cfg.fcWidth ? ` (head width ${cfg.fcWidth})` : '';
+  const patch = cfg.patch ? ` (patch ${cfg.patch})` : '';
+  return `${cfg.arch}${widths}${head}${patch}`;
+}
+
 /** The training recipe of a pool config, in words. */
 export function trainingLine(cfg: PoolConfig): string {
-  const widths = cfg.widths ? ` (widths ${cfg.widths.join('/')})` : '';
-  const patch = cfg.patch ? ` (patch ${cfg.patch})` : '';
-  const head = cfg.fcWidth ? ` (head width ${cfg.fcWidth})` : '';
   return (
-    `**Model:** ${cfg.arch}${widths}${head}${patch} · SGD momentum 0.9, LR ${cfg.lr} (${describeSchedule(cfg.lrSchedule)}), weight decay ${cfg.weightDecay}, ` +
+    `**Model:** ${modelLabel(cfg)} · SGD momentum 0.9, LR ${cfg.lr} (${describeSchedule(cfg.lrSchedule)}), weight decay ${cfg.weightDecay}, ` +
     `${cfg.epochs} epochs, batch ${cfg.batchSize} · training attack PGD-${cfg.attack.steps}, ε = ${cfg.attack.eps.toFixed(4)}, step ${cfg.attack.alpha.toFixed(4)}`
   );
 }

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { Profile, runRoot } from './profiles';
 import { poolConfig, PoolConfig, poolData, poolRoot, trainPool } from './pool';
 import { MethodRun, runDirName } from './compare-methods';
+import { modelLabel } from './notebook';
 import { evaluatedRecords, fallAfterPeak } from './curve-stats';
 import { describeSchedule, paperLinearDecay } from '../train/lr';
 import { oneOf, PiatError } from '../util/errors';
@@ -76,7 +77,7 @@ export const SEARCH_SETTINGS: SearchSetting[] = [
   // touches the weights)
   { name: 'cnnfc-n500-b50-e120-every5', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 5 }), remeasures: 'cnnfc-n500-b50-e120-every10' },
   // session 11: capacity, the one lever not yet pulled — the head that memorises, four times as wide
-  // (200 → 800: 0.25 M → 1.5 M parameters; the convolutions, and so the cost, nearly unchanged)
+  // (200 → 800: the head's 0.25 M parameters → 1.47 M; the convolutions, and so the cost, nearly unchanged)
   { name: 'cnnfc-fc800-n500-b50-e120-every10', overrides: search(120, { arch: 'cnn-fc', fcWidth: 800, trainSize: 500, batchSize: 50, evalEvery: 10 }) },
 ];
 
@@ -93,11 +94,10 @@ export function searchConfig(profile: Profile, s: SearchSetting, seed: number): 
 export function searchSettingsTable(profile: Profile): Record<string, string | number>[] {
   return SEARCH_SETTINGS.map((s) => {
     const c = searchConfig(profile, s, 1);
-    const model = c.arch === 'small-cnn' ? `small-cnn ${(c.widths ?? []).join('/')}` : c.fcWidth ? `${c.arch}, head ${c.fcWidth}` : c.arch;
     return {
       setting: s.name,
       'training images': c.trainSize ?? 'all',
-      model,
+      model: modelLabel(c),
       batch: c.batchSize,
       epochs: c.epochs,
       LR: `${c.lr}, ${describeSchedule(c.lrSchedule)}`,
@@ -320,18 +320,19 @@ function settingLabel(name: string, evalEvery: number | undefined): string {
 /** Markdown: which settings meet the criterion in every seed, and what that means for the overfit profile. */
 export function searchSummary(vs: SearchVerdict[]): string {
   const settings = [...new Set(vs.map((v) => v.setting))];
-  const lines = settings.map((s) => {
+  const bySetting = settings.map((s) => {
     const mine = vs.filter((v) => v.setting === s);
     const ok = mine.filter((v) => v.overfits).length;
-    return `- **${settingLabel(s, mine[0]?.evalEvery)}**: meets the criterion in ${ok} of ${mine.length} seed${mine.length > 1 ? 's' : ''}${ok === mine.length && mine.length >= 3 ? ' — robust overfitting happens here in every seed tried' : ''}.`;
+    return { label: settingLabel(s, mine[0].evalEvery), seeds: mine.length, ok, met: ok === mine.length && mine.length >= 3 };
   });
-  const met = settings.filter((s) => vs.filter((v) => v.setting === s).every((v) => v.overfits) && vs.filter((v) => v.setting === s).length >= 3);
+  const lines = bySetting.map((b) => `- **${b.label}**: meets the criterion in ${b.ok} of ${b.seeds} seed${b.seeds > 1 ? 's' : ''}${b.met ? ' — robust overfitting happens here in every seed tried' : ''}.`);
+  const met = bySetting.filter((b) => b.met).map((b) => b.label);
   return [
     `**Criterion:** robust test accuracy (≥ ${OVERFIT_MIN_TEST} images) falls by ≥ ${100 * OVERFIT_FALL} points after its peak (moving average of 3 evaluated epochs) while robust accuracy on training images rises from the peak's epoch to the end, in each of 3 seeds.`,
     '',
     ...lines,
     '',
-    met.length ? `Settings that meet it in 3 seeds: ${met.map((m) => settingLabel(m, vs.find((v) => v.setting === m)?.evalEvery)).join(', ')}. The overfit profile uses ${OVERFIT_SETTING}.` : 'No setting has met it in 3 seeds yet: the overfit profile cannot claim robust overfitting until one does.',
+    met.length ? `Settings that meet it in 3 seeds: ${met.join(', ')}. The overfit profile uses ${OVERFIT_SETTING}.` : 'No setting has met it in 3 seeds yet: the overfit profile cannot claim robust overfitting until one does.',
     ...pooledLines(pooledFall(vs)),
   ].join('\n');
 }
