@@ -56,9 +56,10 @@ export { stopOnSigint } from './train/interrupt';
 export * from './experiments/run-config';
 export { runConfigSchema, runConfigJsonSchema } from './experiments/run-config-schema';
 
-// ---- Evaluation: accuracy, the evaluation protocol, checks on a model before it is evaluated ----
+// ---- Evaluation: accuracy, the evaluation protocol, per-image results, checks on a model before it is evaluated ----
 export * from './eval/accuracy';
 export * from './eval/evaluate';
+export * from './eval/per-image';
 export * from './eval/checks';
 
 // ---- Analysis and plots: decision boundaries, oscillation, loss landscapes; Vega-Lite charts, notebook display ----

@@ -6,7 +6,8 @@ import * as path from 'path';
 import { mlp } from '../src/models/mlp';
 import { twoCircles } from '../src/data/toy';
 import { saveModel } from '../src/train/model-io';
-import { evaluateRun, FinalEvalConfig } from '../src/experiments/pool';
+import { evaluateRun, FinalEvalConfig, hasPerImage, weightsCacheKey } from '../src/experiments/pool';
+import { perImageAccuracy } from '../src/eval/per-image';
 import { setup, tmpDir } from './helpers';
 
 before(setup);
@@ -43,6 +44,35 @@ test('evaluateRun evaluates different Best and Final weights separately', async 
   const run = { method: 'PGD-AT', records: [], runDir: dir, oscillation: {} as never };
   await evaluateRun(run, test_, f, { progress: false });
   assert.equal(evalFiles(dir).length, 2);
+});
+
+test('evaluateRun keeps per-image correctness in its cache (AutoAttack included) and removes the AutoAttack state file', async () => {
+  const dir = await runDir(1, 2);
+  const run = { method: 'PGD-AT', records: [], runDir: dir, oscillation: {} as never };
+  const fa: FinalEvalConfig = { ...f, n: 24, attacks: ['clean', 'pgd20', 'aa'], aa: { version: 'custom', attacks: ['apgd-ce'], apgdSteps: 5 } };
+  const evals = await evaluateRun(run, test_, fa, { progress: false });
+  assert.deepEqual(evalFiles(dir).filter((n) => n.endsWith('.aa-state.json')), [], 'the AutoAttack state file is removed once its flags are in the row');
+  for (const e of evals) {
+    assert.ok(hasPerImage(e), `${e.which}: rows without perImage`);
+    for (const r of e.rows) assert.equal(perImageAccuracy(r.perImage as NonNullable<typeof r.perImage>), r.accuracy, `${e.which} ${r.attack}`);
+  }
+  const again = await evaluateRun(run, test_, fa, { progress: false });
+  assert.deepEqual(again, evals, 'the cache gives back the same rows, per-image data included');
+});
+
+test('evaluateRun loads a cache file written before per-image results were kept, without evaluating again', async () => {
+  const dir = await runDir(1, 1);
+  const run = { method: 'PGD-AT', records: [], runDir: dir, oscillation: {} as never };
+  const old = [
+    { attack: 'clean', accuracy: 0.123, n: 40, seconds: 1 },
+    { attack: 'pgd20', accuracy: 0.045, n: 40, seconds: 2 },
+  ];
+  const file = path.join(dir, `eval-best-${weightsCacheKey(f, path.join(dir, 'best'))}.json`);
+  fs.writeFileSync(file, JSON.stringify(old, null, 2));
+  const evals = await evaluateRun(run, test_, f, { progress: false });
+  assert.deepEqual(evals.map((e) => e.rows), [old, old], 'Best and Final (the same weights) both read the old file');
+  assert.deepEqual(evals.map(hasPerImage), [false, false]);
+  assert.deepEqual(evalFiles(dir), [path.basename(file)], 'nothing was evaluated again');
 });
 
 test('PIAT_SEEDS picks a subset of the profile\'s seeds to train and report; the run folders stay where the full list puts them', async () => {

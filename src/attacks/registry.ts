@@ -41,6 +41,13 @@ export interface DatasetRun {
   progress?: boolean;
 }
 
+/** What a dataset-level run gives: its robust accuracy over the first n examples and, per example, whether it stayed correct. */
+export interface DatasetResult {
+  accuracy: number;
+  /** per example, in order: still classified correctly after the attack (length n) */
+  correct: boolean[];
+}
+
 interface Described {
   /** one line: what it does */
   summary: string;
@@ -57,7 +64,7 @@ export type AttackEntry = Described &
         steps?: { default?: number; example: number };
         make(s: AttackSettings, steps: number): AttackFn;
       }
-    | { kind: 'dataset'; run(model: tf.LayersModel, data: ArrayDataset, s: AttackSettings, r: DatasetRun): number }
+    | { kind: 'dataset'; run(model: tf.LayersModel, data: ArrayDataset, s: AttackSettings, r: DatasetRun): DatasetResult }
   );
 
 export const ATTACKS = {
@@ -95,7 +102,10 @@ export const ATTACKS = {
     kind: 'dataset',
     summary: 'AutoAttack: its components in turn, each on the points still robust (standard version unless `aa` says otherwise)',
     source: 'Croce & Hein 2020, fra31/auto-attack',
-    run: (model, data, s, r) => autoAttack(model, data, { ...s.aa, eps: s.eps, n: r.n, seed: s.seed, statePath: r.statePath, progress: r.progress }).robustAccuracy,
+    run: (model, data, s, r) => {
+      const { robustAccuracy, robust } = autoAttack(model, data, { ...s.aa, eps: s.eps, n: r.n, seed: s.seed, statePath: r.statePath, progress: r.progress });
+      return { accuracy: robustAccuracy, correct: robust };
+    },
   },
 } satisfies Record<string, AttackEntry>;
 

@@ -3,8 +3,6 @@ import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, batchIndices } from '../data/dataset';
 import { AttackFn, correctFlags } from '../attacks/contract';
 
-// fab.ts still imports correctFlags from here (its owner moves it to ../contract)
-export { correctFlags };
 export type { AttackFn };
 
 export interface AccuracyOptions {
@@ -27,11 +25,27 @@ function visitPredictions(model: tf.LayersModel, data: ArrayDataset, attack: Att
   return n;
 }
 
+/**
+ * Per example among the first n (in order): 1 when the prediction on `attack(x)` (or x, without
+ * attack) is correct, else 0. `toPerImage` (per-image.ts) keeps it; `accuracyOf` gives the accuracy.
+ */
+export function correctness(model: tf.LayersModel, data: ArrayDataset, attack?: AttackFn, o: AccuracyOptions = {}): Uint8Array {
+  const out = new Uint8Array(Math.max(0, Math.min(o.n ?? data.size, data.size)));
+  let at = 0;
+  visitPredictions(model, data, attack, o, (flags) => flags.forEach((ok) => (out[at++] = ok ? 1 : 0)));
+  return out;
+}
+
+/** The fraction of ones among per-example flags: count / n, as `accuracy` computes it (0 for none). */
+export function accuracyOf(flags: ArrayLike<boolean | number>): number {
+  let correct = 0;
+  for (let i = 0; i < flags.length; i++) if (flags[i]) correct++;
+  return correct / Math.max(1, flags.length);
+}
+
 /** Fraction of examples whose prediction on `attack(x)` (or x, without attack) is correct. */
 export function accuracy(model: tf.LayersModel, data: ArrayDataset, attack?: AttackFn, o: AccuracyOptions = {}): number {
-  let correct = 0;
-  const n = visitPredictions(model, data, attack, o, (flags) => (correct += flags.filter(Boolean).length));
-  return correct / Math.max(1, n);
+  return accuracyOf(correctness(model, data, attack, o));
 }
 
 /**

@@ -1,11 +1,13 @@
 /**
  * Robustness evaluation with the paper's protocol (src/settings.ts): L∞, ε = 8/255, step 2/255;
  * PGD20 = PGD with random start, 20 steps; CW = PGD on the margin loss, 20 steps; AA = AutoAttack.
- * Attacks are named as the registry (src/attacks/registry.ts) names them. Returns one row per attack.
+ * Attacks are named as the registry (src/attacks/registry.ts) names them. Returns one row per attack,
+ * with which of the first n images each left correct (`perImage`), so two models compare image by image.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset } from '../data/dataset';
-import { accuracy } from './accuracy';
+import { accuracyOf, correctness } from './accuracy';
+import { PerImage, toPerImage } from './per-image';
 import { PiatError } from '../util/errors';
 import { AaBudget, resolveAttack } from '../attacks/registry';
 import { defaultStep, PAPER_THREAT } from '../settings';
@@ -34,6 +36,8 @@ export interface EvalRow {
   accuracy: number;
   n: number;
   seconds: number;
+  /** which of the n images were classified correctly (after the attack), for paired comparisons; absent in evaluations cached before it was kept */
+  perImage?: PerImage;
 }
 
 export function evaluate(model: tf.LayersModel, data: ArrayDataset, o: EvalOptions = {}): EvalRow[] {
@@ -46,12 +50,18 @@ export function evaluate(model: tf.LayersModel, data: ArrayDataset, o: EvalOptio
   const start = Date.now();
   const rows = attacks.map(({ name, entry, steps }) => {
     const t0 = Date.now();
-    const acc =
-      entry.kind === 'dataset'
-        ? entry.run(model, data, settings, { n, statePath: o.aaStatePath, progress: o.progress })
-        : accuracy(model, data, entry.kind === 'batch' ? entry.make(settings, steps) : undefined, { n, batchSize: o.batchSize });
+    let acc: number;
+    let flags: ArrayLike<boolean | number>;
+    if (entry.kind === 'dataset') {
+      const r = entry.run(model, data, settings, { n, statePath: o.aaStatePath, progress: o.progress });
+      acc = r.accuracy;
+      flags = r.correct;
+    } else {
+      flags = correctness(model, data, entry.kind === 'batch' ? entry.make(settings, steps) : undefined, { n, batchSize: o.batchSize });
+      acc = accuracyOf(flags);
+    }
     progress.tick(1, `${name} ${(100 * acc).toFixed(2)}%`);
-    return { attack: name, accuracy: acc, n, seconds: (Date.now() - t0) / 1000 };
+    return { attack: name, accuracy: acc, n, seconds: (Date.now() - t0) / 1000, perImage: toPerImage(flags) };
   });
   progress.finish(`evaluate · ${rows.map((r) => `${r.attack} ${(100 * r.accuracy).toFixed(2)}%`).join(' · ')} · ${n} images · ${formatSeconds((Date.now() - start) / 1000)}`);
   return rows;

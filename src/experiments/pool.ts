@@ -24,6 +24,7 @@ import { TrainingSetup, trainConfigOf } from './setup';
 import { paperLinearDecay } from '../train/lr';
 import { loadModel } from '../train/model-io';
 import { EvalOptions, evaluate, EvalRow } from '../eval/evaluate';
+import { allHavePerImage } from '../eval/per-image';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
 import { PiatError } from '../util/errors';
 import { formatSeconds, Progress } from '../util/progress';
@@ -294,7 +295,17 @@ export function finalWeightsDir(runDir: string): string {
 export interface CheckpointEval {
   method: string;
   which: 'best' | 'final';
+  /** one row per attack, each with its per-image correctness (`perImage`) unless cached before it was kept */
   rows: EvalRow[];
+}
+
+/**
+ * Whether every row of a checkpoint's evaluation says which images it got right, so that it can be
+ * paired image by image with another. An evaluation cached before per-image results were kept has
+ * none: it still loads, with its accuracies, and is not re-evaluated.
+ */
+export function hasPerImage(e: Pick<CheckpointEval, 'rows'>): boolean {
+  return allHavePerImage(e.rows);
 }
 
 /** A cache file key for results computed from saved weights: the settings' and the weights' checksums. */
@@ -302,7 +313,11 @@ export function weightsCacheKey(settings: unknown, weightsDir: string): string {
   return sha256(JSON.stringify(settings)).slice(0, 12) + '-' + sha256(fs.readFileSync(path.join(weightsDir, 'weights.bin'))).slice(0, 12);
 }
 
-/** Evaluates a run's Best and Final weights with the final attacks (cached per settings and weights). */
+/**
+ * Evaluates a run's Best and Final weights with the final attacks (cached per settings and weights
+ * in eval-<which>-<key>.json, rows with their per-image correctness; an older cache file without it
+ * is used as it is: see hasPerImage).
+ */
 export async function evaluateRun(run: MethodRun, test: ArrayDataset, f: FinalEvalConfig, o: { progress?: boolean } = {}): Promise<CheckpointEval[]> {
   const out: CheckpointEval[] = [];
   for (const which of ['best', 'final'] as const) {

@@ -1,3 +1,11 @@
+import type { PerImage } from '../eval/per-image';
+
+/** Per-image correctness on one split at one epoch: clean, and under the evaluation attack (null without one). */
+export interface SplitPerImage {
+  clean: PerImage;
+  robust: PerImage | null;
+}
+
 /** What a training run records per epoch (one JSON line each in records.jsonl). */
 export interface EpochRecord {
   /** 1-based epoch number */
@@ -19,5 +27,11 @@ export interface EpochRecord {
   valRobustAcc?: number | null;
   trainSeconds: number;
   evalSeconds: number;
+  /**
+   * evaluated epochs only: which images the accuracies above counted as correct (test: the first
+   * eval.n test examples; train: the first eval.trainN training examples; validation: the first
+   * eval.validationN of the validation split), for paired comparisons between runs
+   */
+  perImage?: { test?: SplitPerImage; train?: SplitPerImage; validation?: SplitPerImage };
   [extra: string]: unknown;
 }

@@ -19,7 +19,8 @@ import { ArrayDataset, batchIndices } from '../data/dataset';
 import { Objective } from '../objectives/types';
 import { pgd, PgdOptions } from '../attacks/pgd';
 import { PAPER_EVAL_ATTACK } from '../settings';
-import { accuracy } from '../eval/accuracy';
+import { accuracyOf, correctness } from '../eval/accuracy';
+import { toPerImage } from '../eval/per-image';
 import { backendInfo } from '../backend';
 import { PiatError } from '../util/errors';
 import { Rng } from '../util/rng';
@@ -28,7 +29,7 @@ import { readJson, sha256, writeFileAtomic } from '../util/fsx';
 import { Sgd, SgdOptions } from './sgd';
 import { LrSchedule, lrAt } from './lr';
 import { TrainerHook } from './hooks';
-import { EpochRecord } from './records';
+import { EpochRecord, SplitPerImage } from './records';
 import { loadCheckpoint, readState, saveCheckpoint, savedCheckpoint } from './checkpoint';
 import { loadModel, saveModel } from './model-io';
 import { trainStep } from './step';
@@ -328,6 +329,7 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
     let cleanAcc: number | null = null;
     let robustAcc: number | null = null;
     const extraAcc: Record<string, number | null> = {};
+    let perImage: EpochRecord['perImage'];
     const averaged = hooks.map((h) => h.averagedWeights?.()).find((w) => w) ?? null;
     const evaluateNow = c.eval && o.test && ((epoch + 1) % (c.eval.every ?? 1) === 0 || epoch + 1 === c.epochs);
     if (c.eval && o.test && evaluateNow) {
@@ -338,9 +340,10 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
       // fixed seeds per epoch and split, not drawn from the training stream: evaluation never changes training
       const seed = c.seed * 7919 + epoch;
       const at = (data: ArrayDataset, n: number | undefined, seedOffset: number) => evalSplit(model, data, { n, batchSize: c.eval?.batchSize }, evalAttack, seed + seedOffset);
-      ({ clean: cleanAcc, robust: robustAcc } = at(o.test, c.eval.n, 0));
-      if (c.eval.trainN) ({ clean: extraAcc.trainCleanAcc, robust: extraAcc.trainRobustAcc } = at(o.train, c.eval.trainN, 1_000_003));
-      if (o.validation) ({ clean: extraAcc.valCleanAcc, robust: extraAcc.valRobustAcc } = at(o.validation, c.eval.validationN, 2_000_003));
+      perImage = {};
+      ({ clean: cleanAcc, robust: robustAcc, perImage: perImage.test } = at(o.test, c.eval.n, 0));
+      if (c.eval.trainN) ({ clean: extraAcc.trainCleanAcc, robust: extraAcc.trainRobustAcc, perImage: perImage.train } = at(o.train, c.eval.trainN, 1_000_003));
+      if (o.validation) ({ clean: extraAcc.valCleanAcc, robust: extraAcc.valRobustAcc, perImage: perImage.validation } = at(o.validation, c.eval.validationN, 2_000_003));
       if (raw) {
         model.setWeights(raw);
         tf.dispose(raw);
@@ -356,6 +359,7 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
       ...extraAcc,
       trainSeconds,
       evalSeconds: (Date.now() - t1) / 1000,
+      ...(perImage ? { perImage } : {}),
     };
     records.push(record);
     const selectedOn = o.validation ? 'validation' : 'test';
@@ -398,11 +402,12 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   return { records, best, stopped, runDir: o.runDir };
 }
 
-/** Clean and (when there is an attack) robust accuracy on the first n examples of one split. */
-function evalSplit(model: tf.LayersModel, data: ArrayDataset, ev: { n?: number; batchSize?: number }, attack: PgdOptions | null, seed: number): { clean: number; robust: number | null } {
-  const clean = accuracy(model, data, undefined, ev);
-  const robust = attack ? accuracy(model, data, (m, x, y) => pgd(m, x, y, { ...attack, seed }), ev) : null;
-  return { clean, robust };
+/** Clean and (when there is an attack) robust accuracy on the first n examples of one split, and which of them were correct. */
+function evalSplit(model: tf.LayersModel, data: ArrayDataset, ev: { n?: number; batchSize?: number }, attack: PgdOptions | null, seed: number): { clean: number; robust: number | null; perImage: SplitPerImage } {
+  // one pass per setting gives both the flags and the accuracy (count / n, as accuracy() computes it)
+  const clean = correctness(model, data, undefined, ev);
+  const robust = attack ? correctness(model, data, (m, x, y) => pgd(m, x, y, { ...attack, seed }), ev) : null;
+  return { clean: accuracyOf(clean), robust: robust && accuracyOf(robust), perImage: { clean: toPerImage(clean), robust: robust && toPerImage(robust) } };
 }
 
 /** What survives a failed epoch, for the NaN-loss message: only a checkpoint that exists is named. */
