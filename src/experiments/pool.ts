@@ -31,7 +31,7 @@ import { formatSeconds, Progress } from '../util/progress';
 import { Profile, runRoot, runsBase } from './profiles';
 import { compareMethods, MethodRun, runDirName } from './compare-methods';
 import type { SeededRuns } from './curve-stats';
-import { methodLabel, methodSpec, MethodVariant } from './methods';
+import { MethodContext, methodLabel, methodSpec, MethodVariant } from './methods';
 import { sweepMode } from '../sweep/pool-handoff';
 import { trainInWorkers, WorkerRun } from '../sweep/workers';
 
@@ -219,6 +219,11 @@ export interface PoolMethod {
   variant?: MethodVariant;
 }
 
+/** The method context a pool config trains its methods in (trainPool's): the training attack, epochs, CFA's and A&P's settings. */
+export function poolMethodContext(c: PoolConfig, numClasses: number): MethodContext {
+  return { attack: c.attack, numClasses, epochs: c.epochs, cfaBeginEpoch: c.cfaBeginEpoch, cfaValidation: c.cfaValidation, apPatch: c.patch, apRampEpochs: c.apRampEpochs };
+}
+
 /** Trains (or re-uses) each method in the pool and returns its per-epoch records. */
 export async function trainPool(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; data?: PoolData; root?: string } = {}): Promise<MethodRun[]> {
   const data = o.data ?? poolData(c);
@@ -228,7 +233,7 @@ export async function trainPool(profile: Profile, c: PoolConfig, methods: (strin
   if (c.evalEvery && c.evalEvery > 1) trainConfig.eval = { ...(trainConfig.eval as NonNullable<typeof trainConfig.eval>), every: c.evalEvery };
   // `root`: runs outside the pool (the overfitting search), whose settings differ from the profile's
   const root = o.root ?? poolRoot(profile, c);
-  const ctx = { attack: c.attack, numClasses, epochs: c.epochs, cfaBeginEpoch: c.cfaBeginEpoch, cfaValidation: c.cfaValidation, apPatch: c.patch, apRampEpochs: c.apRampEpochs };
+  const ctx = poolMethodContext(c, numClasses);
   const specs = methods.map((m) => (typeof m === 'string' ? methodSpec(m, ctx) : methodSpec(m.name, ctx, m.variant)));
   return compareMethods({
     methods: specs,
