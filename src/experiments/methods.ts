@@ -4,7 +4,8 @@
  * not, and weight averaging — and its name in the paper's tables is derived from the spec
  * (`methodName`), never parsed. PAPER_METHODS lists the ones the notebooks train:
  *
- *   PGD-AT, ALP, TRADES, MART, MAIL, CFA, RAT, NMSE     the baselines (NMSE = PGD-AT + NMSE, Table V; CFA with its FAWA)
+ *   PGD-AT, ALP, TRADES, MART, MAIL, CFA, RAT, NMSE     the baselines (NMSE = PGD-AT + NMSE, Table V; CFA with its FAWA;
+ *                                                      MAIL on its base 'at', reweighting after 75/120 of the run)
  *   PIAT                                               PIAT around PGD-AT (Table III's "PIAT" row)
  *   PIAT+<baseline>                                     PIAT around any baseline (PIAT+NMSE is the paper's method)
  *   SWA, EMA                                            weight-averaging comparisons (PGD-AT inside)
@@ -80,11 +81,26 @@ export function methodByName(name: string): Method {
   return m;
 }
 
+/**
+ * MAIL's burn-in as a fraction of the run: the authors' `train.py` (QizhouWang/MAIL) trains the base
+ * method, then loads that model and runs MAIL's reweighting from epoch 75 of its 120 (`begin_epoch =
+ * 75 if args.epochs == 120`), so the method tables train the base method for 75/120 of any run.
+ */
+export const MAIL_BURN_IN_FRACTION = 75 / 120;
+
+/** MAIL's burn-in for a run of `epochs` epochs: round(75·epochs/120), i.e. 75 of 120, 113 of 180, 5 of 8, 1 of 2. */
+export function mailBurnInEpochs(epochs: number): number {
+  return Math.round(MAIL_BURN_IN_FRACTION * epochs);
+}
+
 export interface MethodContext {
   /** the training attack */
   attack: PgdOptions;
   numClasses: number;
+  /** the run's epochs (SWA's start, MAIL's burn-in) */
   epochs: number;
+  /** MAIL: epochs of its base method before the reweighting starts (default mailBurnInEpochs(epochs)) */
+  mailBurnInEpochs?: number;
   /** CFA: first calibrated epoch (authors: 10 of 200; scale it with short runs) */
   cfaBeginEpoch?: number;
   /** CFA: training examples held out for FAWA's validation */
@@ -120,9 +136,16 @@ export function methodLabel(name: string, v: MethodVariant = {}): string {
   return parts.join(' ');
 }
 
-/** The objective's options that come from the context rather than the method (CFA's calibration start). */
+/**
+ * The objective's options that come from the context rather than the method: CFA's calibration start
+ * and MAIL's burn-in (the context's, or 75/120 of its epochs). The context's objectiveOptions and the
+ * method's own options override them.
+ */
 function contextOptions(m: Method, c: MethodContext): Record<string, unknown> {
-  const fromContext = m.objective === 'cfa' && c.cfaBeginEpoch !== undefined ? { beginEpoch: c.cfaBeginEpoch } : {};
+  const fromContext =
+    m.objective === 'cfa' && c.cfaBeginEpoch !== undefined ? { beginEpoch: c.cfaBeginEpoch }
+    : m.objective === 'mail' ? { burnInEpochs: c.mailBurnInEpochs ?? mailBurnInEpochs(c.epochs) }
+    : {};
   return { attack: c.attack, ...fromContext, ...c.objectiveOptions?.[m.objective] };
 }
 

@@ -2,8 +2,11 @@
  * MAIL (Wang, Liu et al. NeurIPS 2021): instance reweighting by the probabilistic margin
  * PM = p_{2nd}(x') − p_y(x') (largest wrong-class minus true-class probability on the adversarial
  * example), w = 3·sigmoid(slope·(PM + bias)), detached. Defaults from the authors' code: bias
- * −1.5, slope 1, β = 5 for the TRADES/MART variants; the reweighting starts after a burn-in of
- * the base method (the authors resume from epoch 75 of 120: `burnInEpochs`).
+ * −1.5, slope 1, β = 5 for the TRADES/MART variants. The reweighting starts after a burn-in of
+ * `burnInEpochs` epochs (0-based epoch index ≥ burnInEpochs) in which w = 1, i.e. the base method
+ * itself (the authors resume MAIL from epoch 75 of 120; the method tables scale that to their run:
+ * experiments/methods.ts, MAIL_BURN_IN_FRACTION). Each epoch record says which it was:
+ * `mailReweighting` 1 (weighted) or 0 (burn-in).
  *   base 'at':     mean w·CE(f(x'), y)
  *   base 'trades': CE(f(x), y) + β·mean w·KL(f(x) ‖ f(x'))
  *   base 'mart':   mean w·BCE + β·mean KL·(1 − p_y(x))
@@ -23,7 +26,7 @@ export interface MailOptions {
   bias?: number;
   slope?: number;
   beta?: number;
-  /** epochs of the base method before the reweighting starts (default 0) */
+  /** epochs of the base method before the reweighting starts (default 0 here; the method tables use 75/120 of the run) */
   burnInEpochs?: number;
   attack?: PgdOptions;
 }
@@ -45,13 +48,14 @@ export function mail(opts: MailOptions = {}): Objective {
   const beta = opts.beta ?? 5;
   const burnIn = opts.burnInEpochs ?? 0;
   const attack = trainingAttack(opts.attack);
+  const reweighting = (epoch: number) => epoch >= burnIn;
   return {
     name: `mail-${base}`,
     config: { base, bias, slope, beta, burnInEpochs: burnIn, attack },
     adversarial: (model, x, y, ctx) => (base === 'trades' ? klFromNoise : ceFromNoise)(model, x, y, attack, ctx),
     loss(model, x, xAdv, y, ctx): LossResult {
       const zAdv = logits(model, xAdv as tf.Tensor, true);
-      const w = ctx.epoch >= burnIn ? mailWeights(zAdv, y, bias, slope) : tf.onesLike(y).asType('float32');
+      const w = reweighting(ctx.epoch) ? mailWeights(zAdv, y, bias, slope) : tf.onesLike(y).asType('float32');
       if (base === 'at') {
         const loss = tf.mean(tf.mul(crossEntropyPerExample(zAdv, y), w)) as tf.Scalar;
         return { loss, parts: { ce_adv_weighted: loss, mean_weight: tf.mean(w) as tf.Scalar } };
@@ -67,5 +71,7 @@ export function mail(opts: MailOptions = {}): Objective {
       const klMean = tf.mean(kl) as tf.Scalar;
       return { loss: tf.add(bceW, tf.mul(klMean, beta)) as tf.Scalar, parts: { bce_adv_weighted: bceW, kl_weighted: klMean, mean_weight: tf.mean(w) as tf.Scalar } };
     },
+    // the epoch record of the epoch that just ran says whether its losses were reweighted
+    onEpochEnd: (epoch) => ({ mailReweighting: reweighting(epoch) ? 1 : 0 }),
   };
 }

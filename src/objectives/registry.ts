@@ -88,13 +88,13 @@ export const OBJECTIVES = {
   mail: entry({
     paperName: 'MAIL',
     summary: 'its base (at, trades, mart) with instance weights 3·sigmoid(slope·(PM + bias)) from the probabilistic margin',
-    source: 'Liu et al. 2021 (authors\' code): bias −1.5, slope 1, β = 5',
+    source: 'Liu et al. 2021 (authors\' code): bias −1.5, slope 1, β = 5; reweighting from epoch 75 of 120 (the method tables: 75/120 of the run)',
     options: {
       base: s.opt(s.oneOf(['at', 'trades', 'mart'], 'a MAIL base', { default: 'at' })),
       bias: s.opt(s.num({ default: -1.5 })),
       slope: s.opt(s.num({ default: 1 })),
       beta: nonNeg(5),
-      burnInEpochs: s.opt(s.int({ min: 0, default: 0 })),
+      burnInEpochs: s.opt(s.int({ min: 0, default: 0, description: "epochs of the base method (weight 1) before the reweighting starts; a run config's default is 0, the method tables use round(75·epochs/120), the authors' 75 of 120" })),
       attack: attack('noise'),
     },
     // the TRADES base maximises the KL divergence: an attack loss would be ignored
