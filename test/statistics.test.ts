@@ -86,3 +86,81 @@ test('"varies less" from one run each: a clear difference in spread holds, simil
   // too few changes to say anything
   assert.equal(lessVariableVerdict([0.1, 0.2], [0.5, -0.5]), 'inconclusive');
 });
+
+test('Student t quantiles at real degrees of freedom against published values (scipy.stats.t.ppf(0.975, df))', async () => {
+  const { studentTQuantile } = await import('../src/stats');
+  const published: [number, number][] = [[1, 12.706204736174694], [2, 4.302652729749462], [2.5, 3.5746548420036817], [3, 3.1824463052837078], [5, 2.5705818356363146], [10, 2.228138851986274], [30, 2.0422724563012378], [1000, 1.9623390808264083]];
+  for (const [df, t] of published) near(studentTQuantile(0.95, df), t, 1e-9, `t(0.975, ${df})`);
+  near(studentTQuantile(0.95, Infinity), 1.959964, 1e-6, 'df ∞');
+  assert.throws(() => studentTQuantile(0.95, 0), /degrees of freedom/);
+});
+
+test('Welch half-width of two summaries against a hand computation (t at the Welch–Satterthwaite df, not pooled, not z)', () => {
+  // seeds 0.40/0.44/0.42 (var 4e-4) against 0.30/0.50 (var 0.02); no sampling term (not proportions)
+  const a = summarizeSeeds([0.40, 0.44, 0.42]);
+  const b = summarizeSeeds([0.30, 0.50]);
+  const va = 4e-4 / 3;
+  const vb = 0.02 / 2;
+  const df = (va + vb) ** 2 / (va ** 2 / 2 + vb ** 2 / 1);
+  near(df, 1.026753, 1e-6, 'Welch df');
+  // scipy.stats.t.ppf(0.975, 1.0267532) = 11.949935; the pooled df (3) would give 3.18 and z 1.96
+  const c = compareHigher(a, b);
+  near(c.halfWidth, 11.949935 * Math.sqrt(va + vb), 1e-5, 'half-width');
+  assert.ok(c.halfWidth > 1.0, String(c.halfWidth));
+  // one seed on either side: the training spread is unknown, whatever the images say
+  const one = compareHigher(summarizeSeeds([0.60], 10000), summarizeSeeds([0.40], 10000));
+  assert.equal(one.verdict, 'inconclusive');
+  assert.equal(one.reason, '1 seed');
+});
+
+test('paired difference: the variance components equal a two-way ANOVA computed independently', async () => {
+  const { pairedDifference } = await import('../src/stats');
+  const { Rng } = await import('../src/util/rng');
+  const rng = new Rng(7);
+  const S = 3;
+  const n = 60;
+  const draw = (p: number) => Array.from({ length: S }, () => Uint8Array.from({ length: n }, (_, i) => (rng.next() < p + 0.3 * Math.sin(i) ? 1 : 0)));
+  const A = draw(0.55);
+  const B = draw(0.5);
+  const c = pairedDifference({ seeds: [1, 2, 3], values: A }, { seeds: [3, 1, 2], values: [B[2], B[0], B[1]] });
+  // the same by sums of squares: D = A − B, SS_total = SS_seed + SS_image + SS_residual
+  const D = A.map((r, s) => Array.from(r, (v, i) => v - B[s][i]));
+  const grand = D.flat().reduce((x, y) => x + y, 0) / (S * n);
+  const seedMean = D.map((r) => r.reduce((x, y) => x + y, 0) / n);
+  const imageMean = Array.from({ length: n }, (_, i) => D.reduce((x, r) => x + r[i], 0) / S);
+  const ssSeed = n * seedMean.reduce((x, m) => x + (m - grand) ** 2, 0);
+  const ssImage = S * imageMean.reduce((x, m) => x + (m - grand) ** 2, 0);
+  const ssTotal = D.flat().reduce((x, v) => x + (v - grand) ** 2, 0);
+  const msSeed = ssSeed / (S - 1);
+  const msImage = ssImage / (n - 1);
+  const msResidual = (ssTotal - ssSeed - ssImage) / ((S - 1) * (n - 1));
+  near(c.diff, grand, 1e-12, 'difference');
+  assert.ok(c.seedsPaired, 'the same seeds in another order are paired');
+  near(c.seedVariance, msSeed / (S * n), 1e-12, 'seed part');
+  near(c.imageVariance, Math.max(0, (msImage - msResidual) / (S * n)), 1e-12, 'image part');
+  assert.ok(c.imageVariance > 0, 'this example has images on which the two sides disagree');
+  assert.ok(c.df > 1 && c.df < Infinity, String(c.df));
+  near(c.interval.hi - c.diff, c.halfWidth, 1e-12, 'interval');
+});
+
+test('paired difference: identical sides give 0 ± 0 and no verdict; one seed is inconclusive unless a measured seed variance is named', async () => {
+  const { pairedDifference, formatDifference, verdictLabel } = await import('../src/stats');
+  const row = Uint8Array.from([1, 0, 1, 1, 0, 1, 0, 0, 1, 1]);
+  const same = pairedDifference({ seeds: [1, 2], values: [row, row] }, { seeds: [1, 2], values: [row, row] });
+  assert.equal(same.diff, 0);
+  assert.equal(same.halfWidth, 0);
+  assert.equal(same.verdict, 'inconclusive');
+  // one seed, a large difference on 1000 images: still inconclusive (1 seed)
+  const all = new Uint8Array(1000).fill(1);
+  const half = Uint8Array.from({ length: 1000 }, (_, i) => i % 2);
+  const one = pairedDifference({ seeds: [1], values: [all] }, { seeds: [1], values: [half] });
+  assert.equal(verdictLabel(one), 'inconclusive (1 seed)');
+  assert.match(formatDifference(one), /^\+50\.0 pts \[unknown: 1 seed\] \(seeds unknown, images ±1\.6; 1 paired seed, 1000 images\)$/);
+  // with a seed variance measured elsewhere (sd 2 points on 5 df) it can hold, and says where it came from
+  const known = pairedDifference({ seeds: [1], values: [all] }, { seeds: [1], values: [half] }, { knownSeedVariance: { variance: 0.02 ** 2, df: 5, source: 'PGD-AT, overfit, 6 seeds' } });
+  assert.equal(known.verdict, 'holds');
+  assert.match(formatDifference(known), /seed variance from PGD-AT, overfit, 6 seeds/);
+  // different images are refused, naming the problem
+  assert.throws(() => pairedDifference({ seeds: [1], values: [all] }, { seeds: [1], values: [row] }), /1000 images and side B 10/);
+  assert.throws(() => pairedDifference({ seeds: [1, 1], values: [row, row] }, { seeds: [1], values: [row] }), /appears twice/);
+});

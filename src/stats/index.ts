@@ -2,3 +2,6 @@
 export * from './binomial';
 export * from './summary';
 export * from './verdict';
+export * from './student-t';
+export * from './paired';
+export * from './simulate';

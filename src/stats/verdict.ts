@@ -5,7 +5,8 @@
  * never holds.
  */
 import { normalQuantile } from './binomial';
-import { SeedSummary, t95 } from './summary';
+import { SeedSummary } from './summary';
+import { studentTQuantile } from './student-t';
 
 export type Verdict = 'holds' | 'does not hold' | 'inconclusive';
 
@@ -15,16 +16,20 @@ export interface Comparison {
   /** half-width of the 95% interval of the difference */
   halfWidth: number;
   verdict: Verdict;
+  /** why the verdict is inconclusive whatever the difference, e.g. "1 seed" */
+  reason?: string;
 }
 
 /**
- * The 95% half-width of mean(A) − mean(B): seed spreads combined Welch-style (Student t at the
- * Welch–Satterthwaite degrees of freedom), test-set sampling added in quadrature. When one side has a
- * single seed its training spread is unknown and only sampling error counts (say so next to it).
+ * The 95% half-width of mean(A) − mean(B) from summaries alone: seed spreads combined Welch-style
+ * (Student t at the Welch–Satterthwaite degrees of freedom), test-set sampling added in quadrature as
+ * if each side had its own images. Where both sides saw the same images and their per-image results
+ * are kept, `pairedDifference` (paired.ts) is the right estimate: this one is the unpaired fallback
+ * (older runs) and the estimate for statistics that are not per-image proportions (a curve's fall).
  */
 export function differenceHalfWidth(a: SeedSummary, b: SeedSummary): number {
-  // a statistic that is not a proportion has no sampling term: with one seed its spread is unknown
-  if ((a.n === undefined && a.values.length < 2) || (b.n === undefined && b.values.length < 2)) return Infinity;
+  // with one seed the training spread (usually the larger part) is unknown
+  if (a.values.length < 2 || b.values.length < 2) return Infinity;
   const va = a.values.length > 1 ? a.std ** 2 / a.values.length : 0;
   const vb = b.values.length > 1 ? b.std ** 2 / b.values.length : 0;
   const sa = a.n === undefined ? 0 : (a.mean * (1 - a.mean)) / a.n;
@@ -34,14 +39,15 @@ export function differenceHalfWidth(a: SeedSummary, b: SeedSummary): number {
   const dfA = a.values.length - 1;
   const dfB = b.values.length - 1;
   const df = (va + vb) ** 2 / ((dfA > 0 ? va ** 2 / dfA : 0) + (dfB > 0 ? vb ** 2 / dfB : 0));
-  return Math.sqrt(t95(Math.max(1, Math.floor(df))) ** 2 * (va + vb) + sampling);
+  return Math.sqrt(studentTQuantile(0.95, df) ** 2 * (va + vb) + sampling);
 }
 
 /** Verdict on "A is higher than B (by more than `margin`, default 0)". */
 export function compareHigher(a: SeedSummary, b: SeedSummary, margin = 0): Comparison {
   const diff = a.mean - b.mean;
   const halfWidth = differenceHalfWidth(a, b);
-  return { diff, halfWidth, verdict: verdictOf(diff - margin, halfWidth) };
+  const reason = a.values.length < 2 || b.values.length < 2 ? { reason: '1 seed' } : {};
+  return { diff, halfWidth, verdict: verdictOf(diff - margin, halfWidth), ...reason };
 }
 
 /** The verdict for an estimated effect (positive = the claim's direction) and its 95% half-width. */
