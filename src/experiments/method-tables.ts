@@ -7,8 +7,9 @@ import { DatasetName } from '../data/images';
 import { Profile } from './profiles';
 import { aaLabel, evaluateRun, PoolArch, PoolConfig, poolConfig, poolData, PoolMethod, poolSeeds, reportedSeeds, tableDatasets, trainPoolSeeds } from './pool';
 import { MethodRun } from './compare-methods';
-import { bestFinalDiff } from '../eval/evaluate';
-import { claimIs, compareHigher, Comparison, formatSummary, SeedSummary, summarizeSeeds, Verdict } from '../stats';
+import { bestFinalDiff, EvalRow } from '../eval/evaluate';
+import { perImageFlags } from '../eval/per-image';
+import { claimIs, compareHigher, Comparison, formatDifference, formatSummary, pairedDifference, PairedDifference, SeedsByImage, SeedSummary, summarizeSeeds, Verdict, verdictLabel } from '../stats';
 
 export interface MethodsResult {
   profile: Profile;
@@ -32,6 +33,11 @@ export interface BestFinalStats {
   final: SeedSummary;
   /** |Best − Final| per seed, as the paper's Diff column (not a proportion: seed spread only) */
   diff: SeedSummary;
+  /**
+   * per-image correctness of the Best and Final weights, one row per seed (the same test images):
+   * what paired comparisons use; absent when an evaluation predates per-image results
+   */
+  perImage?: { best: SeedsByImage; final: SeedsByImage };
 }
 
 export interface BestFinalRow {
@@ -41,6 +47,10 @@ export interface BestFinalRow {
   best: number;
   final: number;
   diff: number;
+  /** the seed whose runs these are, and their per-image correctness (when evaluated with it) */
+  seed?: number;
+  bestImages?: Uint8Array;
+  finalImages?: Uint8Array;
 }
 
 /**
@@ -52,11 +62,15 @@ export async function runMethodsOn(profile: Profile, dataset: DatasetName, metho
   const data = poolData(config);
   const seedRuns = await trainPoolSeeds(profile, config, methods, { progress: o.progress, data, evaluate: true });
   const perSeed: BestFinalRow[][] = [];
-  for (const { runs } of seedRuns) {
+  for (const { seed, runs } of seedRuns) {
     const rows: BestFinalRow[] = [];
     for (const run of runs) {
       const [best, final] = await evaluateRun(run, data.test, config.final, { progress: o.progress });
-      for (const r of bestFinalDiff(best.rows, final.rows)) rows.push({ dataset: config.dataset, method: run.method, ...r });
+      const images = (evalRows: EvalRow[], attack: string) => {
+        const p = evalRows.find((x) => x.attack === attack)?.perImage;
+        return p ? perImageFlags(p) : undefined;
+      };
+      for (const r of bestFinalDiff(best.rows, final.rows)) rows.push({ dataset: config.dataset, method: run.method, ...r, seed, bestImages: images(best.rows, r.attack), finalImages: images(final.rows, r.attack) });
     }
     perSeed.push(rows);
   }
@@ -76,8 +90,16 @@ export function seedStats(perSeed: BestFinalRow[][], n: number): BestFinalStats[
       best: summarizeSeeds(same.map((r) => r.best / 100), n),
       final: summarizeSeeds(same.map((r) => r.final / 100), n),
       diff: summarizeSeeds(same.map((r) => r.diff / 100)),
+      ...perImageOf(same),
     };
   });
+}
+
+/** One method × attack's per-image results over seeds, when every seed has them (with its seed). */
+function perImageOf(same: BestFinalRow[]): Pick<BestFinalStats, 'perImage'> {
+  if (!same.every((r) => r.bestImages && r.finalImages && r.seed !== undefined)) return {};
+  const seeds = same.map((r) => r.seed as number);
+  return { perImage: { best: { seeds, values: same.map((r) => r.bestImages as Uint8Array) }, final: { seeds, values: same.map((r) => r.finalImages as Uint8Array) } } };
 }
 
 /** The same over the datasets a table uses at this profile (the paper's at `paper`, Fashion-MNIST otherwise). */
@@ -113,10 +135,25 @@ export function bestFinalWide(results: MethodsResult[]): Record<string, string |
   );
 }
 
-/** Every accuracy with its 95% interval (binomial on the test images, and the seed spread when there are several seeds). */
+/**
+ * Every accuracy with its 95% interval (binomial on the test images, and the seed spread when there are
+ * several seeds), and Best − Final paired by image and seed with its verdict (robust overfitting).
+ */
 export function intervalTable(results: MethodsResult[]): Record<string, string>[] {
   return results.flatMap((r) =>
-    r.stats.map((x) => ({ dataset: x.dataset, method: x.method, attack: ATTACK_TITLES[x.attack] ?? x.attack, Best: formatSummary(x.best), Final: formatSummary(x.final), '|Best − Final|': formatSummary(x.diff) })),
+    r.stats.map((x) => {
+      const bf = bestVsFinal(r, x.method, x.attack);
+      return {
+        dataset: x.dataset,
+        method: x.method,
+        attack: ATTACK_TITLES[x.attack] ?? x.attack,
+        Best: formatSummary(x.best),
+        Final: formatSummary(x.final),
+        '|Best − Final|': formatSummary(x.diff),
+        'Best − Final, paired': bf ? formatDifference(bf) : 'unpaired: no per-image results',
+        'falls (Best > Final)': bf ? verdictLabel(bf) : '–',
+      };
+    }),
   );
 }
 
@@ -125,23 +162,50 @@ export function statOf(r: MethodsResult, method: string, attack: string): BestFi
   return r.stats.find((x) => x.method === method && x.attack === attack);
 }
 
-/** "A higher than B" on an attack's Best or Final weights, with its verdict (undefined when either is missing). */
-export function compareMethodsOn(r: MethodsResult, a: string, b: string, attack: string, which: 'best' | 'final'): Comparison | undefined {
+/**
+ * "A higher than B" on an attack's Best or Final weights, with its verdict (undefined when either is
+ * missing): paired on the test images (and on seeds both ran) when both have per-image results,
+ * otherwise from the summaries alone (older evaluations; `unpaired` says so).
+ */
+export function compareMethodsOn(r: MethodsResult, a: string, b: string, attack: string, which: 'best' | 'final'): MethodComparison | undefined {
   const x = statOf(r, a, attack);
   const y = statOf(r, b, attack);
-  return x && y ? compareHigher(x[which], y[which]) : undefined;
+  if (!x || !y) return undefined;
+  if (x.perImage && y.perImage) return pairedDifference(x.perImage[which], y.perImage[which]);
+  return { ...compareHigher(x[which], y[which]), unpaired: true };
 }
 
-/** A comparison as "+1.23 ± 2.10 pts" (difference and its 95% half-width, in points). */
-export function formatComparison(c: Comparison): string {
+/** A comparison: paired (PairedDifference) or, without per-image results, from the summaries alone. */
+export type MethodComparison = PairedDifference | (Comparison & { unpaired: true });
+
+const isPaired = (c: MethodComparison): c is PairedDifference => !('unpaired' in c);
+
+/**
+ * "Robust accuracy falls after its peak", judged without a maximum: the Best weights (chosen on the
+ * held-out validation split) against the Final ones on the same test images, paired by image and
+ * seed. Undefined without per-image results; when Best was chosen on the test images themselves the
+ * comparison is biased upwards and the verdict is inconclusive (the reason says so).
+ */
+export function bestVsFinal(r: MethodsResult, method: string, attack: string): PairedDifference | undefined {
+  const x = statOf(r, method, attack);
+  if (!x?.perImage) return undefined;
+  const c = pairedDifference(x.perImage.best, x.perImage.final);
+  return r.config.validationSize ? c : { ...c, verdict: 'inconclusive', reason: 'Best chosen on these test images' };
+}
+
+/** A comparison as "+1.23 ± 2.10 pts" (difference and its 95% half-width, in points), or the paired form with its parts. */
+export function formatComparison(c: MethodComparison): string {
+  if (isPaired(c)) return formatDifference(c, 2);
   const hw = Number.isFinite(c.halfWidth) ? ` ± ${(100 * c.halfWidth).toFixed(2)}` : ' (spread unknown: one seed)';
-  return `${c.diff >= 0 ? '+' : ''}${(100 * c.diff).toFixed(2)}${hw} pts`;
+  return `${c.diff >= 0 ? '+' : ''}${(100 * c.diff).toFixed(2)}${hw} pts (unpaired: no per-image results)`;
 }
 
 /** The sentence for a claim's verdict, with what it rests on (seeds and images). */
 export function verdictSentence(v: Verdict, r: MethodsResult): string {
   const seeds = r.seedRuns.length;
-  return `The claim ${claimIs(v)} (95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''} and ${r.config.final.n} test images; a difference inside its interval is inconclusive).`;
+  const paired = r.stats.every((x) => x.perImage);
+  const design = paired ? `, differences paired on the same images${seeds > 1 ? ' and seeds' : ''}` : ', unpaired: evaluations without per-image results';
+  return `The claim ${claimIs(v)} (95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''} and ${r.config.final.n} test images${design}; a difference inside its interval is inconclusive${seeds === 1 ? ', and with one seed every comparison is (the training spread is unknown)' : ''}).`;
 }
 
 /** Tables II–V's layout: Clean, PGD20 and AA of the Best weights, one row per dataset × method. */

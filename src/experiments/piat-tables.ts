@@ -6,7 +6,7 @@
  */
 import { MethodsResult, bestOnlyWide, compareMethodsOn, formatComparison, fmt2 as f, piatGains, rankBy, verdictSentence } from './method-tables';
 import { scaleNote } from './profiles';
-import { combineVerdicts, Verdict } from '../stats';
+import { combineVerdicts, Verdict, verdictLabel } from '../stats';
 import { PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE5 } from './paper-values';
 
 export const TABLE2_METHODS = ['PGD-AT', 'ALP', 'TRADES', 'MART', 'MAIL', 'CFA', 'RAT', 'PIAT+NMSE'];
@@ -38,7 +38,7 @@ export function table3Summary(results: MethodsResult[]): string {
     const r = results.find((x) => x.dataset === g.dataset) as MethodsResult;
     const c = compareMethodsOn(r, piatOf(g.base), g.base, 'aa', 'best');
     verdicts.push(c?.verdict ?? 'inconclusive');
-    return `| ${g.dataset} | ${g.base} | ${f(g.without)} | ${f(g.with_piat)} | ${c ? formatComparison(c) : '–'} | ${c?.verdict ?? '–'} | ${pgd[i].gain >= 0 ? '+' : ''}${f(pgd[i].gain)} | +${f(g.paper_gain_cifar10)} |`;
+    return `| ${g.dataset} | ${g.base} | ${f(g.without)} | ${f(g.with_piat)} | ${c ? formatComparison(c) : '–'} | ${c ? verdictLabel(c) : '–'} | ${pgd[i].gain >= 0 ? '+' : ''}${f(pgd[i].gain)} | +${f(g.paper_gain_cifar10)} |`;
   });
   const up = gains.filter((g) => g.gain > 0).length;
   const lines = [

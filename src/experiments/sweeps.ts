@@ -8,8 +8,8 @@ import { BetaSchedule } from '../piat/schedule';
 import { Profile, scaleNote } from './profiles';
 import { bestOnlyWide, compareMethodsOn, fmt2 as f, MethodsResult, runMethodsOn } from './method-tables';
 import { poolConfig, PoolMethod, tableDatasets, trainPoolSeeds } from './pool';
-import { curveRows, curveStats, CurveStats, SeededRuns } from './curve-stats';
-import { claimIs, combineVerdicts, compareHigher, formatSummary, Verdict, verdictOf } from '../stats';
+import { compareCurves, curveRows, curveStats, CurveStats, SeededRuns } from './curve-stats';
+import { claimIs, combineVerdicts, formatDifference, formatSummary, Verdict, verdictLabel, verdictOf } from '../stats';
 
 /** CHOSEN (docs/METHOD.md, "Sweeps"): the paper's list of λ values was lost in extraction; it picks λ = 4. */
 export const FIG7_LAMBDAS = [1, 2, 4, 6, 8];
@@ -115,7 +115,8 @@ export function betaTable(r: BetaResult) {
     'early std of changes': p(s.earlyOscillation),
     best: p(s.best),
     final: p(s.final),
-    'fall after peak (3-epoch avg)': p(s.fall),
+    'fall after peak (3-evaluation avg; description)': p(s.fall),
+    'Best − Final, paired': s.bestVsFinal ? formatDifference(s.bestVsFinal) : 'no per-image results',
   }));
 }
 
@@ -128,9 +129,9 @@ export function betaSummary(r: BetaResult, profile: Profile): string {
     '**Paper (Fig. 9, CIFAR-10, PGD20):** early in training a small fixed β gives better robustness than a large one; late in training a large fixed β does not overfit while a small one does; the dynamic β of Eq. 10 gets both and ends best.',
   ];
   if (dyn && small && large) {
-    const c1 = compareHigher(small.earlyMean, large.earlyMean).verdict;
-    const c2 = compareHigher(small.fall, large.fall).verdict;
-    const c3 = combineVerdicts(fixed.map((x) => compareHigher(dyn.final, x.final).verdict));
+    const c1 = verdictLabel(compareCurves(small, large, 'earlyMean'));
+    const c2 = verdictLabel(compareCurves(small, large, 'fall'));
+    const c3 = combineVerdicts(fixed.map((x) => compareCurves(dyn, x, 'final').verdict));
     const seeds = r.seedRuns.length;
     lines.push(
       '',
@@ -139,10 +140,10 @@ export function betaSummary(r: BetaResult, profile: Profile): string {
       '| claim | verdict |',
       '|---|---|',
       `| small β (${small.method}) is more robust early than large β (${large.method}) | **${c1}** |`,
-      `| small β falls more after its peak than large β | **${c2}** |`,
+      `| small β falls more from Best to Final than large β (paired) | **${c2}** |`,
       `| the dynamic β ends more robust than every fixed β | **${c3}** |`,
       '',
-      `Verdicts use 95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''} and ${r.n} test images per epoch; a difference inside its interval is **inconclusive**.` +
+      `Verdicts use 95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''}, paired on the same ${r.n} test images per epoch (and seeds) where the runs kept per-image results; a difference inside its interval is **inconclusive**${seeds === 1 ? ', and with one seed every verdict is (the training spread is unknown)' : ''}.` +
         (profile === 'smoke' || profile === 'quick' ? ' (A small CNN on Fashion-MNIST: the dynamic β reaches only (k+1)/(k+10) after k epochs, so a short run barely exercises its late part.)' : ''),
     );
   }
