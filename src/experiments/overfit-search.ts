@@ -62,8 +62,7 @@ export const SEARCH_SETTINGS: SearchSetting[] = [
   { name: 'cnnfc-n500-b50-e120-every10-eps0.2', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, ...threat(0.2) }) },
   { name: 'cnnfc-n500-b50-e120-every10-wd0', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, weightDecay: 0 }) },
   { name: 'cnnfc-n500-b50-e120-every10-eps0.2-wd0', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, weightDecay: 0, ...threat(0.2) }) },
-  // neither lever deepened the fall; the rest of the profile's knobs, one at a time (session 9, screened
-  // side by side on a GPU): a longer constant-LR phase, a larger or smaller LR, smaller batches (twice
+  // neither lever deepened the fall; the rest of the profile's knobs, one at a time: a longer constant-LR phase, a larger or smaller LR, smaller batches (twice
   // the steps), a stronger training attack, an ε between, and denser evaluation around the peak
   { name: 'cnnfc-n500-b50-e200-every10', overrides: search(200, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10 }) },
   { name: 'cnnfc-n500-b50-e120-every10-lr0.1', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, lr: 0.1 }) },
@@ -76,9 +75,14 @@ export const SEARCH_SETTINGS: SearchSetting[] = [
   // epochs in seeds 1–3, bit for bit: evaluation neither draws from the training's random stream nor
   // touches the weights)
   { name: 'cnnfc-n500-b50-e120-every5', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 5 }), remeasures: 'cnnfc-n500-b50-e120-every10' },
-  // session 11: capacity, the one lever not yet pulled — the head that memorises, four times as wide
+  // capacity, the one lever not yet pulled — the head that memorises, four times as wide
   // (200 → 800: the head's 0.25 M parameters → 1.47 M; the convolutions, and so the cost, nearly unchanged)
   { name: 'cnnfc-fc800-n500-b50-e120-every10', overrides: search(120, { arch: 'cnn-fc', fcWidth: 800, trainSize: 500, batchSize: 50, evalEvery: 10 }) },
+  // the paired test (Best chosen on 500 held-out training images against Final, on the same 1000
+  // test images): Rice et al.'s shape of robust overfitting, a step decay early (÷10 at epoch 30)
+  // and 90 epochs at the small LR after it, with 500 and with 250 training images
+  { name: 'cnnfc-n500-b50-e120-step30-val500', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, validationSize: 500, lrSchedule: { kind: 'piecewise', milestones: [30] } }) },
+  { name: 'cnnfc-n250-b50-e120-step30-val500', overrides: search(120, { arch: 'cnn-fc', trainSize: 250, trainEvalSize: 250, batchSize: 50, evalEvery: 10, validationSize: 500, lrSchedule: { kind: 'piecewise', milestones: [30] } }) },
 ];
 
 /** A setting at a profile: the overfit-scale setting itself, or (smoke) the same shape shrunk to seconds. */
