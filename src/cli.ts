@@ -36,7 +36,7 @@ import { runSweepTask, trainPoolJob } from './sweep/task';
 import { PoolJob } from './sweep/folder';
 import { writeFileAtomic } from './util/fsx';
 import { renderSvg } from './plots/render';
-import { runOverfitSearch, searchFigure, searchSummary, searchVerdict, unfinishedNote, unfinishedSearchRuns } from './experiments/overfit-search';
+import { premiseResults, premiseSummary, runOverfitSearch, searchFigure, searchSummary, searchVerdict, unfinishedNote, unfinishedSearchRuns } from './experiments/overfit-search';
 
 const COMMANDS = ['backend', 'toy', 'overfit-search', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'pool-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
 
@@ -161,8 +161,9 @@ async function main(argv: string[]): Promise<number> {
       if (a.flags.svg !== undefined && typeof a.flags.svg !== 'string') throw new PiatError('bad-option', '--svg takes the file to write, e.g. --svg docs/figures/overfit-search.svg');
       const runs = await runOverfitSearch(profile, { settings, seeds, finishedOnly });
       const verdicts = runs.map(searchVerdict);
-      if (a.flags.json) console.log(JSON.stringify(verdicts, null, 2));
-      else console.log(searchSummary(verdicts));
+      const premise = premiseResults(runs);
+      if (a.flags.json) console.log(JSON.stringify({ verdicts, premise }, null, 2));
+      else console.log([searchSummary(verdicts), premiseSummary(premise)].filter(Boolean).join('\n\n'));
       if (typeof a.flags.svg === 'string') {
         writeFileAtomic(a.flags.svg, await renderSvg(searchFigure(runs)));
         console.error(`wrote ${a.flags.svg} (${runs.length} runs)`);

@@ -87,3 +87,22 @@ test('oscillation is measured only where the early epochs were each evaluated', 
   const sparse = every.map((x) => ({ ...x, runs: x.runs.map((r) => ({ ...r, records: r.records.filter((e) => e.epoch % 2 === 0) })) }));
   assert.equal(curveStats(sparse, N)[0].oscillationMeasured, false);
 });
+
+test('the search\'s premise test: 6 seeds of a real fall overfit; 3 seeds say so; Best chosen on the test images is left out', async () => {
+  const { premiseResults, premiseSummary } = await import('../src/experiments/overfit-search');
+  const { poolConfig } = await import('../src/experiments/pool');
+  const rng = new Rng(15);
+  const peak = (e: number) => (e <= 4 ? 0.42 + 0.02 * e : 0.5 - 0.0125 * (e - 4));
+  const config = { ...poolConfig('overfit'), testSize: N, validationSize: 500 };
+  const search = (setting: string, seeds: SeededRuns[], c = config) => seeds.map((x) => ({ setting, seed: x.seed, config: { ...c, seed: x.seed }, run: x.runs[0] }));
+  const six = search('falls', runs('PGD-AT', peak, rng));
+  const three = search('falls-3', runs('PGD-AT', peak, rng).slice(0, 3));
+  const onTest = search('on-test', runs('PGD-AT', peak, rng), { ...config, validationSize: 0 });
+  const ps = premiseResults([...six, ...three, ...onTest]);
+  assert.deepEqual(ps.map((p) => p.setting), ['falls', 'falls-3']);
+  assert.equal(ps[0].overfits, true);
+  assert.equal(ps[1].overfits, false);
+  const md = premiseSummary(ps);
+  assert.match(md, /\| falls \| 1, 2, 3, 4, 5, 6 \| .* \| \+\d+\.\d pts \[\+\d+\.\d, \+\d+\.\d\] \(seeds ±\d\.\d, images ±\d\.\d; 6 paired seeds, 300 images\) \| holds: overfits \|/);
+  assert.match(md, /\| falls-3 \| 1, 2, 3 \| .*\(fewer than 6 seeds\) \|/);
+});

@@ -11,10 +11,10 @@ import { Profile, runRoot } from './profiles';
 import { poolConfig, PoolConfig, poolData, poolRoot, trainPool } from './pool';
 import { MethodRun, runDirName } from './compare-methods';
 import { modelLabel } from './notebook';
-import { evaluatedRecords, fallAfterPeak } from './curve-stats';
+import { curveStats, evaluatedRecords, fallAfterPeak } from './curve-stats';
 import { describeSchedule, paperLinearDecay } from '../train/lr';
 import { oneOf, PiatError } from '../util/errors';
-import { claimIs, summarizeSeeds, verdictOf, Verdict } from '../stats';
+import { claimIs, formatDifference, PairedDifference, summarizeSeeds, verdictLabel, verdictOf, Verdict } from '../stats';
 import { lineChart } from '../plots/charts';
 import { VegaLiteSpec } from '../plots/render';
 
@@ -350,4 +350,48 @@ function pooledLines(p: PooledFall | null): string[] {
       `Were every seed to reach it at that rate, 3 seeds of one setting would all reach it with probability ${p.allThree.toFixed(3)} (the fall alone; the criterion also asks the training robustness to rise): where that is small, the criterion asks for more overfitting than this size shows, not for another setting of the same kind. ` +
       `The mean fall's 95 % interval, taking the runs as draws of one population, is [${pts(p.interval.lo)}, ${pts(p.interval.hi)}] points: "the typical fall at this size is below ${100 * OVERFIT_FALL} points" ${claimIs(p.belowCriterion)}.`,
   ];
+}
+
+/** Seeds the paired premise test asks for (issue: "≥ 6 seeds, its interval excluding 0"). */
+export const PREMISE_MIN_SEEDS = 6;
+
+export interface PremiseResult {
+  setting: string;
+  seeds: number[];
+  /** the Best epoch per seed (chosen on the held-out split) */
+  bestEpochs: number[];
+  /** robust test accuracy at Best minus at Final, paired by image and seed */
+  bestVsFinal: PairedDifference;
+  /** the interval excludes 0 from above, on at least PREMISE_MIN_SEEDS seeds */
+  overfits: boolean;
+}
+
+/**
+ * The premise test per setting: PGD-AT's robust test accuracy at Best (chosen on held-out training
+ * images, never on the test images) against Final, on the same test images, paired by image and
+ * seed. Settings whose runs chose Best on the test images, or kept no per-image results, are left out.
+ */
+export function premiseResults(runs: SearchRun[]): PremiseResult[] {
+  const out: PremiseResult[] = [];
+  for (const setting of [...new Set(runs.map((r) => r.setting))]) {
+    const mine = runs.filter((r) => r.setting === setting && (r.config.validationSize ?? 0) > 0).sort((a, b) => a.seed - b.seed);
+    if (!mine.length) continue;
+    const [stats] = curveStats(mine.map((r) => ({ seed: r.seed, runs: [r.run] })), mine[0].config.testSize ?? 0);
+    if (!stats.bestVsFinal || stats.bestSelectedOn !== 'validation') continue;
+    const c = stats.bestVsFinal;
+    out.push({ setting, seeds: mine.map((r) => r.seed), bestEpochs: stats.selectedEpochs, bestVsFinal: c, overfits: mine.length >= PREMISE_MIN_SEEDS && c.verdict === 'holds' });
+  }
+  return out;
+}
+
+/** Markdown: the premise test's table (empty when no setting chose Best on held-out images). */
+export function premiseSummary(ps: PremiseResult[]): string {
+  if (!ps.length) return '';
+  return [
+    `**Premise (paired):** PGD-AT's robust test accuracy at Best (the epoch chosen on held-out training images) against Final, on the same test images, paired by image and seed; robust overfitting is shown when the 95 % interval lies above 0 on at least ${PREMISE_MIN_SEEDS} seeds.`,
+    '',
+    '| setting | seeds | Best epochs | Best − Final, paired | verdict |',
+    '|---|---|---|---|---|',
+    ...ps.map((p) => `| ${p.setting} | ${p.seeds.join(', ')} | ${p.bestEpochs.join(', ')} | ${formatDifference(p.bestVsFinal)} | ${verdictLabel(p.bestVsFinal)}${p.seeds.length < PREMISE_MIN_SEEDS ? ` (fewer than ${PREMISE_MIN_SEEDS} seeds)` : p.overfits ? ': overfits' : ''} |`),
+  ].join('\n');
 }
