@@ -36,15 +36,18 @@ import { runSweepTask, trainPoolJob } from './sweep/task';
 import { PoolJob } from './sweep/folder';
 import { writeFileAtomic } from './util/fsx';
 import { renderSvg } from './plots/render';
+import { compareRuns, Checkpoint } from './eval/compare-runs';
+import { formatDifference, verdictLabel } from './stats';
 import { premiseResults, premiseSummary, runOverfitSearch, searchFigure, searchSummary, searchVerdict, unfinishedNote, unfinishedSearchRuns } from './experiments/overfit-search';
 
-const COMMANDS = ['backend', 'toy', 'overfit-search', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'pool-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
+const COMMANDS = ['backend', 'toy', 'overfit-search', 'compare', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'pool-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
 
 /** The options each command reads (besides the global --backend and --profile). */
 const FLAGS: Record<string, string[]> = {
   help: [],
   toy: ['json'],
   'overfit-search': ['settings', 'seeds', 'finished', 'svg', 'json'],
+  compare: ['a', 'b', 'which', 'best-vs-final', 'attack', 'metric', 'json'],
   train: ['config'],
   sweep: ['config', 'grid', 'shard', 'slurm', 'dry-run', ...SLURM_FLAGS],
   'sweep-status': ['resubmit-failed', 'json'],
@@ -112,6 +115,7 @@ function usage(): string {
     'usage: piat <command> [options]',
     '  backend                          show the tfjs backend that loads here',
     '  toy [--profile P] [--json]       train the toy example (Sec. III-A) and print the comparison',
+    '  compare --a RUNS [--b RUNS] [--which final|best] [--best-vs-final] [--attack NAME] [--metric robust|clean] [--json]  A minus B, paired by image (and by seed where both ran it), with its 95% interval, seed and image parts and verdict; RUNS: run folders, comma-separated, one per seed; per-epoch results at the Best or last evaluated epoch, or --attack: the final evaluation (eval-<which>-*.json); --best-vs-final: the runs of --a at Best against the same runs at Final (robust overfitting)',
     '  overfit-search [--settings a,b] [--seeds 1,2,3] [--profile P] [--finished] [--svg FILE] [--json]  train PGD-AT in the search settings (notebook 11) and apply the overfitting criterion; --finished: only re-open finished runs (seeds 1,2,3 unless --seeds), train nothing; --svg: their curves in one figure',
     '  report [--profile P] [notebook…] execute notebooks, render reports/<name>.html and reports/index.html',
     '  train --config run.json          train one run (resumes if its runDir holds a checkpoint)',
@@ -169,6 +173,30 @@ async function main(argv: string[]): Promise<number> {
         console.error(`wrote ${a.flags.svg} (${runs.length} runs)`);
       }
       if (finishedOnly) (a.flags.json ? console.error : console.log)('\n' + unfinishedNote(profile, unfinishedSearchRuns(profile, settings, seeds)));
+      return 0;
+    }
+    case 'compare': {
+      const dirs = (name: string) => stringFlag(a.flags, name)?.split(',').map((x) => x.trim()).filter(Boolean);
+      const runsA = dirs('a');
+      if (!runsA?.length) throw new PiatError('bad-option', 'compare: --a names the run folders of side A (comma-separated, one per seed)');
+      const bestVsFinal = flagSet(a.flags, 'best-vs-final');
+      if (bestVsFinal && (a.flags.b !== undefined || a.flags.which !== undefined)) throw new PiatError('bad-option', 'compare: --best-vs-final compares the runs of --a with themselves; leave out --b and --which');
+      const runsB = bestVsFinal ? runsA : dirs('b');
+      if (!runsB?.length) throw new PiatError('bad-option', 'compare: --b names the run folders of side B (or use --best-vs-final)');
+      const which = oneOf('--which', stringFlag(a.flags, 'which') ?? 'final', ['best', 'final'] as const) as Checkpoint;
+      const metric = oneOf('--metric', stringFlag(a.flags, 'metric') ?? 'robust', ['robust', 'clean'] as const);
+      const attack = stringFlag(a.flags, 'attack');
+      if (attack) resolveAttack(attack);
+      const side = (w: Checkpoint) => ({ which: w, metric, attack });
+      const c = compareRuns(runsA, runsB, bestVsFinal ? { a: side('best'), b: side('final') } : { a: side(which), b: side(which) });
+      const what = `${attack ?? `per-epoch ${metric}`} accuracy, ${bestVsFinal ? 'Best − Final' : `A − B at ${which}`}`;
+      if (a.flags.json) console.log(JSON.stringify({ what, ...c }, null, 2));
+      else {
+        const pts = (v: number) => (Number.isNaN(v) ? 'unknown' : `${(100 * Math.sqrt(v)).toFixed(2)} pts`);
+        console.log(`${what}: ${formatDifference(c, 2)}`);
+        console.log(`verdict on "${bestVsFinal ? 'Best is higher than Final' : 'A is higher than B'}": ${verdictLabel(c)}`);
+        console.log(`standard errors: seeds ${pts(c.seedVariance)}, images ${pts(c.imageVariance)}; df ${c.df.toFixed(1)}; ${c.discordant} of ${c.n} images differ between the sides`);
+      }
       return 0;
     }
     case 'train': {

@@ -7,6 +7,9 @@ import { MethodRun } from './compare-methods';
 import { oscillation } from '../analysis/oscillation';
 import { compareHigher, Comparison, pairedDifference, PairedDifference, SeedsByImage, SeedSummary, summarizeSeeds } from '../stats';
 import { perImageFlags } from '../eval/per-image';
+import { selectedBestIndex } from '../eval/compare-runs';
+
+export { selectedBestIndex };
 
 export interface SeededRuns {
   seed: number;
@@ -69,16 +72,6 @@ export function movingAverage(v: number[], w = 3): number[] {
 export function fallAfterPeak(v: number[], w = 3): number {
   const m = movingAverage(v, w);
   return Math.max(...m) - m[m.length - 1];
-}
-
-/**
- * The evaluated epoch the trainer kept as Best: the first highest robust accuracy on the validation
- * split when the run had one, else on the test subset (index into the evaluated records).
- */
-export function selectedBestIndex(records: MethodRun['records']): { index: number; on: 'validation' | 'test' } {
-  const onValidation = records.every((e) => typeof e.valRobustAcc === 'number');
-  const by = records.map((e) => (onValidation ? (e.valRobustAcc as number) : (e.robustAcc as number)));
-  return { index: by.indexOf(Math.max(...by)), on: onValidation ? 'validation' : 'test' };
 }
 
 /** Robust per-image flags of the test subset at each evaluated epoch, or undefined when any epoch lacks them. */
