@@ -37,16 +37,18 @@ import { PoolJob } from './sweep/folder';
 import { writeFileAtomic } from './util/fsx';
 import { renderSvg } from './plots/render';
 import { compareRuns, Checkpoint } from './eval/compare-runs';
+import { collectResults, RESULTS_DIR, writeResults } from './experiments/results';
 import { formatDifference, verdictLabel } from './stats';
 import { premiseResults, premiseSummary, runOverfitSearch, searchFigure, searchSummary, searchVerdict, unfinishedNote, unfinishedSearchRuns } from './experiments/overfit-search';
 
-const COMMANDS = ['backend', 'toy', 'overfit-search', 'compare', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'pool-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
+const COMMANDS = ['backend', 'toy', 'overfit-search', 'compare', 'results', 'train', 'sweep', 'sweep-status', 'sweep-collect', 'sweep-task', 'pool-task', 'eval', 'report', 'fetch', 'schema', 'help'] as const;
 
 /** The options each command reads (besides the global --backend and --profile). */
 const FLAGS: Record<string, string[]> = {
   help: [],
   toy: ['json'],
   'overfit-search': ['settings', 'seeds', 'finished', 'svg', 'json'],
+  results: ['collect', 'check'],
   compare: ['a', 'b', 'which', 'best-vs-final', 'attack', 'metric', 'json'],
   train: ['config'],
   sweep: ['config', 'grid', 'shard', 'slurm', 'dry-run', ...SLURM_FLAGS],
@@ -115,6 +117,7 @@ function usage(): string {
     'usage: piat <command> [options]',
     '  backend                          show the tfjs backend that loads here',
     '  toy [--profile P] [--json]       train the toy example (Sec. III-A) and print the comparison',
+    '  results [--collect] [--check]  regenerate docs/results.md and the README\'s results section from the committed data under results/ (--collect: first copy the finished search runs from runs/ into results/; --check: write nothing, exit 1 when a document differs)',
     '  compare --a RUNS [--b RUNS] [--which final|best] [--best-vs-final] [--attack NAME] [--metric robust|clean] [--json]  A minus B, paired by image (and by seed where both ran it), with its 95% interval, seed and image parts and verdict; RUNS: run folders, comma-separated, one per seed; per-epoch results at the Best or last evaluated epoch, or --attack: the final evaluation (eval-<which>-*.json); --best-vs-final: the runs of --a at Best against the same runs at Final (robust overfitting)',
     '  overfit-search [--settings a,b] [--seeds 1,2,3] [--profile P] [--finished] [--svg FILE] [--json]  train PGD-AT in the search settings (notebook 11) and apply the overfitting criterion; --finished: only re-open finished runs (seeds 1,2,3 unless --seeds), train nothing; --svg: their curves in one figure',
     '  report [--profile P] [notebook…] execute notebooks, render reports/<name>.html and reports/index.html',
@@ -173,6 +176,17 @@ async function main(argv: string[]): Promise<number> {
         console.error(`wrote ${a.flags.svg} (${runs.length} runs)`);
       }
       if (finishedOnly) (a.flags.json ? console.error : console.log)('\n' + unfinishedNote(profile, unfinishedSearchRuns(profile, settings, seeds)));
+      return 0;
+    }
+    case 'results': {
+      if (flagSet(a.flags, 'collect') && flagSet(a.flags, 'check')) throw new PiatError('bad-option', 'results: --collect changes results/, --check only compares; use one');
+      if (flagSet(a.flags, 'collect')) console.error(`results: collected ${collectResults().length} finished run(s) into ${path.relative(process.cwd(), RESULTS_DIR) || '.'}`);
+      const differ = writeResults({ check: flagSet(a.flags, 'check') });
+      const rel = differ.map((f) => path.relative(process.cwd(), f));
+      if (flagSet(a.flags, 'check')) {
+        if (differ.length) throw new PiatError('bad-value', `results: ${rel.join(' and ')} differ from what the data under results/ gives; run npm run results and commit`);
+        console.log('results: docs/results.md and the README match the committed data');
+      } else console.log(differ.length ? `results: wrote ${rel.join(', ')}` : 'results: documents already match the committed data');
       return 0;
     }
     case 'compare': {
