@@ -165,7 +165,7 @@ async function main(argv: string[]): Promise<number> {
       const seeds = list(a.flags.seeds)?.map((x) => numberFlag({ seeds: x }, 'seeds', { integer: true, min: 0 }) as number);
       const settings = list(a.flags.settings);
       const finishedOnly = flagSet(a.flags, 'finished');
-      if (a.flags.svg !== undefined && typeof a.flags.svg !== 'string') throw new PiatError('bad-option', '--svg takes the file to write, e.g. --svg docs/figures/overfit-search.svg');
+      if (a.flags.svg !== undefined && typeof a.flags.svg !== 'string') throw new PiatError('bad-option', '--svg takes the file to write, e.g. --svg overfit-search.svg');
       const runs = await runOverfitSearch(profile, { settings, seeds, finishedOnly });
       const verdicts = runs.map(searchVerdict);
       const premise = premiseResults(runs);

@@ -2,7 +2,7 @@
  * piat-ts, the library: adversarial attacks, training objectives, PIAT and weight averaging, a
  * seeded and resumable trainer, and robustness evaluation, on tfjs. The paper's experiments and the
  * notebooks' helpers are the second entry point, `piat-ts/experiments` (src/experiments/index.ts).
- * How to add an attack, an objective or a model: README, "Contributing".
+ * How to add an attack, an objective or a model: docs/contributing.md.
  */
 export * as tf from '@tensorflow/tfjs';
 

@@ -121,7 +121,7 @@ export const RUN_SPEC: Record<Profile, Record<ArchFamily, RunSpec>> = {
   quick: { cnn: QUICK, wrn: QUICK, vit: SMALL_VIT(QUICK, 'quick', 2) },
   overfit: (() => {
     const o: RunSpec = {
-      epochs: set(120, 'CHOSEN', 'overfit: long enough for robust overfitting (README, "The overfit profile")'),
+      epochs: set(120, 'CHOSEN', 'overfit: long enough for robust overfitting (docs/notebooks.md, "The overfit profile and its search")'),
       attack: set({ eps: 0.1, alpha: 0.05, steps: 5 }, 'CHOSEN', `overfit: PGD-5, step 2.5·ε/5, ${FMNIST}`),
       mailBurnInEpochs: mailAt(120, 75),
       cfaBeginEpoch: set(15, 'CHOSEN', 'overfit: the CFA start scaled to its 500-image run'),

@@ -1,7 +1,7 @@
 /**
  * Every named attack, in one table (as torchattacks lists its attacks in `__all__`). `evaluate()`,
  * the CLI's `eval --attacks` and the tests iterate over ATTACKS; adding an attack is its own file,
- * one entry here and its test (README, "Contributing").
+ * one entry here and its test (docs/contributing.md).
  *
  * A name is an entry's key, or, for an entry with `steps`, the key followed by a step count:
  * `pgd20` is PGD with 20 steps. Entries are of three kinds: `clean` (no attack), `batch` (an

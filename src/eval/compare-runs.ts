@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { EpochRecord } from '../train/records';
+import { EpochRecord, readRecordsFile } from '../train/records';
 import { EvalRow } from './evaluate';
 import { perImageFlags } from './per-image';
 import { pairedDifference, PairedDifference, PairedOptions, SeedsByImage } from '../stats';
@@ -44,18 +44,10 @@ export function runSeed(dir: string): number {
 }
 
 function evaluatedRecords(dir: string): EpochRecord[] {
-  const file = path.join(dir, 'records.jsonl');
-  if (!fs.existsSync(file)) throw new PiatError('missing-file', `${dir}: no records.jsonl (has the run trained an epoch?)`);
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
-  const records = lines.map((l, i) => {
-    try {
-      return JSON.parse(l) as EpochRecord;
-    } catch {
-      throw new PiatError('bad-value', `${file}, line ${i + 1}: not JSON`);
-    }
-  });
+  const records = readRecordsFile(dir);
+  if (!records.length) throw new PiatError('missing-file', `${dir}: no records.jsonl (has the run trained an epoch?)`);
   const evaluated = records.filter((e) => typeof e.robustAcc === 'number' || typeof e.cleanAcc === 'number');
-  if (!evaluated.length) throw new PiatError('bad-value', `${file}: no evaluated epoch`);
+  if (!evaluated.length) throw new PiatError('bad-value', `${path.join(dir, 'records.jsonl')}: no evaluated epoch`);
   return evaluated;
 }
 

@@ -267,7 +267,7 @@ export function searchCharts(runs: SearchRun[]): VegaLiteSpec[] {
   );
 }
 
-/** Every setting in one faceted figure (`piat overfit-search --svg FILE`, the README's figure). */
+/** Every setting in one faceted figure (`piat overfit-search --svg FILE`). */
 export function searchFigure(runs: SearchRun[]): VegaLiteSpec {
   return lineChart(searchChartRows(runs), { title: 'PGD-AT on Fashion-MNIST, per search setting: robust accuracy (PGD-10) on 1000 test images and on training images', x: 'epoch', y: 'accuracy', color: 'run', facet: 'setting', percent: true, width: 380, height: 180 });
 }

@@ -107,10 +107,10 @@ function embedded(profile: 'smoke' | 'quick' | 'overfit', dataset: DatasetName):
  * with batch norm and a fully connected head (`cnn-fc`, 0.3 M parameters), batch 50, 120 epochs
  * (1200 SGD steps) with the paper's LR shape (constant for half the run, linear to ÷10 at three
  * quarters and ÷100 at the end), evaluated every tenth epoch on 1000 test images. It is the search's
- * setting cnnfc-n500-b50-e120-every10 (notebook 11, README "The overfit profile"), where robust test
- * accuracy peaks at epochs 20–50 and falls by 2–4 points while robust training accuracy climbs to
- * 94 % (the search's 3-point criterion holds in 1 of 3 seeds). Best is chosen on 500 held-out
- * training images.
+ * setting cnnfc-n500-b50-e120-every10 (notebook 11; docs/notebooks.md, "The overfit profile and its
+ * search"), chosen because its robust test accuracy peaks early and then falls while robust training
+ * accuracy keeps climbing; whether the fall is real is the paired premise test's to say
+ * (docs/results.md). Best is chosen on 500 held-out training images.
  */
 function overfit(dataset: DatasetName): PoolConfig {
   const eps = FMNIST_EPS;
@@ -380,5 +380,5 @@ export function missingDataNotice(profile: Profile, datasets: DatasetName[]): st
     }
   }
   if (!missing.length) return '';
-  return [`**Data missing for the \`${profile}\` profile** — the cells below will stop at the first missing file:`, ...missing, '', 'Fetch the data (see the README), or run this notebook at the `quick` or `smoke` profile, which use the embedded Fashion-MNIST (`PIAT_PROFILE=quick`).'].join('\n');
+  return [`**Data missing for the \`${profile}\` profile** — the cells below will stop at the first missing file:`, ...missing, '', 'Fetch the data (see docs/datasets.md), or run this notebook at the `quick` or `smoke` profile, which use the embedded Fashion-MNIST (`PIAT_PROFILE=quick`).'].join('\n');
 }

@@ -4,8 +4,8 @@
  *   smoke: about 2 minutes a notebook, for CI
  *   quick: at most about 20 minutes a notebook on a 2-core CPU, embedded data
  *   overfit: long enough for robust overfitting to happen on the embedded data, with several seeds
- *            (the pool's tables and curves; a notebook's 9–12 runs take 1–1.5 hours on a 2-core CPU on
- *            torch, two at a time, and about 6 minutes on an H100, 14 at a time: README)
+ *            (the pool's tables and curves; a notebook trains 9–12 runs per seed on the
+ *            embedded data)
  *   paper: the paper's settings (GPU scale)
  */
 import * as path from 'path';

@@ -13,7 +13,7 @@ import * as path from 'path';
 import { PROJECT_ROOT } from './profiles';
 import { PREMISE_MIN_SEEDS, premiseResults, premiseSummary, SEARCH_SETTINGS, searchConfig, searchRunDir, searchRunState, SearchRun, searchVerdict } from './overfit-search';
 import { PoolConfig } from './pool';
-import { EpochRecord } from '../train/records';
+import { readRecordsFile } from '../train/records';
 import { readJson, writeFileAtomic } from '../util/fsx';
 import { PiatError } from '../util/errors';
 import { describeSchedule } from '../train/lr';
@@ -47,20 +47,6 @@ export function collectResults(resultsDir = RESULTS_DIR, seeds = Array.from({ le
   return out;
 }
 
-function readRecords(file: string): EpochRecord[] {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l, i) => {
-      try {
-        return JSON.parse(l) as EpochRecord;
-      } catch {
-        throw new PiatError('bad-value', `${file}, line ${i + 1}: not JSON`);
-      }
-    });
-}
-
 /** Stable JSON for comparing configs (keys sorted). */
 const canonical = (v: unknown): string => JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
 
@@ -83,7 +69,7 @@ export function loadSearchResults(resultsDir = RESULTS_DIR): SearchRun[] {
       const config = searchConfig('overfit', s, seed);
       const recorded = readJson<{ meta?: { pool?: unknown } }>(path.join(dir, 'config.json')).meta?.pool;
       if (canonical(recorded) !== canonical(config)) throw new PiatError('bad-value', `${dir} was trained under other settings than ${setting}'s current ones; collect it again (piat results --collect) or restore the setting`);
-      const records = readRecords(path.join(dir, 'records.jsonl'));
+      const records = readRecordsFile(dir);
       // as compareMethods builds a run from its records
       out.push({ setting, seed, config, run: { method: 'PGD-AT', records, runDir: dir, oscillation: oscillation(records.map((x) => x.robustAcc ?? 0)) } });
     }

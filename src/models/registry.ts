@@ -1,7 +1,7 @@
 /**
  * Every architecture by its name, in one table: run configs (`model.arch`), the experiments and the
  * shared pool build their networks through `buildModel`. Adding an architecture is its own file,
- * one entry here and its test (README, "Contributing").
+ * one entry here and its test (docs/contributing.md).
  */
 import * as tf from '@tensorflow/tfjs';
 import { Field, s } from '../util/schema';

@@ -3,7 +3,7 @@
  * them (types, ranges, defaults), where it comes from and the name the paper's tables give it. Run
  * configs, the paper's method table (experiments/methods.ts) and the experiments build objectives
  * through `makeObjective`. Adding an objective is its own file, one entry here and its test
- * (README, "Contributing"); the run-config schema and the registry test pick the entry up.
+ * (docs/contributing.md); the run-config schema and the registry test pick the entry up.
  */
 import { Field, ObjectSchema, s } from '../util/schema';
 import { PiatError } from '../util/errors';

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { EpochRecord } from '../train/records';
+import { EpochRecord, readRecordsFile } from '../train/records';
 import { writeFileAtomic } from '../util/fsx';
 import { readManifest, SweepPoint } from './folder';
 import { textTable } from './text-table';
@@ -25,11 +25,7 @@ export function flatten(v: Record<string, unknown>, prefix = '', out: Row = {}):
   return out;
 }
 
-function records(runDir: string): EpochRecord[] {
-  const f = path.join(runDir, 'records.jsonl');
-  if (!fs.existsSync(f)) return [];
-  return fs.readFileSync(f, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as EpochRecord);
-}
+const records = readRecordsFile;
 
 /** Accuracy per attack of the newest cached evaluation of Best and of Final (the pool's eval-<which>-<key>.json). */
 function cachedEvaluations(runDir: string): Row {

@@ -1,4 +1,7 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import type { PerImage } from '../eval/per-image';
+import { PiatError } from '../util/errors';
 
 /** Per-image correctness on one split at one epoch: clean, and under the evaluation attack (null without one). */
 export interface SplitPerImage {
@@ -34,4 +37,21 @@ export interface EpochRecord {
    */
   perImage?: { test?: SplitPerImage; train?: SplitPerImage; validation?: SplitPerImage };
   [extra: string]: unknown;
+}
+
+/** A run folder's records.jsonl, one record per line ([] when the run has none yet); a corrupt line is an error naming it. */
+export function readRecordsFile(runDir: string): EpochRecord[] {
+  const file = path.join(runDir, 'records.jsonl');
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as EpochRecord;
+      } catch {
+        throw new PiatError('bad-value', `${file}, line ${i + 1}: not a JSON record`);
+      }
+    });
 }

@@ -29,7 +29,7 @@ import { readJson, sha256, writeFileAtomic } from '../util/fsx';
 import { Sgd, SgdOptions } from './sgd';
 import { LrSchedule, lrAt } from './lr';
 import { TrainerHook } from './hooks';
-import { EpochRecord, SplitPerImage } from './records';
+import { EpochRecord, readRecordsFile, SplitPerImage } from './records';
 import { loadCheckpoint, readState, saveCheckpoint, savedCheckpoint } from './checkpoint';
 import { loadModel, saveModel } from './model-io';
 import { trainStep } from './step';
@@ -180,14 +180,7 @@ function finishedRun(o: TrainOptions & { runDir: string }, identity: Identity): 
 }
 
 function readRecords(runDir: string, upToEpoch: number): EpochRecord[] {
-  const f = path.join(runDir, 'records.jsonl');
-  if (!fs.existsSync(f)) return [];
-  return fs
-    .readFileSync(f, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as EpochRecord)
-    .filter((r) => r.epoch <= upToEpoch);
+  return readRecordsFile(runDir).filter((r) => r.epoch <= upToEpoch);
 }
 
 function writeRecords(runDir: string, records: EpochRecord[]): void {
