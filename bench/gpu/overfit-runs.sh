@@ -3,7 +3,7 @@
 # builds native/torch against the machine's CUDA libtorch (bench/gpu/setup.sh), runs the CLI calls
 # of gpu-pack/overfit/jobs.txt (or $JOBS) with the bundled CLI, PAR side by side (one ATen thread
 # each: the GPU does the work), interrupts what still runs DEADLINE seconds after the start, and
-# packs the finished runs into $OUT as files the device tool brings back (bench/gpu/pack_runs.py).
+# packs the finished runs into $OUT, the folder copied back from the GPU machine (bench/gpu/pack_runs.py).
 # bench/gpu/overfit-unpack.sh puts them under runs/ here.
 set -uo pipefail
 cd "$(dirname "$0")/../.."

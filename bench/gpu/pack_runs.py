@@ -3,8 +3,8 @@
 
 A run is packed when it finished (done.json) and, if its job evaluates it (listed in
 EVALUATED, relative to RUNS), when both its Best and Final evaluations are cached; an evaluated run
-also brings its Best and Final weights, whose checksums key those caches. The device tool brings
-back at most 8 files of 16 MiB and 64 MiB in all: runs-small.tgz holds every packed run's records,
+also brings its Best and Final weights, whose checksums key those caches. The copy back from the
+GPU machine takes at most 8 files of 16 MiB and 64 MiB in all: runs-small.tgz holds every packed run's records,
 configs, states and caches and the job logs; weights.tar.part-* the weights, at most BUDGET_MIB in
 all; an evaluated run whose weights no longer fit is left out whole, and the log says so.
 
