@@ -18,8 +18,8 @@ import { PiatError, oneOf } from './util/errors';
 import { PROFILES, Profile, profileFromEnv, PROJECT_ROOT } from './experiments/profiles';
 import { runToyExperiment, toySummary } from './experiments/toy';
 import { fetchDataset, OFFICIAL } from './data/fetch';
-import { parseShard, trainFromConfig, validateRunConfig } from './experiments/run-config';
-import { runConfigJsonSchema, SCHEMA_FILE, writeRunConfigJsonSchema } from './experiments/run-config-schema';
+import { parseShard, trainFromConfig, validateRunConfig } from './train/run-config';
+import { runConfigJsonSchema, SCHEMA_FILE, writeRunConfigJsonSchema } from './train/run-config-schema';
 import { stopOnSigint, Interrupt } from './train/interrupt';
 import { closest } from './util/schema';
 import { loadModel } from './train/model-io';
@@ -32,7 +32,8 @@ import { SLURM_FLAGS, slurmOptionsFromFlags } from './sweep/slurm';
 import { gridPoints, slurmConfigSweep, sweepRoot } from './sweep/config-sweep';
 import { formatStatus, submitUnfinished, sweepStatus } from './sweep/status';
 import { collectSweep, formatCollected, writeCollected } from './sweep/collect';
-import { runSweepTask, trainPoolJob } from './sweep/task';
+import { runSweepTask } from './sweep/task';
+import { trainPoolJob } from './experiments/pool';
 import { PoolJob } from './sweep/folder';
 import { writeFileAtomic } from './util/fsx';
 import { renderSvg } from './plots/render';
@@ -278,7 +279,7 @@ async function main(argv: string[]): Promise<number> {
       const index = numberFlag(a.flags, 'index', { integer: true, min: 0 });
       if (index === undefined) throw new PiatError('bad-option', 'sweep-task needs --index I (the batch script passes $SLURM_ARRAY_TASK_ID)');
       await initBackend(backendOpt);
-      await runSweepTask(dir, index);
+      await runSweepTask(dir, index, { trainPoolJob });
       return 0;
     }
     case 'pool-task': {
@@ -345,7 +346,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function readConfig(file: string | true | undefined): unknown {
-  if (typeof file !== 'string') throw new PiatError('bad-option', 'missing --config FILE (a JSON run config; see src/experiments/run-config.ts)');
+  if (typeof file !== 'string') throw new PiatError('bad-option', 'missing --config FILE (a JSON run config; see src/train/run-config.ts)');
   if (!fs.existsSync(file)) throw new PiatError('bad-option', `config file ${file} does not exist`);
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -53,8 +53,8 @@ export { runIdentity, identityDiff, type Identity } from './train/identity';
 export { stopOnSigint } from './train/interrupt';
 
 // ---- Run configs: one training run as checked JSON (piat train / sweep) ----
-export * from './experiments/run-config';
-export { runConfigSchema, runConfigJsonSchema } from './experiments/run-config-schema';
+export * from './train/run-config';
+export { runConfigSchema, runConfigJsonSchema } from './train/run-config-schema';
 
 // ---- Evaluation: accuracy, the evaluation protocol, per-image results, checks on a model before it is evaluated ----
 export * from './eval/accuracy';

@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { gzipSync } from 'zlib';
-import { trainFromConfig, withOverrides } from '../src/experiments/run-config';
+import { trainFromConfig, withOverrides } from '../src/train/run-config';
 import { loadModel, loadWeightsInto, saveModel } from '../src/train/model-io';
 import { installFile, untar } from '../src/data/fetch';
 import { mlp } from '../src/models/mlp';

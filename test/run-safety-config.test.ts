@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
-import { validateRunConfig, trainFromConfig, withOverrides } from '../src/experiments/run-config';
+import { validateRunConfig, trainFromConfig, withOverrides } from '../src/train/run-config';
 import { train, TrainConfig } from '../src/train/trainer';
 import { mlp } from '../src/models/mlp';
 import { twoCircles } from '../src/data/toy';
@@ -80,7 +80,7 @@ test('train() checks nested fields of a config written in code too', async () =>
 });
 
 test('the JSON Schema for editors is generated from the same description, and the committed file is current', async () => {
-  const { runConfigJsonSchema, SCHEMA_FILE } = await import('../src/experiments/run-config-schema');
+  const { runConfigJsonSchema, SCHEMA_FILE } = await import('../src/train/run-config-schema');
   const committed = fs.readFileSync(SCHEMA_FILE, 'utf8');
   assert.equal(committed, runConfigJsonSchema(), 'schema/run-config.schema.json is stale: run node dist/src/cli.js schema --write');
   const schema = JSON.parse(committed);

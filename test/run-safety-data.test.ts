@@ -10,7 +10,7 @@ import * as path from 'path';
 import { gzipSync } from 'zlib';
 import { loadDataset, loadFashionMnist } from '../src/data/images';
 import { readIdx, encodeIdx } from '../src/data/idx';
-import { buildRun } from '../src/experiments/run-config';
+import { buildRun } from '../src/train/run-config';
 import { PiatError } from '../src/util/errors';
 import { setup, tmpDir } from './helpers';
 import { tinyConfig, writeIdxSet } from './run-safety-helpers';

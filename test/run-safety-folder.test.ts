@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
-import { trainFromConfig, withOverrides } from '../src/experiments/run-config';
+import { trainFromConfig, withOverrides } from '../src/train/run-config';
 import { PiatError } from '../src/util/errors';
 import { setup, tmpDir } from './helpers';
 import { captureStderr, tinyConfig, writeIdxSet } from './run-safety-helpers';

@@ -10,7 +10,7 @@ import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { trainFromConfig, validateRunConfig } from '../src/experiments/run-config';
+import { trainFromConfig, validateRunConfig } from '../src/train/run-config';
 import { PiatError } from '../src/util/errors';
 import { Rng } from '../src/util/rng';
 import { setup, tmpDir } from './helpers';

@@ -14,7 +14,7 @@ import { spawnSync } from 'child_process';
 import { backendInfo } from '../src/backend';
 import { EpochRecord } from '../src/train/records';
 import { formatStatus, sweepStatus } from '../src/sweep/status';
-import { poolSweepDir } from '../src/sweep/pool-handoff';
+import { poolSweepDir } from '../src/experiments/pool-handoff';
 import { poolConfig, trainPool } from '../src/experiments/pool';
 import { runRoot } from '../src/experiments/profiles';
 import { lambdaMethod } from '../src/experiments/sweeps';

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { arraySpec, parseQueueLines, slurmOptionsFromEnv, slurmOptionsFromFlags, slurmScript } from '../src/sweep/slurm';
-import { poolMethodFromLabel, sweepMode } from '../src/sweep/pool-handoff';
+import { poolMethodFromLabel, sweepMode } from '../src/experiments/pool-handoff';
 import { collectSweep, sweepTable, toCsv } from '../src/sweep/collect';
 import { sweepStatus } from '../src/sweep/status';
 import { methodLabel } from '../src/experiments/methods';

@@ -2,28 +2,18 @@
  * Trains several methods on the same data, model initialisation and seed, one cached run
  * directory each (runs/<experiment>/<profile>/<method>), and returns their per-epoch records.
  * Finished runs are re-used; unfinished ones resume. With PIAT_SWEEP=slurm the pool's runs that are
- * not finished go to Slurm instead (src/sweep/pool-handoff.ts) and the call stops with a message
+ * not finished go to Slurm instead (pool-handoff.ts) and the call stops with a message
  * naming the job; other experiments (notebooks 01, 02) train here either way.
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset } from '../data/dataset';
-import { Objective } from '../objectives/types';
-import { TrainerHook } from '../train/hooks';
 import { train, TrainConfig } from '../train/trainer';
 import { EpochRecord } from '../train/records';
 import { oscillation, OscillationStats } from '../analysis/oscillation';
 import { PiatError } from '../util/errors';
-import { handOffPoolRuns, isPoolMeta, sweepMode } from '../sweep/pool-handoff';
-
-export interface MethodSpec {
-  name: string;
-  objective: () => Objective;
-  /** `validation`: the held-out tail of the training set when `holdOut` is set (CFA's FAWA) */
-  hooks?: (ctx: { validation?: ArrayDataset }) => TrainerHook[];
-  /** examples held out from the end of the training set as validation data for the hooks */
-  holdOut?: number;
-}
+import { handOffPoolRuns, isPoolMeta, sweepMode } from './pool-handoff';
+import type { MethodSpec } from './methods';
 
 export interface MethodRun {
   method: string;

@@ -18,6 +18,7 @@ export * from './compare-methods';
 
 // ---- The shared pool of training runs behind notebooks 02–10 ----
 export * from './pool';
+export { sweepMode, poolMethodFromLabel, poolSweepDir, SWEEP_MODES } from './pool-handoff'; // PIAT_SWEEP: local, workers, slurm
 
 // ---- One module per notebook: its computation, table rows and comparison with the paper ----
 export * from './toy'; // 01

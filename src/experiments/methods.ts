@@ -19,8 +19,18 @@ import { BetaSchedule } from '../piat/schedule';
 import { averagingHook } from '../averaging';
 import { TrainerHook } from '../train/hooks';
 import { ArrayDataset } from '../data/dataset';
+import { Objective } from '../objectives/types';
 import { PiatError } from '../util/errors';
-import { MethodSpec } from './compare-methods';
+
+/** A method as compareMethods() trains it: its name, a fresh objective, its hooks. */
+export interface MethodSpec {
+  name: string;
+  objective: () => Objective;
+  /** `validation`: the held-out tail of the training set when `holdOut` is set (CFA's FAWA) */
+  hooks?: (ctx: { validation?: ArrayDataset }) => TrainerHook[];
+  /** examples held out from the end of the training set as validation data for the hooks */
+  holdOut?: number;
+}
 
 /** A training method as data. */
 export interface Method {

@@ -32,8 +32,9 @@ import { Profile, runRoot, runsBase } from './profiles';
 import { compareMethods, MethodRun, runDirName } from './compare-methods';
 import type { SeededRuns } from './curve-stats';
 import { MethodContext, methodLabel, methodSpec, MethodVariant } from './methods';
-import { sweepMode } from '../sweep/pool-handoff';
+import { sweepMode } from './pool-handoff';
 import { trainInWorkers, WorkerRun } from '../sweep/workers';
+import type { PoolJob } from '../sweep/folder';
 
 export type PoolArch = 'small-cnn' | 'cnn-fc' | 'resnet18' | 'wrn34-10' | ViTArch;
 /** ViTs of Table IV (trained from scratch here: no ImageNet weights can be fetched) and the tiny one of the small profiles. */
@@ -271,6 +272,21 @@ export function poolJobs(profile: Profile, c: PoolConfig, methods: (string | Poo
       return { label: `${label} · seed ${seed}`, runDir: path.join(poolRoot(profile, pool), runDirName(label)), job: { kind: 'pool' as const, profile, pool: pool as unknown as Record<string, unknown>, method, runsBase: o.runsBase, ...(o.evaluate ? { evaluate: true } : {}) } };
     }),
   );
+}
+
+/**
+ * Trains a pool job (a Slurm task's or a worker process's: `piat sweep-task`, `piat pool-task`)
+ * exactly as the notebook's trainPool() would, under the notebook's runs folder; returns its folder.
+ */
+export async function trainPoolJob(job: PoolJob): Promise<string> {
+  process.env.PIAT_RUNS = job.runsBase;
+  // the job trains here: a PIAT_SWEEP inherited from the notebook must not hand it off again
+  process.env.PIAT_SWEEP = 'local';
+  const c = job.pool as unknown as PoolConfig;
+  const data = poolData(c);
+  const [run] = await trainPool(job.profile as Profile, c, [job.method as PoolMethod], { data });
+  if (job.evaluate) await evaluateRun(run, data.test, c.final);
+  return run.runDir;
 }
 
 /** PIAT_SWEEP=workers: every seed's unfinished runs train at once in parallel processes. */

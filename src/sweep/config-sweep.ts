@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PiatError } from '../util/errors';
-import { expandGrid, validateRunConfig, withOverrides } from '../experiments/run-config';
+import { expandGrid, validateRunConfig, withOverrides } from '../train/run-config';
 import { newManifest, readManifest, SweepManifest, SweepPoint, sweepPaths, taskEnvironment, writeManifest, writeScript } from './folder';
 import { SlurmOptions } from './slurm';
 import { submitUnfinished } from './status';

@@ -9,7 +9,6 @@ import * as path from 'path';
 import { PiatError } from '../util/errors';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
 import { PACKAGE_ROOT } from '../util/paths';
-import type { MethodVariant } from '../experiments/methods';
 import { sbatch, SlurmOptions, slurmScript } from './slurm';
 
 /** A point of a config grid: the run config with its overrides and an absolute runDir. */
@@ -24,8 +23,8 @@ export interface PoolJob {
   profile: string;
   /** the pool's settings (PoolConfig) as the notebook had them */
   pool: Record<string, unknown>;
-  /** the method by its table name and variant (PoolMethod) */
-  method: { name: string; variant?: MethodVariant };
+  /** the method by its table name and variant (PoolMethod of src/experiments/pool.ts, as JSON) */
+  method: { name: string; variant?: object };
   /** PIAT_RUNS of the notebook (absolute): the pool's folders live under it */
   runsBase: string;
   /** also evaluate Best and Final with the pool's final attacks (cached beside the run, as the notebook would) */

@@ -2,7 +2,8 @@
  * One array task of a sweep (`piat sweep-task DIR --index i`, what the batch script runs): trains
  * point i into its run folder, resuming from its checkpoint, and records the attempt in
  * slurm/tasks/<i>.json for `piat sweep-status`. A config point trains as `piat train` would; a pool
- * point through the pool's own trainPool(), as the notebook would have.
+ * point through the runner the caller passes (the CLI passes the pool's trainPoolJob, from
+ * src/experiments/pool.ts, which trains it as the notebook would have).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -10,9 +11,7 @@ import * as path from 'path';
 import { PiatError } from '../util/errors';
 import { readJson, writeFileAtomic } from '../util/fsx';
 import { LOCK_NAME, LockOwner } from '../train/run-lock';
-import { trainFromConfig } from '../experiments/run-config';
-import { evaluateRun, PoolConfig, poolData, PoolMethod, trainPool } from '../experiments/pool';
-import { Profile } from '../experiments/profiles';
+import { trainFromConfig } from '../train/run-config';
 import { PoolJob, readManifest, sweepPaths } from './folder';
 import { TaskRecord } from './status';
 import { RUNNING_STATES, squeueTasks } from './slurm';
@@ -46,26 +45,18 @@ function releasePreviousAttemptLock(runDir: string, previous: TaskRecord | null,
   process.stderr.write(`note: removed ${file}, left on ${owner.host} by this point's previous task (${previous.arrayJobId}_${previous.index}), which is over\n`);
 }
 
-/** Trains a pool run exactly as the notebook's trainPool() would, under the notebook's runs folder; returns its folder. */
-export async function trainPoolJob(job: PoolJob): Promise<string> {
-  process.env.PIAT_RUNS = job.runsBase;
-  // the job trains here: a PIAT_SWEEP inherited from the notebook must not hand it off again
-  process.env.PIAT_SWEEP = 'local';
-  const c = job.pool as unknown as PoolConfig;
-  const data = poolData(c);
-  const [run] = await trainPool(job.profile as Profile, c, [job.method as PoolMethod], { data });
-  if (job.evaluate) await evaluateRun(run, data.test, c.final);
-  return run.runDir;
-}
+/** Trains a pool job and returns the run folder it trained (the pool's trainPoolJob). */
+export type PoolJobRunner = (job: PoolJob) => Promise<string>;
 
-async function runPoolJob(job: PoolJob, runDir: string): Promise<void> {
+async function runPoolJob(job: PoolJob, runDir: string, trainPoolJob: PoolJobRunner | undefined): Promise<void> {
+  if (!trainPoolJob) throw new PiatError('bad-option', `${job.method.name}: a pool point, but no pool runner was given to train it (piat sweep-task passes the pool's)`);
   const trained = await trainPoolJob(job);
   if (path.resolve(trained) !== path.resolve(runDir)) {
     throw new PiatError('sweep-mismatch', `${job.method.name}: the pool trained it in ${trained}, but the sweep expects ${runDir} (has the pool's folder layout changed since submission?)`);
   }
 }
 
-export async function runSweepTask(dir: string, index: number): Promise<void> {
+export async function runSweepTask(dir: string, index: number, o: { trainPoolJob?: PoolJobRunner } = {}): Promise<void> {
   const m = readManifest(dir);
   const point = m.points.find((p) => p.index === index);
   if (!point) throw new PiatError('bad-option', `${dir} has no point ${index} (points 0 to ${m.points.length - 1})`);
@@ -97,7 +88,7 @@ export async function runSweepTask(dir: string, index: number): Promise<void> {
   try {
     console.error(`sweep task ${index} of ${dir}: ${point.tag} → ${point.runDir}`);
     if (point.job.kind === 'config') await trainFromConfig(point.job.config);
-    else await runPoolJob(point.job, point.runDir);
+    else await runPoolJob(point.job, point.runDir, o.trainPoolJob);
     save({ status: 'done', endedAt: new Date().toISOString() });
   } catch (e) {
     save({ status: 'failed', endedAt: new Date().toISOString(), message: (e as Error).message.split('\n')[0] });

@@ -1,9 +1,47 @@
 /**
- * Schemas of the trainer's config and of attack options, as JSON configs write them. One
- * description serves train()'s own check, run configs (src/experiments/run-config-schema.ts) and
- * the JSON Schema for editors (schema/run-config.schema.json).
+ * The trainer's config (TrainConfig, re-exported by trainer.ts), and schemas of it and of attack
+ * options as JSON configs write them. One description serves train()'s own check, run configs
+ * (src/train/run-config-schema.ts) and the JSON Schema for editors (schema/run-config.schema.json).
  */
+import type { PgdOptions } from '../attacks/pgd';
 import { Field, ObjectSchema, s, Schema } from '../util/schema';
+import type { LrSchedule } from './lr';
+import type { SgdOptions } from './sgd';
+
+export interface EvalConfig {
+  /** number of test examples evaluated each epoch */
+  n: number;
+  batchSize?: number;
+  /** robustness attack; default the paper's PGD-20 (PAPER_EVAL_ATTACK; docs/METHOD.md, "Threat models"); null for clean only */
+  attack?: PgdOptions | null;
+  /**
+   * also evaluate the first trainN training examples (without augmentation) with the same attack,
+   * recorded as trainCleanAcc / trainRobustAcc: robust overfitting shows as this rising while the
+   * test's falls
+   */
+  trainN?: number;
+  /** examples of TrainOptions.validation evaluated each epoch (default all of it) */
+  validationN?: number;
+  /**
+   * evaluate every `every` epochs (and always after the last); the epochs between record null
+   * accuracies and cannot become Best. Long runs on small data spend most of their time here otherwise.
+   */
+  every?: number;
+}
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  optimizer: SgdOptions;
+  lrSchedule?: LrSchedule;
+  /** per-epoch evaluation on the test set (needs `test`); omitted: none */
+  eval?: EvalConfig;
+  /** also keep every epoch's weights under epochs/ (for analyses of single epochs) */
+  keepEpochCheckpoints?: boolean;
+  /** accumulate each batch's gradient over micro-batches of this size (bounded memory; see train/step.ts) */
+  microBatchSize?: number;
+}
 
 /**
  * Attack options by what the attack reads: `pgd` starts at random in the ε-ball; `noise` starts at

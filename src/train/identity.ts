@@ -15,7 +15,7 @@ import { PgdOptions } from '../attacks/pgd';
 import { PiatError } from '../util/errors';
 import { Objective } from '../objectives/types';
 import { TrainerHook } from './hooks';
-import type { TrainConfig } from './trainer';
+import type { TrainConfig } from './config-schema';
 
 export type Identity = Record<string, unknown>;
 

@@ -36,45 +36,13 @@ import { trainStep } from './step';
 import { RunProgress } from './run-progress';
 import { environment } from '../util/environment';
 import { validate } from '../util/schema';
-import { trainConfigSchema } from './config-schema';
+import { EvalConfig, TrainConfig, trainConfigSchema } from './config-schema';
 import { Identity, identityDiff, identityMismatch, runIdentity } from './identity';
 import { acquireRunLock } from './run-lock';
 import type { TrainerState } from './checkpoint';
 
-export interface EvalConfig {
-  /** number of test examples evaluated each epoch */
-  n: number;
-  batchSize?: number;
-  /** robustness attack; default the paper's PGD-20 (PAPER_EVAL_ATTACK; docs/METHOD.md, "Threat models"); null for clean only */
-  attack?: PgdOptions | null;
-  /**
-   * also evaluate the first trainN training examples (without augmentation) with the same attack,
-   * recorded as trainCleanAcc / trainRobustAcc: robust overfitting shows as this rising while the
-   * test's falls
-   */
-  trainN?: number;
-  /** examples of TrainOptions.validation evaluated each epoch (default all of it) */
-  validationN?: number;
-  /**
-   * evaluate every `every` epochs (and always after the last); the epochs between record null
-   * accuracies and cannot become Best. Long runs on small data spend most of their time here otherwise.
-   */
-  every?: number;
-}
-
-export interface TrainConfig {
-  epochs: number;
-  batchSize: number;
-  seed: number;
-  optimizer: SgdOptions;
-  lrSchedule?: LrSchedule;
-  /** per-epoch evaluation on the test set (needs `test`); omitted: none */
-  eval?: EvalConfig;
-  /** also keep every epoch's weights under epochs/ (for analyses of single epochs) */
-  keepEpochCheckpoints?: boolean;
-  /** accumulate each batch's gradient over micro-batches of this size (bounded memory; see train/step.ts) */
-  microBatchSize?: number;
-}
+// declared beside their schema (config-schema.ts), so that identity.ts needs nothing of this module
+export type { EvalConfig, TrainConfig };
 
 export interface TrainOptions {
   model: tf.LayersModel;

@@ -31,8 +31,8 @@ import { makeObjective } from '../objectives/registry';
 import { piat } from '../piat/hook';
 import { averagingHook, AveragingSpec } from '../averaging';
 import { PgdOptions } from '../attacks/pgd';
-import { TrainerHook } from '../train/hooks';
-import { train, TrainConfig, TrainResult } from '../train/trainer';
+import { TrainerHook } from './hooks';
+import { train, TrainConfig, TrainResult } from './trainer';
 
 export interface RunConfig {
   dataset: DatasetName | 'two-circles';

@@ -9,11 +9,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { oneOf, PiatError } from '../util/errors';
-import { PROJECT_ROOT, runsBase } from '../experiments/profiles';
-import { methodLabel, MethodVariant } from '../experiments/methods';
-import { newManifest, PoolJob, readManifest, SweepManifest, submitPoints, sweepPaths, taskEnvironment, writeManifest, writeScript } from './folder';
-import { slurmOptionsFromEnv } from './slurm';
-import { PointStatus, sweepStatus } from './status';
+import { PROJECT_ROOT, runsBase } from './profiles';
+import { methodLabel, MethodVariant } from './methods';
+import { newManifest, PoolJob, readManifest, SweepManifest, submitPoints, sweepPaths, taskEnvironment, writeManifest, writeScript } from '../sweep/folder';
+import { slurmOptionsFromEnv } from '../sweep/slurm';
+import { PointStatus, sweepStatus } from '../sweep/status';
 
 export const SWEEP_MODES = ['local', 'workers', 'slurm'] as const;
 export type SweepMode = (typeof SWEEP_MODES)[number];

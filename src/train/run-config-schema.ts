@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DATASETS } from '../data/images';
-import { trainConfigSchema } from '../train/config-schema';
+import { trainConfigSchema } from './config-schema';
 import { s, toJsonSchema } from '../util/schema';
 import { MODELS, ModelEntry } from '../models/registry';
 import { OBJECTIVE_IDS, objectiveEntry } from '../objectives/registry';
