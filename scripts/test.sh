@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# npm test: the whole suite on the torch backend with no cpu fallback allowed, then the wasm
-# backend's own kernels on wasm. Without a built torch addon the suite runs on the backend
-# initBackend picks (said below); in CI (CI=true) a missing torch backend is a failure.
+# npm test: first the layer rules of src/ (npm run check:layers: .dependency-cruiser.cjs, no
+# upward import out of the library, no import cycle), then the whole suite on the torch backend
+# with no cpu fallback allowed, then the wasm backend's own kernels on wasm. Without a built torch
+# addon the suite runs on the backend initBackend picks (said below); in CI (CI=true) a missing
+# torch backend is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "test: layers of src/ (npm run check:layers)" >&2
+npm run --silent check:layers || { echo "test: src/ breaks a layer rule (above: the rule and the import; see .dependency-cruiser.cjs)" >&2; exit 1; }
 if [ -f native/build/torch_backend.node ]; then
   export PIAT_BACKEND=${PIAT_BACKEND:-torch} PIAT_TORCH_FALLBACK=${PIAT_TORCH_FALLBACK:-error}
 elif [ "${CI:-}" = "true" ]; then
