@@ -39,7 +39,10 @@ async function main() {
   if (fs.existsSync(path.join(modelDir, 'model.json'))) model = await loadModel(modelDir);
   else if (a.flags.model) throw new PiatError('missing-file', `--model ${modelDir}: no model.json there`);
   else {
-    model = arch === 'mlp' ? mlp({ inputDim: 784, inputShape: [28, 28, 1], numClasses: 10, hidden: [128], seed: 1 }) : smallCnn({ numClasses: 10, seed: 1 });
+    model =
+      arch === 'mlp'
+        ? mlp({ inputDim: 784, inputShape: [28, 28, 1], numClasses: 10, hidden: [128], seed: 1 })
+        : smallCnn({ numClasses: 10, seed: 1 });
     await train({
       model,
       objective: pgdAt({ attack: { eps, alpha: eps / 4, steps: 5 } }),
@@ -68,7 +71,18 @@ async function main() {
   }
   fs.writeFileSync(
     path.join(out, 'ours.json'),
-    JSON.stringify({ model: path.resolve(modelDir), data, shape: x.shape, eps, alpha: eps / 4, logits: z, accuracy, rows, aaLog: aa?.log, aaRobust: aa?.robust }),
+    JSON.stringify({
+      model: path.resolve(modelDir),
+      data,
+      shape: x.shape,
+      eps,
+      alpha: eps / 4,
+      logits: z,
+      accuracy,
+      rows,
+      aaLog: aa?.log,
+      aaRobust: aa?.robust,
+    }),
   );
   console.log(JSON.stringify(rows.map((r) => ({ attack: r.attack, accuracy: r.accuracy, seconds: r.seconds }))));
   tf.dispose([x, y]);

@@ -64,7 +64,13 @@ interface Row {
   nativeMs?: number;
 }
 
-const list = (v: string | undefined, d: string[]) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : d);
+const list = (v: string | undefined, d: string[]) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : d;
 
 /**
  * Best of up to 10 runs, stopping once 20 s have been spent: the minimum is what the hardware can do,
@@ -107,7 +113,13 @@ function benchModel(backend: string, threads: number, name: string, batch: numbe
   const micro = name === 'small-cnn' || backend !== 'wasm' ? undefined : Number(process.env.BENCH_MICRO ?? (name === 'wrn34-10' ? 8 : 32));
   const rows: Row[] = [];
   const run = (b: number) => {
-    const data = new ArrayDataset(`bench-${b}`, new Float32Array(b * shape.reduce((p, q) => p * q, 1)).map((_, i) => (i % 251) / 251), new Int32Array(b).map((_, i) => i % 10), shape, 10);
+    const data = new ArrayDataset(
+      `bench-${b}`,
+      new Float32Array(b * shape.reduce((p, q) => p * q, 1)).map((_, i) => (i % 251) / 251),
+      new Int32Array(b).map((_, i) => i % 10),
+      shape,
+      10,
+    );
     const idx = range(b);
     const x = data.batch(idx);
     const ctx = { rng: new Rng(1), epoch: 0 };
@@ -139,7 +151,16 @@ function benchModel(backend: string, threads: number, name: string, batch: numbe
     if (c === 'pgd10-train' && !fullStep) {
       const part = (k: Case) => rows.find((r) => r.case === k);
       const sum = (f: (r: Row) => number | undefined) => 10 * (f(part('input-grad')!) ?? NaN) + (f(part('weight-grad')!) ?? NaN);
-      rows.push({ backend, threads, model: name, case: c, seconds: sum((r) => r.seconds), estimated: true, kernelCalls: torch && sum((r) => r.kernelCalls), nativeMs: torch && sum((r) => r.nativeMs) });
+      rows.push({
+        backend,
+        threads,
+        model: name,
+        case: c,
+        seconds: sum((r) => r.seconds),
+        estimated: true,
+        kernelCalls: torch && sum((r) => r.kernelCalls),
+        nativeMs: torch && sum((r) => r.nativeMs),
+      });
       continue;
     }
     const calls0 = callCount();
@@ -172,12 +193,19 @@ let torchProbe: SpawnSyncReturns<string> | undefined;
 function torchReference(m: string, batch: number, fullStep: string[], threads: number): { rows: Row[]; note: string } {
   const py = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
   const probe = (torchProbe ??= spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }));
-  if (probe.status !== 0) return { rows: [], note: 'PyTorch reference skipped: Debian python3-torch is not installed (apt-get install python3-torch, or bash scripts/setup.sh --bench).' };
+  if (probe.status !== 0)
+    return {
+      rows: [],
+      note: 'PyTorch reference skipped: Debian python3-torch is not installed (apt-get install python3-torch, or bash scripts/setup.sh --bench).',
+    };
   const device = process.env.BENCH_TORCH_DEVICE ?? 'cpu';
   const note = `PyTorch ${probe.stdout.trim().split(' ')[0]} (${py}) on ${device} at ${threads} thread(s), same batch and architectures`;
   const rows: Row[] = [];
   const cases = CASES.filter((c) => c !== 'pgd10-train' || fullStep.includes(m));
-  const r = spawnSync(py, [path.join(__dirname, '..', '..', 'bench', 'torch_ref.py'), m, String(batch), ...cases], { encoding: 'utf8', env: { ...process.env, BENCH_TORCH_THREADS: String(threads) } });
+  const r = spawnSync(py, [path.join(__dirname, '..', '..', 'bench', 'torch_ref.py'), m, String(batch), ...cases], {
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_TORCH_THREADS: String(threads) },
+  });
   if (r.status !== 0) {
     process.stderr.write(`PyTorch ${m} failed: ${r.stderr.slice(-500)}\n`);
     return { rows, note };
@@ -185,7 +213,14 @@ function torchReference(m: string, batch: number, fullStep: string[], threads: n
   const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, number>;
   for (const c of cases) rows.push({ backend: 'pytorch', threads: out.threads, model: m, case: c, seconds: out[c], estimated: false });
   if (!fullStep.includes(m)) {
-    rows.push({ backend: 'pytorch', threads: out.threads, model: m, case: 'pgd10-train', seconds: 10 * out['input-grad'] + out['weight-grad'], estimated: true });
+    rows.push({
+      backend: 'pytorch',
+      threads: out.threads,
+      model: m,
+      case: 'pgd10-train',
+      seconds: 10 * out['input-grad'] + out['weight-grad'],
+      estimated: true,
+    });
   }
   process.stderr.write(`  pytorch×${threads} ${m}: ${JSON.stringify(out)}\n`);
   return { rows, note };
@@ -249,10 +284,19 @@ async function main() {
       }
     }
   }
-  console.log(`\npiat-ts bench · batch ${batch} · ${new Date().toISOString()} · ${require('os').cpus().length} cores (${require('os').cpus()[0]?.model})`);
-  console.log(`peak (1024² matmul): ${Object.entries(peaks).map(([b, g]) => `${b} ${g.toFixed(1)} GFLOP/s`).join(', ')}`);
+  console.log(
+    `\npiat-ts bench · batch ${batch} · ${new Date().toISOString()} · ${require('os').cpus().length} cores (${require('os').cpus()[0]?.model})`,
+  );
+  console.log(
+    `peak (1024² matmul): ${Object.entries(peaks)
+      .map(([b, g]) => `${b} ${g.toFixed(1)} GFLOP/s`)
+      .join(', ')}`,
+  );
   const torchInfo = (tf.findBackend('torch') as unknown as TorchBackend | undefined)?.native.info();
-  if (torchInfo) console.log(`torch backend: libtorch ${torchInfo.libtorch} on ${torchInfo.device}, conv layout ${torchInfo.convLayout}, malloc ${torchInfo.malloc} (PIAT_TORCH_MALLOC)`);
+  if (torchInfo)
+    console.log(
+      `torch backend: libtorch ${torchInfo.libtorch} on ${torchInfo.device}, conv layout ${torchInfo.convLayout}, malloc ${torchInfo.malloc} (PIAT_TORCH_MALLOC)`,
+    );
   notes.forEach((n) => console.log(n));
   if (rounds > 1) console.log(`best of ${rounds} rounds, each timing piat-ts and then PyTorch back to back`);
   console.log('\n| model | case | backend | threads | img/s | GFLOP/s | × PyTorch (same threads) |');
@@ -262,7 +306,9 @@ async function main() {
     const gf = (FORWARD_UNITS[r.case] * flops[r.model] * batch) / r.seconds / 1e9;
     const ref = rows.find((q) => q.backend === 'pytorch' && q.model === r.model && q.case === r.case && q.threads === r.threads);
     const ratio = ref && r.backend !== 'pytorch' ? (ref.seconds / r.seconds).toFixed(2) : '';
-    console.log(`| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.backend} | ${r.threads} | ${ips.toFixed(ips < 10 ? 2 : 0)} | ${gf.toFixed(1)} | ${ratio} |`);
+    console.log(
+      `| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.backend} | ${r.threads} | ${ips.toFixed(ips < 10 ? 2 : 0)} | ${gf.toFixed(1)} | ${ratio} |`,
+    );
   }
   const speedups = rows.filter((r) => (r.backend === 'torch' || r.backend === 'pytorch') && r.threads > 1);
   if (speedups.length) {
@@ -271,7 +317,10 @@ async function main() {
     console.log('|---|---|---|---|---|');
     for (const r of speedups) {
       const one = rows.find((q) => q.backend === r.backend && q.model === r.model && q.case === r.case && q.threads === 1);
-      if (one) console.log(`| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.backend} | ${r.threads} | ${(one.seconds / r.seconds).toFixed(2)}× |`);
+      if (one)
+        console.log(
+          `| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.backend} | ${r.threads} | ${(one.seconds / r.seconds).toFixed(2)}× |`,
+        );
     }
   }
   const profiled = rows.filter((r) => r.kernelCalls !== undefined);
@@ -284,7 +333,9 @@ async function main() {
     console.log('|---|---|---|---|---|---|---|');
     for (const r of profiled) {
       const rest = r.seconds * 1000 - (r.nativeMs ?? 0);
-      console.log(`| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.threads} | ${r.kernelCalls} | ${((r.nativeMs ?? 0) / 1000).toFixed(2)} s | ${(rest / 1000).toFixed(2)} s | ${((rest * 1000) / (r.kernelCalls || 1)).toFixed(0)} µs |`);
+      console.log(
+        `| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.threads} | ${r.kernelCalls} | ${((r.nativeMs ?? 0) / 1000).toFixed(2)} s | ${(rest / 1000).toFixed(2)} s | ${((rest * 1000) / (r.kernelCalls || 1)).toFixed(0)} µs |`,
+      );
     }
   }
 }

@@ -26,18 +26,34 @@ before(async () => {
   await setup();
   // 10 classes: AutoAttack's targeted components need at least targets + 1
   model = mlp({ inputDim: 784, inputShape: [28, 28, 1], numClasses: 10, hidden: [32], seed: 2 });
-  await train({ model, objective: standard(), train: loadMnistDigits('train').take(1000), config: { epochs: 3, batchSize: 50, seed: 1, optimizer: { lr: 0.05 } }, progress: false });
+  await train({
+    model,
+    objective: standard(),
+    train: loadMnistDigits('train').take(1000),
+    config: { epochs: 3, batchSize: 50, seed: 1, optimizer: { lr: 0.05 } },
+    progress: false,
+  });
   data = loadMnistDigits('test').take(40);
   assert.ok(accuracy(model, data) > 0.5, 'precondition: a model that classifies most digits');
 });
 
 for (const name of attackExamples()) {
   const { entry, steps } = resolveAttack(name);
-  const claim = entry.kind === 'dataset' ? 'robust accuracy at most the clean accuracy' : 'stays in its ε-ball and in [0, 1] and does not raise accuracy';
+  const claim =
+    entry.kind === 'dataset'
+      ? 'robust accuracy at most the clean accuracy'
+      : 'stays in its ε-ball and in [0, 1] and does not raise accuracy';
   test(`registry: ${name} ${claim}`, () => {
     const clean = accuracy(model, data);
     if (entry.kind === 'dataset') {
-      const [c, a] = evaluate(model, data, { attacks: ['clean', name], eps: settings.eps, alpha: settings.alpha, seed: settings.seed, aa: settings.aa, progress: false });
+      const [c, a] = evaluate(model, data, {
+        attacks: ['clean', name],
+        eps: settings.eps,
+        alpha: settings.alpha,
+        seed: settings.seed,
+        aa: settings.aa,
+        progress: false,
+      });
       assert.equal(c.accuracy, clean);
       assert.ok(a.accuracy <= clean, `${name}: ${a.accuracy} > clean ${clean}`);
       return;
@@ -47,7 +63,9 @@ for (const name of attackExamples()) {
     assert.deepEqual(xa.shape, x.shape);
     const a = values(xa);
     const o = values(x);
-    a.forEach((v, i) => assert.ok(v >= 0 && v <= 1 && Math.abs(v - o[i]) <= settings.eps + 1e-6, `${name}: element ${i} is ${v}, clean ${o[i]}`));
+    a.forEach((v, i) =>
+      assert.ok(v >= 0 && v <= 1 && Math.abs(v - o[i]) <= settings.eps + 1e-6, `${name}: element ${i} is ${v}, clean ${o[i]}`),
+    );
     const attacked = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(model.predict(xa) as tf.Tensor, 1), y), 'float32')).dataSync()[0]);
     assert.ok(attacked <= clean + 1e-9, `${name}: accuracy ${attacked} > clean ${clean}`);
     if (entry.kind === 'batch') assert.ok(attacked < clean, `${name}: an attack that changes nothing on a plainly trained model`);
@@ -61,9 +79,14 @@ test('registry: every entry says what it is and where it comes from; names resol
     if (e.kind !== 'clean') assert.ok(e.source.length > 3, `${id}: source`);
   }
   assert.equal(resolveAttack('pgd7').steps, 7);
-  assert.equal(resolveAttack('cw').steps, 20, 'cw alone is the paper\'s CW20');
+  assert.equal(resolveAttack('cw').steps, 20, "cw alone is the paper's CW20");
   assert.equal(resolveAttack('apgd-t').id, 'apgd-t');
-  const refused = (name: string, re: RegExp) => assert.throws(() => resolveAttack(name), (e: unknown) => e instanceof PiatError && re.test(e.message), name);
+  const refused = (name: string, re: RegExp) =>
+    assert.throws(
+      () => resolveAttack(name),
+      (e: unknown) => e instanceof PiatError && re.test(e.message),
+      name,
+    );
   refused('pgd', /Attack 'pgd' needs a step count, e\.g\. pgd20/);
   refused('deepfool', /Unknown attack 'deepfool'\. Expected one of: clean, .*\bpgdN, cwN\b.*, aa \(N = steps, e\.g\. pgd20, cw20/);
   refused('pgd-20', /did you mean pgd20\?/);

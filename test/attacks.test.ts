@@ -19,7 +19,13 @@ const eps = 0.05;
 before(async () => {
   await setup();
   model = mlp({ inputDim: 3, numClasses: 2, hidden: [32], seed: 1 });
-  await train({ model, objective: standard(), train: data, config: { epochs: 30, batchSize: 20, seed: 1, optimizer: { lr: 0.1 } }, progress: false });
+  await train({
+    model,
+    objective: standard(),
+    train: data,
+    config: { epochs: 30, batchSize: 20, seed: 1, optimizer: { lr: 0.1 } },
+    progress: false,
+  });
   assert.ok(accuracy(model, data) > 0.8, 'precondition: a trained model');
 });
 
@@ -34,10 +40,14 @@ for (const [name, attack] of Object.entries(ATTACKS)) {
   test(`${name}: inside the ε-ball and [0, 1], and raises the loss it maximises`, () => {
     const { x, y } = data.head(200);
     const xa = attack(x, y);
-    const a = values(xa), o = values(x);
+    const a = values(xa),
+      o = values(x);
     a.forEach((v, i) => assert.ok(v >= 0 && v <= 1 && Math.abs(v - o[i]) <= eps + 1e-6, `${name}: ${v} vs ${o[i]}`));
     const lossFn = name === 'cw' ? marginPerExample : crossEntropyPerExample;
-    const [before, after] = tf.tidy(() => [tf.mean(lossFn(logits(model, x), y)).dataSync()[0], tf.mean(lossFn(logits(model, xa), y)).dataSync()[0]]);
+    const [before, after] = tf.tidy(() => [
+      tf.mean(lossFn(logits(model, x), y)).dataSync()[0],
+      tf.mean(lossFn(logits(model, xa), y)).dataSync()[0],
+    ]);
     assert.ok(after > before, `${name}: loss ${before} -> ${after}`);
     tf.dispose([x, y, xa]);
   });
@@ -45,11 +55,17 @@ for (const [name, attack] of Object.entries(ATTACKS)) {
 
 test('evaluate: rows per attack, robust ≤ clean, unknown attacks rejected before any work', () => {
   const rows = evaluate(model, data, { attacks: ['clean', 'fgsm', 'pgd20', 'cw20'], eps, alpha: eps / 4, n: 200, progress: false });
-  assert.deepEqual(rows.map((r) => r.attack), ['clean', 'fgsm', 'pgd20', 'cw20']);
+  assert.deepEqual(
+    rows.map((r) => r.attack),
+    ['clean', 'fgsm', 'pgd20', 'cw20'],
+  );
   const acc = Object.fromEntries(rows.map((r) => [r.attack, r.accuracy]));
   assert.ok(acc.pgd20 <= acc.clean && acc.fgsm <= acc.clean && acc.cw20 <= acc.clean);
   assert.ok(acc.pgd20 <= acc.fgsm + 0.02, 'PGD20 is at least about as strong as FGSM');
   assert.throws(() => evaluate(model, data, { attacks: ['clean', 'deepfool'] }), /Unknown attack 'deepfool'/);
-  const table = bestFinalDiff(rows, rows.map((r) => ({ ...r, accuracy: r.accuracy - 0.01 })));
+  const table = bestFinalDiff(
+    rows,
+    rows.map((r) => ({ ...r, accuracy: r.accuracy - 0.01 })),
+  );
   table.forEach((r) => assert.ok(Math.abs(r.diff - 1) < 1e-9));
 });

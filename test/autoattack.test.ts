@@ -28,7 +28,13 @@ before(async () => {
   const trainSet = loadMnistDigits('train').take(2000);
   test_ = loadMnistDigits('test').take(100);
   model = mlp({ inputDim: 784, inputShape: [28, 28, 1], numClasses: 10, hidden: [64], seed: 1 });
-  await train({ model, objective: standard(), train: trainSet, config: { epochs: 4, batchSize: 50, seed: 1, optimizer: { lr: 0.05 } }, progress: false });
+  await train({
+    model,
+    objective: standard(),
+    train: trainSet,
+    config: { epochs: 4, batchSize: 50, seed: 1, optimizer: { lr: 0.05 } },
+    progress: false,
+  });
 });
 
 test('APGD checkpoints follow the published schedule p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06)', () => {
@@ -37,11 +43,17 @@ test('APGD checkpoints follow the published schedule p_{j+1} = p_j + max(p_j −
   // the same from the paper's recursion
   const p = [0, 0.22];
   while (p[p.length - 1] < 1) p.push(p[p.length - 1] + Math.max(p[p.length - 1] - p[p.length - 2] - 0.03, 0.06));
-  assert.deepEqual(p.slice(1, -1).map((v) => Math.ceil(Math.round(v * 1e6) / 1e6 * 100)), oneBased);
+  assert.deepEqual(
+    p.slice(1, -1).map((v) => Math.ceil((Math.round(v * 1e6) / 1e6) * 100)),
+    oneBased,
+  );
 });
 
 test('DLR and targeted DLR on a hand-computed case', () => {
-  const z = [[3, 1, 2, 0.5], [0.2, 4, 1, 3]];
+  const z = [
+    [3, 1, 2, 0.5],
+    [0.2, 4, 1, 3],
+  ];
   const y = [0, 3];
   const got = values(tf.tidy(() => dlrLoss(tf.tensor2d(z), tf.tensor1d(y, 'int32'))));
   // ex 0: y is top: −(3 − 2)/(3 − 1); ex 1: y is 2nd: −(3 − 4)/(4 − 1)
@@ -53,8 +65,14 @@ test('DLR and targeted DLR on a hand-computed case', () => {
 test('FAB projection: orderDescending sorts each row largest first; the projection does not depend on how ties are ordered', () => {
   const v = new Float32Array([0.5, -1, 0, 2, -0.25, 0.5, 1e-30, -1e-30]);
   const ord = orderDescending(v, 2, 4);
-  assert.deepEqual(Array.from(ord.slice(0, 4)).map((i) => v[i]), [2, 0.5, 0, -1]);
-  assert.deepEqual(Array.from(ord.slice(4)).map((i) => v[4 + i]), [v[5], v[6], v[7], v[4]]);
+  assert.deepEqual(
+    Array.from(ord.slice(0, 4)).map((i) => v[i]),
+    [2, 0.5, 0, -1],
+  );
+  assert.deepEqual(
+    Array.from(ord.slice(4)).map((i) => v[4 + i]),
+    [v[5], v[6], v[7], v[4]],
+  );
   // pixel-like inputs: many equal values (0, 1, k/255), so many ties among the breakpoints
   const rng = new Rng(11);
   const rows = 20;
@@ -96,9 +114,11 @@ test('FAB projection: reaches the hyperplane inside the box with the minimal L�
     const b = wt + (rng.next() - 0.5) * 0.8;
     // reachable values of ⟨w, t + d⟩ with |d|∞ ≤ λ inside the box
     const range = (lam: number) => {
-      let lo = 0, hi = 0;
+      let lo = 0,
+        hi = 0;
       for (let i = 0; i < dim; i++) {
-        const a = Math.max(0, t[i] - lam), c = Math.min(1, t[i] + lam);
+        const a = Math.max(0, t[i] - lam),
+          c = Math.min(1, t[i] + lam);
         lo += Math.min(w[i] * a, w[i] * c);
         hi += Math.max(w[i] * a, w[i] * c);
       }
@@ -106,7 +126,8 @@ test('FAB projection: reaches the hyperplane inside the box with the minimal L�
     };
     const [lo1, hi1] = range(1);
     if (b < lo1 || b > hi1) continue; // unreachable in the box
-    let lo = 0, hi = 1;
+    let lo = 0,
+      hi = 1;
     for (let k = 0; k < 60; k++) {
       const mid = (lo + hi) / 2;
       const [a, c] = range(mid);
@@ -123,13 +144,28 @@ test('FAB projection: reaches the hyperplane inside the box with the minimal L�
 });
 
 test('Square: p schedule, never more than its query budget, stays in the ε-ball', () => {
-  assert.deepEqual([0, 10, 11, 50, 51, 200, 201, 9000].map((i) => squareP(i)), [0.8, 0.8, 0.4, 0.4, 0.2, 0.2, 0.1, 0.8 / 512]);
-  const img = new ArrayDataset('img', new Float32Array(6 * 8 * 8 * 1).map((_, i) => (i % 7) / 7), new Int32Array(6).map((_, i) => i % 2), [8, 8, 1], 2);
-  const cnn = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 1] }), tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })] });
+  assert.deepEqual(
+    [0, 10, 11, 50, 51, 200, 201, 9000].map((i) => squareP(i)),
+    [0.8, 0.8, 0.4, 0.4, 0.2, 0.2, 0.1, 0.8 / 512],
+  );
+  const img = new ArrayDataset(
+    'img',
+    new Float32Array(6 * 8 * 8 * 1).map((_, i) => (i % 7) / 7),
+    new Int32Array(6).map((_, i) => i % 2),
+    [8, 8, 1],
+    2,
+  );
+  const cnn = tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [8, 8, 1] }),
+      tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+    ],
+  });
   const { x, y } = img.head();
   const r = squareAttack(cnn, x, y, { eps: 0.05, queries: 30, seed: 1 });
   r.queries.forEach((q) => assert.ok(q <= 31, `queries ${q} > budget 30 + initial evaluation`));
-  const a = values(r.adv), o = values(x);
+  const a = values(r.adv),
+    o = values(x);
   a.forEach((v, i) => assert.ok(v >= 0 && v <= 1 && Math.abs(v - o[i]) <= 0.05 + 1e-6));
   tf.dispose([x, y, r.adv]);
   cnn.dispose();
@@ -138,12 +174,17 @@ test('Square: p schedule, never more than its query budget, stays in the ε-ball
 test('on a trained model: AutoAttack ≤ PGD20 ≤ clean, with the reference log order', () => {
   const rows = evaluate(model, test_, { attacks: ['clean', 'pgd20'], eps, alpha: eps / 4, progress: false });
   const aa = autoAttack(model, test_, { eps, ...fast });
-  assert.deepEqual(aa.log.map((l) => l.stage), ['clean', 'apgd-ce', 'apgd-t', 'fab-t', 'square']);
-  const clean = rows[0].accuracy, pgd20 = rows[1].accuracy;
+  assert.deepEqual(
+    aa.log.map((l) => l.stage),
+    ['clean', 'apgd-ce', 'apgd-t', 'fab-t', 'square'],
+  );
+  const clean = rows[0].accuracy,
+    pgd20 = rows[1].accuracy;
   assert.ok(clean > 0.6, `precondition: trained (clean ${clean})`);
   assert.equal(aa.log[0].robustAccuracy, clean);
   assert.ok(aa.robustAccuracy <= pgd20 + 0.02 && pgd20 <= clean, `AA ${aa.robustAccuracy}, PGD20 ${pgd20}, clean ${clean}`);
-  for (let i = 1; i < aa.log.length; i++) assert.ok(aa.log[i].robustAccuracy <= aa.log[i - 1].robustAccuracy, 'robust accuracy never rises across stages');
+  for (let i = 1; i < aa.log.length; i++)
+    assert.ok(aa.log[i].robustAccuracy <= aa.log[i - 1].robustAccuracy, 'robust accuracy never rises across stages');
 });
 
 test('APGD: same seed, same adversarial examples; inside the ε-ball', () => {
@@ -168,9 +209,15 @@ test('an interrupted AutoAttack resumes from its saved state and gives the same 
   const resumed = autoAttack(model, test_, opts);
   assert.ok(!resumed.interrupted);
   assert.deepEqual(resumed.robust, full.robust);
-  assert.deepEqual(resumed.log.map((l) => [l.stage, l.robustAccuracy]), full.log.map((l) => [l.stage, l.robustAccuracy]));
+  assert.deepEqual(
+    resumed.log.map((l) => [l.stage, l.robustAccuracy]),
+    full.log.map((l) => [l.stage, l.robustAccuracy]),
+  );
   assert.throws(() => autoAttack(model, test_, { ...opts, eps: 0.2 }), /belongs to another AutoAttack run/);
-  assert.throws(() => autoAttack(model, test_, { eps, version: 'custom', attacks: ['deepfool' as never] }), /Unknown AutoAttack attack 'deepfool'/);
+  assert.throws(
+    () => autoAttack(model, test_, { eps, version: 'custom', attacks: ['deepfool' as never] }),
+    /Unknown AutoAttack attack 'deepfool'/,
+  );
 });
 
 test('a full AutoAttack run leaves no tensors behind', () => {

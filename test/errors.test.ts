@@ -8,14 +8,18 @@ import { ArrayDataset } from '../src/data/dataset';
 test('unknown profile: clear error listing the profiles', () => {
   assert.throws(
     () => profileFromEnv('quick', { PIAT_PROFILE: 'huge' }),
-    (e: unknown) => e instanceof PiatError && /Unknown profile \(PIAT_PROFILE\) 'huge'\. Expected one of: smoke, quick, overfit, paper\./.test(e.message),
+    (e: unknown) =>
+      e instanceof PiatError && /Unknown profile \(PIAT_PROFILE\) 'huge'\. Expected one of: smoke, quick, overfit, paper\./.test(e.message),
   );
   assert.equal(profileFromEnv('quick', {}), 'quick');
   assert.equal(profileFromEnv('quick', { PIAT_PROFILE: 'smoke' }), 'smoke');
 });
 
 test('unknown backend: clear error listing the backends', async () => {
-  assert.throws(() => backendFromEnv({ PIAT_BACKEND: 'cuda' }), /Unknown backend \(PIAT_BACKEND\) 'cuda'\. Expected one of: torch, tensorflow, wasm, cpu\./);
+  assert.throws(
+    () => backendFromEnv({ PIAT_BACKEND: 'cuda' }),
+    /Unknown backend \(PIAT_BACKEND\) 'cuda'\. Expected one of: torch, tensorflow, wasm, cpu\./,
+  );
   await assert.rejects(initBackend({ backend: 'metal' }), /Unknown backend 'metal'/);
 });
 
@@ -29,11 +33,15 @@ test('a forced backend that cannot start is an error, not a silent fallback', as
   if (native) return t.skip('the native binding is installed here');
   await assert.rejects(
     initBackend({ backend: 'tensorflow' }),
-    (e: unknown) => e instanceof PiatError && e.code === 'backend-unavailable' && /tfjs-node/.test(e.message) && /unset PIAT_BACKEND/.test(e.message),
+    (e: unknown) =>
+      e instanceof PiatError && e.code === 'backend-unavailable' && /tfjs-node/.test(e.message) && /unset PIAT_BACKEND/.test(e.message),
   );
 });
 
 test('datasets reject mismatched shapes and labels out of range', () => {
-  assert.throws(() => new ArrayDataset('d', new Float32Array(5), new Int32Array(2), [3], 2), /5 feature values do not match 2 labels × input shape \[3\]/);
+  assert.throws(
+    () => new ArrayDataset('d', new Float32Array(5), new Int32Array(2), [3], 2),
+    /5 feature values do not match 2 labels × input shape \[3\]/,
+  );
   assert.throws(() => new ArrayDataset('d', new Float32Array(6), new Int32Array([0, 4]), [3], 2), /label 4 at index 1 is outside \[0, 2\)/);
 });

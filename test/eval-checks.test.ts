@@ -34,14 +34,23 @@ before(setup);
 test('checks: a plain model passes; softmax outputs, randomness, zero gradients and too few classes are each named', () => {
   assert.deepEqual(checkModel(plain(), data), []);
   const soft = wrapped((z) => tf.layers.softmax().apply(z) as tf.SymbolicTensor);
-  assert.deepEqual(checkModel(soft, data).map((w) => w.check), ['probabilities']);
+  assert.deepEqual(
+    checkModel(soft, data).map((w) => w.check),
+    ['probabilities'],
+  );
   const noisy = wrapped((z) => new NoisyLayer({}).apply(z) as tf.SymbolicTensor);
-  assert.deepEqual(checkModel(noisy, data).map((w) => w.check), ['randomness']);
+  assert.deepEqual(
+    checkModel(noisy, data).map((w) => w.check),
+    ['randomness'],
+  );
   const dead = plain();
   // a zero first layer with a negative bias: every ReLU is off, no gradient reaches the input
   dead.getLayer('dense_0').setWeights([tf.zerosLike(dead.getLayer('dense_0').getWeights()[0]), tf.fill([16], -1)]);
   const w = checkModel(dead, data);
-  assert.deepEqual(w.map((x) => x.check), ['zero-gradients']);
+  assert.deepEqual(
+    w.map((x) => x.check),
+    ['zero-gradients'],
+  );
   assert.match(w[0].message, /^30 of 30 checked examples have an input gradient of exactly zero/);
   assert.deepEqual(checkModel(plain(), data, { attacks: ['clean', 'aa'], aa: { targets: 9 } }), []);
 });
@@ -58,8 +67,21 @@ test('checks: the class counts AutoAttack needs', () => {
 
 test('checks: probabilities need both the range and the row sums', () => {
   const t = (rows: number[][]) => looksLikeProbabilities(tf.tensor2d(rows));
-  assert.equal(t([[0.2, 0.8], [0.5, 0.5]]), true);
-  assert.equal(t([[0.2, 0.3], [0.5, 0.5]]), false, 'rows that do not sum to 1');
+  assert.equal(
+    t([
+      [0.2, 0.8],
+      [0.5, 0.5],
+    ]),
+    true,
+  );
+  assert.equal(
+    t([
+      [0.2, 0.3],
+      [0.5, 0.5],
+    ]),
+    false,
+    'rows that do not sum to 1',
+  );
   assert.equal(t([[1.5, -0.5]]), false, 'logits that happen to sum to 1');
 });
 
@@ -68,14 +90,30 @@ test('eval warns about a softmax checkpoint on stderr and in --json, and still e
   const soft = wrapped((z) => tf.layers.softmax().apply(z) as tf.SymbolicTensor);
   await saveModel(soft, path.join(dir, 'm'));
   const cli = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
-  const args = [cli, 'eval', '--checkpoint', path.join(dir, 'm'), '--data', 'mnist', '--attacks', 'clean,pgd5', '--n', '20', '--eps', '0.1'];
+  const args = [
+    cli,
+    'eval',
+    '--checkpoint',
+    path.join(dir, 'm'),
+    '--data',
+    'mnist',
+    '--attacks',
+    'clean,pgd5',
+    '--n',
+    '20',
+    '--eps',
+    '0.1',
+  ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /piat: warning \(probabilities\): the model outputs a probability distribution/);
   assert.match(r.stdout, /^clean +\d/m);
   const j = spawnSync(process.execPath, [...args, '--json'], { encoding: 'utf8' });
   const out = JSON.parse(j.stdout);
-  assert.deepEqual(out.warnings.map((w: { check: string }) => w.check), ['probabilities']);
+  assert.deepEqual(
+    out.warnings.map((w: { check: string }) => w.check),
+    ['probabilities'],
+  );
   assert.equal(out.alpha, 0.025, 'without --alpha the step is ε/4');
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -19,7 +19,13 @@ before(async () => {
   await setup();
   data = loadMnistDigits('test').take(60);
   model = mlp({ inputDim: 784, inputShape: [28, 28, 1], numClasses: 10, hidden: [32], seed: 3 });
-  await train({ model, objective: standard(), train: loadMnistDigits('train').take(1000), config: { epochs: 3, batchSize: 50, seed: 1, optimizer: { lr: 0.05 } }, progress: false });
+  await train({
+    model,
+    objective: standard(),
+    train: loadMnistDigits('train').take(1000),
+    config: { epochs: 3, batchSize: 50, seed: 1, optimizer: { lr: 0.05 } },
+    progress: false,
+  });
 });
 
 test('untargeted FAB: points inside the ε-ball and [0, 1]; a point it calls fooled is misclassified; more budget fools more', () => {
@@ -54,7 +60,18 @@ test('untargeted FAB: points inside the ε-ball and [0, 1]; a point it calls foo
 
 test("AutoAttack plus runs untargeted FAB after APGD-DLR and before Square, as the reference's version plus", () => {
   assert.deepEqual(AA_VERSIONS.plus, ['apgd-ce', 'apgd-dlr', 'fab', 'square', 'apgd-t', 'fab-t']);
-  const r = autoAttack(model, data, { eps: 0.05, version: 'custom', attacks: ['fab'], fabSteps: 10, n: 30, batchSize: 30, progress: false });
-  assert.deepEqual(r.log.map((l) => l.stage), ['clean', 'fab']);
+  const r = autoAttack(model, data, {
+    eps: 0.05,
+    version: 'custom',
+    attacks: ['fab'],
+    fabSteps: 10,
+    n: 30,
+    batchSize: 30,
+    progress: false,
+  });
+  assert.deepEqual(
+    r.log.map((l) => l.stage),
+    ['clean', 'fab'],
+  );
   assert.ok(r.log[1].robustAccuracy <= r.log[0].robustAccuracy);
 });

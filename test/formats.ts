@@ -15,7 +15,6 @@ function element(type: number, body: Uint8Array): Uint8Array {
   return out;
 }
 
-
 /** MATLAB v5 numeric matrix (uint8 class 9 / double class 6), column-major `data`. */
 function matrix(name: string, dims: number[], data: Uint8Array | Float64Array): Uint8Array {
   const isU8 = data instanceof Uint8Array;

@@ -8,8 +8,14 @@ export function identityModel(): tf.LayersModel {
   m.setWeights([tf.eye(3), tf.zeros([3])]);
   return m;
 }
-export const Z = [[2.0, 0.5, -1.0], [0.1, 0.3, 0.2]];
-export const ZA = [[0.5, 1.5, -0.5], [-0.2, 0.9, 0.4]];
+export const Z = [
+  [2.0, 0.5, -1.0],
+  [0.1, 0.3, 0.2],
+];
+export const ZA = [
+  [0.5, 1.5, -0.5],
+  [-0.2, 0.9, 0.4],
+];
 export const Y = [0, 2];
 
 export const softmax = (z: number[]) => {
@@ -20,7 +26,8 @@ export const softmax = (z: number[]) => {
 };
 export const ce = (z: number[], y: number) => -Math.log(softmax(z)[y]);
 export const kl = (zp: number[], zq: number[]) => {
-  const p = softmax(zp), q = softmax(zq);
+  const p = softmax(zp),
+    q = softmax(zq);
   return p.reduce((s, pk, k) => s + pk * (Math.log(pk) - Math.log(q[k])), 0);
 };
 export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

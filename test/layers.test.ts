@@ -16,7 +16,11 @@ const DEPCRUISE = path.join(REPO_ROOT, 'node_modules', 'dependency-cruiser', 'bi
 
 /** Runs the checker as `npm run check:layers` does, in `cwd` (whose src/ it checks). */
 function checkLayers(cwd: string): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, [DEPCRUISE, 'src', '--config', CONFIG, '--output-type', 'err-long'], { cwd, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [DEPCRUISE, 'src', '--config', CONFIG, '--output-type', 'err-long'], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

@@ -10,7 +10,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PROFILES, Profile } from '../src/experiments/profiles';
 import { PoolArch, poolConfig, PoolConfig, PoolMethod, poolMethodContext, tableDatasets } from '../src/experiments/pool';
-import { buildMethod, MAIL_BURN_IN_FRACTION, mailBurnInEpochs, methodByName, methodLabel, methodSpec, MethodSpec, MethodVariant } from '../src/experiments/methods';
+import {
+  buildMethod,
+  MAIL_BURN_IN_FRACTION,
+  mailBurnInEpochs,
+  methodByName,
+  methodLabel,
+  methodSpec,
+  MethodSpec,
+  MethodVariant,
+} from '../src/experiments/methods';
 import { FIG1_METHODS, fig1Config } from '../src/experiments/fig1';
 import { table1Methods, TABLE1_DATASETS } from '../src/experiments/table1';
 import { FIG6_DATASETS, PIAT_PAIRS_METHODS, TABLE2_METHODS, TABLE5_METHODS, WRN_DATASETS } from '../src/experiments/piat-tables';
@@ -45,7 +54,8 @@ interface NotebookEntry {
   runs: (p: Profile) => PoolRun[];
 }
 
-const over = (datasets: readonly DatasetName[], arch: PoolArch, methods: (string | PoolMethod)[]): PoolRun[] => datasets.map((dataset) => ({ dataset, arch, methods }));
+const over = (datasets: readonly DatasetName[], arch: PoolArch, methods: (string | PoolMethod)[]): PoolRun[] =>
+  datasets.map((dataset) => ({ dataset, arch, methods }));
 const cifar10Sweep = (p: Profile) => tableDatasets(p, ['cifar10']);
 
 const NOTEBOOKS: NotebookEntry[] = [
@@ -59,7 +69,10 @@ const NOTEBOOKS: NotebookEntry[] = [
   },
   {
     file: '03-table1-resnet18.ipynb',
-    calls: ['const methods = ex.table1Methods(profile);', 'ex.runMethodsTable(profile, [...ex.TABLE1_DATASETS], methods, { arch: "resnet18" })'],
+    calls: [
+      'const methods = ex.table1Methods(profile);',
+      'ex.runMethodsTable(profile, [...ex.TABLE1_DATASETS], methods, { arch: "resnet18" })',
+    ],
     runs: (p) => over(tableDatasets(p, [...TABLE1_DATASETS]), 'resnet18', table1Methods(p)),
   },
   {
@@ -106,8 +119,13 @@ const NOTEBOOKS: NotebookEntry[] = [
 ];
 
 function notebookCode(file: string): string {
-  const nb = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'notebooks', file), 'utf8')) as { cells: { cell_type: string; source: string[] | string }[] };
-  return nb.cells.filter((c) => c.cell_type === 'code').map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source)).join('\n');
+  const nb = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'notebooks', file), 'utf8')) as {
+    cells: { cell_type: string; source: string[] | string }[];
+  };
+  return nb.cells
+    .filter((c) => c.cell_type === 'code')
+    .map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source))
+    .join('\n');
 }
 
 // ---- the expected objective config and hooks, from the spec ----
@@ -138,14 +156,36 @@ function expectedBaseConfig(base: string, run: RunSpec, numClasses: number, v: M
     case 'MART':
       return { lambda: S.mart.lambda.value, attack };
     case 'MAIL':
-      return { base: S.mail.base.value, bias: S.mail.bias.value, slope: S.mail.slope.value, beta: S.mail.beta.value, burnInEpochs: run.mailBurnInEpochs.value, attack };
+      return {
+        base: S.mail.base.value,
+        bias: S.mail.bias.value,
+        slope: S.mail.slope.value,
+        beta: S.mail.beta.value,
+        burnInEpochs: run.mailBurnInEpochs.value,
+        attack,
+      };
     case 'CFA':
-      return { base: S.cfa.base.value, ccm: S.cfa.ccm.value, ccr: S.cfa.ccr.value, lambda1: S.cfa.lambda1.value, lambda2: S.cfa.lambda2.value, beta: S.cfa.beta.value, beginEpoch: run.cfaBeginEpoch.value, numClasses, attack };
+      return {
+        base: S.cfa.base.value,
+        ccm: S.cfa.ccm.value,
+        ccr: S.cfa.ccr.value,
+        lambda1: S.cfa.lambda1.value,
+        lambda2: S.cfa.lambda2.value,
+        beta: S.cfa.beta.value,
+        beginEpoch: run.cfaBeginEpoch.value,
+        numClasses,
+        attack,
+      };
     case 'RAT':
       return { alpha: S.rat.alpha.value, beta: S.rat.beta.value, weightNoise: S.rat.weightNoise.value, attack };
     case 'NMSE':
       // the reduction is recorded only when it is not the default 'sum'
-      return { lambda: v.nmseLambda ?? S.nmse.lambda.value, ce: S.nmse.ce.value, attack, ...(S.nmse.reduction.value === 'sum' ? {} : { reduction: S.nmse.reduction.value }) };
+      return {
+        lambda: v.nmseLambda ?? S.nmse.lambda.value,
+        ce: S.nmse.ce.value,
+        attack,
+        ...(S.nmse.reduction.value === 'sum' ? {} : { reduction: S.nmse.reduction.value }),
+      };
     default:
       throw new Error(`the spec has no objective for '${base}'`);
   }
@@ -158,7 +198,15 @@ function expectedObjectiveConfig(name: string, run: RunSpec, numClasses: number,
   const apBase = ({ 'PGD-AT': 'pgd-at', TRADES: 'trades', MART: 'mart' } as Record<string, string>)[base];
   assert.ok(apBase, `A&P around ${base}`);
   const S = OBJECTIVE_SPEC.ap;
-  return { base: apBase, patch: run.patch?.value, dropRate: S.dropRate.value, rampEpochs: run.apRampEpochs?.value, ard: S.ard.value, prm: S.prm.value, inner };
+  return {
+    base: apBase,
+    patch: run.patch?.value,
+    dropRate: S.dropRate.value,
+    rampEpochs: run.apRampEpochs?.value,
+    ard: S.ard.value,
+    prm: S.prm.value,
+    inner,
+  };
 }
 
 /** Differences between a recorded config and the expected one (same keys; numbers equal to 1e-12 relative). */
@@ -170,7 +218,13 @@ function diffs(actual: unknown, expected: unknown, at: string): string[] {
     const a = actual as Record<string, unknown>;
     const e = expected as Record<string, unknown>;
     const keys = new Set([...Object.keys(a), ...Object.keys(e)]);
-    return [...keys].flatMap((k) => (k in e ? (k in a ? diffs(a[k], e[k], `${at}.${k}`) : [`${at}.${k}: missing, spec ${JSON.stringify(e[k])}`]) : [`${at}.${k}: ${JSON.stringify(a[k])} is not in the spec`]));
+    return [...keys].flatMap((k) =>
+      k in e
+        ? k in a
+          ? diffs(a[k], e[k], `${at}.${k}`)
+          : [`${at}.${k}: missing, spec ${JSON.stringify(e[k])}`]
+        : [`${at}.${k}: ${JSON.stringify(a[k])} is not in the spec`],
+    );
   }
   return JSON.stringify(actual) === JSON.stringify(expected) ? [] : [`${at}: ${JSON.stringify(actual)}, spec ${JSON.stringify(expected)}`];
 }
@@ -191,7 +245,13 @@ function methodProblems(spec: MethodSpec, name: string, v: MethodVariant, run: R
   out.push(...diffs(spec.holdOut, cfa ? run.cfaValidation.value : undefined, `${label} holdOut`));
   const hooks = spec.hooks?.({ validation: cfa ? VALIDATION : undefined }) ?? [];
   const expectedHooks = [...(piat ? ['piat'] : []), ...(cfa ? ['fawa'] : [])];
-  out.push(...diffs(hooks.map((h) => h.name), expectedHooks, `${label} hooks`));
+  out.push(
+    ...diffs(
+      hooks.map((h) => h.name),
+      expectedHooks,
+      `${label} hooks`,
+    ),
+  );
 
   const piatHook = hooks.find((h) => h.name === 'piat') as PiatHook | undefined;
   if (piatHook) {
@@ -205,11 +265,18 @@ function methodProblems(spec: MethodSpec, name: string, v: MethodVariant, run: R
   const fawaHook = hooks.find((h) => h.name === 'fawa');
   if (fawaHook) {
     const S = OBJECTIVE_SPEC.cfa;
-    out.push(...diffs(fawaHook.config, {
-      decay: S.fawaDecay.value, threshold: S.fawaThreshold.value,
-      attack: { ...run.attack.value, steps: S.fawaSteps.value, randomStart: true },
-      validation: { name: VALIDATION.name, n: VALIDATION.size },
-    }, `${label} FAWA`));
+    out.push(
+      ...diffs(
+        fawaHook.config,
+        {
+          decay: S.fawaDecay.value,
+          threshold: S.fawaThreshold.value,
+          attack: { ...run.attack.value, steps: S.fawaSteps.value, randomStart: true },
+          validation: { name: VALIDATION.name, n: VALIDATION.size },
+        },
+        `${label} FAWA`,
+      ),
+    );
   }
   return out;
 }
@@ -246,7 +313,11 @@ test("every method every pool notebook trains, at every profile, has the spec's 
         problems.push(...diffs(c.attack, run.attack.value, `${profile} ${n.file} ${c.arch} training attack`));
         for (const m of r.methods) {
           const { spec, name, variant } = poolBuilt(c, m, numClassesOf(r.dataset));
-          problems.push(...methodProblems(spec, name, variant, run, numClassesOf(r.dataset)).map((p) => `${profile} ${n.file} ${r.dataset}/${c.arch}: ${p}`));
+          problems.push(
+            ...methodProblems(spec, name, variant, run, numClassesOf(r.dataset)).map(
+              (p) => `${profile} ${n.file} ${r.dataset}/${c.arch}: ${p}`,
+            ),
+          );
           checked++;
         }
       }
@@ -259,7 +330,16 @@ test("every method every pool notebook trains, at every profile, has the spec's 
 test("MAIL's burn-in is the authors' 75 of 120 epochs scaled to the run, and every notebook's MAIL and PIAT+MAIL train with it", () => {
   assert.equal(MAIL_BURN_IN_FRACTION, OBJECTIVE_SPEC.mail.burnInFraction.value);
   // 75 at 120 epochs; at smoke's 2 epochs one epoch of each phase (the switch is exercised); WRN's 180 → 112.5 → 113
-  for (const [epochs, burnIn] of [[120, 75], [180, 113], [40, 25], [8, 5], [2, 1], [1, 1], [0, 0]] as const) assert.equal(mailBurnInEpochs(epochs), burnIn, `${epochs} epochs`);
+  for (const [epochs, burnIn] of [
+    [120, 75],
+    [180, 113],
+    [40, 25],
+    [8, 5],
+    [2, 1],
+    [1, 1],
+    [0, 0],
+  ] as const)
+    assert.equal(mailBurnInEpochs(epochs), burnIn, `${epochs} epochs`);
   const mailRuns: string[] = [];
   for (const profile of PROFILES) {
     for (const n of NOTEBOOKS) {
@@ -276,7 +356,10 @@ test("MAIL's burn-in is the authors' 75 of 120 epochs scaled to the run, and eve
     }
   }
   // MAIL is trained by notebooks 03, 04 and 07 at every profile but overfit's 03 (its core four)
-  assert.ok(mailRuns.some((x) => x.startsWith('paper/') && x.includes('04-')) && mailRuns.some((x) => x.startsWith('smoke/')), mailRuns.join(', '));
+  assert.ok(
+    mailRuns.some((x) => x.startsWith('paper/') && x.includes('04-')) && mailRuns.some((x) => x.startsWith('smoke/')),
+    mailRuns.join(', '),
+  );
 });
 
 test('the check fails when a setting is dropped: MAIL without its burn-in, TRADES with another β, PIAT with a warm-up', () => {
@@ -303,7 +386,10 @@ test("the spec's PIAT defaults are the schedule module's, and every spec entry n
   const S = OBJECTIVE_SPEC.piat;
   assert.deepEqual(DYNAMIC_DEFAULTS, { betaMax: S.betaMax.value, a: S.a.value, b: S.b.value });
   // Eq. 10 at the values the docs quote: 0.10, 0.53, 0.85, 0.92 at k = 0, 9, 49, 99
-  assert.deepEqual([0, 9, 49, 99].map((k) => specBeta(k).toFixed(2)), ['0.10', '0.53', '0.85', '0.92']);
+  assert.deepEqual(
+    [0, 9, 49, 99].map((k) => specBeta(k).toFixed(2)),
+    ['0.10', '0.53', '0.85', '0.92'],
+  );
   const entries = [
     ...Object.values(OBJECTIVE_SPEC).flatMap((o) => Object.values(o)),
     ...Object.values(RUN_SPEC).flatMap((byArch) => Object.values(byArch).flatMap((r) => Object.values(r))),
@@ -316,14 +402,26 @@ test("the spec's PIAT defaults are the schedule module's, and every spec entry n
 
 test('MAIL says in each epoch record whether its weighting was on: 0 during the burn-in, 1 after', async () => {
   const o = mail({ burnInEpochs: 2 });
-  assert.deepEqual([0, 1, 2, 3].map((e) => o.onEpochEnd?.(e)), [0, 0, 1, 1].map((m) => ({ mailReweighting: m })));
+  assert.deepEqual(
+    [0, 1, 2, 3].map((e) => o.onEpochEnd?.(e)),
+    [0, 0, 1, 1].map((m) => ({ mailReweighting: m })),
+  );
   // a 2-epoch run as the smoke profile's (burn-in 1 of 2), through the method table and the trainer
   const all = twoCircles({ perClass: 30, seed: 3 });
   const spec = methodSpec('MAIL', { attack: { eps: 0.05, alpha: 0.02, steps: 2 }, numClasses: 2, epochs: 2 });
   const model = mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 1 });
-  const r = await train({ model, objective: spec.objective(), train: all, config: { epochs: 2, batchSize: 20, seed: 1, optimizer: { lr: 0.1 } }, progress: false });
+  const r = await train({
+    model,
+    objective: spec.objective(),
+    train: all,
+    config: { epochs: 2, batchSize: 20, seed: 1, optimizer: { lr: 0.1 } },
+    progress: false,
+  });
   model.dispose();
-  assert.deepEqual(r.records.map((x) => x.mailReweighting), [0, 1]);
+  assert.deepEqual(
+    r.records.map((x) => x.mailReweighting),
+    [0, 1],
+  );
   assert.equal(r.records[0].loss.mean_weight, 1, 'burn-in: every weight is 1');
   assert.notEqual(r.records[1].loss.mean_weight, 1, 'reweighted: 3·sigmoid(PM − 1.5) is not 1');
 });

@@ -34,7 +34,11 @@ export const OBJECTIVE_SPEC = {
     slope: set(1, 'AUTHORS', 'QizhouWang/MAIL train.py --slope 1.0'),
     beta: set(5, 'AUTHORS', 'QizhouWang/MAIL train.py --beta 5.0 (used by the trades and mart bases only)'),
     /** the reweighting starts after this fraction of the run; the epochs per run are in RUN_SPEC */
-    burnInFraction: set(75 / 120, 'AUTHORS', 'QizhouWang/MAIL train.py: begin_epoch = 75 if args.epochs == 120 (it loads the base method and runs MAIL from epoch 75 of 120)'),
+    burnInFraction: set(
+      75 / 120,
+      'AUTHORS',
+      'QizhouWang/MAIL train.py: begin_epoch = 75 if args.epochs == 120 (it loads the base method and runs MAIL from epoch 75 of 120)',
+    ),
   },
   cfa: {
     base: set('trades' as const, 'AUTHORS', 'PKU-ML/CFA train.py --mode TRADES'),
@@ -111,7 +115,10 @@ const QUICK: RunSpec = {
 /** the small profiles' 2-block ViT: quick's attack lightened to PGD-3 at step ε/2 (notebook 05's time) */
 const SMALL_VIT = (base: RunSpec, profile: 'smoke' | 'quick', apRampEpochs: number): RunSpec => ({
   ...base,
-  attack: profile === 'smoke' ? base.attack : set({ eps: 0.1, alpha: 0.05, steps: 3 }, 'CHOSEN', `${profile} ViT: PGD-3, step ε/2 (pool.ts vitVariant)`),
+  attack:
+    profile === 'smoke'
+      ? base.attack
+      : set({ eps: 0.1, alpha: 0.05, steps: 3 }, 'CHOSEN', `${profile} ViT: PGD-3, step ε/2 (pool.ts vitVariant)`),
   patch: set(7, 'CHOSEN', '7×7 patches on 28×28 images (16 tokens)'),
   apRampEpochs: set(apRampEpochs, 'CHOSEN', `a quarter of the run's ${base.epochs.value} epochs, at least 1 (the authors' 10 of 40)`),
 });
@@ -138,7 +145,11 @@ export const RUN_SPEC: Record<Profile, Record<ArchFamily, RunSpec>> = {
       cnn: { epochs: set(120, 'READ', 'ResNet-18: 120 epochs'), attack, mailBurnInEpochs: mailAt(120, 75), cfaBeginEpoch, cfaValidation },
       wrn: { epochs: set(180, 'READ', 'WRN: 180 epochs'), attack, mailBurnInEpochs: mailAt(180, 113), cfaBeginEpoch, cfaValidation },
       vit: {
-        epochs: set(40, 'READ', 'ViTs: 40 epochs'), attack, mailBurnInEpochs: mailAt(40, 25), cfaBeginEpoch, cfaValidation,
+        epochs: set(40, 'READ', 'ViTs: 40 epochs'),
+        attack,
+        mailBurnInEpochs: mailAt(40, 25),
+        cfaBeginEpoch,
+        cfaValidation,
         patch: set(4, 'CHOSEN', '4×4 patches on 32×32 images'),
         apRampEpochs: set(10, 'AUTHORS', "A&P's n_w = 10 epochs of ramp"),
       },

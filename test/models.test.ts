@@ -22,9 +22,17 @@ test('parameter counts equal the published ones', () => {
     ['ResNet-18, 100 classes', () => resnet18({ numClasses: 100, seed: 1 }), 11173962 + 90 * 513],
     // TRADES' SmallCNN on 28×28 (convs 288 + 9216 + 18432 + 36864 without bias, their BN scales and
     // shifts 2·(32 + 32 + 64 + 64), FC 1024·200 + 200, 200·200 + 200, 200·10 + 10)
-    ['cnn-fc', () => buildModel('cnn-fc', { numClasses: 10, inputShape: [28, 28, 1], seed: 1 }), 288 + 9216 + 18432 + 36864 + 2 * 192 + 205000 + 40200 + 2010],
+    [
+      'cnn-fc',
+      () => buildModel('cnn-fc', { numClasses: 10, inputShape: [28, 28, 1], seed: 1 }),
+      288 + 9216 + 18432 + 36864 + 2 * 192 + 205000 + 40200 + 2010,
+    ],
     // the same with an 800-wide head (the overfitting search's capacity setting): FC 1024·800 + 800, 800·800 + 800, 800·10 + 10
-    ['cnn-fc, head 800', () => buildModel('cnn-fc', { numClasses: 10, inputShape: [28, 28, 1], seed: 1 }, { fcWidth: 800 }), 288 + 9216 + 18432 + 36864 + 2 * 192 + 820000 + 640800 + 8010],
+    [
+      'cnn-fc, head 800',
+      () => buildModel('cnn-fc', { numClasses: 10, inputShape: [28, 28, 1], seed: 1 }, { fcWidth: 800 }),
+      288 + 9216 + 18432 + 36864 + 2 * 192 + 820000 + 640800 + 8010,
+    ],
   ];
   for (const [name, make, expected] of cases) {
     const m = make();
@@ -43,9 +51,18 @@ test('every registered architecture builds for its data and gives logits of shap
     out.dispose();
     m.dispose();
   }
-  assert.throws(() => buildModel('small-cnn', { numClasses: 2, inputShape: [3], seed: 1 }), /small-cnn needs image inputs \[height, width, channels\]; the data's examples have shape \[3\]/);
-  assert.throws(() => buildModel('cnn-fc', { numClasses: 2, inputShape: [8, 8, 1], seed: 1 }), /cnn-fc needs images of at least 16×16 pixels .*got 8×8/);
-  assert.throws(() => buildModel('resnet50', { numClasses: 2, inputShape: [3], seed: 1 }), /Unknown architecture 'resnet50'\. Expected one of: mlp, small-cnn/);
+  assert.throws(
+    () => buildModel('small-cnn', { numClasses: 2, inputShape: [3], seed: 1 }),
+    /small-cnn needs image inputs \[height, width, channels\]; the data's examples have shape \[3\]/,
+  );
+  assert.throws(
+    () => buildModel('cnn-fc', { numClasses: 2, inputShape: [8, 8, 1], seed: 1 }),
+    /cnn-fc needs images of at least 16×16 pixels .*got 8×8/,
+  );
+  assert.throws(
+    () => buildModel('resnet50', { numClasses: 2, inputShape: [3], seed: 1 }),
+    /Unknown architecture 'resnet50'\. Expected one of: mlp, small-cnn/,
+  );
 });
 
 test("cnn-fc's head width is part of a run's identity only when it differs from TRADES' 200, so earlier run folders keep theirs", () => {
@@ -79,7 +96,11 @@ test('input normalisation inside the model is (x − mean)/std per channel', () 
 });
 
 test('save then load round-trips every weight bit-exactly, in tfjs format', async () => {
-  for (const make of [() => smallCnn({ numClasses: 10, seed: 3 }), () => resnet18({ numClasses: 10, seed: 3, normalisation: CIFAR10_NORMALISATION }), () => mlp({ inputDim: 3, numClasses: 2, hidden: [4], batchNorm: true, seed: 3 })]) {
+  for (const make of [
+    () => smallCnn({ numClasses: 10, seed: 3 }),
+    () => resnet18({ numClasses: 10, seed: 3, normalisation: CIFAR10_NORMALISATION }),
+    () => mlp({ inputDim: 3, numClasses: 2, hidden: [4], batchNorm: true, seed: 3 }),
+  ]) {
     const m = make();
     const dir = path.join(tmpDir(), 'model');
     await saveModel(m, dir);
@@ -87,7 +108,13 @@ test('save then load round-trips every weight bit-exactly, in tfjs format', asyn
     const a = m.getWeights();
     const b = back.getWeights();
     assert.equal(a.length, b.length);
-    a.forEach((t, i) => assert.deepEqual(new Uint32Array(t.dataSync().buffer.slice(0)), new Uint32Array(b[i].dataSync().buffer.slice(0)), `${m.name} weight ${i}`));
+    a.forEach((t, i) =>
+      assert.deepEqual(
+        new Uint32Array(t.dataSync().buffer.slice(0)),
+        new Uint32Array(b[i].dataSync().buffer.slice(0)),
+        `${m.name} weight ${i}`,
+      ),
+    );
     // and with the stock tfjs loader on the same files
     const json = JSON.parse(require('fs').readFileSync(path.join(dir, 'model.json'), 'utf8'));
     assert.equal(json.format, 'layers-model');

@@ -19,8 +19,14 @@ function nmseHand(z: number[], za: number[], y: number): number {
   return (1 - p) * dist;
 }
 
-const Z = [[1.0, -0.5, 2.0], [0.3, 0.2, -1.1]];
-const ZA = [[0.2, 0.9, 1.0], [-0.4, 1.5, 0.1]];
+const Z = [
+  [1.0, -0.5, 2.0],
+  [0.3, 0.2, -1.1],
+];
+const ZA = [
+  [0.2, 0.9, 1.0],
+  [-0.4, 1.5, 0.1],
+];
 const Y = [2, 0];
 
 test('NMSE value matches a hand computation', () => {
@@ -33,15 +39,30 @@ test('NMSE value matches a hand computation', () => {
 
 test('NMSE gradient (w.r.t. clean and adversarial logits, weight not detached) matches central differences', () => {
   const y = tf.tensor1d(Y, 'int32');
-  const [gz, gza] = tf.grads((z: tf.Tensor, za: tf.Tensor) => tf.sum(nmsePerExample(z as tf.Tensor2D, za as tf.Tensor2D, y)))([tf.tensor2d(Z), tf.tensor2d(ZA)]);
+  const [gz, gza] = tf.grads((z: tf.Tensor, za: tf.Tensor) => tf.sum(nmsePerExample(z as tf.Tensor2D, za as tf.Tensor2D, y)))([
+    tf.tensor2d(Z),
+    tf.tensor2d(ZA),
+  ]);
   const total = (z: number[][], za: number[][]) => z.reduce((s, _, i) => s + nmseHand(z[i], za[i], Y[i]), 0);
   const h = 1e-6;
-  for (const [which, g] of [['z', gz], ['za', gza]] as const) {
+  for (const [which, g] of [
+    ['z', gz],
+    ['za', gza],
+  ] as const) {
     const gv = g.arraySync() as number[][];
     for (let i = 0; i < 2; i++) {
       for (let j = 0; j < 3; j++) {
-        const zp = Z.map((r) => [...r]), zm = Z.map((r) => [...r]), ap = ZA.map((r) => [...r]), am = ZA.map((r) => [...r]);
-        if (which === 'z') { zp[i][j] += h; zm[i][j] -= h; } else { ap[i][j] += h; am[i][j] -= h; }
+        const zp = Z.map((r) => [...r]),
+          zm = Z.map((r) => [...r]),
+          ap = ZA.map((r) => [...r]),
+          am = ZA.map((r) => [...r]);
+        if (which === 'z') {
+          zp[i][j] += h;
+          zm[i][j] -= h;
+        } else {
+          ap[i][j] += h;
+          am[i][j] -= h;
+        }
         const num = (total(zp, ap) - total(zm, am)) / (2 * h);
         assert.ok(Math.abs(gv[i][j] - num) < 1e-4 + 1e-3 * Math.abs(num), `d/d${which}[${i}][${j}]: ${gv[i][j]} vs ${num}`);
       }

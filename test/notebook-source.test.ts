@@ -31,11 +31,19 @@ test('a notebook imports a module just moved into src/ (TypeScript, no build); a
   const nbFile = path.join(dir, 'extract.ipynb');
   // imported the way notebooks/ does it: a relative path to the source file, no extension
   const spec = path.relative(dir, moduleFile).replace(/\.ts$/, '');
-  fs.writeFileSync(nbFile, notebook([`import { scaled, took } from ${JSON.stringify(spec)};\nconsole.log(\`scaled: \${scaled(21)}; took: \${took(90)}\`);`]));
+  fs.writeFileSync(
+    nbFile,
+    notebook([`import { scaled, took } from ${JSON.stringify(spec)};\nconsole.log(\`scaled: \${scaled(21)}; took: \${took(90)}\`);`]),
+  );
   const run = () =>
-    spawnSync('/usr/bin/python3', [path.join(REPO_ROOT, 'scripts', 'run_notebooks.py'), '--profile', 'smoke', '--out', dir, nbFile], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 5 * 60 * 1000 });
+    spawnSync('/usr/bin/python3', [path.join(REPO_ROOT, 'scripts', 'run_notebooks.py'), '--profile', 'smoke', '--out', dir, nbFile], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 5 * 60 * 1000,
+    });
   // what a cell moved into src/ looks like: typed, and using the library's own modules
-  const source = (factor: number) => `import { formatSeconds } from './util/progress';\n\nexport function scaled(x: number): number {\n  return ${factor} * x;\n}\n\nexport const took = (s: number): string => formatSeconds(s);\n`;
+  const source = (factor: number) =>
+    `import { formatSeconds } from './util/progress';\n\nexport function scaled(x: number): number {\n  return ${factor} * x;\n}\n\nexport const took = (s: number): string => formatSeconds(s);\n`;
   try {
     fs.writeFileSync(moduleFile, source(2));
     let r = run();

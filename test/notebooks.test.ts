@@ -22,7 +22,9 @@ function runNotebooks(args: string[], out: string) {
 
 /** Decoded SVG charts embedded in a rendered report. */
 function chartsIn(html: string): string[] {
-  return [...html.matchAll(/src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1], 'base64').toString('utf8'));
+  return [...html.matchAll(/src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)"/g)].map((m) =>
+    Buffer.from(m[1], 'base64').toString('utf8'),
+  );
 }
 
 test('notebook 02 (Fig. 1 curves) executes at the smoke profile; its charts draw in Chromium', () => {
@@ -61,7 +63,10 @@ const TABLE_NOTEBOOKS: [string, RegExp, number][] = [
 
 test('notebooks 03–10 (Tables I–V, Fig. 6–9) execute at the smoke profile; each states the paper, compares, and its charts draw', () => {
   const out = tmpDir('piat-nb-tables-');
-  const r = runNotebooks(TABLE_NOTEBOOKS.map(([n]) => path.join(REPO_ROOT, 'notebooks', `${n}.ipynb`)), out);
+  const r = runNotebooks(
+    TABLE_NOTEBOOKS.map(([n]) => path.join(REPO_ROOT, 'notebooks', `${n}.ipynb`)),
+    out,
+  );
   assert.equal(r.status, 0, `runner failed:\n${r.stderr.slice(-4000)}`);
   for (const [name, paperClaim, charts] of TABLE_NOTEBOOKS) {
     const html = fs.readFileSync(path.join(out, `${name}.html`), 'utf8');
@@ -75,7 +80,11 @@ test('notebooks 03–10 (Tables I–V, Fig. 6–9) execute at the smoke profile;
   assert.equal(fs.readdirSync(pool).length, 8 + 5 + 1 + 4 + 3);
   // the report site: every notebook listed with its status, on screen (screenshot) and linked when it ran
   const index = indexInChromium(out);
-  assert.deepEqual(index.map((r) => r.notebook), ALL_NOTEBOOKS, 'the index lists every notebook');
+  assert.deepEqual(
+    index.map((r) => r.notebook),
+    ALL_NOTEBOOKS,
+    'the index lists every notebook',
+  );
   for (const r of index) {
     const ran = TABLE_NOTEBOOKS.some(([n]) => n === r.notebook);
     assert.equal(r.status, ran ? 'ok' : 'not run', r.notebook);
@@ -104,11 +113,23 @@ test('notebook 01 executes at the smoke profile and its report holds the charts 
   assert.match(fs.readFileSync(path.join(out, 'index.html'), 'utf8'), /01-toy-example\.html.*smoke/s);
   // training shows one summary line per run, nothing on stderr (issue 17: no more than 20 lines)
   const texts = textOutputs(html);
-  assert.deepEqual(texts.filter((t) => t.mime !== 'text/plain'), [], 'nothing shown as an error');
+  assert.deepEqual(
+    texts.filter((t) => t.mime !== 'text/plain'),
+    [],
+    'nothing shown as an error',
+  );
   const lines = texts.flatMap((t) => t.lines);
   assert.ok(lines.length <= 20, `${lines.length} lines of text output:\n${lines.join('\n')}`);
-  for (const m of ['PGD-AT', 'PIAT', 'ALP', 'NMSE', 'PIAT+NMSE']) assert.ok(lines.some((l) => l.startsWith(`${m} · 6 epochs in `)), `${m}: no summary line in\n${lines.join('\n')}`);
-  assert.match(html, /class="piat-run"[\s\S]*?Profile <b class="piat-profile">smoke<\/b> · backend <b class="piat-backend">(torch|tensorflow|wasm|cpu)[^<]*<\/b>[\s\S]*?>ok<\/b>/, 'the banner names profile, backend and status');
+  for (const m of ['PGD-AT', 'PIAT', 'ALP', 'NMSE', 'PIAT+NMSE'])
+    assert.ok(
+      lines.some((l) => l.startsWith(`${m} · 6 epochs in `)),
+      `${m}: no summary line in\n${lines.join('\n')}`,
+    );
+  assert.match(
+    html,
+    /class="piat-run"[\s\S]*?Profile <b class="piat-profile">smoke<\/b> · backend <b class="piat-backend">(torch|tensorflow|wasm|cpu)[^<]*<\/b>[\s\S]*?>ok<\/b>/,
+    'the banner names profile, backend and status',
+  );
   const drawn = chartsDrawnInChromium(out, '01-toy-example.html');
   assert.equal(drawn.length, svgs.length, 'Chromium found every chart');
   drawn.forEach((c, i) => assert.ok(c.w > 100 && c.h > 100 && c.ink > 2000, `chart ${i} not drawn: ${JSON.stringify(c)}`));
@@ -141,7 +162,10 @@ function chartsDrawnInChromium(dir: string, report: string): { w: number; h: num
 function textOutputs(html: string): { mime: string; lines: string[] }[] {
   return [...html.matchAll(/data-mime-type="(text\/plain|application\/vnd\.jupyter\.stderr)">\s*<pre>([\s\S]*?)<\/pre>/g)].map((m) => ({
     mime: m[1],
-    lines: m[2].replace(/<[^>]+>/g, '').split('\n').filter((l) => l.trim()),
+    lines: m[2]
+      .replace(/<[^>]+>/g, '')
+      .split('\n')
+      .filter((l) => l.trim()),
   }));
 }
 
@@ -155,7 +179,11 @@ interface IndexRow {
 }
 
 const INDEX_SIZE = { width: 1200, height: 900 };
-const BADGE_COLOURS: Record<string, [number, number, number]> = { ok: [0x1a, 0x7f, 0x37], failed: [0xcf, 0x22, 0x2e], 'not run': [0x8c, 0x95, 0x9f] };
+const BADGE_COLOURS: Record<string, [number, number, number]> = {
+  ok: [0x1a, 0x7f, 0x37],
+  failed: [0xcf, 0x22, 0x2e],
+  'not run': [0x8c, 0x95, 0x9f],
+};
 
 /**
  * reports/index.html as a reader sees it: its rows read from the page in Chromium, and a
@@ -179,12 +207,19 @@ function indexInChromium(dir: string): IndexRow[] {
     // the badge's inner half: its fill, without the rounded corners and little of the text
     const fill = dominantColour(shot, { x: r.badge.x + 2, y: r.badge.y + 1, w: r.badge.w - 4, h: 3 });
     const want = BADGE_COLOURS[r.status.startsWith('failed') ? 'failed' : r.status];
-    assert.ok(want && fill.every((v, k) => Math.abs(v - want[k]) <= 12), `${r.notebook}: badge '${r.status}' drawn in rgb(${fill}), expected rgb(${want})`);
+    assert.ok(
+      want && fill.every((v, k) => Math.abs(v - want[k]) <= 12),
+      `${r.notebook}: badge '${r.status}' drawn in rgb(${fill}), expected rgb(${want})`,
+    );
   }
   return rows;
 }
 
-const ALL_NOTEBOOKS = fs.readdirSync(path.join(REPO_ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).map((f) => f.replace(/\.ipynb$/, '')).sort();
+const ALL_NOTEBOOKS = fs
+  .readdirSync(path.join(REPO_ROOT, 'notebooks'))
+  .filter((f) => f.endsWith('.ipynb'))
+  .map((f) => f.replace(/\.ipynb$/, ''))
+  .sort();
 
 test('a failing cell makes the runner exit non-zero and name the notebook and cell', () => {
   const dir = tmpDir('piat-nbfail-');

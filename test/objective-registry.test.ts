@@ -25,7 +25,8 @@ for (const id of OBJECTIVE_IDS) {
     const o = makeObjective(id, required[id] ?? {}, env);
     for (const [k, f] of Object.entries(e.options)) {
       // an option added later may be recorded only when it differs from its default (old run folders keep their identity)
-      if (f.schema.default !== undefined && k in o.config) assert.deepEqual(o.config[k], f.schema.default, `${id}.${k}: the registry's default is the factory's`);
+      if (f.schema.default !== undefined && k in o.config)
+        assert.deepEqual(o.config[k], f.schema.default, `${id}.${k}: the registry's default is the factory's`);
     }
     const attack = (o.config.attack ?? (o.config.inner as Record<string, unknown> | undefined)?.attack) as object | undefined;
     if (attack) assert.deepEqual(attack, PAPER_TRAIN_ATTACK, `${id}: the default training attack`);

@@ -46,7 +46,7 @@ test('MART: mean BCE + λ·mean KL·(1 − p_y(x)), as the authors compute it', 
 
 test('MAIL: weights 3·sigmoid(slope·(PM + bias)), PM = p_2nd − p_y on x′; burn-in uses weight 1', () => {
   const w = Array.from(tf.tidy(() => mailWeights(tf.tensor2d(ZA), tf.tensor1d(Y, 'int32'), -1.5, 1)).dataSync());
-  const want = ZA.map((z, i) => 3 / (1 + Math.exp(-((maxWrong(z, Y[i]) - softmax(z)[Y[i]]) - 1.5))));
+  const want = ZA.map((z, i) => 3 / (1 + Math.exp(-(maxWrong(z, Y[i]) - softmax(z)[Y[i]] - 1.5))));
   w.forEach((v, i) => assert.ok(relDiff(v, want[i]) < 1e-5, `${v} vs ${want[i]}`));
   const at = lossOf(mail({ base: 'at' }), 5);
   assert.ok(relDiff(at.total, mean(ZA.map((z, i) => want[i] * ce(z, Y[i])))) < 1e-5);
@@ -72,8 +72,17 @@ test('a few epochs of TRADES, MART and MAIL lower their loss on the toy data', a
   const attack = { eps: 0.03, alpha: 0.0075, steps: 3 };
   for (const objective of [trades({ attack }), mart({ attack }), mail({ base: 'mart', attack })]) {
     const model = mlp({ inputDim: 3, numClasses: 2, hidden: [16], seed: 2 });
-    const r = await train({ model, objective, train: data, config: { epochs: 6, batchSize: 40, seed: 5, optimizer: { lr: 0.1 } }, progress: false });
-    assert.ok(r.records[5].loss.total < r.records[0].loss.total, `${objective.name}: ${r.records[0].loss.total} -> ${r.records[5].loss.total}`);
+    const r = await train({
+      model,
+      objective,
+      train: data,
+      config: { epochs: 6, batchSize: 40, seed: 5, optimizer: { lr: 0.1 } },
+      progress: false,
+    });
+    assert.ok(
+      r.records[5].loss.total < r.records[0].loss.total,
+      `${objective.name}: ${r.records[0].loss.total} -> ${r.records[5].loss.total}`,
+    );
     model.dispose();
   }
 });
@@ -82,7 +91,13 @@ test('micro-batches: accumulated gradients equal the full batch without batch no
   const data = twoCircles({ perClass: 40, seed: 3 });
   const run = async (micro?: number) => {
     const model = mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 4 });
-    await train({ model, objective: standard(), train: data, config: { epochs: 2, batchSize: 40, seed: 1, optimizer: { lr: 0.1 }, microBatchSize: micro }, progress: false });
+    await train({
+      model,
+      objective: standard(),
+      train: data,
+      config: { epochs: 2, batchSize: 40, seed: 1, optimizer: { lr: 0.1 }, microBatchSize: micro },
+      progress: false,
+    });
     const w = model.getWeights().map((t) => Array.from(t.dataSync()));
     model.dispose();
     return w;

@@ -25,10 +25,21 @@ function runs(method: string, level: (epoch: number) => number, rng: Rng): Seede
     const records = Array.from({ length: EPOCHS }, (_, e) => {
       const p = level(e + 1);
       // an image is right when its difficulty is below the level, flipped with probability 0.1
-      const flags = difficulty.map((d) => (d < p) !== rng.next() < 0.1);
+      const flags = difficulty.map((d) => d < p !== rng.next() < 0.1);
       const acc = flags.filter(Boolean).length / N;
       const val = p + 0.03 * rng.normal();
-      return { epoch: e + 1, lr: 0.1, loss: { total: 1 }, cleanAcc: acc, robustAcc: acc, valCleanAcc: val, valRobustAcc: val, trainSeconds: 1, evalSeconds: 1, perImage: { test: { clean: toPerImage(flags), robust: toPerImage(flags) } } };
+      return {
+        epoch: e + 1,
+        lr: 0.1,
+        loss: { total: 1 },
+        cleanAcc: acc,
+        robustAcc: acc,
+        valCleanAcc: val,
+        valRobustAcc: val,
+        trainSeconds: 1,
+        evalSeconds: 1,
+        perImage: { test: { clean: toPerImage(flags), robust: toPerImage(flags) } },
+      };
     });
     const run = { method, records, runDir: '', oscillation: {} } as unknown as MethodRun;
     return { seed, runs: [run] };
@@ -41,7 +52,10 @@ test('a flat noisy curve: the max-based fall "holds", the paired Best vs Final d
   let pairedHolds = 0;
   const reps = 20;
   for (let k = 0; k < reps; k++) {
-    const [s] = curveStats(runs('flat', () => 0.45, rng), N);
+    const [s] = curveStats(
+      runs('flat', () => 0.45, rng),
+      N,
+    );
     if (positiveVerdict(s.fall) === 'holds') fallHolds++;
     assert.ok(s.bestVsFinal, 'per-image results give a paired Best vs Final');
     assert.equal(s.bestSelectedOn, 'validation');
@@ -64,8 +78,14 @@ test('a curve that peaks and then falls by 10 points (8 after the label noise): 
 
 test('curve comparisons pair final, early and fall by image and seed; without per-image records they fall back to the summaries', () => {
   const rng = new Rng(13);
-  const [a] = curveStats(runs('A', () => 0.5, rng), N);
-  const [b] = curveStats(runs('B', () => 0.42, rng), N);
+  const [a] = curveStats(
+    runs('A', () => 0.5, rng),
+    N,
+  );
+  const [b] = curveStats(
+    runs('B', () => 0.42, rng),
+    N,
+  );
   for (const what of ['final', 'earlyMean'] as const) {
     const c = compareCurves(a, b, what);
     assert.ok('seedsPaired' in c, `${what} is paired`);
@@ -73,7 +93,10 @@ test('curve comparisons pair final, early and fall by image and seed; without pe
   }
   assert.ok('seedsPaired' in compareCurves(a, b, 'fall'));
   // records without per-image results (older runs): summaries only
-  const bare = runs('C', () => 0.5, rng).map((x) => ({ ...x, runs: x.runs.map((r) => ({ ...r, records: r.records.map(({ perImage: _, ...e }) => e) })) }));
+  const bare = runs('C', () => 0.5, rng).map((x) => ({
+    ...x,
+    runs: x.runs.map((r) => ({ ...r, records: r.records.map(({ perImage: _, ...e }) => e) })),
+  }));
   const [c] = curveStats(bare, N);
   assert.equal(c.bestVsFinal, undefined);
   assert.ok(!('seedsPaired' in compareCurves(c, b, 'final')));
@@ -88,21 +111,28 @@ test('oscillation is measured only where the early epochs were each evaluated', 
   assert.equal(curveStats(sparse, N)[0].oscillationMeasured, false);
 });
 
-test('the search\'s premise test: 6 seeds of a real fall overfit; 3 seeds say so; Best chosen on the test images is left out', async () => {
+test("the search's premise test: 6 seeds of a real fall overfit; 3 seeds say so; Best chosen on the test images is left out", async () => {
   const { premiseResults, premiseSummary } = await import('../src/experiments/overfit-search');
   const { poolConfig } = await import('../src/experiments/pool');
   const rng = new Rng(15);
   const peak = (e: number) => (e <= 4 ? 0.42 + 0.02 * e : 0.5 - 0.0125 * (e - 4));
   const config = { ...poolConfig('overfit'), testSize: N, validationSize: 500 };
-  const search = (setting: string, seeds: SeededRuns[], c = config) => seeds.map((x) => ({ setting, seed: x.seed, config: { ...c, seed: x.seed }, run: x.runs[0] }));
+  const search = (setting: string, seeds: SeededRuns[], c = config) =>
+    seeds.map((x) => ({ setting, seed: x.seed, config: { ...c, seed: x.seed }, run: x.runs[0] }));
   const six = search('falls', runs('PGD-AT', peak, rng));
   const three = search('falls-3', runs('PGD-AT', peak, rng).slice(0, 3));
   const onTest = search('on-test', runs('PGD-AT', peak, rng), { ...config, validationSize: 0 });
   const ps = premiseResults([...six, ...three, ...onTest]);
-  assert.deepEqual(ps.map((p) => p.setting), ['falls', 'falls-3']);
+  assert.deepEqual(
+    ps.map((p) => p.setting),
+    ['falls', 'falls-3'],
+  );
   assert.equal(ps[0].overfits, true);
   assert.equal(ps[1].overfits, false);
   const md = premiseSummary(ps);
-  assert.match(md, /\| falls \| 1, 2, 3, 4, 5, 6 \| .* \| \+\d+\.\d pts \[\+\d+\.\d, \+\d+\.\d\] \(seeds ±\d\.\d, images ±\d\.\d; 6 paired seeds, 300 images\) \| holds: overfits \|/);
+  assert.match(
+    md,
+    /\| falls \| 1, 2, 3, 4, 5, 6 \| .* \| \+\d+\.\d pts \[\+\d+\.\d, \+\d+\.\d\] \(seeds ±\d\.\d, images ±\d\.\d; 6 paired seeds, 300 images\) \| holds: overfits \|/,
+  );
   assert.match(md, /\| falls-3 \| 1, 2, 3 \| .*\(fewer than 6 seeds\) \|/);
 });

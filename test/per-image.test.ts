@@ -17,7 +17,12 @@ import { setup } from './helpers';
 
 before(setup);
 
-const refused = (p: PerImage, re: RegExp) => assert.throws(() => perImageFlags(p), (e: unknown) => e instanceof PiatError && e.code === 'bad-value' && re.test(e.message), JSON.stringify(p));
+const refused = (p: PerImage, re: RegExp) =>
+  assert.throws(
+    () => perImageFlags(p),
+    (e: unknown) => e instanceof PiatError && e.code === 'bad-value' && re.test(e.message),
+    JSON.stringify(p),
+  );
 
 test('per-image: flags survive toPerImage → JSON → perImageFlags for n = 0, 1, 7, 8, 9, 1000', () => {
   const rng = new Rng(11);
@@ -59,24 +64,47 @@ test('per-image: evaluate() keeps per-image correctness for clean, a batch attac
   const data = twoCircles({ perClass: 60, seed: 7 });
   const testData = twoCircles({ perClass: 25, seed: 8 });
   const model = mlp({ inputDim: 3, numClasses: 2, hidden: [16], seed: 2 });
-  await train({ model, objective: standard(), train: data, config: { epochs: 6, batchSize: 30, seed: 1, optimizer: { lr: 0.2, momentum: 0.9 } }, progress: false });
+  await train({
+    model,
+    objective: standard(),
+    train: data,
+    config: { epochs: 6, batchSize: 30, seed: 1, optimizer: { lr: 0.2, momentum: 0.9 } },
+    progress: false,
+  });
   const n = 45;
   const before = tf.memory().numTensors;
-  const rows = evaluate(model, testData, { attacks: ['clean', 'pgd20', 'aa'], eps: 0.1, n, seed: 3, progress: false, aa: { version: 'custom', attacks: ['apgd-ce'], apgdSteps: 5 } });
+  const rows = evaluate(model, testData, {
+    attacks: ['clean', 'pgd20', 'aa'],
+    eps: 0.1,
+    n,
+    seed: 3,
+    progress: false,
+    aa: { version: 'custom', attacks: ['apgd-ce'], apgdSteps: 5 },
+  });
   assert.equal(tf.memory().numTensors, before, 'evaluate left tensors behind');
   for (const r of rows) {
     assert.ok(r.perImage, `${r.attack}: no perImage`);
     assert.equal(r.perImage.from, 0);
     assert.equal(r.perImage.n, n);
-    assert.equal(perImageAccuracy(r.perImage), r.accuracy, `${r.attack}: per-image accuracy ${perImageAccuracy(r.perImage)} vs the row's ${r.accuracy}`);
+    assert.equal(
+      perImageAccuracy(r.perImage),
+      r.accuracy,
+      `${r.attack}: per-image accuracy ${perImageAccuracy(r.perImage)} vs the row's ${r.accuracy}`,
+    );
   }
   const [clean, pgd20, aa] = rows.map((r) => perImageFlags(r.perImage as PerImage));
-  assert.ok(clean.some((v) => v) && aa.some((v) => !v), 'precondition: a model that classifies some images, and an attack that breaks some');
+  assert.ok(
+    clean.some((v) => v) && aa.some((v) => !v),
+    'precondition: a model that classifies some images, and an attack that breaks some',
+  );
   // AutoAttack starts from the clean predictions: an image it leaves robust was correct to begin with
   aa.forEach((v, i) => assert.ok(!v || clean[i], `image ${i}: robust under AA but misclassified clean`));
   // the flags are correctness() over the same images, in order
   assert.deepEqual(clean, correctness(model, testData, undefined, { n }));
-  assert.deepEqual(pgd20, correctness(model, testData, (m, x, y) => pgd(m, x, y, { eps: 0.1, alpha: 0.025, steps: 20, seed: 3 }), { n }));
+  assert.deepEqual(
+    pgd20,
+    correctness(model, testData, (m, x, y) => pgd(m, x, y, { eps: 0.1, alpha: 0.025, steps: 20, seed: 3 }), { n }),
+  );
   model.dispose();
 });
 
@@ -85,11 +113,26 @@ test('per-image: each evaluated epoch records which images its accuracies counte
   const testData = twoCircles({ perClass: 30, seed: 8 });
   const validation = twoCircles({ perClass: 15, seed: 9 });
   const attack = { eps: 0.03, alpha: 0.0075, steps: 5 };
-  const config: TrainConfig = { epochs: 3, batchSize: 40, seed: 5, optimizer: { lr: 0.2, momentum: 0.9 }, eval: { n: 50, attack, trainN: 30, validationN: 20, every: 2 } };
+  const config: TrainConfig = {
+    epochs: 3,
+    batchSize: 40,
+    seed: 5,
+    optimizer: { lr: 0.2, momentum: 0.9 },
+    eval: { n: 50, attack, trainN: 30, validationN: 20, every: 2 },
+  };
   const model = mlp({ inputDim: 3, numClasses: 2, hidden: [16], seed: 2 });
   const before = tf.memory().numTensors;
   const counts: number[] = [];
-  const r = await train({ model, objective: pgdAt({ attack: { eps: 0.03, alpha: 0.01, steps: 3 } }), train: data, test: testData, validation, config, progress: false, onEpoch: () => counts.push(tf.memory().numTensors) });
+  const r = await train({
+    model,
+    objective: pgdAt({ attack: { eps: 0.03, alpha: 0.01, steps: 3 } }),
+    train: data,
+    test: testData,
+    validation,
+    config,
+    progress: false,
+    onEpoch: () => counts.push(tf.memory().numTensors),
+  });
   assert.equal(tf.memory().numTensors, before, 'training left tensors behind');
   assert.equal(new Set(counts).size, 1, `tensor count changed across epochs (evaluated or not): ${counts}`);
   // epoch 1 is not evaluated (every 2), epochs 2 and 3 (the last) are
@@ -112,10 +155,20 @@ test('per-image: each evaluated epoch records which images its accuracies counte
   // the last epoch's accuracies are exactly what accuracy() gives on the final weights (the evaluation's seed: seed * 7919 + epoch index)
   const last = r.records[2];
   assert.equal(last.cleanAcc, accuracy(model, testData, undefined, { n: 50 }));
-  assert.equal(last.robustAcc, accuracy(model, testData, (m, x, y) => pgd(m, x, y, { ...attack, seed: 5 * 7919 + 2 }), { n: 50 }));
+  assert.equal(
+    last.robustAcc,
+    accuracy(model, testData, (m, x, y) => pgd(m, x, y, { ...attack, seed: 5 * 7919 + 2 }), { n: 50 }),
+  );
   // clean only (attack null): robust flags are null, as robustAcc is
   const m2 = mlp({ inputDim: 3, numClasses: 2, hidden: [16], seed: 2 });
-  const r2 = await train({ model: m2, objective: standard(), train: data, test: testData, config: { ...config, epochs: 1, eval: { n: 10, attack: null } }, progress: false });
+  const r2 = await train({
+    model: m2,
+    objective: standard(),
+    train: data,
+    test: testData,
+    config: { ...config, epochs: 1, eval: { n: 10, attack: null } },
+    progress: false,
+  });
   assert.equal(r2.records[0].robustAcc, null);
   assert.equal(r2.records[0].perImage?.test?.robust, null);
   assert.equal(perImageAccuracy(r2.records[0].perImage?.test?.clean as PerImage), r2.records[0].cleanAcc);

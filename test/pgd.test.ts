@@ -18,7 +18,13 @@ before(async () => {
   await setup();
   model = mlp({ inputDim: 3, numClasses: 2, hidden: [32], seed: 1 });
   // a trained model, so that the attack has a real loss surface to climb
-  await train({ model, objective: standard(), train: data, config: { epochs: 30, batchSize: 20, seed: 1, optimizer: { lr: 0.1 } }, progress: false });
+  await train({
+    model,
+    objective: standard(),
+    train: data,
+    config: { epochs: 30, batchSize: 20, seed: 1, optimizer: { lr: 0.1 } },
+    progress: false,
+  });
   const acc = accuracy(model, data);
   assert.ok(acc > 0.8, `precondition: the model learned the toy data (clean accuracy ${acc})`);
 });
@@ -39,7 +45,10 @@ for (const norm of ['linf', 'l2'] as const) {
         assert.ok(d <= eps + 1e-5, `‖δ‖₂ = ${d} > ε`);
       }
     }
-    const [clean, adv] = tf.tidy(() => [crossEntropy(logits(model, x), y).dataSync()[0], crossEntropy(logits(model, xAdv), y).dataSync()[0]]);
+    const [clean, adv] = tf.tidy(() => [
+      crossEntropy(logits(model, x), y).dataSync()[0],
+      crossEntropy(logits(model, xAdv), y).dataSync()[0],
+    ]);
     assert.ok(adv > clean, `adversarial loss ${adv} should exceed clean loss ${clean}`);
     tf.dispose([x, y, xAdv]);
   });

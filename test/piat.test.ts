@@ -62,7 +62,10 @@ test('β schedule: dynamic values of Eq. 10 and the cap; fixed β', () => {
   assert.equal(betaAt({ kind: 'fixed', beta: 0.7 }, 0), 0.7);
   assert.equal(betaAt({ kind: 'fixed', beta: 0.7 }, 123), 0.7);
   assert.throws(() => validateSchedule({ kind: 'fixed', beta: 1.5 }), /fixed β must be in \[0, 1\]/);
-  assert.throws(() => validateSchedule({ kind: 'wobbly' } as never), (e: unknown) => e instanceof PiatError && /Unknown β schedule kind 'wobbly'/.test(e.message));
+  assert.throws(
+    () => validateSchedule({ kind: 'wobbly' } as never),
+    (e: unknown) => e instanceof PiatError && /Unknown β schedule kind 'wobbly'/.test(e.message),
+  );
 });
 
 test('PIAT hook: no interpolation during warm-up, then β_k with k counting interpolations', () => {

@@ -24,7 +24,7 @@ export function readPng(file: string): Image {
   let height = 0;
   let channels = 0;
   const idat: Buffer[] = [];
-  for (let o = 8; o < buf.length; ) {
+  for (let o = 8; o < buf.length;) {
     const len = buf.readUInt32BE(o);
     const type = buf.toString('latin1', o + 4, o + 8);
     const data = buf.subarray(o + 8, o + 8 + len);
@@ -32,7 +32,8 @@ export function readPng(file: string): Image {
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
       const [depth, colour, , , interlace] = data.subarray(8, 13);
-      if (depth !== 8 || (colour !== 2 && colour !== 6) || interlace !== 0) throw new Error(`unsupported PNG (depth ${depth}, colour type ${colour}, interlace ${interlace})`);
+      if (depth !== 8 || (colour !== 2 && colour !== 6) || interlace !== 0)
+        throw new Error(`unsupported PNG (depth ${depth}, colour type ${colour}, interlace ${interlace})`);
       channels = colour === 6 ? 4 : 3;
     } else if (type === 'IDAT') idat.push(data);
     o += 12 + len;
@@ -48,7 +49,8 @@ export function readPng(file: string): Image {
       const b = y > 0 ? px[(y - 1) * stride + x] : 0;
       const c = x >= channels && y > 0 ? px[(y - 1) * stride + x - channels] : 0;
       const v = line[x];
-      px[y * stride + x] = (filter === 0 ? v : filter === 1 ? v + a : filter === 2 ? v + b : filter === 3 ? v + ((a + b) >> 1) : v + paeth(a, b, c)) & 0xff;
+      px[y * stride + x] =
+        (filter === 0 ? v : filter === 1 ? v + a : filter === 2 ? v + b : filter === 3 ? v + ((a + b) >> 1) : v + paeth(a, b, c)) & 0xff;
     }
   }
   const rgba = new Uint8Array(width * height * 4);

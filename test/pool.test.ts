@@ -20,7 +20,10 @@ const accuracies = (rows: { attack: string; accuracy: number }[]) => rows.map((r
 
 async function runDir(bestSeed: number, finalSeed: number): Promise<string> {
   const dir = tmpDir('piat-pool-');
-  for (const [sub, seed] of [['best', bestSeed], ['checkpoint', finalSeed]] as const) {
+  for (const [sub, seed] of [
+    ['best', bestSeed],
+    ['checkpoint', finalSeed],
+  ] as const) {
     const m = model(seed);
     await saveModel(m, path.join(dir, sub));
     m.dispose();
@@ -35,7 +38,10 @@ test('evaluateRun evaluates Best and Final once when they are the same weights, 
   assert.deepEqual(evalFiles(dir).length, 1, `one evaluation for identical weights, found ${evalFiles(dir)}`);
   assert.deepEqual(accuracies(final.rows), accuracies(best.rows));
   const again = await evaluateRun(run, test_, f, { progress: false });
-  assert.deepEqual(again.map((e) => accuracies(e.rows)), [accuracies(best.rows), accuracies(final.rows)]);
+  assert.deepEqual(
+    again.map((e) => accuracies(e.rows)),
+    [accuracies(best.rows), accuracies(final.rows)],
+  );
   assert.equal(evalFiles(dir).length, 1);
 });
 
@@ -49,12 +55,22 @@ test('evaluateRun evaluates different Best and Final weights separately', async 
 test('evaluateRun keeps per-image correctness in its cache (AutoAttack included) and removes the AutoAttack state file', async () => {
   const dir = await runDir(1, 2);
   const run = { method: 'PGD-AT', records: [], runDir: dir, oscillation: {} as never };
-  const fa: FinalEvalConfig = { ...f, n: 24, attacks: ['clean', 'pgd20', 'aa'], aa: { version: 'custom', attacks: ['apgd-ce'], apgdSteps: 5 } };
+  const fa: FinalEvalConfig = {
+    ...f,
+    n: 24,
+    attacks: ['clean', 'pgd20', 'aa'],
+    aa: { version: 'custom', attacks: ['apgd-ce'], apgdSteps: 5 },
+  };
   const evals = await evaluateRun(run, test_, fa, { progress: false });
-  assert.deepEqual(evalFiles(dir).filter((n) => n.endsWith('.aa-state.json')), [], 'the AutoAttack state file is removed once its flags are in the row');
+  assert.deepEqual(
+    evalFiles(dir).filter((n) => n.endsWith('.aa-state.json')),
+    [],
+    'the AutoAttack state file is removed once its flags are in the row',
+  );
   for (const e of evals) {
     assert.ok(hasPerImage(e), `${e.which}: rows without perImage`);
-    for (const r of e.rows) assert.equal(perImageAccuracy(r.perImage as NonNullable<typeof r.perImage>), r.accuracy, `${e.which} ${r.attack}`);
+    for (const r of e.rows)
+      assert.equal(perImageAccuracy(r.perImage as NonNullable<typeof r.perImage>), r.accuracy, `${e.which} ${r.attack}`);
   }
   const again = await evaluateRun(run, test_, fa, { progress: false });
   assert.deepEqual(again, evals, 'the cache gives back the same rows, per-image data included');
@@ -70,12 +86,16 @@ test('evaluateRun loads a cache file written before per-image results were kept,
   const file = path.join(dir, `eval-best-${weightsCacheKey(f, path.join(dir, 'best'))}.json`);
   fs.writeFileSync(file, JSON.stringify(old, null, 2));
   const evals = await evaluateRun(run, test_, f, { progress: false });
-  assert.deepEqual(evals.map((e) => e.rows), [old, old], 'Best and Final (the same weights) both read the old file');
+  assert.deepEqual(
+    evals.map((e) => e.rows),
+    [old, old],
+    'Best and Final (the same weights) both read the old file',
+  );
   assert.deepEqual(evals.map(hasPerImage), [false, false]);
   assert.deepEqual(evalFiles(dir), [path.basename(file)], 'nothing was evaluated again');
 });
 
-test('PIAT_SEEDS picks a subset of the profile\'s seeds to train and report; the run folders stay where the full list puts them', async () => {
+test("PIAT_SEEDS picks a subset of the profile's seeds to train and report; the run folders stay where the full list puts them", async () => {
   const { poolConfig, poolRoot, reportedSeeds } = await import('../src/experiments/pool');
   const c = poolConfig('overfit');
   assert.deepEqual(reportedSeeds(c, {}), [1, 2, 3]);

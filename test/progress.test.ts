@@ -34,7 +34,10 @@ function terminalScreen(raw: string): string[] {
 async function capture(fn: () => unknown): Promise<{ stdout: string; stderr: string }> {
   const out = { stdout: '', stderr: '' };
   const w = { stdout: process.stdout.write, stderr: process.stderr.write };
-  process.stdout.write = ((s: string, ...rest: unknown[]) => ((out.stdout += s), (w.stdout as (...a: unknown[]) => boolean).call(process.stdout, s, ...rest))) as typeof process.stdout.write;
+  process.stdout.write = ((s: string, ...rest: unknown[]) => (
+    (out.stdout += s),
+    (w.stdout as (...a: unknown[]) => boolean).call(process.stdout, s, ...rest)
+  )) as typeof process.stdout.write;
   process.stderr.write = ((s: string) => ((out.stderr += s), true)) as typeof process.stderr.write;
   try {
     await fn();
@@ -66,7 +69,10 @@ test('terminal: one line per task, redrawn with carriage returns; a nested task 
   assert.doesNotMatch(stdout, /PGD-AT|PIAT/);
   assert.ok((stderr.match(/\r/g) ?? []).length >= 4, 'redrawn in place');
   assert.match(stderr, /PGD-AT › evaluate  50%\|/, 'the nested task draws on the enclosing line');
-  assert.deepEqual(terminalScreen(stderr).map((l) => l.replace(/ · [\d.]+s$/, '')), ['a note', 'PGD-AT · 4 batches · done', 'PIAT 100%|████████████| 2/2']);
+  assert.deepEqual(
+    terminalScreen(stderr).map((l) => l.replace(/ · [\d.]+s$/, '')),
+    ['a note', 'PGD-AT · 4 batches · done', 'PIAT 100%|████████████| 2/2'],
+  );
 });
 
 test('log (piped): a short task prints only its summary; log() lines stay; no carriage returns', async () => {
@@ -97,32 +103,81 @@ test('a line left open by an inner loop that threw closes with its task; the nex
     task.finish('task · failed');
     new Progress({ label: 'next', total: 1 }).tick(1);
   });
-  assert.deepEqual(stderr.trim().split('\n').map((l) => l.replace(/ · [\d.]+s$/, '')), ['task · failed', 'next 100% 1/1']);
+  assert.deepEqual(
+    stderr
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/ · [\d.]+s$/, '')),
+    ['task · failed', 'next 100% 1/1'],
+  );
 });
 
 const data = twoCircles({ perClass: 40, seed: 7 });
 const testSet = twoCircles({ perClass: 20, seed: 8 });
 const attack = { eps: 0.03, alpha: 0.0075, steps: 2 };
-const config = (epochs: number): TrainConfig => ({ epochs, batchSize: 20, seed: 5, optimizer: { lr: 0.2, momentum: 0.9 }, eval: { n: 40, attack } });
+const config = (epochs: number): TrainConfig => ({
+  epochs,
+  batchSize: 20,
+  seed: 5,
+  optimizer: { lr: 0.2, momentum: 0.9 },
+  eval: { n: 40, attack },
+});
 const model = () => mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 2 });
 
 test('training in a log: a start line, one line per epoch, a summary; resumed and finished runs say so', async () => {
   process.env.PIAT_PROGRESS = 'lines';
   const dir = path.join(tmpDir(), 'pgd-at');
-  const first = await capture(() => train({ model: model(), objective: pgdAt({ attack }), train: data, test: testSet, config: config(3), runDir: dir, meta: { method: 'PGD-AT' }, shouldStop: () => true }));
-  const second = await capture(() => train({ model: model(), objective: pgdAt({ attack }), train: data, test: testSet, config: config(3), runDir: dir, meta: { method: 'PGD-AT' } }));
-  const third = await capture(() => train({ model: model(), objective: pgdAt({ attack }), train: data, test: testSet, config: config(3), runDir: dir, meta: { method: 'PGD-AT' } }));
+  const first = await capture(() =>
+    train({
+      model: model(),
+      objective: pgdAt({ attack }),
+      train: data,
+      test: testSet,
+      config: config(3),
+      runDir: dir,
+      meta: { method: 'PGD-AT' },
+      shouldStop: () => true,
+    }),
+  );
+  const second = await capture(() =>
+    train({
+      model: model(),
+      objective: pgdAt({ attack }),
+      train: data,
+      test: testSet,
+      config: config(3),
+      runDir: dir,
+      meta: { method: 'PGD-AT' },
+    }),
+  );
+  const third = await capture(() =>
+    train({
+      model: model(),
+      objective: pgdAt({ attack }),
+      train: data,
+      test: testSet,
+      config: config(3),
+      runDir: dir,
+      meta: { method: 'PGD-AT' },
+    }),
+  );
   const lines = (s: string) => s.trim().split('\n');
-  assert.deepEqual(lines(first.stderr).map((l) => l.replace(/\d+(\.\d+)?%|\d+\.\d+s|0\.\d+/g, '#')), [
-    `PGD-AT: training in ${dir}`,
-    'epoch 1/3 · loss # · clean # · robust # · #',
-    `stopped after epoch 1: its checkpoint is saved in ${path.join(dir, 'checkpoint')}; run again to resume`,
-    'PGD-AT · stopped after epoch 1, in # · loss # · clean # · robust # · best robust # (epoch 1)',
-  ]);
+  assert.deepEqual(
+    lines(first.stderr).map((l) => l.replace(/\d+(\.\d+)?%|\d+\.\d+s|0\.\d+/g, '#')),
+    [
+      `PGD-AT: training in ${dir}`,
+      'epoch 1/3 · loss # · clean # · robust # · #',
+      `stopped after epoch 1: its checkpoint is saved in ${path.join(dir, 'checkpoint')}; run again to resume`,
+      'PGD-AT · stopped after epoch 1, in # · loss # · clean # · robust # · best robust # (epoch 1)',
+    ],
+  );
   assert.equal(lines(second.stderr)[0], `PGD-AT: resuming ${dir} after epoch 1`);
   assert.equal(lines(second.stderr).length, 4);
   assert.match(lines(second.stderr)[3], /^PGD-AT · 3 epochs in [\d.]+s \(resumed after epoch 1\) · loss /);
-  assert.deepEqual(lines(third.stderr).map((l) => l.replace(/ · .*/, '')), ['PGD-AT']);
+  assert.deepEqual(
+    lines(third.stderr).map((l) => l.replace(/ · .*/, '')),
+    ['PGD-AT'],
+  );
   assert.match(third.stderr, /finished earlier, 3 epochs/);
   assert.doesNotMatch(first.stdout + second.stdout + third.stdout, /PGD-AT/);
 });
@@ -135,7 +190,8 @@ function fakeKernel(): { sent: { data: Record<string, string>; transient: { disp
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
   const sent: { data: Record<string, string>; transient: { display_id?: string }; update: boolean }[] = [];
-  jupyter.lastWriteDisplayData = (msg: { data: Record<string, string>; transient: { display_id?: string } }, update: boolean) => sent.push({ ...msg, update });
+  jupyter.lastWriteDisplayData = (msg: { data: Record<string, string>; transient: { display_id?: string } }, update: boolean) =>
+    sent.push({ ...msg, update });
   return { sent, stop: () => (jupyter.lastWriteDisplayData = null) };
 }
 
@@ -143,12 +199,17 @@ test('notebook: a training run is one display, updated in place, ending as its s
   delete process.env.PIAT_PROGRESS;
   const kernel = fakeKernel();
   try {
-    const out = await capture(() => train({ model: model(), objective: pgdAt({ attack }), train: data, test: testSet, config: config(3), meta: { method: 'PIAT' } }));
+    const out = await capture(() =>
+      train({ model: model(), objective: pgdAt({ attack }), train: data, test: testSet, config: config(3), meta: { method: 'PIAT' } }),
+    );
     assert.equal(out.stderr, '', 'nothing shown as an error');
     const ids = new Set(kernel.sent.map((m) => m.transient.display_id));
     assert.equal(ids.size, 1, 'one display for the run');
     assert.ok(!kernel.sent[0].update, 'the first message creates it');
-    assert.ok(kernel.sent.slice(1).every((m) => m.update), 'later messages update it');
+    assert.ok(
+      kernel.sent.slice(1).every((m) => m.update),
+      'later messages update it',
+    );
     const last = kernel.sent[kernel.sent.length - 1].data['text/plain'];
     assert.match(last, /^PIAT · 3 epochs in [\d.]+s · loss [\d.]+ · clean [\d.]+% · robust [\d.]+% · best robust [\d.]+% \(epoch \d\)$/);
     assert.ok(kernel.sent.length > 1, 'live updates before the summary');
@@ -165,14 +226,38 @@ test('notebook: an interrupt (SIGINT) stops training between batches and the run
   try {
     let epochs = 0;
     const interrupted = train({
-      model: model(), objective: pgdAt({ attack }), train: data, test: testSet, config: config(4), runDir: dir,
+      model: model(),
+      objective: pgdAt({ attack }),
+      train: data,
+      test: testSet,
+      config: config(4),
+      runDir: dir,
       onEpoch: () => ++epochs === 2 && setImmediate(() => process.emit('SIGINT')),
     });
-    await assert.rejects(interrupted, (e: unknown) => e instanceof PiatError && e.code === 'interrupted' && /interrupted at epoch 3, batch 1\. The checkpoint of epoch 2 .* is intact\. Run the cell again to resume\./.test(e.message));
+    await assert.rejects(
+      interrupted,
+      (e: unknown) =>
+        e instanceof PiatError &&
+        e.code === 'interrupted' &&
+        /interrupted at epoch 3, batch 1\. The checkpoint of epoch 2 .* is intact\. Run the cell again to resume\./.test(e.message),
+    );
     assert.equal(fs.existsSync(path.join(dir, 'done.json')), false);
-    assert.match(kernel.sent[kernel.sent.length - 1].data['text/plain'], /interrupted at epoch 3, batch 1 · the checkpoint of epoch 2 stands/);
-    const resumed = await train({ model: model(), objective: pgdAt({ attack }), train: data, test: testSet, config: config(4), runDir: dir });
-    assert.deepEqual(resumed.records.map((r) => r.epoch), [1, 2, 3, 4]);
+    assert.match(
+      kernel.sent[kernel.sent.length - 1].data['text/plain'],
+      /interrupted at epoch 3, batch 1 · the checkpoint of epoch 2 stands/,
+    );
+    const resumed = await train({
+      model: model(),
+      objective: pgdAt({ attack }),
+      train: data,
+      test: testSet,
+      config: config(4),
+      runDir: dir,
+    });
+    assert.deepEqual(
+      resumed.records.map((r) => r.epoch),
+      [1, 2, 3, 4],
+    );
     assert.match(kernel.sent[kernel.sent.length - 1].data['text/plain'], /4 epochs in [\d.]+s \(resumed after epoch 2\)/);
   } finally {
     kernel.stop();

@@ -35,7 +35,20 @@ function writeRun(root: string, setting: string, seed: number, level: (epoch: nu
   for (let epoch = 10; epoch <= config.epochs; epoch += 10) {
     const flags = difficulty.map((d) => d < level(epoch) !== rng.next() < 0.1);
     const acc = flags.filter(Boolean).length / n;
-    lines.push(JSON.stringify({ epoch, lr: 0.05, loss: { total: 1 }, cleanAcc: acc, robustAcc: acc, valRobustAcc: level(epoch) + 0.01 * rng.normal(), trainRobustAcc: 0.9, trainSeconds: 1, evalSeconds: 1, perImage: { test: { clean: toPerImage(flags), robust: toPerImage(flags) } } }));
+    lines.push(
+      JSON.stringify({
+        epoch,
+        lr: 0.05,
+        loss: { total: 1 },
+        cleanAcc: acc,
+        robustAcc: acc,
+        valRobustAcc: level(epoch) + 0.01 * rng.normal(),
+        trainRobustAcc: 0.9,
+        trainSeconds: 1,
+        evalSeconds: 1,
+        perImage: { test: { clean: toPerImage(flags), robust: toPerImage(flags) } },
+      }),
+    );
   }
   fs.writeFileSync(path.join(dir, 'records.jsonl'), lines.join('\n') + '\n');
 }
@@ -75,7 +88,8 @@ test('results render from committed runs alone: the premise table, per-seed rows
 test('the results data holds no weights', () => {
   const dir = path.join(REPO_ROOT, 'results');
   if (!fs.existsSync(dir)) return;
-  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+  const walk = (d: string): string[] =>
+    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
   const weights = walk(dir).filter((f) => /weights\.bin$|model\.json$|\.bin$/.test(f));
   assert.deepEqual(weights, []);
 });

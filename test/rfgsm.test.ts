@@ -12,7 +12,10 @@ before(setup);
 test('R+FGSM: the same seed gives the same examples, another seed others; with α = 0 it is FGSM', () => {
   const model = mlp({ inputDim: 4, numClasses: 3, hidden: [8], seed: 1 });
   const x = tf.randomUniform([16, 4], 0.3, 0.7, 'float32', 2);
-  const y = tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 3), 'int32');
+  const y = tf.tensor1d(
+    Array.from({ length: 16 }, (_, i) => i % 3),
+    'int32',
+  );
   const a = values(rfgsm(model, x, y, { eps: 0.1, seed: 5 }));
   assert.deepEqual(values(rfgsm(model, x, y, { eps: 0.1, seed: 5 })), a);
   assert.notDeepEqual(values(rfgsm(model, x, y, { eps: 0.1, seed: 6 })), a);

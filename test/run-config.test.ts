@@ -22,7 +22,11 @@ const base = {
 test('run configs: every bad field is named', () => {
   validateRunConfig(base);
   const bad = (override: Record<string, unknown>, re: RegExp) =>
-    assert.throws(() => validateRunConfig(withOverrides(base, override)), (e: unknown) => e instanceof PiatError && e.code === 'bad-config' && re.test(e.message), JSON.stringify(override));
+    assert.throws(
+      () => validateRunConfig(withOverrides(base, override)),
+      (e: unknown) => e instanceof PiatError && e.code === 'bad-config' && re.test(e.message),
+      JSON.stringify(override),
+    );
   bad({ dataset: 'cifar11' }, /config\.dataset: 'cifar11' is not a dataset; did you mean cifar10\?/);
   bad({ 'model.arch': 'resnet50' }, /config\.model\.arch: 'resnet50' is not an architecture/);
   bad({ 'objective.name': 'tradse' }, /config\.objective\.name: 'tradse' is not an objective; did you mean trades\?/);
@@ -36,10 +40,18 @@ test('run configs: every bad field is named', () => {
 });
 
 test('run configs: CFA with FAWA holds out its validation tail; RAT builds; bad averaging is named', () => {
-  const c = buildRun(withOverrides(base, { objective: { name: 'cfa', beginEpoch: 1, attack: base.objective.attack }, averaging: { kind: 'fawa', validationSize: 20 } }));
+  const c = buildRun(
+    withOverrides(base, {
+      objective: { name: 'cfa', beginEpoch: 1, attack: base.objective.attack },
+      averaging: { kind: 'fawa', validationSize: 20 },
+    }),
+  );
   assert.equal(c.objective.name, 'cfa-trades');
   assert.equal(c.train.size, 60, 'training set loses its validation tail');
-  assert.deepEqual(c.hooks.map((h) => h.name), ['fawa']);
+  assert.deepEqual(
+    c.hooks.map((h) => h.name),
+    ['fawa'],
+  );
   assert.equal(buildRun(withOverrides(base, { objective: { name: 'rat', alpha: 0.1 } })).objective.name, 'rat');
   const bad = (override: Record<string, unknown>, re: RegExp) => assert.throws(() => buildRun(withOverrides(base, override)), re);
   bad({ averaging: { kind: 'fawa' } }, /config\.averaging\.validationSize: FAWA needs a held-out validation size/);
@@ -67,7 +79,9 @@ test('piat sweep runs its shard of the grid, one run directory per point', () =>
   const file = path.join(dir, 'run.json');
   fs.writeFileSync(file, JSON.stringify({ ...base, runDir: path.join(dir, 'sweep') }));
   const cli = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
-  const r = spawnSync(process.execPath, [cli, 'sweep', '--config', file, '--grid', 'train.seed=1,2,3', '--shard', '1/2'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, 'sweep', '--config', file, '--grid', 'train.seed=1,2,3', '--shard', '1/2'], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   const runs = fs.readdirSync(path.join(dir, 'sweep')).sort();
   assert.deepEqual(runs, ['train.seed=2']);

@@ -25,28 +25,40 @@ const epochIn = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'stat
 
 const CORRUPTIONS: [string, (cp: string) => void][] = [
   ['optimizer.bin missing', (cp) => fs.rmSync(path.join(cp, 'optimizer.bin'))],
-  ['model.json without weightsManifest', (cp) => {
-    const j = JSON.parse(fs.readFileSync(path.join(cp, 'model.json'), 'utf8'));
-    delete j.weightsManifest;
-    fs.writeFileSync(path.join(cp, 'model.json'), JSON.stringify(j));
-  }],
-  ['optimizer state of other shapes (checksum intact)', (cp) => {
-    const s = JSON.parse(fs.readFileSync(path.join(cp, 'state.json'), 'utf8'));
-    s.optimizer.shapes = s.optimizer.shapes.map((sh: number[]) => [sh.reduce((a, b) => a * b, 1)]);
-    fs.writeFileSync(path.join(cp, 'state.json'), JSON.stringify(s));
-  }],
-  ['optimizer state without shapes', (cp) => {
-    const s = JSON.parse(fs.readFileSync(path.join(cp, 'state.json'), 'utf8'));
-    s.optimizer.shapes = null;
-    fs.writeFileSync(path.join(cp, 'state.json'), JSON.stringify(s));
-  }],
+  [
+    'model.json without weightsManifest',
+    (cp) => {
+      const j = JSON.parse(fs.readFileSync(path.join(cp, 'model.json'), 'utf8'));
+      delete j.weightsManifest;
+      fs.writeFileSync(path.join(cp, 'model.json'), JSON.stringify(j));
+    },
+  ],
+  [
+    'optimizer state of other shapes (checksum intact)',
+    (cp) => {
+      const s = JSON.parse(fs.readFileSync(path.join(cp, 'state.json'), 'utf8'));
+      s.optimizer.shapes = s.optimizer.shapes.map((sh: number[]) => [sh.reduce((a, b) => a * b, 1)]);
+      fs.writeFileSync(path.join(cp, 'state.json'), JSON.stringify(s));
+    },
+  ],
+  [
+    'optimizer state without shapes',
+    (cp) => {
+      const s = JSON.parse(fs.readFileSync(path.join(cp, 'state.json'), 'utf8'));
+      s.optimizer.shapes = null;
+      fs.writeFileSync(path.join(cp, 'state.json'), JSON.stringify(s));
+    },
+  ],
   ['weights.bin missing', (cp) => fs.rmSync(path.join(cp, 'weights.bin'))],
   ['state.json truncated', (cp) => fs.writeFileSync(path.join(cp, 'state.json'), '{"epoch": 2, "rngSt')],
-  ['model.json with a broken topology', (cp) => {
-    const j = JSON.parse(fs.readFileSync(path.join(cp, 'model.json'), 'utf8'));
-    j.modelTopology = { class_name: 'Nonsense' };
-    fs.writeFileSync(path.join(cp, 'model.json'), JSON.stringify(j));
-  }],
+  [
+    'model.json with a broken topology',
+    (cp) => {
+      const j = JSON.parse(fs.readFileSync(path.join(cp, 'model.json'), 'utf8'));
+      j.modelTopology = { class_name: 'Nonsense' };
+      fs.writeFileSync(path.join(cp, 'model.json'), JSON.stringify(j));
+    },
+  ],
 ];
 
 test('each unreadable part of the newest checkpoint falls back to checkpoint.old, which stays the fallback', async () => {
@@ -80,7 +92,13 @@ test('both checkpoints unreadable: an error naming each, nothing moved', async (
     assert.match(e.message, /checkpoint\.old is corrupt: .*weights\.bin .* is missing/);
     return true;
   });
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('checkpoint')).sort(), ['checkpoint', 'checkpoint.old']);
+  assert.deepEqual(
+    fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith('checkpoint'))
+      .sort(),
+    ['checkpoint', 'checkpoint.old'],
+  );
 });
 
 test('weight files named in model.json must lie inside the checkpoint folder', async () => {
@@ -97,7 +115,11 @@ test('weight files named in model.json must lie inside the checkpoint folder', a
   };
   for (const p of ['../elsewhere.bin', path.join(root, 'elsewhere.bin'), 'sub/../../elsewhere.bin']) {
     withPath(p);
-    await assert.rejects(loadModel(dir), (e: unknown) => e instanceof PiatError && e.code === 'bad-checkpoint' && e.message.includes(`'${p}' outside its folder`), p);
+    await assert.rejects(
+      loadModel(dir),
+      (e: unknown) => e instanceof PiatError && e.code === 'bad-checkpoint' && e.message.includes(`'${p}' outside its folder`),
+      p,
+    );
   }
   fs.symlinkSync(path.join(root, 'elsewhere.bin'), path.join(dir, 'linked.bin'));
   withPath('linked.bin');
@@ -116,12 +138,20 @@ test('fetch refuses archive entries outside the target folder, and links', () =>
   };
   assert.throws(() => untar(encodeTar([{ name: '/etc/evil', data }])), /outside the target folder/);
   assert.throws(() => untar(encodeTar([{ name: 'a/../../evil', data }])), /outside the target folder/);
-  assert.throws(() => untar(withType(encodeTar([{ name: 'cifar-10-batches-bin/data_batch_1.bin', data: new Uint8Array(0) }]), '2', '/etc/passwd')), /is a symbolic link; fetch does not create links/);
+  assert.throws(
+    () => untar(withType(encodeTar([{ name: 'cifar-10-batches-bin/data_batch_1.bin', data: new Uint8Array(0) }]), '2', '/etc/passwd')),
+    /is a symbolic link; fetch does not create links/,
+  );
   assert.throws(() => untar(withType(encodeTar([{ name: 'x.bin', data: new Uint8Array(0) }]), '1', '../y')), /is a hard link/);
   // nothing is written when any entry is refused
   const dir = tmpDir();
-  const tar = encodeTar([{ name: 'ok.bin', data }, { name: '../evil', data }]);
-  assert.throws(() => installFile(gzipSync(tar), { url: 'https://example.invalid/x.tar.gz', md5: '', kind: 'tar.gz' }, path.join(dir, 'target')));
+  const tar = encodeTar([
+    { name: 'ok.bin', data },
+    { name: '../evil', data },
+  ]);
+  assert.throws(() =>
+    installFile(gzipSync(tar), { url: 'https://example.invalid/x.tar.gz', md5: '', kind: 'tar.gz' }, path.join(dir, 'target')),
+  );
   assert.ok(!fs.existsSync(path.join(dir, 'evil')) && !fs.existsSync(path.join(dir, 'target', 'ok.bin')));
 });
 
@@ -130,7 +160,13 @@ test('a checkpoint of another architecture says so', async () => {
   const small = mlp({ inputDim: 3, numClasses: 2, hidden: [8], seed: 1 });
   const wide = mlp({ inputDim: 3, numClasses: 2, hidden: [16], seed: 1 });
   await saveModel(small, dir);
-  await assert.rejects(loadWeightsInto(wide, dir), (e: unknown) => e instanceof PiatError && e.code === 'wrong-architecture' && /is of another architecture: it holds 4 weights \(.*3×8.*\), the model mlp has 4 \(.*3×16/.test(e.message));
+  await assert.rejects(
+    loadWeightsInto(wide, dir),
+    (e: unknown) =>
+      e instanceof PiatError &&
+      e.code === 'wrong-architecture' &&
+      /is of another architecture: it holds 4 weights \(.*3×8.*\), the model mlp has 4 \(.*3×16/.test(e.message),
+  );
   [small, wide].forEach((m) => m.dispose());
 });
 
@@ -146,7 +182,12 @@ test('the NaN-loss message names a checkpoint that exists, or says none was save
   });
   // diverging in epoch 2: the checkpoint of epoch 1 is named, and it is there
   const dir2 = tmpDir();
-  const cfg2 = withOverrides(tinyConfig(dir2), { 'train.epochs': 2, 'train.batchSize': 3, 'train.eval': undefined, 'train.lrSchedule': { kind: 'piecewise', milestones: [1], factor: 1e40 } });
+  const cfg2 = withOverrides(tinyConfig(dir2), {
+    'train.epochs': 2,
+    'train.batchSize': 3,
+    'train.eval': undefined,
+    'train.lrSchedule': { kind: 'piecewise', milestones: [1], factor: 1e40 },
+  });
   await assert.rejects(trainFromConfig(cfg2, { progress: false }), (e: unknown) => {
     const m = /The checkpoint of epoch 1 \((.*)\) is intact/.exec((e as Error).message);
     assert.ok(m, (e as Error).message);

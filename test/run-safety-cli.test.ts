@@ -49,7 +49,10 @@ test('eval: bad numbers are refused before the model or data is loaded', () => {
 
 test('train and sweep: the config, and every sweep point, are checked before anything trains', () => {
   const dir = tmpDir();
-  const bad = writeJson(path.join(dir, 'bad.json'), tinyConfig(path.join(dir, 'run'), { train: { epochs: 1, batchSize: 12, seed: 3, optimizer: { lr: '0.1' } } }));
+  const bad = writeJson(
+    path.join(dir, 'bad.json'),
+    tinyConfig(path.join(dir, 'run'), { train: { epochs: 1, batchSize: 12, seed: 3, optimizer: { lr: '0.1' } } }),
+  );
   const r = cli(['train', '--config', bad]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /config\.train\.optimizer\.lr must be a positive number, got "0\.1" \(a string\)/);

@@ -32,22 +32,43 @@ function refused(override: Record<string, unknown>, re: RegExp): void {
 test('unknown keys inside nested objects are named, with a suggestion', () => {
   validateRunConfig(base);
   // the issue's four: all were accepted and ignored
-  refused({ 'train.optimizer.learningRate': 0.1 }, /^config\.train\.optimizer\.learningRate: unknown field; expected one of: lr, momentum, weightDecay/);
+  refused(
+    { 'train.optimizer.learningRate': 0.1 },
+    /^config\.train\.optimizer\.learningRate: unknown field; expected one of: lr, momentum, weightDecay/,
+  );
   refused({ 'train.eval.size': 10 }, /^config\.train\.eval\.size: unknown field; expected one of: n, batchSize, attack/);
   refused({ 'objective.attack.epsilon': 0.1 }, /^config\.objective\.attack\.epsilon: unknown field; did you mean eps\?/);
   refused({ 'model.hidden': '64' }, /^config\.model\.hidden must be an array \(each item a whole number >= 1\), got "64" \(a string\)/);
   // a misspelt weightDecay no longer trains without weight decay
   refused({ 'train.optimizer.weightDecy': 5e-4 }, /^config\.train\.optimizer\.weightDecy: unknown field; did you mean weightDecay\?/);
-  refused({ 'train.lrSchedule': { kind: 'piecewise', milestone: [5] } }, /^config\.train\.lrSchedule\.milestone: unknown field of kind 'piecewise'; did you mean milestones\?/);
-  refused({ 'train.lrSchedule': { kind: 'cosin', epochs: 5 } }, /^config\.train\.lrSchedule\.kind: 'cosin' is not an LR schedule; did you mean cosine\?/);
+  refused(
+    { 'train.lrSchedule': { kind: 'piecewise', milestone: [5] } },
+    /^config\.train\.lrSchedule\.milestone: unknown field of kind 'piecewise'; did you mean milestones\?/,
+  );
+  refused(
+    { 'train.lrSchedule': { kind: 'cosin', epochs: 5 } },
+    /^config\.train\.lrSchedule\.kind: 'cosin' is not an LR schedule; did you mean cosine\?/,
+  );
   refused({ 'train.eval.attack.setps': 5 }, /^config\.train\.eval\.attack\.setps: unknown field; did you mean steps\?/);
-  refused({ piat: { schedule: { kind: 'dynamic', betaMaks: 0.9 } } }, /^config\.piat\.schedule\.betaMaks: unknown field of kind 'dynamic'; did you mean betaMax\?/);
+  refused(
+    { piat: { schedule: { kind: 'dynamic', betaMaks: 0.9 } } },
+    /^config\.piat\.schedule\.betaMaks: unknown field of kind 'dynamic'; did you mean betaMax\?/,
+  );
   refused({ piat: { warmup: 2 } }, /^config\.piat\.warmup: unknown field; did you mean warmupEpochs\?/);
-  refused({ averaging: { kind: 'swa', decay: 0.9 } }, /^config\.averaging\.decay: unknown field of kind 'swa'; expected one of: kind, startEpoch/);
+  refused(
+    { averaging: { kind: 'swa', decay: 0.9 } },
+    /^config\.averaging\.decay: unknown field of kind 'swa'; expected one of: kind, startEpoch/,
+  );
   refused({ 'model.hidden': [8], 'model.arch': 'small-cnn' }, /^config\.model\.hidden: unknown field of arch 'small-cnn'/);
-  refused({ objective: { name: 'trades', lambda: 2 } }, /^config\.objective\.lambda: unknown field of name 'trades'; expected one of: name, beta, attack/);
+  refused(
+    { objective: { name: 'trades', lambda: 2 } },
+    /^config\.objective\.lambda: unknown field of name 'trades'; expected one of: name, beta, attack/,
+  );
   // fields an attack would ignore are refused too
-  refused({ objective: { name: 'trades', attack: { eps: 0.1, alpha: 0.05, steps: 1, randomStart: false } } }, /^config\.objective\.attack\.randomStart: unknown field/);
+  refused(
+    { objective: { name: 'trades', attack: { eps: 0.1, alpha: 0.05, steps: 1, randomStart: false } } },
+    /^config\.objective\.attack\.randomStart: unknown field/,
+  );
 });
 
 test('types and ranges at every depth; a string is called a string', () => {
@@ -59,7 +80,10 @@ test('types and ranges at every depth; a string is called a string', () => {
   refused({ 'train.eval.attack.clip': [1, 0] }, /^config\.train\.eval\.attack\.clip must be \[lo, hi\] with lo < hi/);
   refused({ 'objective.attack.eps': -0.1 }, /^config\.objective\.attack\.eps must be a number >= 0, got -0\.1/);
   refused({ 'objective.attack.norm': 'l1' }, /^config\.objective\.attack\.norm: 'l1' is not a norm; did you mean l2\?/);
-  refused({ 'train.lrSchedule': { kind: 'piecewise', milestones: [5, 'x'] } }, /^config\.train\.lrSchedule\.milestones\[1\] must be a whole number >= 0, got "x" \(a string\)/);
+  refused(
+    { 'train.lrSchedule': { kind: 'piecewise', milestones: [5, 'x'] } },
+    /^config\.train\.lrSchedule\.milestones\[1\] must be a whole number >= 0, got "x" \(a string\)/,
+  );
   refused({ piat: { schedule: { kind: 'fixed', beta: 1.5 } } }, /^config\.piat\.schedule\.beta must be in \[0, 1\], got 1\.5/);
   refused({ piat: { schedule: { kind: 'fixed' } } }, /^config\.piat\.schedule\.beta: missing/);
   refused({ piat: { schedule: { kind: 'dynamic', a: 20 } } }, /^config\.piat\.schedule\.a must be <= b/);
@@ -73,8 +97,17 @@ test('types and ranges at every depth; a string is called a string', () => {
 test('train() checks nested fields of a config written in code too', async () => {
   const data = twoCircles({ perClass: 10, seed: 1 });
   const run = (c: Record<string, unknown>) =>
-    train({ model: mlp({ inputDim: 3, numClasses: 2, hidden: [4], seed: 1 }), objective: pgdAt({ attack: { eps: 0.03, alpha: 0.01, steps: 1 } }), train: data, config: { epochs: 1, batchSize: 10, seed: 1, optimizer: { lr: 0.1 }, ...c } as TrainConfig, progress: false });
-  await assert.rejects(run({ optimizer: { lr: 0.1, weightDecy: 5e-4 } }), /^PiatError: config\.optimizer\.weightDecy: unknown field; did you mean weightDecay\?/);
+    train({
+      model: mlp({ inputDim: 3, numClasses: 2, hidden: [4], seed: 1 }),
+      objective: pgdAt({ attack: { eps: 0.03, alpha: 0.01, steps: 1 } }),
+      train: data,
+      config: { epochs: 1, batchSize: 10, seed: 1, optimizer: { lr: 0.1 }, ...c } as TrainConfig,
+      progress: false,
+    });
+  await assert.rejects(
+    run({ optimizer: { lr: 0.1, weightDecy: 5e-4 } }),
+    /^PiatError: config\.optimizer\.weightDecy: unknown field; did you mean weightDecay\?/,
+  );
   await assert.rejects(run({ eval: { n: 10, atack: null } }), /config\.eval\.atack: unknown field; did you mean attack\?/);
   await assert.rejects(run({ lrSchedule: { kind: 'linear' } }), /config\.lrSchedule\.epochs: missing/);
 });
@@ -93,7 +126,10 @@ test('the JSON Schema for editors is generated from the same description, and th
   // one variant per registered objective, in the registry's order
   assert.deepEqual(names, OBJECTIVE_IDS);
   assert.deepEqual(names.slice(0, 9), ['standard', 'pgd-at', 'alp', 'nmse', 'trades', 'mart', 'mail', 'cfa', 'rat']);
-  assert.deepEqual(schema.properties.model.oneOf.map((v: { properties: { arch: { const: string } } }) => v.properties.arch.const), ARCHS);
+  assert.deepEqual(
+    schema.properties.model.oneOf.map((v: { properties: { arch: { const: string } } }) => v.properties.arch.const),
+    ARCHS,
+  );
 });
 
 test('model.arch "mlp" trains on an image dataset', async () => {

@@ -17,12 +17,14 @@ import { tinyConfig, writeIdxSet } from './run-safety-helpers';
 
 before(setup);
 
-const missing = (...patterns: RegExp[]) => (e: unknown) => {
-  assert.ok(e instanceof PiatError, String(e));
-  assert.equal(e.code, 'missing-dataset', e.message);
-  for (const p of patterns) assert.match(e.message, p);
-  return true;
-};
+const missing =
+  (...patterns: RegExp[]) =>
+  (e: unknown) => {
+    assert.ok(e instanceof PiatError, String(e));
+    assert.equal(e.code, 'missing-dataset', e.message);
+    for (const p of patterns) assert.match(e.message, p);
+    return true;
+  };
 
 test('a data folder with the test images but not their labels is refused, listing what it has', () => {
   const dir = tmpDir();
@@ -30,7 +32,11 @@ test('a data folder with the test images but not their labels is refused, listin
   // before: the labels came silently from Debian's copy
   assert.throws(
     () => loadDataset('fashion-mnist', 'test', { dir }),
-    missing(/file t10k-labels-idx1-ubyte\.gz or t10k-labels-idx1-ubyte not found/, new RegExp(`${dir}: has t10k-images-idx3-ubyte; lacks t10k-labels-idx1-ubyte\\.gz or t10k-labels-idx1-ubyte`), /Looked only in the data folder given/),
+    missing(
+      /file t10k-labels-idx1-ubyte\.gz or t10k-labels-idx1-ubyte not found/,
+      new RegExp(`${dir}: has t10k-images-idx3-ubyte; lacks t10k-labels-idx1-ubyte\\.gz or t10k-labels-idx1-ubyte`),
+      /Looked only in the data folder given/,
+    ),
   );
 });
 
@@ -55,7 +61,10 @@ test('without a data folder, the first folder holding the complete set is used, 
 test('a data folder that does not exist is an error, for every dataset and in run configs', () => {
   const nowhere = path.join(tmpDir(), 'no-such-folder');
   for (const name of ['mnist', 'fashion-mnist', 'cifar10', 'cifar100', 'svhn'] as const) {
-    assert.throws(() => loadDataset(name, 'train', { dir: nowhere }), missing(new RegExp(`${name}: the data folder ${nowhere} \\(--data-dir / dataDir\\) does not exist`)));
+    assert.throws(
+      () => loadDataset(name, 'train', { dir: nowhere }),
+      missing(new RegExp(`${name}: the data folder ${nowhere} \\(--data-dir / dataDir\\) does not exist`)),
+    );
   }
   assert.throws(() => buildRun(tinyConfig('x', { dataDir: nowhere })), missing(/does not exist/));
 });
@@ -77,5 +86,12 @@ test('a truncated .gz IDX file is named, with the cause', () => {
   const file = path.join(dir, 't10k-images-idx3-ubyte.gz');
   const gz = gzipSync(encodeIdx([4, 28, 28], new Uint8Array(4 * 784).fill(7)));
   fs.writeFileSync(file, gz.subarray(0, gz.length - 20));
-  assert.throws(() => readIdx(file), (e: unknown) => e instanceof PiatError && e.code === 'bad-format' && e.message.startsWith(file) && /gzip data is truncated or corrupt/.test(e.message));
+  assert.throws(
+    () => readIdx(file),
+    (e: unknown) =>
+      e instanceof PiatError &&
+      e.code === 'bad-format' &&
+      e.message.startsWith(file) &&
+      /gzip data is truncated or corrupt/.test(e.message),
+  );
 });

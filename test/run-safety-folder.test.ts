@@ -16,28 +16,52 @@ import { captureStderr, tinyConfig, writeIdxSet } from './run-safety-helpers';
 
 before(setup);
 
-const mismatch = (...fields: string[]) => (e: unknown) => {
-  assert.ok(e instanceof PiatError, String(e));
-  assert.equal(e.code, 'config-mismatch', e.message);
-  for (const f of fields) assert.match(e.message, new RegExp(`^  ${f.replace(/\./g, '\\.')}: `, 'm'), `expected ${f} to be named in:\n${e.message}`);
-  return true;
-};
+const mismatch =
+  (...fields: string[]) =>
+  (e: unknown) => {
+    assert.ok(e instanceof PiatError, String(e));
+    assert.equal(e.code, 'config-mismatch', e.message);
+    for (const f of fields)
+      assert.match(e.message, new RegExp(`^  ${f.replace(/\./g, '\\.')}: `, 'm'), `expected ${f} to be named in:\n${e.message}`);
+    return true;
+  };
 
 test('a finished run folder refuses another dataset, size, model or setting, naming the fields', async () => {
   const dir = tmpDir();
   const base = tinyConfig(dir);
   await trainFromConfig(base, { progress: false });
   // the issue's reproduction: the same folder with fashion-mnist would have "resumed" on other data
-  await assert.rejects(trainFromConfig(withOverrides(base, { dataset: 'fashion-mnist' }), { progress: false }), mismatch('dataset', 'data.train.name', 'data.test.name'));
-  await assert.rejects(trainFromConfig(withOverrides(base, { trainSize: 36 }), { progress: false }), mismatch('trainSize', 'data.train.size'));
+  await assert.rejects(
+    trainFromConfig(withOverrides(base, { dataset: 'fashion-mnist' }), { progress: false }),
+    mismatch('dataset', 'data.train.name', 'data.test.name'),
+  );
+  await assert.rejects(
+    trainFromConfig(withOverrides(base, { trainSize: 36 }), { progress: false }),
+    mismatch('trainSize', 'data.train.size'),
+  );
   await assert.rejects(trainFromConfig(withOverrides(base, { testSize: 6 }), { progress: false }), mismatch('testSize', 'data.test.size'));
-  await assert.rejects(trainFromConfig(withOverrides(base, { 'model.hidden': [16] }), { progress: false }), mismatch('model.hidden', 'network.parameters'));
-  await assert.rejects(trainFromConfig(withOverrides(base, { 'model.seed': 9 }), { progress: false }), mismatch('model.seed', 'network.initialWeights'));
-  await assert.rejects(trainFromConfig(withOverrides(base, { 'train.optimizer.weightDecay': 5e-4 }), { progress: false }), mismatch('train.optimizer.weightDecay'));
-  await assert.rejects(trainFromConfig(withOverrides(base, { 'objective.attack.steps': 2 }), { progress: false }), mismatch('objective.attack.steps'));
+  await assert.rejects(
+    trainFromConfig(withOverrides(base, { 'model.hidden': [16] }), { progress: false }),
+    mismatch('model.hidden', 'network.parameters'),
+  );
+  await assert.rejects(
+    trainFromConfig(withOverrides(base, { 'model.seed': 9 }), { progress: false }),
+    mismatch('model.seed', 'network.initialWeights'),
+  );
+  await assert.rejects(
+    trainFromConfig(withOverrides(base, { 'train.optimizer.weightDecay': 5e-4 }), { progress: false }),
+    mismatch('train.optimizer.weightDecay'),
+  );
+  await assert.rejects(
+    trainFromConfig(withOverrides(base, { 'objective.attack.steps': 2 }), { progress: false }),
+    mismatch('objective.attack.steps'),
+  );
   await assert.rejects(trainFromConfig(withOverrides(base, { piat: {} }), { progress: false }), mismatch('hooks.piat.warmupEpochs'));
   // the same configuration, with defaults written out, is the same run: it is found finished
-  const same = await trainFromConfig(withOverrides(base, { 'train.optimizer.momentum': 0.9, 'model.seed': 3, 'objective.attack.randomStart': true }), { progress: false });
+  const same = await trainFromConfig(
+    withOverrides(base, { 'train.optimizer.momentum': 0.9, 'model.seed': 3, 'objective.attack.randomStart': true }),
+    { progress: false },
+  );
   assert.equal(same.records.length, 1);
 });
 
@@ -49,7 +73,12 @@ test('a run folder refuses another data folder (dataDir), whose files differ', a
     writeIdxSet(d, 't10k', 10);
   }
   const dir = tmpDir();
-  const base = tinyConfig(dir, { dataDir: a, trainSize: 20, testSize: 10, train: { ...(tinyConfig(dir).train as object), batchSize: 10, eval: { n: 10 } } });
+  const base = tinyConfig(dir, {
+    dataDir: a,
+    trainSize: 20,
+    testSize: 10,
+    train: { ...(tinyConfig(dir).train as object), batchSize: 10, eval: { n: 10 } },
+  });
   const r = await trainFromConfig(base, { progress: false });
   assert.equal(r.records.length, 1);
   await assert.rejects(trainFromConfig({ ...base, dataDir: b }, { progress: false }), mismatch('dataDir', 'data.train.sha256'));
@@ -67,7 +96,10 @@ test('an unfinished run resumed on another backend is refused; a finished one is
   fs.writeFileSync(stateFile, JSON.stringify(state));
   await assert.rejects(trainFromConfig(cfg, { progress: false }), (e: unknown) => {
     mismatch('backend')(e);
-    assert.match((e as Error).message, new RegExp(`backend: "${state.identity.backend}" in the folder, "${now}" now[\\s\\S]*PIAT_BACKEND=${state.identity.backend}`));
+    assert.match(
+      (e as Error).message,
+      new RegExp(`backend: "${state.identity.backend}" in the folder, "${now}" now[\\s\\S]*PIAT_BACKEND=${state.identity.backend}`),
+    );
     return true;
   });
   // finished on the other backend: nothing is computed any more, so its results are reused
@@ -86,7 +118,10 @@ test('a second writer is refused while the first runs; a lock left by a dead pro
   const cfg = tinyConfig(dir);
   // two trainings of one folder in one process: the second finds the first's lock
   const first = trainFromConfig(cfg, { progress: false });
-  await assert.rejects(trainFromConfig(cfg, { progress: false }), (e: unknown) => e instanceof PiatError && e.code === 'run-locked' && e.message.includes(`process ${process.pid}`));
+  await assert.rejects(
+    trainFromConfig(cfg, { progress: false }),
+    (e: unknown) => e instanceof PiatError && e.code === 'run-locked' && e.message.includes(`process ${process.pid}`),
+  );
   await first;
   assert.ok(!fs.existsSync(path.join(dir, 'run.lock')), 'the lock is released when training ends');
 
@@ -95,7 +130,10 @@ test('a second writer is refused while the first runs; a lock left by a dead pro
   try {
     const lock = { pid: holder.pid, host: os.hostname(), startedAt: new Date().toISOString(), command: 'node train' };
     fs.writeFileSync(path.join(dir, 'run.lock'), JSON.stringify(lock));
-    await assert.rejects(trainFromConfig(cfg, { progress: false }), (e: unknown) => e instanceof PiatError && e.code === 'run-locked' && e.message.includes(`in use by process ${holder.pid}`));
+    await assert.rejects(
+      trainFromConfig(cfg, { progress: false }),
+      (e: unknown) => e instanceof PiatError && e.code === 'run-locked' && e.message.includes(`in use by process ${holder.pid}`),
+    );
   } finally {
     holder.kill('SIGKILL');
   }
@@ -108,7 +146,10 @@ test('a second writer is refused while the first runs; a lock left by a dead pro
 
   // a lock from another host cannot be checked from here: refused, with how to clear it
   fs.writeFileSync(path.join(dir, 'run.lock'), JSON.stringify({ pid: 1, host: 'elsewhere', startedAt: 'then', command: 'x' }));
-  await assert.rejects(trainFromConfig(cfg, { progress: false }), /in use by process 1 on host elsewhere[\s\S]*If that process is gone, delete .*run\.lock/);
+  await assert.rejects(
+    trainFromConfig(cfg, { progress: false }),
+    /in use by process 1 on host elsewhere[\s\S]*If that process is gone, delete .*run\.lock/,
+  );
 });
 
 test('a checkpoint from before identities still resumes under its own config, and names what its config.json records', async () => {

@@ -35,11 +35,17 @@ export function writeJson(file: string, v: unknown): string {
 }
 
 /** Official-named MNIST-format IDX files with `n` 28×28 images whose pixels encode their index, labels i mod 10. */
-export function writeIdxSet(dir: string, prefix: 'train' | 't10k', n: number, o: { gzip?: boolean; only?: 'images' | 'labels'; labelShift?: number } = {}): void {
+export function writeIdxSet(
+  dir: string,
+  prefix: 'train' | 't10k',
+  n: number,
+  o: { gzip?: boolean; only?: 'images' | 'labels'; labelShift?: number } = {},
+): void {
   fs.mkdirSync(dir, { recursive: true });
   const img = new Uint8Array(n * 784).map((_, k) => (Math.floor(k / 784) * 37 + k) % 256);
   const lbl = new Uint8Array(n).map((_, i) => (i + (o.labelShift ?? 0)) % 10);
-  const put = (name: string, bytes: Uint8Array) => fs.writeFileSync(path.join(dir, o.gzip ? `${name}.gz` : name), o.gzip ? gzipSync(bytes) : bytes);
+  const put = (name: string, bytes: Uint8Array) =>
+    fs.writeFileSync(path.join(dir, o.gzip ? `${name}.gz` : name), o.gzip ? gzipSync(bytes) : bytes);
   if (o.only !== 'labels') put(`${prefix}-images-idx3-ubyte`, encodeIdx([n, 28, 28], img));
   if (o.only !== 'images') put(`${prefix}-labels-idx1-ubyte`, encodeIdx([n], lbl));
 }

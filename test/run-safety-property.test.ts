@@ -75,7 +75,14 @@ function retyped(v: unknown, rng: Rng): unknown {
 
 /** A key that is not in `o`: a typo, a plural, a case change, or a synonym. */
 function renamed(key: string, o: Obj, rng: Rng): string {
-  const options = [`${key}s`, key.slice(0, -1), key.toUpperCase(), `${key}_`, key.length > 2 ? key[1] + key[0] + key.slice(2) : `x${key}`, `${key}Value`];
+  const options = [
+    `${key}s`,
+    key.slice(0, -1),
+    key.toUpperCase(),
+    `${key}_`,
+    key.length > 2 ? key[1] + key[0] + key.slice(2) : `x${key}`,
+    `${key}Value`,
+  ];
   const fresh = options.filter((k) => k && k !== key && !(k in o));
   return fresh[rng.int(fresh.length)];
 }
@@ -106,10 +113,14 @@ function mutate(base: Obj, rng: Rng): Mutant {
 }
 
 const stripTimes = (file: string) =>
-  fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => {
-    const { trainSeconds: _a, evalSeconds: _b, ...r } = JSON.parse(l);
-    return r;
-  });
+  fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const { trainSeconds: _a, evalSeconds: _b, ...r } = JSON.parse(l);
+      return r;
+    });
 
 const escape = (s: string) => s.replace(/[.[\]]/g, (c) => `\\${c}`);
 
@@ -158,11 +169,20 @@ test(`property: ${CASES} random mutations of a valid config either train exactly
     const fresh = tmpDir();
     const r = await trainFromConfig({ ...m.config, runDir: fresh }, { progress: false });
     assert.equal(r.records.length, 1, label);
-    assert.deepEqual(stripTimes(path.join(fresh, 'records.jsonl')), origRecords, `${label}: accepted as the same run, but its records differ`);
-    assert.ok(fs.readFileSync(path.join(fresh, 'checkpoint', 'weights.bin')).equals(origWeights), `${label}: accepted as the same run, but its weights differ`);
+    assert.deepEqual(
+      stripTimes(path.join(fresh, 'records.jsonl')),
+      origRecords,
+      `${label}: accepted as the same run, but its records differ`,
+    );
+    assert.ok(
+      fs.readFileSync(path.join(fresh, 'checkpoint', 'weights.bin')).equals(origWeights),
+      `${label}: accepted as the same run, but its weights differ`,
+    );
     fs.rmSync(fresh, { recursive: true, force: true });
   }
   // the mutations reach all three outcomes (else the property would be vacuous)
   assert.ok(outcomes.config > 0 && outcomes.identity > 0 && outcomes.same > 0, JSON.stringify(outcomes));
-  t.diagnostic(`${CASES} mutations: ${outcomes.config} refused by the config check, ${outcomes.identity} by the run folder, ${outcomes.same} the same run (${trainedAlike.size} distinct ones retrained alike)`);
+  t.diagnostic(
+    `${CASES} mutations: ${outcomes.config} refused by the config check, ${outcomes.identity} by the run folder, ${outcomes.same} the same run (${trainedAlike.size} distinct ones retrained alike)`,
+  );
 });

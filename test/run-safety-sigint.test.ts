@@ -19,11 +19,17 @@ function longRun(dir: string): string {
   return writeJson(path.join(dir, 'run.json'), { ...c, train: { ...(c.train as object), epochs: EPOCHS, eval: { n: 12, attack: null } } });
 }
 
-function start(config: string): { child: ChildProcess; stderr: () => string; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+function start(config: string): {
+  child: ChildProcess;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+} {
   const child = spawn(process.execPath, [CLI, 'train', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr?.on('data', (d) => (err += d));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, stderr: () => err, exit };
 }
 
@@ -63,7 +69,11 @@ test('SIGINT to a running `piat train` stops it after the current epoch, saved, 
   assert.ok(saved <= atSignal + 2, `it stopped within the epoch running at the signal (signal after epoch ${atSignal}, saved ${saved})`);
   assert.match(stderr(), /Ctrl-C: stopping once the current epoch is saved/);
   assert.match(stderr(), new RegExp(`stopped after epoch ${saved}: its checkpoint is saved in .*checkpoint; run again to resume`));
-  assert.equal(fs.readFileSync(path.join(runDir, 'records.jsonl'), 'utf8').trim().split('\n').length, saved, 'records match the checkpoint');
+  assert.equal(
+    fs.readFileSync(path.join(runDir, 'records.jsonl'), 'utf8').trim().split('\n').length,
+    saved,
+    'records match the checkpoint',
+  );
   assert.ok(!fs.existsSync(path.join(runDir, 'done.json')));
   assert.ok(!fs.existsSync(path.join(runDir, 'run.lock')), 'the lock is released');
 });

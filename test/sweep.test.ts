@@ -31,19 +31,41 @@ test('the batch script carries the options, the environment and the task command
     command: ['/usr/bin/node', '/p/cli.js', 'sweep-task', '/s', '--index'],
     env: { PIAT_BACKEND: 'torch', PIAT_DATA: "/d/it's" },
   });
-  for (const line of ['#SBATCH --job-name=piat-x-1', '#SBATCH --array=0-3%2', '#SBATCH --partition=gpu', '#SBATCH --gres=gpu:1', '#SBATCH --time=12:00:00', '#SBATCH --cpus-per-task=4', '#SBATCH --output=/s/logs/%A_%a.out', '#SBATCH --requeue', '#SBATCH --chdir=/w']) {
+  for (const line of [
+    '#SBATCH --job-name=piat-x-1',
+    '#SBATCH --array=0-3%2',
+    '#SBATCH --partition=gpu',
+    '#SBATCH --gres=gpu:1',
+    '#SBATCH --time=12:00:00',
+    '#SBATCH --cpus-per-task=4',
+    '#SBATCH --output=/s/logs/%A_%a.out',
+    '#SBATCH --requeue',
+    '#SBATCH --chdir=/w',
+  ]) {
     assert.ok(s.split('\n').includes(line), `missing ${line} in\n${s}`);
   }
   assert.match(s, /^export PIAT_DATA='\/d\/it'\\''s'$/m, 'values are quoted for bash');
   // threads follow the CPUs Slurm gives when the submitting shell did not set them
   assert.match(s, /^export PIAT_THREADS="\$SLURM_CPUS_PER_TASK"$/m);
   assert.match(s, /^exec '\/usr\/bin\/node' '\/p\/cli.js' 'sweep-task' '\/s' '--index' "\$SLURM_ARRAY_TASK_ID"$/m);
-  const noCpus = slurmScript({ jobName: 'j', indices: [0], slurm: {}, workDir: '/w', logPattern: 'l', command: ['n'], env: { PIAT_THREADS: '1' } });
+  const noCpus = slurmScript({
+    jobName: 'j',
+    indices: [0],
+    slurm: {},
+    workDir: '/w',
+    logPattern: 'l',
+    command: ['n'],
+    env: { PIAT_THREADS: '1' },
+  });
   assert.doesNotMatch(noCpus, /SLURM_CPUS_PER_TASK|--partition|--array=0%/);
 });
 
 test('Slurm options are checked, on the command line and in PIAT_SLURM', () => {
-  assert.deepEqual(slurmOptionsFromFlags({ partition: 'gpu', 'max-parallel': '3', time: '1-00:00:00' }), { partition: 'gpu', time: '1-00:00:00', maxParallel: 3 });
+  assert.deepEqual(slurmOptionsFromFlags({ partition: 'gpu', 'max-parallel': '3', time: '1-00:00:00' }), {
+    partition: 'gpu',
+    time: '1-00:00:00',
+    maxParallel: 3,
+  });
   assert.throws(() => slurmOptionsFromFlags({ time: '1h' }), /--time must be a Slurm time.*got '1h'/);
   assert.throws(() => slurmOptionsFromFlags({ partition: 'gpu; rm -rf /' }), /--partition must be a partition name/);
   assert.throws(() => slurmOptionsFromFlags({ 'cpus-per-task': '0' }), /--cpus-per-task must be a whole number >= 1, got '0'/);
@@ -66,7 +88,10 @@ test('pool run labels give back the method that labels them, and others are refu
     const label = methodLabel(name, variant);
     assert.deepEqual(poolMethodFromLabel(label), variant ? { name, variant } : { name }, label);
   }
-  assert.throws(() => poolMethodFromLabel(methodLabel('PIAT+NMSE', { piatSchedule: { kind: 'dynamic', betaMax: 0.9 } })), /cannot be rebuilt from its name/);
+  assert.throws(
+    () => poolMethodFromLabel(methodLabel('PIAT+NMSE', { piatSchedule: { kind: 'dynamic', betaMax: 0.9 } })),
+    /cannot be rebuilt from its name/,
+  );
 });
 
 test('squeue and sacct lines are read per array task', () => {
@@ -78,7 +103,13 @@ test('squeue and sacct lines are read per array task', () => {
 });
 
 test('CSV quotes commas, quotes and newlines and leaves missing cells empty', () => {
-  assert.equal(toCsv([{ a: 'x,y', b: 1 }, { b: 'say "hi"', c: null }]), 'a,b,c\n"x,y",1,\n,"say ""hi""",\n');
+  assert.equal(
+    toCsv([
+      { a: 'x,y', b: 1 },
+      { b: 'say "hi"', c: null },
+    ]),
+    'a,b,c\n"x,y",1,\n,"say ""hi""",\n',
+  );
 });
 
 test('sweep --slurm: options checked first, a dry run writes the folder, status and collect work without a scheduler, sbatch missing is named', () => {
@@ -105,7 +136,13 @@ test('sweep --slurm: options checked first, a dry run writes the folder, status 
 
   // without squeue every point is unsubmitted, and the status says why it could not ask
   const s = sweepStatus(path.join(dir, 'grid'));
-  assert.deepEqual(s.points.map((p) => [p.tag, p.state, p.epochs, p.totalEpochs]), [['train.seed=1', 'unsubmitted', 0, 1], ['train.seed=2', 'unsubmitted', 0, 1]]);
+  assert.deepEqual(
+    s.points.map((p) => [p.tag, p.state, p.epochs, p.totalEpochs]),
+    [
+      ['train.seed=1', 'unsubmitted', 0, 1],
+      ['train.seed=2', 'unsubmitted', 0, 1],
+    ],
+  );
   r = cli(['sweep-status', path.join(dir, 'grid')], noSlurm);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /2 points · unsubmitted 2/);
@@ -127,10 +164,19 @@ test('sweep --slurm: options checked first, a dry run writes the folder, status 
   assert.equal(rows[0].done, false);
   assert.equal(rows[0].epochs, 0);
   const rec = JSON.parse(fs.readFileSync(path.join(dir, 'grid', 'train.seed=2', 'records.jsonl'), 'utf8').trim());
-  assert.deepEqual([rows[1]['train.seed'], rows[1].done, rows[1]['final.robust'], rows[1]['best.robust'], rows[1]['model.arch'], rows[1]['model.hidden']], [2, true, rec.robustAcc, rec.robustAcc, 'mlp', '[8]']);
+  assert.deepEqual(
+    [rows[1]['train.seed'], rows[1].done, rows[1]['final.robust'], rows[1]['best.robust'], rows[1]['model.arch'], rows[1]['model.hidden']],
+    [2, true, rec.robustAcc, rec.robustAcc, 'mlp', '[8]'],
+  );
   // a final evaluation cached beside the run (as the pool's evaluateRun writes it) becomes columns
-  writeJson(path.join(dir, 'grid', 'train.seed=2', 'eval-best-abc-def.json'), [{ attack: 'clean', accuracy: 0.5 }, { attack: 'aa', accuracy: 0.25 }]);
-  assert.deepEqual([collectSweep(path.join(dir, 'grid'))[1]['eval.best.aa'], collectSweep(path.join(dir, 'grid'))[1]['eval.final.aa']], [0.25, undefined]);
+  writeJson(path.join(dir, 'grid', 'train.seed=2', 'eval-best-abc-def.json'), [
+    { attack: 'clean', accuracy: 0.5 },
+    { attack: 'aa', accuracy: 0.25 },
+  ]);
+  assert.deepEqual(
+    [collectSweep(path.join(dir, 'grid'))[1]['eval.best.aa'], collectSweep(path.join(dir, 'grid'))[1]['eval.final.aa']],
+    [0.25, undefined],
+  );
   const table = sweepTable(path.join(dir, 'grid'));
   assert.equal(table.numRows(), 2);
   assert.deepEqual(table.array('train.seed'), [1, 2]);

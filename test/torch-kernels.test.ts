@@ -56,7 +56,12 @@ async function runOn(backend: string, inputs: Arr[], f: (...t: tf.Tensor[]) => t
   });
 }
 
-async function same(name: string, inputs: Arr[], f: (...t: tf.Tensor[]) => tf.Tensor | tf.Tensor[], opts: { grad?: boolean; tol?: number } = {}) {
+async function same(
+  name: string,
+  inputs: Arr[],
+  f: (...t: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+  opts: { grad?: boolean; tol?: number } = {},
+) {
   const want = await runOn('cpu', inputs, f, !!opts.grad);
   const got = await runOn('torch', inputs, f, !!opts.grad);
   const tol = opts.tol ?? 1e-4;
@@ -83,8 +88,13 @@ test('element-wise binary kernels with broadcasting, float and int32', { skip: f
   const b = rand([4, 5]);
   const pos = rand([3, 1, 5], 0.5, 2);
   for (const [name, f] of [
-    ['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['maximum', tf.maximum], ['minimum', tf.minimum],
-    ['squaredDifference', tf.squaredDifference], ['atan2', tf.atan2],
+    ['add', tf.add],
+    ['sub', tf.sub],
+    ['mul', tf.mul],
+    ['maximum', tf.maximum],
+    ['minimum', tf.minimum],
+    ['squaredDifference', tf.squaredDifference],
+    ['atan2', tf.atan2],
   ] as [string, (x: tf.Tensor, y: tf.Tensor) => tf.Tensor][]) {
     await same(name, [a, b], f);
     // tfjs's Maximum/Minimum gradients do not reduce over broadcast axes: same shapes for gradients
@@ -95,7 +105,15 @@ test('element-wise binary kernels with broadcasting, float and int32', { skip: f
   await same('mod', [rand([3, 1, 5], -5, 5), rand([4, 5], 0.5, 2)], tf.mod);
   const i = ints([3, 1, 5], -9, 9);
   const j = ints([4, 5], 1, 4);
-  for (const [name, f] of [['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['floorDiv', tf.floorDiv], ['mod', tf.mod], ['div', tf.div], ['maximum', tf.maximum]] as [string, (x: tf.Tensor, y: tf.Tensor) => tf.Tensor][]) {
+  for (const [name, f] of [
+    ['add', tf.add],
+    ['sub', tf.sub],
+    ['mul', tf.mul],
+    ['floorDiv', tf.floorDiv],
+    ['mod', tf.mod],
+    ['div', tf.div],
+    ['maximum', tf.maximum],
+  ] as [string, (x: tf.Tensor, y: tf.Tensor) => tf.Tensor][]) {
     await same(`${name} int32`, [i, j], f);
   }
   await same('realDiv int32 (truncates, as tfjs)', [i, j], (x, y) => tf.engine().runKernel('RealDiv', { a: x, b: y }) as tf.Tensor);
@@ -122,13 +140,38 @@ test('unary kernels and activations, with gradients', async (t) => {
   const unit = rand([2, 3, 5], -0.9, 0.9);
   const pos = rand([2, 3, 5], 0.1, 4);
   const fs: [string, (t: tf.Tensor) => tf.Tensor, Arr][] = [
-    ['exp', tf.exp, x], ['expm1', tf.expm1, x], ['log', tf.log, pos], ['log1p', tf.log1p, pos], ['sqrt', tf.sqrt, pos],
-    ['rsqrt', tf.rsqrt, pos], ['reciprocal', tf.reciprocal, pos], ['sin', tf.sin, x], ['cos', tf.cos, x], ['tan', tf.tan, unit],
-    ['asin', tf.asin, unit], ['acos', tf.acos, unit], ['atan', tf.atan, x], ['sinh', tf.sinh, x], ['cosh', tf.cosh, x],
-    ['asinh', tf.asinh, x], ['acosh', tf.acosh, rand([2, 3, 5], 1.1, 4)], ['atanh', tf.atanh, unit], ['tanh', tf.tanh, x],
-    ['sigmoid', tf.sigmoid, x], ['erf', tf.erf, x], ['selu', tf.selu, x], ['elu', tf.elu, x], ['softplus', tf.softplus, rand([2, 3, 5], -30, 30)],
-    ['neg', tf.neg, x], ['abs', tf.abs, x], ['square', tf.square, x], ['relu', tf.relu, x], ['relu6', tf.relu6, rand([2, 3, 5], -3, 9)],
-    ['leakyRelu', (v) => tf.leakyRelu(v, 0.3), x], ['clipByValue', (v) => tf.clipByValue(v, -0.5, 0.7), x], ['step', (v) => tf.step(v, 0.25), x],
+    ['exp', tf.exp, x],
+    ['expm1', tf.expm1, x],
+    ['log', tf.log, pos],
+    ['log1p', tf.log1p, pos],
+    ['sqrt', tf.sqrt, pos],
+    ['rsqrt', tf.rsqrt, pos],
+    ['reciprocal', tf.reciprocal, pos],
+    ['sin', tf.sin, x],
+    ['cos', tf.cos, x],
+    ['tan', tf.tan, unit],
+    ['asin', tf.asin, unit],
+    ['acos', tf.acos, unit],
+    ['atan', tf.atan, x],
+    ['sinh', tf.sinh, x],
+    ['cosh', tf.cosh, x],
+    ['asinh', tf.asinh, x],
+    ['acosh', tf.acosh, rand([2, 3, 5], 1.1, 4)],
+    ['atanh', tf.atanh, unit],
+    ['tanh', tf.tanh, x],
+    ['sigmoid', tf.sigmoid, x],
+    ['erf', tf.erf, x],
+    ['selu', tf.selu, x],
+    ['elu', tf.elu, x],
+    ['softplus', tf.softplus, rand([2, 3, 5], -30, 30)],
+    ['neg', tf.neg, x],
+    ['abs', tf.abs, x],
+    ['square', tf.square, x],
+    ['relu', tf.relu, x],
+    ['relu6', tf.relu6, rand([2, 3, 5], -3, 9)],
+    ['leakyRelu', (v) => tf.leakyRelu(v, 0.3), x],
+    ['clipByValue', (v) => tf.clipByValue(v, -0.5, 0.7), x],
+    ['step', (v) => tf.step(v, 0.25), x],
     ['identity', (v) => tf.engine().runKernel('Identity', { x: v }) as tf.Tensor, x],
   ];
   for (const [name, f, input] of fs) await same(name, [input], f, { grad: true });
@@ -153,7 +196,21 @@ test('shape and indexing kernels', async (t) => {
   await same('unstack', [x], (v) => tf.unstack(v, 1));
   await same('split', [x], (v) => tf.split(v, [1, 3, 1], 2));
   await same('split 1 part', [x], (v) => tf.split(v, 1, 0));
-  await same('pad', [x], (v) => tf.pad(v, [[1, 0], [0, 2], [1, 1]], 0.5), { grad: true });
+  await same(
+    'pad',
+    [x],
+    (v) =>
+      tf.pad(
+        v,
+        [
+          [1, 0],
+          [0, 2],
+          [1, 1],
+        ],
+        0.5,
+      ),
+    { grad: true },
+  );
   await same('tile', [x], (v) => tf.tile(v, [2, 1, 3]), { grad: true });
   await same('reverse', [x], (v) => tf.reverse(v, [0, 2]), { grad: true });
   await same('broadcastTo', [rand([4, 1])], (v) => tf.broadcastTo(v, [2, 4, 3]), { grad: true });
@@ -162,19 +219,44 @@ test('shape and indexing kernels', async (t) => {
   await same('gatherND', [x, ints([2, 2], 0, 3)], (v, i) => tf.gatherND(v, i));
   await same('unsortedSegmentSum', [rand([6, 3]), ints([6], 0, 4)], (v, i) => tf.unsortedSegmentSum(v, i as tf.Tensor1D, 4));
   await same('oneHot', [ints([2, 3], -1, 6)], (i) => [tf.oneHot(i, 5), tf.oneHot(i, 4, 2, -1, 'float32')]);
-  await same('fill, range', [], () => [tf.fill([2, 3], 1.5), tf.fill([2], 3, 'int32'), tf.range(0, 7, 2), tf.range(5, 0, -1.5), tf.range(0, 4, 1, 'int32')]);
-  await same('topk', [rand([3, 7])], (v) => { const r = tf.topk(v, 3); return [r.values, r.indices]; });
+  await same('fill, range', [], () => [
+    tf.fill([2, 3], 1.5),
+    tf.fill([2], 3, 'int32'),
+    tf.range(0, 7, 2),
+    tf.range(5, 0, -1.5),
+    tf.range(0, 4, 1, 'int32'),
+  ]);
+  await same('topk', [rand([3, 7])], (v) => {
+    const r = tf.topk(v, 3);
+    return [r.values, r.indices];
+  });
   await same('einsum', [rand([2, 3]), rand([3, 4])], (a, b) => tf.einsum('ij,jk->ik', a, b)); // tfjs has no Einsum gradient
-  await same('cumsum', [x], (v) => [tf.cumsum(v, 1), tf.cumsum(v, 2, true, false), tf.cumsum(v, 0, false, true), tf.cumsum(v, 1, true, true)]);
+  await same('cumsum', [x], (v) => [
+    tf.cumsum(v, 1),
+    tf.cumsum(v, 2, true, false),
+    tf.cumsum(v, 0, false, true),
+    tf.cumsum(v, 1, true, true),
+  ]);
   await same('expandDims', [x], (v) => [tf.expandDims(v, 1), tf.expandDims(v, -1)]);
-  await same('cumprod', [rand([3, 4, 5], 0.5, 1.5)], (v) => [tf.cumprod(v, 1), tf.cumprod(v, 2, true, false), tf.cumprod(v, 0, false, true), tf.cumprod(v, 1, true, true)]);
+  await same('cumprod', [rand([3, 4, 5], 0.5, 1.5)], (v) => [
+    tf.cumprod(v, 1),
+    tf.cumprod(v, 2, true, false),
+    tf.cumprod(v, 0, false, true),
+    tf.cumprod(v, 1, true, true),
+  ]);
   await same('cumsum grad', [x], (v) => tf.cumsum(v, 2), { grad: true }); // tfjs's gradient handles the last axis only
 });
 
 test('reductions, softmax, log-softmax', async (t) => {
   if (!available) return t.skip('torch backend not built');
   const x = rand([3, 4, 5], -2, 2);
-  for (const [name, f] of [['sum', tf.sum], ['mean', tf.mean], ['max', tf.max], ['min', tf.min], ['prod', tf.prod]] as [string, (v: tf.Tensor, ax?: number | number[], k?: boolean) => tf.Tensor][]) {
+  for (const [name, f] of [
+    ['sum', tf.sum],
+    ['mean', tf.mean],
+    ['max', tf.max],
+    ['min', tf.min],
+    ['prod', tf.prod],
+  ] as [string, (v: tf.Tensor, ax?: number | number[], k?: boolean) => tf.Tensor][]) {
     await same(`${name} all`, [x], (v) => f(v), { grad: name !== 'prod' });
     await same(`${name} [0, 2] keepDims`, [x], (v) => f(v, [0, 2], true), { grad: true });
     await same(`${name} -1`, [x], (v) => f(v, -1)); // tfjs's Max/Min gradients reject negative axes
@@ -230,7 +312,11 @@ test('PIAT_TORCH_CONV_LAYOUT: the run record says which layout ran; an unknown o
 test('PIAT_TORCH_MALLOC: keep by default, release on request, both in the run record; anything else is an error naming the choices', async (t) => {
   if (!available) return t.skip('torch backend not built');
   const run = (policy?: string) => backendWithEnv('PIAT_TORCH_MALLOC', policy);
-  for (const [policy, want] of [[undefined, 'keep'], ['release', 'release'], ['keep', 'keep']] as const) {
+  for (const [policy, want] of [
+    [undefined, 'keep'],
+    ['release', 'release'],
+    ['keep', 'keep'],
+  ] as const) {
     const r = run(policy);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).torch.malloc, want, `PIAT_TORCH_MALLOC=${policy}`);
@@ -247,7 +333,17 @@ async function convolutionCases(layout: string): Promise<void> {
     { x: [2, 8, 8, 3], w: [3, 3, 3, 5], s: 2, pad: 'same' }, // uneven: tfjs pads bottom/right only
     { x: [2, 9, 7, 2], w: [3, 2, 2, 3], s: 2, pad: 'valid' },
     { x: [1, 6, 6, 4], w: [1, 1, 4, 6], s: 2, pad: 'valid' },
-    { x: [2, 5, 6, 2], w: [3, 3, 2, 2], s: 1, pad: [[0, 0], [2, 1], [0, 1], [0, 0]] },
+    {
+      x: [2, 5, 6, 2],
+      w: [3, 3, 2, 2],
+      s: 1,
+      pad: [
+        [0, 0],
+        [2, 1],
+        [0, 1],
+        [0, 0],
+      ],
+    },
     { x: [1, 9, 9, 2], w: [3, 3, 2, 3], s: 1, pad: 'same', d: 2 },
   ];
   for (const c of cases) {
@@ -255,28 +351,47 @@ async function convolutionCases(layout: string): Promise<void> {
     // tfjs has no gradient for dilated convolutions
     await same(label, [rand(c.x), rand(c.w)], (x, w) => tf.conv2d(t4(x), t4(w), c.s, c.pad, 'NHWC', c.d ?? 1), { grad: (c.d ?? 1) === 1 });
     if (c.pad !== 'same' || (c.d ?? 1) === 1) {
-      await same(`fused ${label}`, [rand(c.x), rand(c.w), rand([c.w[3]])], (x, w, b) => tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: c.s, pad: c.pad, dilations: c.d ?? 1, bias: b, activation: 'relu' }));
+      await same(`fused ${label}`, [rand(c.x), rand(c.w), rand([c.w[3]])], (x, w, b) =>
+        tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: c.s, pad: c.pad, dilations: c.d ?? 1, bias: b, activation: 'relu' }),
+      );
     }
   }
-  await same(`${layout} fused conv, elu, no bias`, [rand([1, 5, 5, 2]), rand([3, 3, 2, 3])], (x, w) => tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'same', activation: 'elu' }));
-  await same(`${layout} fused conv, leakyrelu`, [rand([1, 5, 5, 2]), rand([3, 3, 2, 3]), rand([3])], (x, w, b) => tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'valid', bias: b, activation: 'leakyrelu', leakyreluAlpha: 0.1 }));
-  await same(`${layout} fused conv, prelu`, [rand([1, 5, 5, 2]), rand([3, 3, 2, 3]), rand([3])], (x, w, a) => tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'valid', activation: 'prelu', preluActivationWeights: a }));
-  for (const c of [{ x: [1, 7, 7, 3], w: [3, 3, 3, 2], s: 1, pad: 'same' as const }, { x: [2, 8, 9, 2], w: [3, 3, 2, 1], s: 2, pad: 'valid' as const }, { x: [1, 8, 8, 2], w: [3, 3, 2, 2], s: 2, pad: 'same' as const }]) {
+  await same(`${layout} fused conv, elu, no bias`, [rand([1, 5, 5, 2]), rand([3, 3, 2, 3])], (x, w) =>
+    tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'same', activation: 'elu' }),
+  );
+  await same(`${layout} fused conv, leakyrelu`, [rand([1, 5, 5, 2]), rand([3, 3, 2, 3]), rand([3])], (x, w, b) =>
+    tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'valid', bias: b, activation: 'leakyrelu', leakyreluAlpha: 0.1 }),
+  );
+  await same(`${layout} fused conv, prelu`, [rand([1, 5, 5, 2]), rand([3, 3, 2, 3]), rand([3])], (x, w, a) =>
+    tf.fused.conv2d({ x: t4(x), filter: t4(w), strides: 1, pad: 'valid', activation: 'prelu', preluActivationWeights: a }),
+  );
+  for (const c of [
+    { x: [1, 7, 7, 3], w: [3, 3, 3, 2], s: 1, pad: 'same' as const },
+    { x: [2, 8, 9, 2], w: [3, 3, 2, 1], s: 2, pad: 'valid' as const },
+    { x: [1, 8, 8, 2], w: [3, 3, 2, 2], s: 2, pad: 'same' as const },
+  ]) {
     const label = `${layout} depthwise x${c.x} w${c.w} s${c.s} ${c.pad}`;
     await same(label, [rand(c.x), rand(c.w)], (x, w) => tf.depthwiseConv2d(t4(x), t4(w), c.s, c.pad), { grad: true });
-    await same(`fused ${label}`, [rand(c.x), rand(c.w), rand([c.w[2] * c.w[3]])], (x, w, b) => tf.fused.depthwiseConv2d({ x: t4(x), filter: t4(w), strides: c.s, pad: c.pad, bias: b, activation: 'relu6' }));
+    await same(`fused ${label}`, [rand(c.x), rand(c.w), rand([c.w[2] * c.w[3]])], (x, w, b) =>
+      tf.fused.depthwiseConv2d({ x: t4(x), filter: t4(w), strides: c.s, pad: c.pad, bias: b, activation: 'relu6' }),
+    );
   }
   // a chain whose convolutions change layout under auto:3, through batch norm, pooling, a residual
   // add and a flatten: the kernels between convolutions see tensors in either layout
-  await same(`${layout} conv chain`, [rand([2, 6, 6, 3]), rand([3, 3, 3, 4]), rand([3, 3, 4, 2]), rand([1, 1, 2, 3])], (x, a, b, c) => {
-    const c1 = tf.conv2d(t4(x), t4(a), 1, 'same');
-    const m = tf.moments(c1, [0, 1, 2]);
-    // offset and scale given: tfjs's batch norm gradient fails without them (on cpu too)
-    const h = tf.relu(tf.batchNorm(c1, m.mean, m.variance, tf.zerosLike(m.mean), tf.onesLike(m.mean), 1e-3)) as tf.Tensor4D;
-    const g = tf.conv2d(h, t4(b), 2, 'same');
-    const out = tf.add(tf.conv2d(tf.relu(g) as tf.Tensor4D, t4(c), 1, 'valid'), tf.avgPool(t4(x), 2, 2, 'same'));
-    return tf.concat([tf.reshape(out, [2, -1]), tf.reshape(tf.maxPool(h, 2, 2, 'valid'), [2, -1])], 1);
-  }, { grad: true });
+  await same(
+    `${layout} conv chain`,
+    [rand([2, 6, 6, 3]), rand([3, 3, 3, 4]), rand([3, 3, 4, 2]), rand([1, 1, 2, 3])],
+    (x, a, b, c) => {
+      const c1 = tf.conv2d(t4(x), t4(a), 1, 'same');
+      const m = tf.moments(c1, [0, 1, 2]);
+      // offset and scale given: tfjs's batch norm gradient fails without them (on cpu too)
+      const h = tf.relu(tf.batchNorm(c1, m.mean, m.variance, tf.zerosLike(m.mean), tf.onesLike(m.mean), 1e-3)) as tf.Tensor4D;
+      const g = tf.conv2d(h, t4(b), 2, 'same');
+      const out = tf.add(tf.conv2d(tf.relu(g) as tf.Tensor4D, t4(c), 1, 'valid'), tf.avgPool(t4(x), 2, 2, 'same'));
+      return tf.concat([tf.reshape(out, [2, -1]), tf.reshape(tf.maxPool(h, 2, 2, 'valid'), [2, -1])], 1);
+    },
+    { grad: true },
+  );
 }
 
 test('matmul (batched, transposed, broadcast), fused matmul, batch norm', async (t) => {
@@ -286,16 +401,33 @@ test('matmul (batched, transposed, broadcast), fused matmul, batch norm', async 
   await same('batched matMul', [rand([2, 3, 4]), rand([2, 4, 5])], (a, b) => tf.matMul(a, b, false, false), { grad: true });
   // tfjs's cpu kernel gets batch broadcasting wrong ([2,1] against [3]), so it sees the inputs broadcast by hand
   await same('batched matMul broadcast', [rand([2, 1, 3, 4]), rand([3, 5, 4])], (a, b) =>
-    tf.getBackend() === 'cpu' ? tf.matMul(tf.tile(a, [1, 3, 1, 1]), tf.tile(tf.expandDims(b, 0), [2, 1, 1, 1]), false, true) : tf.matMul(a, b, false, true));
+    tf.getBackend() === 'cpu'
+      ? tf.matMul(tf.tile(a, [1, 3, 1, 1]), tf.tile(tf.expandDims(b, 0), [2, 1, 1, 1]), false, true)
+      : tf.matMul(a, b, false, true),
+  );
   await same('batch 1 matMul', [rand([1, 6]), rand([6, 3])], (a, b) => tf.matMul(a, b), { grad: true });
   for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu'] as const) {
-    await same(`fused matMul ${activation}`, [rand([3, 4]), rand([4, 5]), rand([5])], (a, b, bias) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation, leakyreluAlpha: 0.2 }));
+    await same(`fused matMul ${activation}`, [rand([3, 4]), rand([4, 5]), rand([5])], (a, b, bias) =>
+      tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation, leakyreluAlpha: 0.2 }),
+    );
   }
-  await same('fused matMul prelu, transposed, grad', [rand([4, 3]), rand([4, 5]), rand([5]), rand([5])], (a, b, bias, p) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: true, bias, activation: 'prelu', preluActivationWeights: p }), { grad: true });
+  await same(
+    'fused matMul prelu, transposed, grad',
+    [rand([4, 3]), rand([4, 5]), rand([5]), rand([5])],
+    (a, b, bias, p) =>
+      tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: true, bias, activation: 'prelu', preluActivationWeights: p }),
+    { grad: true },
+  );
   const x = rand([2, 3, 3, 4]);
   await same('batchNorm', [x, rand([4]), rand([4], 0.5, 2), rand([4]), rand([4])], (v, m, s, o, g) => tf.batchNorm(v, m, s, o, g, 1e-3));
   await same('batchNorm no offset/scale', [x, rand([4]), rand([4], 0.5, 2)], (v, m, s) => tf.batchNorm(v, m, s));
-  await same('batchNorm scale only, grad', [x, rand([4]), rand([4], 0.5, 2), rand([4])], (v, m, s, g) => tf.engine().runKernel('FusedBatchNorm', { x: v, mean: m, variance: s, scale: g }, { varianceEpsilon: 1e-5 }) as tf.Tensor, { grad: true });
+  await same(
+    'batchNorm scale only, grad',
+    [x, rand([4]), rand([4], 0.5, 2), rand([4])],
+    (v, m, s, g) =>
+      tf.engine().runKernel('FusedBatchNorm', { x: v, mean: m, variance: s, scale: g }, { varianceEpsilon: 1e-5 }) as tf.Tensor,
+    { grad: true },
+  );
 });
 
 test('pooling: max and average, strides, same/valid, and their gradients', async (t) => {
@@ -319,8 +451,16 @@ test('pooling: max and average, strides, same/valid, and their gradients', async
 test('fused paths (ReLU, batch norm with batch or given statistics, sum/mean gradients) give the stock gradients', async (t) => {
   if (!available) return t.skip('torch backend not built');
   const input = tf.input({ shape: [6, 5, 3] });
-  let h = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(input) as tf.SymbolicTensor;
-  h = tf.layers.batchNormalization({ epsilon: 1e-5, gammaInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed: 4 }), betaInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 5 }) }).apply(h) as tf.SymbolicTensor;
+  let h = tf.layers
+    .conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })
+    .apply(input) as tf.SymbolicTensor;
+  h = tf.layers
+    .batchNormalization({
+      epsilon: 1e-5,
+      gammaInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed: 4 }),
+      betaInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 5 }),
+    })
+    .apply(h) as tf.SymbolicTensor;
   h = tf.layers.activation({ activation: 'relu' }).apply(h) as tf.SymbolicTensor;
   h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
   h = tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }).apply(h) as tf.SymbolicTensor;
@@ -334,9 +474,13 @@ test('fused paths (ReLU, batch norm with batch or given statistics, sum/mean gra
   });
   // inference mode: batch norm with running statistics (every attack step), and gradients of its
   // parameters through the stock closures
-  await same('input gradient, inference mode', [rand([4, 6, 5, 3])], (x) => model.apply(x, { training: false }) as tf.Tensor, { grad: true });
+  await same('input gradient, inference mode', [rand([4, 6, 5, 3])], (x) => model.apply(x, { training: false }) as tf.Tensor, {
+    grad: true,
+  });
   await same('weight gradients, inference mode', [rand([4, 6, 5, 3])], (x) => {
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: false }) as tf.Tensor, tf.tensor([0.3, -1.2, 0.8]))) as tf.Scalar);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(model.apply(x, { training: false }) as tf.Tensor, tf.tensor([0.3, -1.2, 0.8]))) as tf.Scalar,
+    );
     return [value, ...model.trainableWeights.map((w) => grads[w.originalName ?? w.name])];
   });
   model.dispose();
@@ -350,7 +494,16 @@ test('average-pool gradient with padding matches finite differences', async (t) 
   const g = tf.tidy(() => Array.from(tf.grad(f)(tf.tensor(x.data, x.shape)).dataSync()));
   const h = 1e-2;
   x.data.forEach((_, i) => {
-    const at = (d: number) => tf.tidy(() => f(tf.tensor(x.data.map((v, j) => (j === i ? v + d : v)), x.shape)).dataSync()[0]);
+    const at = (d: number) =>
+      tf.tidy(
+        () =>
+          f(
+            tf.tensor(
+              x.data.map((v, j) => (j === i ? v + d : v)),
+              x.shape,
+            ),
+          ).dataSync()[0],
+      );
     const numeric = (at(h) - at(-h)) / (2 * h);
     assert.ok(Math.abs(numeric - g[i]) < 1e-3, `d/dx[${i}]: analytic ${g[i]}, numeric ${numeric}`);
   });
@@ -359,7 +512,10 @@ test('average-pool gradient with padding matches finite differences', async (t) 
 test('the kernel cases reached every native kernel', async (t) => {
   if (!available) return t.skip('torch backend not built');
   const backend = tf.findBackend('torch') as unknown as TorchBackend;
-  const missing = loadTorchNative().kernels().filter((k) => !backend.calls.has(k)).sort();
+  const missing = loadTorchNative()
+    .kernels()
+    .filter((k) => !backend.calls.has(k))
+    .sort();
   assert.deepEqual(missing, [], `native kernels no case called: ${missing.join(', ')}`);
 });
 
@@ -376,14 +532,37 @@ test('kernels without a native version run on the logged cpu fallback, or fail u
   try {
     process.env.PIAT_TORCH_FALLBACK = 'quiet';
     // MirrorPad has no native kernel; GatherV2 with batchDims is a case the native kernel declines
-    await same('mirrorPad (fallback)', [rand([2, 3, 4])], (v) => tf.mirrorPad(v, [[1, 1], [0, 2], [2, 0]], 'reflect'));
+    await same('mirrorPad (fallback)', [rand([2, 3, 4])], (v) =>
+      tf.mirrorPad(
+        v,
+        [
+          [1, 1],
+          [0, 2],
+          [2, 0],
+        ],
+        'reflect',
+      ),
+    );
     await same('gather with batchDims (declined natively)', [rand([2, 5, 3]), ints([2, 4], 0, 5)], (v, i) => tf.gather(v, i, 1, 1));
     const used = torchFallbacks();
     assert.ok(used.MirrorPad?.calls >= 1, 'MirrorPad counted');
     assert.match(used.GatherV2?.reason ?? '', /batchDims/);
     process.env.PIAT_TORCH_FALLBACK = 'error';
     await tf.setBackend('torch');
-    assert.throws(() => tf.tidy(() => tf.mirrorPad(tf.zeros([2, 2]), [[1, 1], [1, 1]], 'symmetric')), /MirrorPad would run on the cpu fallback/);
+    assert.throws(
+      () =>
+        tf.tidy(() =>
+          tf.mirrorPad(
+            tf.zeros([2, 2]),
+            [
+              [1, 1],
+              [1, 1],
+            ],
+            'symmetric',
+          ),
+        ),
+      /MirrorPad would run on the cpu fallback/,
+    );
   } finally {
     if (saved === undefined) delete process.env.PIAT_TORCH_FALLBACK;
     else process.env.PIAT_TORCH_FALLBACK = saved;

@@ -40,7 +40,8 @@ test('bytes and tensors held by the addon equal tfjs accounting after 100 traini
   const data = images(32, 1);
   const objective = pgdAt({ attack });
   const rng = new Rng(2);
-  const step = (k: number) => trainStep(m, objective, sgd, vars, data, range(32).slice((k % 2) * 16, (k % 2) * 16 + 16), { rng, epoch: 0 }, 0.05);
+  const step = (k: number) =>
+    trainStep(m, objective, sgd, vars, data, range(32).slice((k % 2) * 16, (k % 2) * 16 + 16), { rng, epoch: 0 }, 0.05);
   step(0); // creates the optimiser's velocities
   const start = tf.memory().numTensors;
   for (let k = 1; k <= 100; k++) step(k);
@@ -57,10 +58,24 @@ test('bytes and tensors held by the addon equal tfjs accounting after 100 traini
 
 test('the same seed on the same thread count gives identical records and weights', async (t) => {
   if (!available) return t.skip('torch backend not built');
-  const config: TrainConfig = { epochs: 2, batchSize: 16, seed: 9, optimizer: { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 }, eval: { n: 16, attack } };
+  const config: TrainConfig = {
+    epochs: 2,
+    batchSize: 16,
+    seed: 9,
+    optimizer: { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
+    eval: { n: 16, attack },
+  };
   const once = async () => {
     const m = model();
-    const r = await train({ model: m, objective: pgdAt({ attack }), hooks: [piat()], train: images(48, 4), test: images(16, 5), config, progress: false });
+    const r = await train({
+      model: m,
+      objective: pgdAt({ attack }),
+      hooks: [piat()],
+      train: images(48, 4),
+      test: images(16, 5),
+      config,
+      progress: false,
+    });
     const weights = m.getWeights().map((w) => Array.from(w.dataSync()));
     m.dispose();
     return { records: r.records.map(({ trainSeconds: _a, evalSeconds: _b, ...rest }) => rest), weights };

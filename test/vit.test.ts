@@ -11,13 +11,33 @@ import { setup, tmpDir } from './helpers';
 before(setup);
 
 /** ViT parameters from the architecture's definition (patch embed, tokens, blocks, head). */
-function vitParams(o: { dim: number; depth: number; patch: number; channels: number; tokens: number; classes: number; mlp: number; gatedLayers?: number; heads: number }): number {
+function vitParams(o: {
+  dim: number;
+  depth: number;
+  patch: number;
+  channels: number;
+  tokens: number;
+  classes: number;
+  mlp: number;
+  gatedLayers?: number;
+  heads: number;
+}): number {
   const d = o.dim;
   const block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * o.mlp + o.mlp) + (o.mlp * d + d);
   const gpsa = 4 * o.heads; // v_pos (heads × 3) and gating (heads)
   // position embedding: one row per token, plus the class token's unless it joins after GPSA (ConViT)
   const posRows = o.tokens + (o.gatedLayers ? 0 : 1);
-  return o.patch * o.patch * o.channels * d + d + d + posRows * d + o.depth * block + (o.gatedLayers ?? 0) * gpsa + 2 * d + d * o.classes + o.classes;
+  return (
+    o.patch * o.patch * o.channels * d +
+    d +
+    d +
+    posRows * d +
+    o.depth * block +
+    (o.gatedLayers ?? 0) * gpsa +
+    2 * d +
+    d * o.classes +
+    o.classes
+  );
 }
 
 test('DeiT-S at 224×224, patch 16, 1000 classes has the published 22,050,664 parameters', () => {
@@ -30,7 +50,10 @@ test('ViT family on 32×32: parameter counts from the definition and forward sha
   const small = vit({ numClasses: 10, dim: 64, depth: 2, heads: 4, seed: 1 });
   assert.equal(countTrainable(small), vitParams({ dim: 64, depth: 2, patch: 4, channels: 3, tokens: 64, classes: 10, mlp: 256, heads: 4 }));
   const convit = vit({ numClasses: 10, dim: 64, depth: 3, heads: 4, localLayers: 2, seed: 1 });
-  assert.equal(countTrainable(convit), vitParams({ dim: 64, depth: 3, patch: 4, channels: 3, tokens: 64, classes: 10, mlp: 256, heads: 4, gatedLayers: 2 }));
+  assert.equal(
+    countTrainable(convit),
+    vitParams({ dim: 64, depth: 3, patch: 4, channels: 3, tokens: 64, classes: 10, mlp: 256, heads: 4, gatedLayers: 2 }),
+  );
   for (const m of [small, convit]) {
     const out = tf.tidy(() => logits(m, tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 1)));
     assert.deepEqual(out.shape, [2, 10]);

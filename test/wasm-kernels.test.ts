@@ -19,16 +19,36 @@ after(async () => {
 
 function rand(shape: number[], rng: Rng): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rng.next() * 2 - 1), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => rng.next() * 2 - 1),
+    shape,
+  );
 }
 
 /** dx and dW of sum(conv(x, w) * g) on the given backend, as plain arrays. */
-async function grads(backend: string, x: number[], xs: number[], w: number[], ws: number[], g: number[], stride: number, pad: 'same' | 'valid' | number) {
+async function grads(
+  backend: string,
+  x: number[],
+  xs: number[],
+  w: number[],
+  ws: number[],
+  g: number[],
+  stride: number,
+  pad: 'same' | 'valid' | number,
+) {
   await tf.setBackend(backend);
   return tf.tidy(() => {
     const X = tf.tensor(x, xs as [number, number, number, number]) as tf.Tensor4D;
     const W = tf.tensor(w, ws as [number, number, number, number]) as tf.Tensor4D;
-    const padArg = typeof pad === 'number' ? ([[0, 0], [pad, pad], [pad, pad], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]) : pad;
+    const padArg =
+      typeof pad === 'number'
+        ? ([
+            [0, 0],
+            [pad, pad],
+            [pad, pad],
+            [0, 0],
+          ] as [[number, number], [number, number], [number, number], [number, number]])
+        : pad;
     const f = (a: tf.Tensor, b: tf.Tensor) => {
       const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padArg);
       return tf.sum(tf.mul(y, tf.tensor(g, y.shape)));
@@ -58,7 +78,22 @@ for (const c of CASES) {
     const x = Array.from(rand(xs, rng).dataSync());
     const w = Array.from(rand(ws, rng).dataSync());
     await tf.setBackend('cpu');
-    const yShape = tf.tidy(() => tf.conv2d(tf.tensor(x, xs as [number, number, number, number]) as tf.Tensor4D, tf.tensor(w, ws as [number, number, number, number]) as tf.Tensor4D, c.stride, typeof c.pad === 'number' ? [[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]] : c.pad).shape);
+    const yShape = tf.tidy(
+      () =>
+        tf.conv2d(
+          tf.tensor(x, xs as [number, number, number, number]) as tf.Tensor4D,
+          tf.tensor(w, ws as [number, number, number, number]) as tf.Tensor4D,
+          c.stride,
+          typeof c.pad === 'number'
+            ? [
+                [0, 0],
+                [c.pad, c.pad],
+                [c.pad, c.pad],
+                [0, 0],
+              ]
+            : c.pad,
+        ).shape,
+    );
     const g = Array.from({ length: yShape.reduce((a, b) => a * b, 1) }, () => rng.next() * 2 - 1);
     const cpu = await grads('cpu', x, xs, w, ws, g, c.stride, c.pad);
     const wa = await grads('wasm', x, xs, w, ws, g, c.stride, c.pad);
@@ -77,27 +112,35 @@ for (const c of CASES) {
       const sameW = Math.max((ow - 1) * c.stride + c.k - wd, 0);
       const pt = c.pad === 'same' ? Math.floor(sameH / 2) : c.pad === 'valid' ? 0 : c.pad;
       const pl = c.pad === 'same' ? Math.floor(sameW / 2) : c.pad === 'valid' ? 0 : c.pad;
-      for (let b = 0; b < n; b++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let co = 0; co < c.cout; co++) {
-        let acc = 0;
-        for (let ki = 0; ki < c.k; ki++) for (let kj = 0; kj < c.k; kj++) {
-          const r = i * c.stride + ki - pt, q = j * c.stride + kj - pl;
-          if (r < 0 || r >= h || q < 0 || q >= wd) continue;
-          for (let ci = 0; ci < c.cin; ci++) acc += xv[((b * h + r) * wd + q) * c.cin + ci] * wv[((ki * c.k + kj) * c.cin + ci) * c.cout + co];
-        }
-        s += acc * g[((b * oh + i) * ow + j) * c.cout + co];
-      }
+      for (let b = 0; b < n; b++)
+        for (let i = 0; i < oh; i++)
+          for (let j = 0; j < ow; j++)
+            for (let co = 0; co < c.cout; co++) {
+              let acc = 0;
+              for (let ki = 0; ki < c.k; ki++)
+                for (let kj = 0; kj < c.k; kj++) {
+                  const r = i * c.stride + ki - pt,
+                    q = j * c.stride + kj - pl;
+                  if (r < 0 || r >= h || q < 0 || q >= wd) continue;
+                  for (let ci = 0; ci < c.cin; ci++)
+                    acc += xv[((b * h + r) * wd + q) * c.cin + ci] * wv[((ki * c.k + kj) * c.cin + ci) * c.cout + co];
+                }
+              s += acc * g[((b * oh + i) * ow + j) * c.cout + co];
+            }
       return s;
     };
     const eps = 1e-3;
     for (const idx of [0, Math.floor(x.length / 2), x.length - 1]) {
-      const xp = [...x], xm = [...x];
+      const xp = [...x],
+        xm = [...x];
       xp[idx] += eps;
       xm[idx] -= eps;
       const num = (loss(xp, w) - loss(xm, w)) / (2 * eps);
       assert.ok(Math.abs(num - wa.dx[idx]) <= 1e-3 * Math.max(1, Math.abs(num)), `numerical dx[${idx}] ${num} vs ${wa.dx[idx]}`);
     }
     for (const idx of [0, Math.floor(w.length / 2), w.length - 1]) {
-      const wp = [...w], wm = [...w];
+      const wp = [...w],
+        wm = [...w];
       wp[idx] += eps;
       wm[idx] -= eps;
       const num = (loss(x, wp) - loss(x, wm)) / (2 * eps);
@@ -112,7 +155,12 @@ test('the wasm conv gradient kernels leave no tensors or wasm buffers behind', a
   await tf.setBackend('wasm');
   const x = tf.randomUniform([2, 8, 8, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
   const w = tf.randomUniform([3, 3, 3, 4], -1, 1, 'float32', 2) as tf.Tensor4D;
-  const step = () => tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')))([x, w]).forEach((g) => g.dataSync()));
+  const step = () =>
+    tf.tidy(() =>
+      tf
+        .grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')))([x, w])
+        .forEach((g) => g.dataSync()),
+    );
   step();
   const before = tf.memory();
   for (let i = 0; i < 5; i++) step();
@@ -137,7 +185,8 @@ test('ResNet-18 PGD-AT trains on the default backend: the loss falls over a few 
   const sgd = new Sgd({ lr: 0.05, momentum: 0.9 });
   const objective = pgdAt({ attack: { eps: 0.1, alpha: 0.05, steps: 2 } });
   const losses: number[] = [];
-  for (let s = 0; s < 5; s++) losses.push(trainStep(model, objective, sgd, vars, data, range(8), { rng: new Rng(s), epoch: 0 }, 0.05).values.total);
+  for (let s = 0; s < 5; s++)
+    losses.push(trainStep(model, objective, sgd, vars, data, range(8), { rng: new Rng(s), epoch: 0 }, 0.05).values.total);
   assert.ok(losses[4] < losses[0], `loss ${losses.map((l) => l.toFixed(3)).join(' → ')}`);
   sgd.dispose();
   model.dispose();
@@ -149,8 +198,21 @@ test('tape-friendly conv and batch norm equal the fused ops, in value and gradie
   const x = rand([2, 6, 6, 3], rng) as tf.Tensor4D;
   const w = rand([3, 3, 3, 4], rng) as tf.Tensor4D;
   const bias = rand([4], rng) as tf.Tensor1D;
-  const [mean, variance, scale, offset] = [rand([4], rng), tf.add(tf.abs(rand([4], rng)), 0.5), rand([4], rng), rand([4], rng)] as tf.Tensor1D[];
-  const f = (a: tf.Tensor) => tf.batchNorm4d(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: w, strides: 2, pad: 'same', bias, activation: 'relu' }), mean, variance, offset, scale, 1e-5);
+  const [mean, variance, scale, offset] = [
+    rand([4], rng),
+    tf.add(tf.abs(rand([4], rng)), 0.5),
+    rand([4], rng),
+    rand([4], rng),
+  ] as tf.Tensor1D[];
+  const f = (a: tf.Tensor) =>
+    tf.batchNorm4d(
+      tf.fused.conv2d({ x: a as tf.Tensor4D, filter: w, strides: 2, pad: 'same', bias, activation: 'relu' }),
+      mean,
+      variance,
+      offset,
+      scale,
+      1e-5,
+    );
   // outside a tape the fused kernels run; inside tf.grad the tape-friendly forms do
   const plain = Array.from(tf.tidy(() => f(x)).dataSync());
   let taped: number[] = [];
@@ -166,7 +228,8 @@ test('tape-friendly conv and batch norm equal the fused ops, in value and gradie
     const y = tf.add(tf.mul(tf.sub(c, mean), tf.mul(tf.rsqrt(tf.add(variance, 1e-5)), scale)), offset);
     return tf.sum(tf.mul(y, tf.range(0, y.size).reshape(y.shape)));
   })(x);
-  const gv = Array.from(g.dataSync()), rv = Array.from(ref.dataSync());
+  const gv = Array.from(g.dataSync()),
+    rv = Array.from(ref.dataSync());
   gv.forEach((v, i) => assert.ok(Math.abs(v - rv[i]) < 1e-3 * Math.max(1, Math.abs(rv[i])), `grad ${i}: ${v} vs ${rv[i]}`));
   tf.dispose([x, w, bias, mean, variance, scale, offset, g, ref]);
 });

@@ -17,7 +17,8 @@ function main(): void {
   for (const spec of specs) {
     const [name, list] = spec.split('=');
     const ranges = (list ?? '').split(',').map((r) => r.split(':').map(Number) as [number, number]);
-    if (!list || ranges.some((r) => r.length !== 2 || r.some((v) => !Number.isInteger(v)))) throw new Error(`bad spec '${spec}': expected FILE=from:to[,from:to…]`);
+    if (!list || ranges.some((r) => r.length !== 2 || r.some((v) => !Number.isInteger(v))))
+      throw new Error(`bad spec '${spec}': expected FILE=from:to[,from:to…]`);
     const file = path.join(src, name);
     const cut = sliceIdx(readIdx(file), ranges, file);
     const bytes = encodeIdx(cut.dims, cut.data);

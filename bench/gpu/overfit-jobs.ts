@@ -29,7 +29,8 @@ const list = (s: string | undefined) => (s ? s.split(',').filter(Boolean) : []);
 
 function main(): void {
   const out = process.argv[2];
-  if (!out || out.startsWith('--')) throw new Error('usage: overfit-jobs.js OUT_DIR [--search a,b] [--search-seeds 1,2,3] [--profile-seeds 4,5]');
+  if (!out || out.startsWith('--'))
+    throw new Error('usage: overfit-jobs.js OUT_DIR [--search a,b] [--search-seeds 1,2,3] [--profile-seeds 4,5]');
   fs.mkdirSync(path.join(out, 'jobs'), { recursive: true });
   const lines: string[] = [];
   const evaluated: string[] = [];
@@ -51,10 +52,12 @@ function main(): void {
   const known = new Set(SEARCH_SETTINGS.map((s) => s.name));
   for (const name of list(flag('search'))) {
     if (!known.has(name)) throw new Error(`unknown search setting ${name}`);
-    for (const seed of list(flag('search-seeds') ?? '1,2,3')) lines.push(`overfit-search --profile overfit --settings ${name} --seeds ${seed}`);
+    for (const seed of list(flag('search-seeds') ?? '1,2,3'))
+      lines.push(`overfit-search --profile overfit --settings ${name} --seeds ${seed}`);
   }
   // more seeds of the profile's own setting: how often does it meet the criterion?
-  for (const seed of list(flag('profile-seeds'))) lines.push(`overfit-search --profile overfit --settings ${OVERFIT_SETTING} --seeds ${seed}`);
+  for (const seed of list(flag('profile-seeds')))
+    lines.push(`overfit-search --profile overfit --settings ${OVERFIT_SETTING} --seeds ${seed}`);
   fs.writeFileSync(path.join(out, 'jobs.txt'), lines.join('\n') + '\n');
   fs.writeFileSync(path.join(out, 'evaluated.txt'), evaluated.join('\n') + '\n');
   fs.writeFileSync(path.join(out, 'runs-base.txt'), RUNS_BASE + '\n');

@@ -63,7 +63,8 @@ export function randomDirections(model: tf.LayersModel, seed: number, filterNorm
 export function lossLandscape(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: LandscapeOptions = {}): Landscape {
   const range = o.range ?? 1;
   const r = o.resolution ?? 11;
-  if (!(Number.isInteger(r) && r >= 2)) throw new PiatError('bad-option', `landscape resolution must be a whole number >= 2, got ${o.resolution}`);
+  if (!(Number.isInteger(r) && r >= 2))
+    throw new PiatError('bad-option', `landscape resolution must be a whole number >= 2, got ${o.resolution}`);
   if (!(range > 0)) throw new PiatError('bad-option', `landscape range must be > 0, got ${o.range}`);
   const attack = o.attack === undefined ? PAPER_EVAL_ATTACK : o.attack;
   const coords = Array.from({ length: r }, (_, i) => -range + (2 * range * i) / (r - 1));
@@ -96,7 +97,12 @@ export function lossLandscape(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1
 
 /** Iso-loss segments of a landscape at the given levels. */
 export function landscapeContours(l: Landscape, levels: number[]): (Segment & { level: number })[] {
-  return levels.flatMap((level) => contourSegments(l.loss.map((v) => v - level), l.coords).map((s) => ({ ...s, level })));
+  return levels.flatMap((level) =>
+    contourSegments(
+      l.loss.map((v) => v - level),
+      l.coords,
+    ).map((s) => ({ ...s, level })),
+  );
 }
 
 /** Flatness summaries: the loss at θ*, its mean over the grid and the mean rise above the centre. */

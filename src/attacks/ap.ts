@@ -71,7 +71,14 @@ export function apAttack(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o:
   for (let i = 0; i < steps; i++) {
     const next = tf.tidy(() => {
       const d = o.prm !== false ? tf.mul(delta, patchMask(h, w, o.patch, Math.floor(patches * (1 - r)), o.rng)) : delta;
-      const g = o.ard !== false ? withGradientDropping(r, () => o.rng.next(), () => grad(d)) : grad(d);
+      const g =
+        o.ard !== false
+          ? withGradientDropping(
+              r,
+              () => o.rng.next(),
+              () => grad(d),
+            )
+          : grad(d);
       return tf.sub(project(tf.add(tf.add(x, d), tf.mul(tf.sign(g), alpha)), x, eps, 'linf', [0, 1]), x);
     });
     delta.dispose();

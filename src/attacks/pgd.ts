@@ -66,7 +66,9 @@ export function pgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, opts: P
     const seed = opts.seed;
     // (scalar ε keeps its original draw, so earlier runs reproduce bit for bit)
     const scaled = (shape: number[], lo: number, s?: number) =>
-      typeof eps === 'number' ? tf.randomUniform(shape, lo * eps, eps, 'float32', s) : tf.mul(tf.randomUniform(shape, lo, 1, 'float32', s), eps);
+      typeof eps === 'number'
+        ? tf.randomUniform(shape, lo * eps, eps, 'float32', s)
+        : tf.mul(tf.randomUniform(shape, lo, 1, 'float32', s), eps);
     if (norm === 'linf') return project(tf.add(x, scaled(x.shape, -1, seed)), x, eps, norm, clip);
     // L2: a random direction scaled to a uniform radius in [0, ε] (as torchattacks does)
     const d = tf.randomNormal(x.shape, 0, 1, 'float32', seed);

@@ -24,7 +24,8 @@ export function toUnitNorm(t: tf.Tensor, norm: Norm): tf.Tensor {
 export function project(x: tf.Tensor, x0: tf.Tensor, eps: number | tf.Tensor, norm: Norm, clip: [number, number]): tf.Tensor {
   return tf.tidy(() => {
     let delta = tf.sub(x, x0);
-    if (norm === 'linf') delta = typeof eps === 'number' ? tf.clipByValue(delta, -eps, eps) : tf.minimum(tf.maximum(delta, tf.neg(eps)), eps);
+    if (norm === 'linf')
+      delta = typeof eps === 'number' ? tf.clipByValue(delta, -eps, eps) : tf.minimum(tf.maximum(delta, tf.neg(eps)), eps);
     else delta = tf.mul(delta, tf.minimum(1, tf.div(eps, tf.add(perExampleNorm(delta, 'l2'), 1e-12))));
     return tf.clipByValue(tf.add(x0, delta), clip[0], clip[1]);
   });

@@ -54,7 +54,13 @@ export class FawaHook extends AveragedWeightsHook {
 
   onEpochEnd({ model, epoch }: HookContext): Record<string, number | null> {
     const seed = 104729 + epoch;
-    const perClass = classAccuracy(model, this.validation, this.validation.numClasses, (m, x, y) => pgd(m, x, y, { ...this.attack, seed }), { n: this.n });
+    const perClass = classAccuracy(
+      model,
+      this.validation,
+      this.validation.numClasses,
+      (m, x, y) => pgd(m, x, y, { ...this.attack, seed }),
+      { n: this.n },
+    );
     const worst = Math.min(...perClass.filter((a) => !Number.isNaN(a)));
     if (worst >= this.threshold) {
       this.avg = blendWeights(this.avg, model, 1 - this.decay);

@@ -18,6 +18,7 @@ export type AveragingSpec = AveragingOptions | ({ kind: 'fawa' } & Pick<FawaOpti
  */
 export function averagingHook(spec: AveragingSpec, o: { validation?: ArrayDataset; attack?: PgdOptions } = {}): TrainerHook {
   if (spec.kind !== 'fawa') return new WeightAveragingHook(spec);
-  if (!o.validation) throw new PiatError('bad-config', 'FAWA needs held-out validation data (a validation size taken from the end of the training set)');
+  if (!o.validation)
+    throw new PiatError('bad-config', 'FAWA needs held-out validation data (a validation size taken from the end of the training set)');
   return fawa({ validation: o.validation, decay: spec.decay, threshold: spec.threshold, attack: spec.attack ?? o.attack });
 }

@@ -27,7 +27,11 @@ export function blendWeights(avg: tf.Tensor[] | null, model: tf.LayersModel, wei
   const ws = model.weights.map((w) => w.read());
   if (!avg) return ws.map((w) => tf.clone(w));
   const next = tf.tidy(() =>
-    avg.map((a, i) => (model.weights[i].originalName.startsWith(FROZEN_PREFIX) ? tf.clone(a) : tf.add(tf.mul(a, 1 - weightOfNew), tf.mul(ws[i], weightOfNew)))),
+    avg.map((a, i) =>
+      model.weights[i].originalName.startsWith(FROZEN_PREFIX)
+        ? tf.clone(a)
+        : tf.add(tf.mul(a, 1 - weightOfNew), tf.mul(ws[i], weightOfNew)),
+    ),
   );
   tf.dispose(avg);
   return next;

@@ -95,8 +95,7 @@ export function backendFromEnv(env: NodeJS.ProcessEnv = process.env): BackendNam
  * forced). Throws PiatError('backend-unavailable') when a forced backend cannot start.
  */
 export async function initBackend(opts: { backend?: BackendName | string } = {}): Promise<BackendInfo> {
-  const forced =
-    opts.backend !== undefined ? oneOf('backend', String(opts.backend), BACKEND_NAMES) : backendFromEnv();
+  const forced = opts.backend !== undefined ? oneOf('backend', String(opts.backend), BACKEND_NAMES) : backendFromEnv();
   if (current && (!forced || forced === current.name)) return current;
 
   const skipped: string[] = [];
@@ -152,7 +151,8 @@ export function backendInfo(): BackendInfo {
 
 /** One line for reports and notebook headers, e.g. "torch (libtorch 1.13.0, cpu, 2 threads; tfjs 4.22.0)". */
 export function describeBackend(b: BackendInfo = backendInfo()): string {
-  if (b.torch) return `torch (libtorch ${b.torch.libtorch}, ${b.torch.device}, ${b.torch.threads} thread${b.torch.threads === 1 ? '' : 's'}; tfjs ${b.tfjsVersion})`;
+  if (b.torch)
+    return `torch (libtorch ${b.torch.libtorch}, ${b.torch.device}, ${b.torch.threads} thread${b.torch.threads === 1 ? '' : 's'}; tfjs ${b.tfjsVersion})`;
   const extra = b.name === 'wasm' ? `${b.simd ? 'SIMD' : 'no SIMD'}, ${b.threads ? 'threads' : '1 thread'}; ` : '';
   return `${b.name} (${extra}tfjs ${b.tfjsVersion})`;
 }

@@ -52,10 +52,19 @@ export function installTapeFriendlyOps(): void {
   const fused = core.fused as unknown as { conv2d: typeof tf.fused.conv2d };
   const originalConv = fused.conv2d;
   fused.conv2d = ((args: FusedConvArgs) => {
-    const simple = !args.preluActivationWeights && (args.activation ?? 'linear') !== 'leakyrelu' && (args.activation ?? 'linear') !== 'prelu';
+    const simple =
+      !args.preluActivationWeights && (args.activation ?? 'linear') !== 'leakyrelu' && (args.activation ?? 'linear') !== 'prelu';
     if (!recording() || !simple || (args.dataFormat ?? 'NHWC') !== 'NHWC') return originalConv(args);
     return tf.tidy(() => {
-      let y: tf.Tensor = tf.conv2d(args.x as tf.Tensor4D, args.filter as tf.Tensor4D, args.strides, args.pad, 'NHWC', args.dilations, args.dimRoundingMode);
+      let y: tf.Tensor = tf.conv2d(
+        args.x as tf.Tensor4D,
+        args.filter as tf.Tensor4D,
+        args.strides,
+        args.pad,
+        'NHWC',
+        args.dilations,
+        args.dimRoundingMode,
+      );
       if (args.bias) y = tf.add(y, args.bias);
       return activate(y, args.activation);
     });

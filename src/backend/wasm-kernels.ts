@@ -30,7 +30,8 @@ function composer(backend: Backend) {
 }
 
 function convInfo(xShape: number[], filterShape: number[], attrs: Record<string, unknown>) {
-  if (attrs.dataFormat && attrs.dataFormat !== 'NHWC') throw new Error(`piat-ts wasm conv gradients support NHWC only, got ${attrs.dataFormat}`);
+  if (attrs.dataFormat && attrs.dataFormat !== 'NHWC')
+    throw new Error(`piat-ts wasm conv gradients support NHWC only, got ${attrs.dataFormat}`);
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -58,7 +59,17 @@ const backpropFilter: tf.KernelFunc = ({ inputs, attrs = {}, backend }) => {
   const xT = run('Transpose', { x: xin }, { perm: [3, 1, 2, 0] });
   if (xin !== x) free(xin);
   const dyT = run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
-  const out = conv(xT, dyT, [sh, sw], [[0, 0], [padInfo.top, Math.max(0, needH - h)], [padInfo.left, Math.max(0, needW - w)], [0, 0]]);
+  const out = conv(
+    xT,
+    dyT,
+    [sh, sw],
+    [
+      [0, 0],
+      [padInfo.top, Math.max(0, needH - h)],
+      [padInfo.left, Math.max(0, needW - w)],
+      [0, 0],
+    ],
+  );
   free(xT, dyT);
   const dW = run('Transpose', { x: out }, { perm: [1, 2, 0, 3] });
   free(out);
@@ -74,12 +85,27 @@ const backpropInput: tf.KernelFunc = ({ inputs, attrs = {}, backend }) => {
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, padInfo } = info;
   const [n, h, w] = inputShape;
   const co = dy.shape[3];
-  if (padInfo.top > kh - 1 || padInfo.left > kw - 1) throw new Error('piat-ts wasm Conv2DBackpropInput: padding larger than the kernel is not supported');
+  if (padInfo.top > kh - 1 || padInfo.left > kw - 1)
+    throw new Error('piat-ts wasm Conv2DBackpropInput: padding larger than the kernel is not supported');
   let dyd = dy;
   if (sh > 1 || sw > 1) {
     // insert (stride − 1) zeros between rows and columns of dy
     const r1 = run('Reshape', { x: dy }, { shape: [n, oh, 1, ow, 1, co] });
-    const padded = run('PadV2', { x: r1 }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+    const padded = run(
+      'PadV2',
+      { x: r1 },
+      {
+        paddings: [
+          [0, 0],
+          [0, 0],
+          [0, sh - 1],
+          [0, 0],
+          [0, sw - 1],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
     free(r1);
     const r2 = run('Reshape', { x: padded }, { shape: [n, oh * sh, ow * sw, co] });
     free(padded);
@@ -93,7 +119,17 @@ const backpropInput: tf.KernelFunc = ({ inputs, attrs = {}, backend }) => {
   const left = kw - 1 - padInfo.left;
   const bottom = h + kh - 2 - (oh - 1) * sh - top;
   const right = w + kw - 2 - (ow - 1) * sw - left;
-  const dx = conv(dyd, wT, [1, 1], [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  const dx = conv(
+    dyd,
+    wT,
+    [1, 1],
+    [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+  );
   if (dyd !== dy) free(dyd);
   free(wT);
   return dx;

@@ -55,7 +55,10 @@ export class ArrayDataset {
       // A NaN pixel would otherwise be clipped away by an attack and train silently on garbage.
       const bad = features.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) {
-        throw new PiatError('bad-value', `Dataset '${name}': feature ${bad % this.featureSize} of example ${Math.floor(bad / this.featureSize)} is ${features[bad]}.`);
+        throw new PiatError(
+          'bad-value',
+          `Dataset '${name}': feature ${bad % this.featureSize} of example ${Math.floor(bad / this.featureSize)} is ${features[bad]}.`,
+        );
       }
     }
     for (let i = 0; i < labels.length; i++) {
@@ -88,7 +91,11 @@ export class ArrayDataset {
 
   /** Copies one HWC image with a random shift in [-crop, crop] (zero fill) and optional flip. */
   private augmentInto(out: Float32Array, dst: number, src: number, scale: number, aug: Augmentation, rng: Rng): void {
-    if (this.inputShape.length !== 3) throw new PiatError('bad-option', `Dataset '${this.name}': crop/flip augmentation needs HWC images, input shape is [${this.inputShape}].`);
+    if (this.inputShape.length !== 3)
+      throw new PiatError(
+        'bad-option',
+        `Dataset '${this.name}': crop/flip augmentation needs HWC images, input shape is [${this.inputShape}].`,
+      );
     const [h, w, c] = this.inputShape;
     const p = aug.crop ?? 0;
     const dy = p ? rng.int(2 * p + 1) - p : 0;
@@ -131,7 +138,14 @@ export class ArrayDataset {
   slice(start: number, end = this.size): ArrayDataset {
     const a = Math.max(0, Math.min(start, this.size));
     const b = Math.max(a, Math.min(end, this.size));
-    const ds = new ArrayDataset(this.name, this.features.subarray(a * this.featureSize, b * this.featureSize), this.labels.subarray(a, b), this.inputShape, this.numClasses, true);
+    const ds = new ArrayDataset(
+      this.name,
+      this.features.subarray(a * this.featureSize, b * this.featureSize),
+      this.labels.subarray(a, b),
+      this.inputShape,
+      this.numClasses,
+      true,
+    );
     ds.augmentation = this.augmentation;
     return ds;
   }

@@ -36,7 +36,10 @@ export function md5(buf: Uint8Array): string {
 export function verifyMd5(buf: Uint8Array, expected: string, what: string): void {
   const got = md5(buf);
   if (got !== expected) {
-    throw new PiatError('checksum-mismatch', `${what}: MD5 ${got} does not match the published ${expected}; the download is corrupt or not the official file. Delete it and fetch again.`);
+    throw new PiatError(
+      'checksum-mismatch',
+      `${what}: MD5 ${got} does not match the published ${expected}; the download is corrupt or not the official file. Delete it and fetch again.`,
+    );
   }
 }
 
@@ -61,9 +64,14 @@ export function untar(buf: Uint8Array): { name: string; data: Uint8Array }[] {
     const data = buf.subarray(off + 512, off + 512 + size);
     if (type === 'L') longName = Buffer.from(data).toString('latin1').replace(/\0.*$/s, '');
     else if (type === '0' || type === '\0' || type === '7') out.push({ name: safeEntryName(name), data });
-    else if (type === '1' || type === '2' || type === 'K') throw new PiatError('bad-format', `tar entry '${name}' is a ${type === '1' ? 'hard' : 'symbolic'} link; fetch does not create links.`);
+    else if (type === '1' || type === '2' || type === 'K')
+      throw new PiatError(
+        'bad-format',
+        `tar entry '${name}' is a ${type === '1' ? 'hard' : 'symbolic'} link; fetch does not create links.`,
+      );
     else if (type === '5') safeEntryName(name);
-    else if (type !== 'x' && type !== 'g') throw new PiatError('bad-format', `tar entry '${name}' has type '${type}' (not a file or folder); fetch does not create it.`);
+    else if (type !== 'x' && type !== 'g')
+      throw new PiatError('bad-format', `tar entry '${name}' has type '${type}' (not a file or folder); fetch does not create it.`);
     off += 512 + Math.ceil(size / 512) * 512;
   }
   return out;
@@ -102,7 +110,14 @@ function download(url: string, onProgress: (got: number, total: number) => void,
       });
       res.on('end', () => resolve(Buffer.concat(chunks)));
       res.on('error', reject);
-    }).on('error', (e) => reject(new PiatError('download-failed', `GET ${url}: ${e.message}. This machine may have no internet access; copy the official files into the datasets folder instead.`)));
+    }).on('error', (e) =>
+      reject(
+        new PiatError(
+          'download-failed',
+          `GET ${url}: ${e.message}. This machine may have no internet access; copy the official files into the datasets folder instead.`,
+        ),
+      ),
+    );
   });
 }
 
@@ -129,7 +144,8 @@ export function installFile(buf: Uint8Array, file: RemoteFile, dir: string): str
       // untar already refused such names; checked again where the path is made
       if (!dest.startsWith(root + path.sep)) throw new PiatError('bad-format', `tar entry '${e.name}' points outside ${root}.`);
       fs.mkdirSync(path.dirname(dest), { recursive: true });
-      if (isLink(dest)) throw new PiatError('bad-format', `${dest} is a link; fetch does not write through links. Remove it and fetch again.`);
+      if (isLink(dest))
+        throw new PiatError('bad-format', `${dest} is a link; fetch does not write through links. Remove it and fetch again.`);
       fs.writeFileSync(dest, e.data);
       written.push(dest);
     }
@@ -139,13 +155,18 @@ export function installFile(buf: Uint8Array, file: RemoteFile, dir: string): str
 
 export async function fetchDataset(name: keyof typeof OFFICIAL, dir: string): Promise<string[]> {
   const files = OFFICIAL[name];
-  if (!files) throw new PiatError('unknown-option', `Unknown dataset '${name}' for fetch. Expected one of: ${Object.keys(OFFICIAL).join(', ')}.`);
+  if (!files)
+    throw new PiatError('unknown-option', `Unknown dataset '${name}' for fetch. Expected one of: ${Object.keys(OFFICIAL).join(', ')}.`);
   const written: string[] = [];
   for (const f of files) {
     let progress: Progress | null = null;
     let shownMb = 0;
     const buf = await download(f.url, (got, total) => {
-      progress ??= new Progress({ label: `fetch ${path.basename(f.url)} (MB)`, total: Math.max(1, Math.ceil(total / 1e6)), intervalMs: 2000 });
+      progress ??= new Progress({
+        label: `fetch ${path.basename(f.url)} (MB)`,
+        total: Math.max(1, Math.ceil(total / 1e6)),
+        intervalMs: 2000,
+      });
       const mb = Math.floor(got / 1e6);
       if (mb > shownMb) {
         progress.tick(mb - shownMb);

@@ -16,11 +16,15 @@ export function parseIdx(buf: Uint8Array, source = 'IDX data'): IdxArray {
     try {
       buf = gunzipSync(buf);
     } catch (e) {
-      throw new PiatError('bad-format', `${source}: the gzip data is truncated or corrupt (${(e as Error).message}); copy or fetch the file again.`);
+      throw new PiatError(
+        'bad-format',
+        `${source}: the gzip data is truncated or corrupt (${(e as Error).message}); copy or fetch the file again.`,
+      );
     }
   }
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new PiatError('bad-format', `${source}: not an IDX file (bad magic number).`);
-  if (buf[2] !== 0x08) throw new PiatError('bad-format', `${source}: IDX element type 0x${buf[2].toString(16)} is not unsigned byte (0x08).`);
+  if (buf[2] !== 0x08)
+    throw new PiatError('bad-format', `${source}: IDX element type 0x${buf[2].toString(16)} is not unsigned byte (0x08).`);
   const nd = buf[3];
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const dims = Array.from({ length: nd }, (_, i) => view.getUint32(4 + 4 * i, false));
@@ -60,7 +64,10 @@ export function sliceIdx(idx: IdxArray, ranges: [number, number][], source = 'ID
   const abs = ranges.map(([a, b]) => [a < 0 ? n + a : a, b <= 0 ? n + b : b] as const);
   abs.forEach(([a, b], i) => {
     if (a < 0 || b > n || a >= b || (i > 0 && abs[i - 1][1] > a)) {
-      throw new PiatError('bad-option', `${source} has ${n} items: the ranges ${JSON.stringify(ranges)} are out of order, empty or past its end.`);
+      throw new PiatError(
+        'bad-option',
+        `${source} has ${n} items: the ranges ${JSON.stringify(ranges)} are out of order, empty or past its end.`,
+      );
     }
   });
   const count = abs.reduce((s, [a, b]) => s + b - a, 0);

@@ -19,14 +19,22 @@ export interface LoadOptions {
   dir?: string;
 }
 
-const fetchHint = (name: string) => `Fetch it on a machine with internet: node dist/src/cli.js fetch ${name}  (or copy the official files into datasets/${name}/)`;
+const fetchHint = (name: string) =>
+  `Fetch it on a machine with internet: node dist/src/cli.js fetch ${name}  (or copy the official files into datasets/${name}/)`;
 
 // ---- CIFAR-10 / CIFAR-100, binary version -------------------------------------------------
 
 /** Parses CIFAR binary records (label bytes, then 3072 bytes R, G, B planes) into HWC. */
-export function parseCifarRecords(buf: Uint8Array, labelBytes: 1 | 2, labelIndex: number, numClasses: number, src: string): { x: Uint8Array; y: Uint8Array } {
+export function parseCifarRecords(
+  buf: Uint8Array,
+  labelBytes: 1 | 2,
+  labelIndex: number,
+  numClasses: number,
+  src: string,
+): { x: Uint8Array; y: Uint8Array } {
   const rec = labelBytes + 3072;
-  if (buf.length % rec !== 0) throw new PiatError('bad-format', `${src}: ${buf.length} bytes is not a whole number of ${rec}-byte CIFAR records.`);
+  if (buf.length % rec !== 0)
+    throw new PiatError('bad-format', `${src}: ${buf.length} bytes is not a whole number of ${rec}-byte CIFAR records.`);
   const n = buf.length / rec;
   const x = new Uint8Array(n * 3072);
   const y = new Uint8Array(n);
@@ -44,12 +52,23 @@ export function parseCifarRecords(buf: Uint8Array, labelBytes: 1 | 2, labelIndex
   return { x, y };
 }
 
-
 export function loadCifar10(split: Split, o: LoadOptions = {}): ArrayDataset {
   const plan = searchPlan('cifar10', o, (d) => [path.join(d, 'cifar-10-batches-bin'), d]);
   const names = split === 'train' ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
-  const parts = locateSet('CIFAR-10', names.map((n) => [n]), plan, fetchHint('cifar10')).map((file) => parseCifarRecords(fs.readFileSync(file), 1, 0, 10, file));
-  return new ArrayDataset(`cifar10-${split}`, concatBytes(parts.map((p) => p.x)), concatBytes(parts.map((p) => p.y)), [32, 32, 3], 10, true);
+  const parts = locateSet(
+    'CIFAR-10',
+    names.map((n) => [n]),
+    plan,
+    fetchHint('cifar10'),
+  ).map((file) => parseCifarRecords(fs.readFileSync(file), 1, 0, 10, file));
+  return new ArrayDataset(
+    `cifar10-${split}`,
+    concatBytes(parts.map((p) => p.x)),
+    concatBytes(parts.map((p) => p.y)),
+    [32, 32, 3],
+    10,
+    true,
+  );
 }
 
 export function loadCifar100(split: Split, o: LoadOptions & { labels?: 'fine' | 'coarse' } = {}): ArrayDataset {
@@ -109,7 +128,10 @@ function loadIdxPair(dataset: string, plan: SearchPlan, split: Split, hint: stri
   const img = readIdx(imgFile);
   const lbl = readIdx(lblFile);
   if (img.dims.length !== 3 || lbl.dims.length !== 1 || img.dims[0] !== lbl.dims[0]) {
-    throw new PiatError('bad-format', `${dataset}: ${imgFile} (${img.dims.join('×')}) and ${lblFile} (${lbl.dims.join('×')}) do not match.`);
+    throw new PiatError(
+      'bad-format',
+      `${dataset}: ${imgFile} (${img.dims.join('×')}) and ${lblFile} (${lbl.dims.join('×')}) do not match.`,
+    );
   }
   const [, h, w] = img.dims;
   return new ArrayDataset(`${dataset.toLowerCase()}-${split}`, img.data, lbl.data, [h, w, 1], 10);
@@ -117,12 +139,22 @@ function loadIdxPair(dataset: string, plan: SearchPlan, split: Split, hint: stri
 
 /** Fashion-MNIST (60k/10k) from IDX files; Debian's dataset-fashion-mnist is found by default. */
 export function loadFashionMnist(split: Split, o: LoadOptions = {}): ArrayDataset {
-  return loadIdxPair('Fashion-MNIST', searchPlan('fashion-mnist', { ...o, system: [DEBIAN_FASHION] }), split, 'Install it: apt-get install dataset-fashion-mnist (bash scripts/setup.sh does).');
+  return loadIdxPair(
+    'Fashion-MNIST',
+    searchPlan('fashion-mnist', { ...o, system: [DEBIAN_FASHION] }),
+    split,
+    'Install it: apt-get install dataset-fashion-mnist (bash scripts/setup.sh does).',
+  );
 }
 
 /** MNIST from IDX files (datasets/mnist/), for users who have them. */
 export function loadMnistIdx(split: Split, o: LoadOptions = {}): ArrayDataset {
-  return loadIdxPair('MNIST', searchPlan('mnist', o), split, 'Copy the four official IDX files into datasets/mnist/, or use loadMnistDigits() (embedded).');
+  return loadIdxPair(
+    'MNIST',
+    searchPlan('mnist', o),
+    split,
+    'Copy the four official IDX files into datasets/mnist/, or use loadMnistDigits() (embedded).',
+  );
 }
 
 /**

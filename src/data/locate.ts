@@ -28,14 +28,21 @@ export interface SearchPlan {
  * The folders to search for dataset `name`. `expand` maps a dataset folder to the folders its
  * files may lie in (e.g. CIFAR-10's archive unpacks into cifar-10-batches-bin/).
  */
-export function searchPlan(name: string, opts: { dir?: string; system?: string[] } = {}, expand: (dir: string) => string[] = (d) => [d]): SearchPlan {
+export function searchPlan(
+  name: string,
+  opts: { dir?: string; system?: string[] } = {},
+  expand: (dir: string) => string[] = (d) => [d],
+): SearchPlan {
   const defaults: string[] = [];
   if (process.env.PIAT_DATA) defaults.push(path.join(process.env.PIAT_DATA, name));
   defaults.push(path.join(REPO_DATASETS, name), ...(opts.system ?? []));
   if (opts.dir === undefined) return { dirs: defaults.flatMap(expand), defaults };
   const given = path.resolve(opts.dir);
   if (!fs.existsSync(given) || !fs.statSync(given).isDirectory()) {
-    throw new PiatError('missing-dataset', `${name}: the data folder ${given} (--data-dir / dataDir) ${fs.existsSync(given) ? 'is not a folder' : 'does not exist'}.`);
+    throw new PiatError(
+      'missing-dataset',
+      `${name}: the data folder ${given} (--data-dir / dataDir) ${fs.existsSync(given) ? 'is not a folder' : 'does not exist'}.`,
+    );
   }
   return { dirs: expand(given), given, defaults };
 }
@@ -50,7 +57,9 @@ export function datasetDirs(name: string, opts: { dir?: string; system?: string[
  * `files` lists each file's alternative names (e.g. plain and .gz).
  */
 export function locateSet(dataset: string, files: string[][], plan: SearchPlan, howToGet: string): string[] {
-  const found = plan.dirs.map((d) => files.map((alts) => alts.map((n) => path.join(d, n)).find((f) => fs.existsSync(f) && fs.statSync(f).isFile())));
+  const found = plan.dirs.map((d) =>
+    files.map((alts) => alts.map((n) => path.join(d, n)).find((f) => fs.existsSync(f) && fs.statSync(f).isFile())),
+  );
   const complete = found.findIndex((inDir) => inDir.every((f) => f !== undefined));
   if (complete >= 0) return found[complete] as string[];
 
@@ -65,9 +74,7 @@ export function locateSet(dataset: string, files: string[][], plan: SearchPlan, 
     const lacks = files.filter((_, i) => !found[k][i]).map(label);
     return has.length ? `${d}: has ${has.join(', ')}; lacks ${lacks.join(', ')}` : `${d}: has none of them`;
   });
-  const where = plan.given
-    ? `  Looked only in the data folder given (without one: ${plan.defaults.join(', ')}):`
-    : '  Looked in:';
+  const where = plan.given ? `  Looked only in the data folder given (without one: ${plan.defaults.join(', ')}):` : '  Looked in:';
   throw new PiatError('missing-dataset', `${head}\n${where}\n    ${lines.join('\n    ')}\n  ${howToGet}`);
 }
 

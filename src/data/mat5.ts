@@ -18,7 +18,21 @@ export interface MatArray {
   classCode: number;
 }
 
-const MI = { INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9, INT64: 12, UINT64: 13, MATRIX: 14, COMPRESSED: 15, UTF8: 16 };
+const MI = {
+  INT8: 1,
+  UINT8: 2,
+  INT16: 3,
+  UINT16: 4,
+  INT32: 5,
+  UINT32: 6,
+  SINGLE: 7,
+  DOUBLE: 9,
+  INT64: 12,
+  UINT64: 13,
+  MATRIX: 14,
+  COMPRESSED: 15,
+  UTF8: 16,
+};
 
 function typedFrom(type: number, bytes: Uint8Array, little: boolean, src: string): MatArray['data'] {
   const copy = new Uint8Array(bytes); // an aligned copy (Buffer#slice would return a view of the whole pool)
@@ -28,19 +42,38 @@ function typedFrom(type: number, bytes: Uint8Array, little: boolean, src: string
     for (let i = 0; i < copy.length; i += size) copy.subarray(i, i + size).reverse();
   };
   switch (type) {
-    case MI.INT8: return new Int8Array(b);
-    case MI.UINT8: return copy;
-    case MI.INT16: swap(2); return new Int16Array(b);
-    case MI.UINT16: swap(2); return new Uint16Array(b);
-    case MI.INT32: swap(4); return new Int32Array(b);
-    case MI.UINT32: swap(4); return new Uint32Array(b);
-    case MI.SINGLE: swap(4); return new Float32Array(b);
-    case MI.DOUBLE: swap(8); return new Float64Array(b);
-    default: throw new PiatError('bad-format', `${src}: unsupported MAT data type ${type}.`);
+    case MI.INT8:
+      return new Int8Array(b);
+    case MI.UINT8:
+      return copy;
+    case MI.INT16:
+      swap(2);
+      return new Int16Array(b);
+    case MI.UINT16:
+      swap(2);
+      return new Uint16Array(b);
+    case MI.INT32:
+      swap(4);
+      return new Int32Array(b);
+    case MI.UINT32:
+      swap(4);
+      return new Uint32Array(b);
+    case MI.SINGLE:
+      swap(4);
+      return new Float32Array(b);
+    case MI.DOUBLE:
+      swap(8);
+      return new Float64Array(b);
+    default:
+      throw new PiatError('bad-format', `${src}: unsupported MAT data type ${type}.`);
   }
 }
 
-interface Element { type: number; body: Uint8Array; next: number }
+interface Element {
+  type: number;
+  body: Uint8Array;
+  next: number;
+}
 
 function readElement(buf: Uint8Array, off: number, little: boolean, src: string): Element {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -65,7 +98,8 @@ function readMatrix(body: Uint8Array, little: boolean, src: string): MatArray {
   const flagWord = fv.getUint32(0, little);
   const classCode = flagWord & 0xff;
   if (flagWord & 0x800) throw new PiatError('bad-format', `${src}: complex matrices are not supported.`);
-  if (classCode < 6 || classCode > 15) throw new PiatError('bad-format', `${src}: MATLAB class ${classCode} (cell, struct, sparse, ...) is not supported.`);
+  if (classCode < 6 || classCode > 15)
+    throw new PiatError('bad-format', `${src}: MATLAB class ${classCode} (cell, struct, sparse, ...) is not supported.`);
   const dimsEl = readElement(body, off, little, src);
   off = dimsEl.next;
   const dims = Array.from(typedFrom(MI.INT32, dimsEl.body, little, src) as Int32Array);
@@ -75,7 +109,11 @@ function readMatrix(body: Uint8Array, little: boolean, src: string): MatArray {
   const real = readElement(body, off, little, src);
   const data = typedFrom(real.type, real.body, little, src);
   const n = dims.reduce((a, b) => a * b, 1);
-  if (data.length !== n) throw new PiatError('bad-format', `${src}: variable '${name}' has ${data.length} values for dimensions ${dims.slice(0, 8).join('×')}${dims.length > 8 ? '×…' : ''}.`);
+  if (data.length !== n)
+    throw new PiatError(
+      'bad-format',
+      `${src}: variable '${name}' has ${data.length} values for dimensions ${dims.slice(0, 8).join('×')}${dims.length > 8 ? '×…' : ''}.`,
+    );
   return { name, dims, data, classCode };
 }
 

@@ -12,7 +12,13 @@ export interface AccuracyOptions {
 }
 
 /** Runs `attack` (if any) batch by batch over the first n examples and hands each batch's correctness flags and labels to `visit`. */
-function visitPredictions(model: tf.LayersModel, data: ArrayDataset, attack: AttackFn | undefined, o: AccuracyOptions, visit: (flags: boolean[], labels: Int32Array) => void): number {
+function visitPredictions(
+  model: tf.LayersModel,
+  data: ArrayDataset,
+  attack: AttackFn | undefined,
+  o: AccuracyOptions,
+  visit: (flags: boolean[], labels: Int32Array) => void,
+): number {
   const n = Math.min(o.n ?? data.size, data.size);
   for (const idx of batchIndices(n, o.batchSize ?? 256)) {
     const { x, y } = data.batch(idx);
@@ -52,7 +58,13 @@ export function accuracy(model: tf.LayersModel, data: ArrayDataset, attack?: Att
  * Accuracy per class (CFA's class-wise robustness): entry k is the fraction of class-k examples
  * among the first n that are classified correctly (after `attack`); NaN for a class with none.
  */
-export function classAccuracy(model: tf.LayersModel, data: ArrayDataset, numClasses: number, attack?: AttackFn, o: AccuracyOptions = {}): number[] {
+export function classAccuracy(
+  model: tf.LayersModel,
+  data: ArrayDataset,
+  numClasses: number,
+  attack?: AttackFn,
+  o: AccuracyOptions = {},
+): number[] {
   const correct = new Array<number>(numClasses).fill(0);
   const total = new Array<number>(numClasses).fill(0);
   visitPredictions(model, data, attack, o, (flags, labels) =>

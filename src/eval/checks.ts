@@ -65,16 +65,18 @@ export function classCountProblem(numClasses: number, attacks: string[], aa: AaB
   const aaAttacks = attacks.includes('aa') ? aaComponents(aa) : attacks;
   const dlr = aaAttacks.includes('apgd-dlr') || aaAttacks.includes('apgd-t');
   if (dlr && numClasses < 3) return `with ${numClasses} classes the DLR loss of APGD-DLR and APGD-T is undefined (it needs 3)`;
-  if (aaAttacks.includes('apgd-t') && numClasses < 4) return `with ${numClasses} classes the targeted DLR loss of APGD-T is undefined (it needs 4)`;
+  if (aaAttacks.includes('apgd-t') && numClasses < 4)
+    return `with ${numClasses} classes the targeted DLR loss of APGD-T is undefined (it needs 4)`;
   const targets = aa.targets ?? 9;
   const targeted = aaAttacks.filter((a) => a === 'apgd-t' || a === 'fab-t');
-  if (targeted.length && targets + 1 > numClasses) return `${targeted.join(' and ')} attack ${targets} target classes, but the model has only ${numClasses - 1} wrong classes to target`;
+  if (targeted.length && targets + 1 > numClasses)
+    return `${targeted.join(' and ')} attack ${targets} target classes, but the model has only ${numClasses - 1} wrong classes to target`;
   return null;
 }
 
 /** The components an `aa` run uses (the standard version's unless the budget names others). */
 function aaComponents(aa: AaBudget): string[] {
-  return aa.version === 'custom' ? aa.attacks ?? [] : AA_VERSIONS[aa.version ?? 'standard'];
+  return aa.version === 'custom' ? (aa.attacks ?? []) : AA_VERSIONS[aa.version ?? 'standard'];
 }
 
 /** Runs every check on the first n examples of `data`; an empty list when none fires. */
@@ -86,15 +88,25 @@ export function checkModel(model: tf.LayersModel, data: ArrayDataset, o: CheckOp
     const probabilities = looksLikeProbabilities(z, o.probabilityTolerance);
     z.dispose();
     if (probabilities) {
-      out.push({ check: 'probabilities', message: 'the model outputs a probability distribution (values in [0, 1], rows summing to 1): attacks and AutoAttack expect logits. Remove the final softmax before evaluating, or the cross-entropy gradients saturate and robustness is overestimated.' });
+      out.push({
+        check: 'probabilities',
+        message:
+          'the model outputs a probability distribution (values in [0, 1], rows summing to 1): attacks and AutoAttack expect logits. Remove the final softmax before evaluating, or the cross-entropy gradients saturate and robustness is overestimated.',
+      });
     }
     const spread = forwardPassSpread(model, x);
     if (spread.predictionsDiffer || spread.distance > (o.randomnessTolerance ?? 1e-4)) {
-      out.push({ check: 'randomness', message: `two forward passes on the same inputs differ (largest change of the normalised outputs ${spread.distance.toExponential(2)}${spread.predictionsDiffer ? ', and some predictions change' : ''}): a randomised model needs an evaluation that averages over its randomness (EOT); these attacks treat it as deterministic.` });
+      out.push({
+        check: 'randomness',
+        message: `two forward passes on the same inputs differ (largest change of the normalised outputs ${spread.distance.toExponential(2)}${spread.predictionsDiffer ? ', and some predictions change' : ''}): a randomised model needs an evaluation that averages over its randomness (EOT); these attacks treat it as deterministic.`,
+      });
     }
     const zero = zeroGradientCount(model, x, y);
     if (zero > 0) {
-      out.push({ check: 'zero-gradients', message: `${zero} of ${x.shape[0]} checked examples have an input gradient of exactly zero: gradient-based attacks cannot move them, so their robust accuracy is unreliable (a gradient-free attack such as Square tests them).` });
+      out.push({
+        check: 'zero-gradients',
+        message: `${zero} of ${x.shape[0]} checked examples have an input gradient of exactly zero: gradient-based attacks cannot move them, so their robust accuracy is unreliable (a gradient-free attack such as Square tests them).`,
+      });
     }
   } finally {
     tf.dispose([x, y]);

@@ -28,7 +28,10 @@ export interface RunImagesOptions {
  * The evaluated epoch the trainer kept as Best: the first highest robust accuracy on the validation
  * split when the run had one, else on the test subset (index into the evaluated records).
  */
-export function selectedBestIndex(records: Pick<EpochRecord, 'robustAcc' | 'valRobustAcc'>[]): { index: number; on: 'validation' | 'test' } {
+export function selectedBestIndex(records: Pick<EpochRecord, 'robustAcc' | 'valRobustAcc'>[]): {
+  index: number;
+  on: 'validation' | 'test';
+} {
   const onValidation = records.every((e) => typeof e.valRobustAcc === 'number');
   const by = records.map((e) => (onValidation ? (e.valRobustAcc as number) : (e.robustAcc as number)));
   return { index: by.indexOf(Math.max(...by)), on: onValidation ? 'validation' : 'test' };
@@ -55,19 +58,39 @@ function evaluatedRecords(dir: string): EpochRecord[] {
 export function runImages(dir: string, o: RunImagesOptions): { seed: number; flags: Uint8Array; source: string } {
   const seed = runSeed(dir);
   if (o.attack) {
-    const files = fs.readdirSync(dir).filter((f) => f.startsWith(`eval-${o.which}-`) && f.endsWith('.json') && !f.endsWith('.aa-state.json'));
-    const hits = files.map((f) => ({ f, row: readJson<EvalRow[]>(path.join(dir, f)).find((r) => r.attack === o.attack) })).filter((x) => x.row);
-    if (!hits.length) throw new PiatError('missing-file', `${dir}: no final evaluation of the ${o.which} weights with '${o.attack}' (eval-${o.which}-*.json; the pool's notebooks write them)`);
-    if (hits.length > 1) throw new PiatError('bad-value', `${dir}: several evaluations of the ${o.which} weights with '${o.attack}' (${hits.map((h) => h.f).join(', ')}); remove the stale ones`);
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith(`eval-${o.which}-`) && f.endsWith('.json') && !f.endsWith('.aa-state.json'));
+    const hits = files
+      .map((f) => ({ f, row: readJson<EvalRow[]>(path.join(dir, f)).find((r) => r.attack === o.attack) }))
+      .filter((x) => x.row);
+    if (!hits.length)
+      throw new PiatError(
+        'missing-file',
+        `${dir}: no final evaluation of the ${o.which} weights with '${o.attack}' (eval-${o.which}-*.json; the pool's notebooks write them)`,
+      );
+    if (hits.length > 1)
+      throw new PiatError(
+        'bad-value',
+        `${dir}: several evaluations of the ${o.which} weights with '${o.attack}' (${hits.map((h) => h.f).join(', ')}); remove the stale ones`,
+      );
     const p = hits[0].row?.perImage;
-    if (!p) throw new PiatError('bad-value', `${path.join(dir, hits[0].f)}: '${o.attack}' has no per-image results (evaluated before they were kept); delete the file to evaluate again`);
+    if (!p)
+      throw new PiatError(
+        'bad-value',
+        `${path.join(dir, hits[0].f)}: '${o.attack}' has no per-image results (evaluated before they were kept); delete the file to evaluate again`,
+      );
     return { seed, flags: perImageFlags(p), source: `${hits[0].f}, ${o.attack}` };
   }
   const records = evaluatedRecords(dir);
   const i = o.which === 'final' ? records.length - 1 : selectedBestIndex(records).index;
   const e = records[i];
   const p = e.perImage?.test?.[o.metric ?? 'robust'];
-  if (!p) throw new PiatError('bad-value', `${dir}: epoch ${e.epoch}'s record has no per-image ${o.metric ?? 'robust'} results (recorded before they were kept)`);
+  if (!p)
+    throw new PiatError(
+      'bad-value',
+      `${dir}: epoch ${e.epoch}'s record has no per-image ${o.metric ?? 'robust'} results (recorded before they were kept)`,
+    );
   return { seed, flags: perImageFlags(p), source: `epoch ${e.epoch} (${o.which})` };
 }
 

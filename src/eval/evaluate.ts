@@ -63,7 +63,9 @@ export function evaluate(model: tf.LayersModel, data: ArrayDataset, o: EvalOptio
     progress.tick(1, `${name} ${(100 * acc).toFixed(2)}%`);
     return { attack: name, accuracy: acc, n, seconds: (Date.now() - t0) / 1000, perImage: toPerImage(flags) };
   });
-  progress.finish(`evaluate · ${rows.map((r) => `${r.attack} ${(100 * r.accuracy).toFixed(2)}%`).join(' · ')} · ${n} images · ${formatSeconds((Date.now() - start) / 1000)}`);
+  progress.finish(
+    `evaluate · ${rows.map((r) => `${r.attack} ${(100 * r.accuracy).toFixed(2)}%`).join(' · ')} · ${n} images · ${formatSeconds((Date.now() - start) / 1000)}`,
+  );
   return rows;
 }
 

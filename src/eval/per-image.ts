@@ -31,18 +31,25 @@ export function toPerImage(flags: ArrayLike<boolean | number>, from = 0): PerIma
  * ceil(n/8) bytes, or a padding bit (beyond image n − 1) set.
  */
 export function perImageFlags(p: PerImage): Uint8Array {
-  if (!p || typeof p !== 'object') throw new PiatError('bad-value', `per-image data must be an object { from, n, bits }, got ${JSON.stringify(p)}`);
-  if (!isCount(p.from)) throw new PiatError('bad-value', `per-image data: from must be a non-negative integer, got ${JSON.stringify(p.from)}`);
+  if (!p || typeof p !== 'object')
+    throw new PiatError('bad-value', `per-image data must be an object { from, n, bits }, got ${JSON.stringify(p)}`);
+  if (!isCount(p.from))
+    throw new PiatError('bad-value', `per-image data: from must be a non-negative integer, got ${JSON.stringify(p.from)}`);
   if (!isCount(p.n)) throw new PiatError('bad-value', `per-image data: n must be a non-negative integer, got ${JSON.stringify(p.n)}`);
   if (typeof p.bits !== 'string') throw new PiatError('bad-value', `per-image data: bits must be a base64 string, got ${typeof p.bits}`);
   const bytes = Buffer.from(p.bits, 'base64');
   // Node's decoder skips what is not base64: re-encoding tells a clean string from a damaged one
   if (bytes.toString('base64') !== p.bits) {
-    throw new PiatError('bad-value', `per-image data: bits is not base64 (${p.bits.length} characters: ${JSON.stringify(p.bits.slice(0, 24))}${p.bits.length > 24 ? '…' : ''})`);
+    throw new PiatError(
+      'bad-value',
+      `per-image data: bits is not base64 (${p.bits.length} characters: ${JSON.stringify(p.bits.slice(0, 24))}${p.bits.length > 24 ? '…' : ''})`,
+    );
   }
   const want = Math.ceil(p.n / 8);
-  if (bytes.length !== want) throw new PiatError('bad-value', `per-image data: bits holds ${bytes.length} bytes, but ${p.n} images need exactly ${want}`);
-  if (p.n % 8 && bytes[want - 1] >> (p.n % 8)) throw new PiatError('bad-value', `per-image data: padding bits set after image ${p.n - 1} (last byte ${bytes[want - 1]})`);
+  if (bytes.length !== want)
+    throw new PiatError('bad-value', `per-image data: bits holds ${bytes.length} bytes, but ${p.n} images need exactly ${want}`);
+  if (p.n % 8 && bytes[want - 1] >> (p.n % 8))
+    throw new PiatError('bad-value', `per-image data: padding bits set after image ${p.n - 1} (last byte ${bytes[want - 1]})`);
   const out = new Uint8Array(p.n);
   for (let i = 0; i < p.n; i++) out[i] = (bytes[i >> 3] >> (i & 7)) & 1;
   return out;

@@ -35,17 +35,37 @@ export async function compareMethods(o: {
   progress?: boolean;
 }): Promise<MethodRun[]> {
   if (sweepMode() === 'slurm' && isPoolMeta(o.meta)) {
-    handOffPoolRuns({ root: o.root, meta: o.meta, runs: o.methods.map((m) => ({ label: m.name, runDir: path.join(o.root, runDirName(m.name)) })) });
+    handOffPoolRuns({
+      root: o.root,
+      meta: o.meta,
+      runs: o.methods.map((m) => ({ label: m.name, runDir: path.join(o.root, runDirName(m.name)) })),
+    });
   }
   const runs: MethodRun[] = [];
   for (const m of o.methods) {
     const model = o.model();
     const runDir = path.join(o.root, runDirName(m.name));
     const hold = m.holdOut ?? 0;
-    if (hold >= o.train.size) throw new PiatError('bad-config', `${m.name}: holding out ${hold} validation examples leaves none of the ${o.train.size} for training`);
+    if (hold >= o.train.size)
+      throw new PiatError(
+        'bad-config',
+        `${m.name}: holding out ${hold} validation examples leaves none of the ${o.train.size} for training`,
+      );
     const trainSet = hold ? o.train.take(o.train.size - hold) : o.train;
     const validation = hold ? o.train.slice(o.train.size - hold) : undefined;
-    const r = await train({ model, objective: m.objective(), hooks: m.hooks?.({ validation }) ?? [], train: trainSet, test: o.test, validation: o.validation, runDir, meta: { ...o.meta, method: m.name }, progress: o.progress, config: o.config, recordsOnly: true });
+    const r = await train({
+      model,
+      objective: m.objective(),
+      hooks: m.hooks?.({ validation }) ?? [],
+      train: trainSet,
+      test: o.test,
+      validation: o.validation,
+      runDir,
+      meta: { ...o.meta, method: m.name },
+      progress: o.progress,
+      config: o.config,
+      recordsOnly: true,
+    });
     model.dispose();
     runs.push({ method: m.name, records: r.records, runDir, oscillation: oscillation(r.records.map((x) => x.robustAcc ?? 0)) });
   }
@@ -54,11 +74,19 @@ export async function compareMethods(o: {
 
 /** A method's run folder name: "PIAT+NMSE λ=2" → piat-nmse-lambda-2. */
 export function runDirName(method: string): string {
-  return method.replace(/λ/g, 'lambda').replace(/β/g, 'beta').toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/\.(?!\d)/g, '');
+  return method
+    .replace(/λ/g, 'lambda')
+    .replace(/β/g, 'beta')
+    .toLowerCase()
+    .replace(/[^a-z0-9.]+/g, '-')
+    .replace(/\.(?!\d)/g, '');
 }
 
 /** Per-epoch rows {method, epoch, metric, accuracy} for curve charts. */
-export function accuracyCurves(runs: MethodRun[], robustLabel: string): { method: string; epoch: number; metric: string; accuracy: number }[] {
+export function accuracyCurves(
+  runs: MethodRun[],
+  robustLabel: string,
+): { method: string; epoch: number; metric: string; accuracy: number }[] {
   return runs.flatMap((r) =>
     r.records.flatMap((e) => [
       { method: r.method, epoch: e.epoch, metric: 'clean', accuracy: e.cleanAcc ?? NaN },

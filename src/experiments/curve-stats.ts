@@ -90,7 +90,9 @@ export function curveStats(seedRuns: SeededRuns[], n: number): CurveStats[] {
   const methods = seedRuns[0]?.runs.map((r) => r.method) ?? [];
   return methods.map((method) => {
     // only the evaluated epochs (a run with eval.every > 1 records null in between)
-    const runs = seedRuns.map((s) => s.runs.find((r) => r.method === method) as MethodRun).map((r) => ({ ...r, records: evaluatedRecords(r) }));
+    const runs = seedRuns
+      .map((s) => s.runs.find((r) => r.method === method) as MethodRun)
+      .map((r) => ({ ...r, records: evaluatedRecords(r) }));
     const robust = runs.map((r) => r.records.map((e) => e.robustAcc as number));
     const half = (v: number[]) => v.slice(0, Math.max(2, Math.ceil(v.length / 2)));
     const bestAt = robust.map((v) => v.indexOf(Math.max(...v)));
@@ -103,8 +105,14 @@ export function curveStats(seedRuns: SeededRuns[], n: number): CurveStats[] {
     const hasTrain = train.every((v) => v.length && v.every((x) => typeof x === 'number'));
     const out: CurveStats = {
       method,
-      best: summarizeSeeds(robust.map((v) => Math.max(...v)), n),
-      final: summarizeSeeds(robust.map((v) => v[v.length - 1]), n),
+      best: summarizeSeeds(
+        robust.map((v) => Math.max(...v)),
+        n,
+      ),
+      final: summarizeSeeds(
+        robust.map((v) => v[v.length - 1]),
+        n,
+      ),
       bestEpochs,
       fall: summarizeSeeds(robust.map((v) => fallAfterPeak(v))),
       earlyOscillation: summarizeSeeds(robust.map((v) => oscillation(half(v)).stdOfChanges)),
@@ -115,7 +123,10 @@ export function curveStats(seedRuns: SeededRuns[], n: number): CurveStats[] {
     };
     const images = runs.map((r) => robustImages(r.records));
     if (images.every((x): x is Uint8Array[] => x !== undefined)) {
-      const at = (pick: (rows: Uint8Array[], i: number) => ArrayLike<number>): SeedsByImage => ({ seeds, values: images.map((rows, i) => pick(rows, i)) });
+      const at = (pick: (rows: Uint8Array[], i: number) => ArrayLike<number>): SeedsByImage => ({
+        seeds,
+        values: images.map((rows, i) => pick(rows, i)),
+      });
       out.finalImages = at((rows) => rows[rows.length - 1]);
       out.bestImages = at((rows, i) => rows[selected[i].index]);
       out.bestVsFinal = pairedDifference(out.bestImages, out.finalImages);
@@ -169,7 +180,9 @@ export function curveRows(seedRuns: SeededRuns[], robustLabel: string, o: { trai
       Array.from({ length: epochs }, (_, i) => {
         const v = runs.map((r) => get(r.records[i])).filter((x): x is number => typeof x === 'number');
         if (!v.length) return [];
-        return [{ method, epoch: i + 1, metric, accuracy: v.reduce((a, b) => a + b, 0) / v.length, lo: Math.min(...v), hi: Math.max(...v) }];
+        return [
+          { method, epoch: i + 1, metric, accuracy: v.reduce((a, b) => a + b, 0) / v.length, lo: Math.min(...v), hi: Math.max(...v) },
+        ];
       }).flat(),
     );
   });

@@ -6,7 +6,16 @@
 import { Profile } from './profiles';
 import { poolConfig, PoolConfig, tableDatasets, trainPoolSeeds } from './pool';
 import { compareCurves, curveStats, CurveStats, SeededRuns } from './curve-stats';
-import { combineVerdicts, compareHigher, formatDifference, formatSummary, positiveVerdict, SeedSummary, Verdict, verdictLabel } from '../stats';
+import {
+  combineVerdicts,
+  compareHigher,
+  formatDifference,
+  formatSummary,
+  positiveVerdict,
+  SeedSummary,
+  Verdict,
+  verdictLabel,
+} from '../stats';
 
 export const FIG1_METHODS = ['PGD-AT', 'TRADES', 'MART', 'PIAT+NMSE'] as const;
 
@@ -66,7 +75,11 @@ export function fig1Claims(r: Fig1Result): Fig1Claims {
     // the fall is judged by Best (chosen on held-out images) against Final on the same test images, not by the curve's maximum
     const bf = s.bestVsFinal;
     out.overfits[s.method] = bf && s.bestSelectedOn === 'validation' ? bf.verdict : 'inconclusive';
-    note('falls', s.method, !bf ? { reason: 'no per-image results' } : s.bestSelectedOn !== 'validation' ? { reason: 'Best chosen on the test images' } : bf);
+    note(
+      'falls',
+      s.method,
+      !bf ? { reason: 'no per-image results' } : s.bestSelectedOn !== 'validation' ? { reason: 'Best chosen on the test images' } : bf,
+    );
     out.trainRises[s.method] = s.trainRobustRise ? positiveVerdict(s.trainRobustRise) : 'inconclusive';
     if (piat) {
       const measured = s.oscillationMeasured && piat.oscillationMeasured;
@@ -84,7 +97,9 @@ export function fig1Summary(r: Fig1Result): string {
   const c = fig1Claims(r);
   const seeds = r.seedRuns.length;
   const row = (claim: string, key: string, v: Record<string, Verdict>) =>
-    `| ${claim} | ${Object.entries(v).map(([m, x]) => `${m}: ${c.reasons[`${key} · ${m}`] ? verdictLabel({ verdict: x, reason: c.reasons[`${key} · ${m}`] }) : x}`).join(' · ')} | **${combineVerdicts(Object.values(v))}** |`;
+    `| ${claim} | ${Object.entries(v)
+      .map(([m, x]) => `${m}: ${c.reasons[`${key} · ${m}`] ? verdictLabel({ verdict: x, reason: c.reasons[`${key} · ${m}`] }) : x}`)
+      .join(' · ')} | **${combineVerdicts(Object.values(v))}** |`;
   return [
     '**Paper (Sec. I, Fig. 1, CIFAR-10):** PGD-AT, TRADES and MART show clear oscillation of robust accuracy early in training and robust overfitting late (robust test accuracy falls while training accuracy rises); PIAT(+NMSE) is smoother and ends higher.',
     '',
@@ -98,6 +113,8 @@ export function fig1Summary(r: Fig1Result): string {
     row('PIAT+NMSE ends with higher robust accuracy than', 'ends higher', c.piatEndsHigher),
     '',
     `Verdicts use 95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''}; accuracies are compared paired on the same ${r.config.testSize} test images (and seeds), Best (the epoch chosen on ${r.config.validationSize ? `${r.config.validationSize} held-out training images` : 'the test images themselves, which biases it'}) against Final for the fall. A difference inside its interval is **inconclusive**${seeds === 1 ? '; with one seed the training spread is unknown, so every verdict is inconclusive (1 seed)' : ''}.` +
-      (r.profile === 'paper' ? '' : ` (Small CNN on ${r.config.dataset} at ε = ${r.config.attack.eps}: a qualitative check, not the paper's CIFAR-10 numbers.)`),
+      (r.profile === 'paper'
+        ? ''
+        : ` (Small CNN on ${r.config.dataset} at ε = ${r.config.attack.eps}: a qualitative check, not the paper's CIFAR-10 numbers.)`),
   ].join('\n');
 }

@@ -22,7 +22,10 @@ export interface MethodLandscape {
 }
 
 /** Trains (or re-uses) the two models and computes (or re-uses) their landscapes. */
-export async function runLandscapes(profile: Profile, o: { config?: LandscapeConfig; progress?: boolean } = {}): Promise<MethodLandscape[]> {
+export async function runLandscapes(
+  profile: Profile,
+  o: { config?: LandscapeConfig; progress?: boolean } = {},
+): Promise<MethodLandscape[]> {
   const lc = o.config ?? recipe(LANDSCAPE_PROFILES, profile);
   const pc = poolConfig(profile, { dataset: tableDatasets(profile, ['cifar10'])[0], arch: 'resnet18' });
   const data = poolData(pc);
@@ -38,8 +41,14 @@ export async function runLandscapes(profile: Profile, o: { config?: LandscapeCon
     }
     const model = await loadModel(dir);
     const { x, y } = data.test.head(lc.n);
-    const landscape = lossLandscape(model, x, y, { range: lc.range, resolution: lc.resolution, seed: lc.seed, attack: pc.evalAttack, progress: o.progress,
-      label: `${run.method} · loss landscape, PGD-${pc.evalAttack.steps} on ${lc.n} test images, points` });
+    const landscape = lossLandscape(model, x, y, {
+      range: lc.range,
+      resolution: lc.resolution,
+      seed: lc.seed,
+      attack: pc.evalAttack,
+      progress: o.progress,
+      label: `${run.method} · loss landscape, PGD-${pc.evalAttack.steps} on ${lc.n} test images, points`,
+    });
     tf.dispose([x, y]);
     model.dispose();
     writeFileAtomic(cache, JSON.stringify({ coords: landscape.coords, loss: Array.from(landscape.loss) }));
@@ -82,7 +91,11 @@ export function landscapeSummary(ls: MethodLandscape[], profile: Profile): strin
   if (at && pi) {
     const flatter = pi.meanRise < at.meanRise;
     // one seed and one pair of directions: there is no spread to hold the difference against
-    lines.push('', `**Here:** the mean rise of the loss around θ* is ${f(pi.meanRise)} for PIAT and ${f(at.meanRise)} for PGD-AT (PIAT ${flatter ? 'flatter' : 'not flatter'}): the flatness claim is **inconclusive** — one seed and one pair of directions give no uncertainty to compare the difference with.` + (profile !== 'paper' ? ' (Small CNN on Fashion-MNIST, few epochs, a coarse grid: a qualitative check.)' : ''));
+    lines.push(
+      '',
+      `**Here:** the mean rise of the loss around θ* is ${f(pi.meanRise)} for PIAT and ${f(at.meanRise)} for PGD-AT (PIAT ${flatter ? 'flatter' : 'not flatter'}): the flatness claim is **inconclusive** — one seed and one pair of directions give no uncertainty to compare the difference with.` +
+        (profile !== 'paper' ? ' (Small CNN on Fashion-MNIST, few epochs, a coarse grid: a qualitative check.)' : ''),
+    );
   }
   return lines.join('\n');
 }

@@ -5,11 +5,36 @@
  */
 import { DatasetName } from '../data/images';
 import { Profile } from './profiles';
-import { aaLabel, evaluateRun, PoolArch, PoolConfig, poolConfig, poolData, PoolMethod, poolSeeds, reportedSeeds, tableDatasets, trainPoolSeeds } from './pool';
+import {
+  aaLabel,
+  evaluateRun,
+  PoolArch,
+  PoolConfig,
+  poolConfig,
+  poolData,
+  PoolMethod,
+  poolSeeds,
+  reportedSeeds,
+  tableDatasets,
+  trainPoolSeeds,
+} from './pool';
 import { MethodRun } from './compare-methods';
 import { bestFinalDiff, EvalRow } from '../eval/evaluate';
 import { perImageFlags } from '../eval/per-image';
-import { claimIs, compareHigher, Comparison, formatDifference, formatSummary, pairedDifference, PairedDifference, SeedsByImage, SeedSummary, summarizeSeeds, Verdict, verdictLabel } from '../stats';
+import {
+  claimIs,
+  compareHigher,
+  Comparison,
+  formatDifference,
+  formatSummary,
+  pairedDifference,
+  PairedDifference,
+  SeedsByImage,
+  SeedSummary,
+  summarizeSeeds,
+  Verdict,
+  verdictLabel,
+} from '../stats';
 
 export interface MethodsResult {
   profile: Profile;
@@ -57,7 +82,12 @@ export interface BestFinalRow {
  * Trains (or re-uses) the methods on one dataset for every seed of the profile and evaluates their
  * Best and Final weights; rows are means over seeds, stats carry the spread and intervals.
  */
-export async function runMethodsOn(profile: Profile, dataset: DatasetName, methods: (string | PoolMethod)[], o: { arch?: PoolArch; progress?: boolean } = {}): Promise<MethodsResult> {
+export async function runMethodsOn(
+  profile: Profile,
+  dataset: DatasetName,
+  methods: (string | PoolMethod)[],
+  o: { arch?: PoolArch; progress?: boolean } = {},
+): Promise<MethodsResult> {
   const config = poolConfig(profile, { dataset, arch: o.arch });
   const data = poolData(config);
   const seedRuns = await trainPoolSeeds(profile, config, methods, { progress: o.progress, data, evaluate: true });
@@ -70,12 +100,27 @@ export async function runMethodsOn(profile: Profile, dataset: DatasetName, metho
         const p = evalRows.find((x) => x.attack === attack)?.perImage;
         return p ? perImageFlags(p) : undefined;
       };
-      for (const r of bestFinalDiff(best.rows, final.rows)) rows.push({ dataset: config.dataset, method: run.method, ...r, seed, bestImages: images(best.rows, r.attack), finalImages: images(final.rows, r.attack) });
+      for (const r of bestFinalDiff(best.rows, final.rows))
+        rows.push({
+          dataset: config.dataset,
+          method: run.method,
+          ...r,
+          seed,
+          bestImages: images(best.rows, r.attack),
+          finalImages: images(final.rows, r.attack),
+        });
     }
     perSeed.push(rows);
   }
   const stats = seedStats(perSeed, config.final.n);
-  const rows = stats.map((x) => ({ dataset: x.dataset, method: x.method, attack: x.attack, best: 100 * x.best.mean, final: 100 * x.final.mean, diff: 100 * x.diff.mean }));
+  const rows = stats.map((x) => ({
+    dataset: x.dataset,
+    method: x.method,
+    attack: x.attack,
+    best: 100 * x.best.mean,
+    final: 100 * x.final.mean,
+    diff: 100 * x.diff.mean,
+  }));
   return { profile, dataset: config.dataset, config, runs: seedRuns[0].runs, seedRuns, rows, stats };
 }
 
@@ -87,8 +132,14 @@ export function seedStats(perSeed: BestFinalRow[][], n: number): BestFinalStats[
       dataset: r0.dataset,
       method: r0.method,
       attack: r0.attack,
-      best: summarizeSeeds(same.map((r) => r.best / 100), n),
-      final: summarizeSeeds(same.map((r) => r.final / 100), n),
+      best: summarizeSeeds(
+        same.map((r) => r.best / 100),
+        n,
+      ),
+      final: summarizeSeeds(
+        same.map((r) => r.final / 100),
+        n,
+      ),
       diff: summarizeSeeds(same.map((r) => r.diff / 100)),
       ...perImageOf(same),
     };
@@ -99,11 +150,21 @@ export function seedStats(perSeed: BestFinalRow[][], n: number): BestFinalStats[
 function perImageOf(same: BestFinalRow[]): Pick<BestFinalStats, 'perImage'> {
   if (!same.every((r) => r.bestImages && r.finalImages && r.seed !== undefined)) return {};
   const seeds = same.map((r) => r.seed as number);
-  return { perImage: { best: { seeds, values: same.map((r) => r.bestImages as Uint8Array) }, final: { seeds, values: same.map((r) => r.finalImages as Uint8Array) } } };
+  return {
+    perImage: {
+      best: { seeds, values: same.map((r) => r.bestImages as Uint8Array) },
+      final: { seeds, values: same.map((r) => r.finalImages as Uint8Array) },
+    },
+  };
 }
 
 /** The same over the datasets a table uses at this profile (the paper's at `paper`, Fashion-MNIST otherwise). */
-export async function runMethodsTable(profile: Profile, paperDatasets: DatasetName[], methods: (string | PoolMethod)[], o: { arch?: PoolArch; progress?: boolean } = {}): Promise<MethodsResult[]> {
+export async function runMethodsTable(
+  profile: Profile,
+  paperDatasets: DatasetName[],
+  methods: (string | PoolMethod)[],
+  o: { arch?: PoolArch; progress?: boolean } = {},
+): Promise<MethodsResult[]> {
   const out: MethodsResult[] = [];
   for (const d of tableDatasets(profile, paperDatasets)) out.push(await runMethodsOn(profile, d, methods, o));
   return out;
@@ -114,7 +175,11 @@ const ATTACK_TITLES: Record<string, string> = { clean: 'Clean', pgd20: 'PGD20', 
 /** Table I's columns for one attack: "<Attack> best", "<Attack> final" and "<Attack> diff". */
 export function bestFinalColumns<T>(attack: string, v: { best: T; final: T; diff: T }): [string, T][] {
   const t = ATTACK_TITLES[attack] ?? attack;
-  return [[`${t} best`, v.best], [`${t} final`, v.final], [`${t} diff`, v.diff]];
+  return [
+    [`${t} best`, v.best],
+    [`${t} final`, v.final],
+    [`${t} diff`, v.diff],
+  ];
 }
 
 /**
@@ -126,7 +191,8 @@ export function bestFinalWide(results: MethodsResult[]): Record<string, string |
     [...new Set(r.rows.map((x) => x.method))].map((method) => {
       const row: Record<string, string | number> = { dataset: r.dataset, method };
       if (r.seedRuns.length > 1) {
-        for (const x of r.stats.filter((y) => y.method === method)) for (const [k, v] of bestFinalColumns(x.attack, x)) row[k] = formatSummary(v, { digits: 2, interval: false });
+        for (const x of r.stats.filter((y) => y.method === method))
+          for (const [k, v] of bestFinalColumns(x.attack, x)) row[k] = formatSummary(v, { digits: 2, interval: false });
       } else {
         for (const x of r.rows.filter((y) => y.method === method)) for (const [k, v] of bestFinalColumns(x.attack, x)) row[k] = v;
       }
@@ -167,7 +233,13 @@ export function statOf(r: MethodsResult, method: string, attack: string): BestFi
  * missing): paired on the test images (and on seeds both ran) when both have per-image results,
  * otherwise from the summaries alone (older evaluations; `unpaired` says so).
  */
-export function compareMethodsOn(r: MethodsResult, a: string, b: string, attack: string, which: 'best' | 'final'): MethodComparison | undefined {
+export function compareMethodsOn(
+  r: MethodsResult,
+  a: string,
+  b: string,
+  attack: string,
+  which: 'best' | 'final',
+): MethodComparison | undefined {
   const x = statOf(r, a, attack);
   const y = statOf(r, b, attack);
   if (!x || !y) return undefined;
@@ -204,7 +276,9 @@ export function formatComparison(c: MethodComparison): string {
 export function verdictSentence(v: Verdict, r: MethodsResult): string {
   const seeds = r.seedRuns.length;
   const paired = r.stats.every((x) => x.perImage);
-  const design = paired ? `, differences paired on the same images${seeds > 1 ? ' and seeds' : ''}` : ', unpaired: evaluations without per-image results';
+  const design = paired
+    ? `, differences paired on the same images${seeds > 1 ? ' and seeds' : ''}`
+    : ', unpaired: evaluations without per-image results';
   return `The claim ${claimIs(v)} (95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''} and ${r.config.final.n} test images${design}; a difference inside its interval is inconclusive${seeds === 1 ? ', and with one seed every comparison is (the training spread is unknown)' : ''}).`;
 }
 
@@ -223,7 +297,15 @@ export function accuracyBars(results: MethodsResult[], attacks: string[], which:
   return results.flatMap((r) =>
     r.rows
       .filter((x) => attacks.includes(x.attack))
-      .flatMap((x) => which.map((w) => ({ dataset: r.dataset, method: x.method, attack: ATTACK_TITLES[x.attack] ?? x.attack, which: w, accuracy: x[w] / 100 }))),
+      .flatMap((x) =>
+        which.map((w) => ({
+          dataset: r.dataset,
+          method: x.method,
+          attack: ATTACK_TITLES[x.attack] ?? x.attack,
+          which: w,
+          accuracy: x[w] / 100,
+        })),
+      ),
   );
 }
 
@@ -236,20 +318,28 @@ export function evaluationNote(c: PoolConfig): string {
 /** Two decimals, or '–' for a missing value (the summaries' tables). */
 export const fmt2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
 
-
 /** The methods ordered by a column, best first. */
 export function rankBy(rows: Record<string, string | number>[], column: string): string[] {
   return [...rows].sort((a, b) => (b[column] as number) - (a[column] as number)).map((r) => r.method as string);
 }
 
 /** For each pair (base, PIAT+base) present: does PIAT raise the given column? */
-export function piatGains(rows: Record<string, string | number>[], column: string): { base: string; without: number; with: number; gain: number }[] {
+export function piatGains(
+  rows: Record<string, string | number>[],
+  column: string,
+): { base: string; without: number; with: number; gain: number }[] {
   const out: { base: string; without: number; with: number; gain: number }[] = [];
   for (const r of rows) {
     const name = r.method as string;
     const piatName = name === 'PGD-AT' ? 'PIAT' : `PIAT+${name}`;
     const p = rows.find((x) => x.method === piatName && x.dataset === r.dataset);
-    if (p) out.push({ base: name, without: r[column] as number, with: p[column] as number, gain: (p[column] as number) - (r[column] as number) });
+    if (p)
+      out.push({
+        base: name,
+        without: r[column] as number,
+        with: p[column] as number,
+        gain: (p[column] as number) - (r[column] as number),
+      });
   }
   return out;
 }
@@ -258,6 +348,7 @@ export function piatGains(rows: Record<string, string | number>[], column: strin
 function seedNote(c: PoolConfig): string {
   const all = poolSeeds(c);
   const used = reportedSeeds(c);
-  if (used.length < all.length) return ` Seed${used.length > 1 ? 's' : ''} ${used.join(', ')} only, of the profile's ${all.join(', ')} (PIAT_SEEDS)${used.length > 1 ? ': tables show mean ± std over these' : ': no spread over seeds, intervals from the test images alone'}.`;
+  if (used.length < all.length)
+    return ` Seed${used.length > 1 ? 's' : ''} ${used.join(', ')} only, of the profile's ${all.join(', ')} (PIAT_SEEDS)${used.length > 1 ? ': tables show mean ± std over these' : ': no spread over seeds, intervals from the test images alone'}.`;
   return all.length > 1 ? ` Seeds ${all.join(', ')}: tables show mean ± std over seeds.` : '';
 }

@@ -153,9 +153,11 @@ export function methodLabel(name: string, v: MethodVariant = {}): string {
  */
 function contextOptions(m: Method, c: MethodContext): Record<string, unknown> {
   const fromContext =
-    m.objective === 'cfa' && c.cfaBeginEpoch !== undefined ? { beginEpoch: c.cfaBeginEpoch }
-    : m.objective === 'mail' ? { burnInEpochs: c.mailBurnInEpochs ?? mailBurnInEpochs(c.epochs) }
-    : {};
+    m.objective === 'cfa' && c.cfaBeginEpoch !== undefined
+      ? { beginEpoch: c.cfaBeginEpoch }
+      : m.objective === 'mail'
+        ? { burnInEpochs: c.mailBurnInEpochs ?? mailBurnInEpochs(c.epochs) }
+        : {};
   return { attack: c.attack, ...fromContext, ...c.objectiveOptions?.[m.objective] };
 }
 
@@ -166,7 +168,12 @@ export function buildMethod(name: string, m: Method, c: MethodContext): MethodSp
   }
   if (m.ap && !c.apPatch) throw new PiatError('bad-config', `${name}: A&P needs the ViT's patch size (apPatch)`);
   const objective = m.ap
-    ? () => makeObjective('ap', { base: m.objective as 'pgd-at' | 'trades' | 'mart', patch: c.apPatch as number, rampEpochs: c.apRampEpochs, attack: c.attack }, c)
+    ? () =>
+        makeObjective(
+          'ap',
+          { base: m.objective as 'pgd-at' | 'trades' | 'mart', patch: c.apPatch as number, rampEpochs: c.apRampEpochs, attack: c.attack },
+          c,
+        )
     : () => makeObjective(m.objective, { ...contextOptions(m, c), ...m.options }, c);
   const hooks = (ctx: { validation?: ArrayDataset }): TrainerHook[] => {
     const hs: TrainerHook[] = [];
@@ -174,7 +181,8 @@ export function buildMethod(name: string, m: Method, c: MethodContext): MethodSp
     if (m.averaging === 'swa') hs.push(averagingHook({ kind: 'swa', startEpoch: Math.floor(c.epochs / 2) }));
     if (m.averaging === 'ema') hs.push(averagingHook({ kind: 'ema' }));
     // FAWA validates with PGD-10 at the training threat model, as the authors do
-    if (m.averaging === 'fawa' && ctx.validation) hs.push(averagingHook({ kind: 'fawa' }, { validation: ctx.validation, attack: { ...c.attack, steps: 10, randomStart: true } }));
+    if (m.averaging === 'fawa' && ctx.validation)
+      hs.push(averagingHook({ kind: 'fawa' }, { validation: ctx.validation, attack: { ...c.attack, steps: 10, randomStart: true } }));
     return hs;
   };
   return { name, objective, hooks, holdOut: m.averaging === 'fawa' ? c.cfaValidation : undefined };

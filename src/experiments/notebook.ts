@@ -33,9 +33,16 @@ export function profileLine({ profile, backend }: NotebookStart, data: string): 
  * "**Paper reported (Table IV, ViT-B, AA):** PGD-AT 48.99, PGD-AT+A&P 49.67, …": the paper's numbers
  * for a header, read from paper-values.ts (the one place they are typed out).
  */
-export function paperReported(title: string, table: PaperRow[], group: string, metric: 'clean' | 'pgd20' | 'aa', methods?: string[]): string {
+export function paperReported(
+  title: string,
+  table: PaperRow[],
+  group: string,
+  metric: 'clean' | 'pgd20' | 'aa',
+  methods?: string[],
+): string {
   const rows = table.filter((r) => r.group === group && (!methods || methods.includes(r.method)));
-  if (!rows.length) throw new PiatError('bad-input', `paperReported: the table has no rows for ${group}${methods ? ` and ${methods.join(', ')}` : ''}`);
+  if (!rows.length)
+    throw new PiatError('bad-input', `paperReported: the table has no rows for ${group}${methods ? ` and ${methods.join(', ')}` : ''}`);
   return `**Paper reported (${title}):** ${rows.map((r) => `${r.method} ${r[metric].toFixed(2)}`).join(', ')}.`;
 }
 

@@ -40,9 +40,20 @@ export const OVERFIT_FALL = 0.03;
 export const OVERFIT_MIN_TEST = 1000;
 
 /** The profile's attacks (training PGD-5 at step 2.5ε/5, evaluation PGD-10 at step ε/4) at another ε. */
-const threat = (eps: number): Partial<PoolConfig> => ({ attack: { eps, alpha: (2.5 * eps) / 5, steps: 5 }, evalAttack: { eps, alpha: eps / 4, steps: 10 } });
+const threat = (eps: number): Partial<PoolConfig> => ({
+  attack: { eps, alpha: (2.5 * eps) / 5, steps: 5 },
+  evalAttack: { eps, alpha: eps / 4, steps: 10 },
+});
 
-const search = (epochs: number, o: Partial<PoolConfig>): Partial<PoolConfig> => ({ epochs, lrSchedule: paperLinearDecay(epochs), validationSize: 0, trainEvalSize: 500, testSize: 1000, evalEvery: 1, ...o });
+const search = (epochs: number, o: Partial<PoolConfig>): Partial<PoolConfig> => ({
+  epochs,
+  lrSchedule: paperLinearDecay(epochs),
+  validationSize: 0,
+  trainEvalSize: 500,
+  testSize: 1000,
+  evalEvery: 1,
+  ...o,
+});
 
 /** The settings tried, in the order they were tried (notebooks/11-overfitting-search.ipynb shows their curves). */
 export const SEARCH_SETTINGS: SearchSetting[] = [
@@ -50,39 +61,94 @@ export const SEARCH_SETTINGS: SearchSetting[] = [
   { name: 'n1000-w32-b64-e40', overrides: search(40, { arch: 'small-cnn', trainSize: 1000, widths: [32, 64, 128], batchSize: 64 }) },
   { name: 'n500-w32-b50-e40', overrides: search(40, { arch: 'small-cnn', trainSize: 500, widths: [32, 64, 128], batchSize: 50 }) },
   // 40 epochs of 500 images are only 400 steps: five times the steps, evaluated every fifth epoch
-  { name: 'n500-w32-b50-e200-every5', overrides: search(200, { arch: 'small-cnn', trainSize: 500, widths: [32, 64, 128], batchSize: 50, evalEvery: 5 }) },
+  {
+    name: 'n500-w32-b50-e200-every5',
+    overrides: search(200, { arch: 'small-cnn', trainSize: 500, widths: [32, 64, 128], batchSize: 50, evalEvery: 5 }),
+  },
   // the global-average-pooled small CNN never fits its adversarial examples (75 % after 2000 steps):
   // TRADES' CNN with a fully connected head does (95 %), and its robust test accuracy then falls
   { name: 'cnnfc-n500-b50-e60-every3', overrides: search(60, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 3 }) },
   { name: 'cnnfc-n500-b50-e120-every10', overrides: {}, pool: true },
   // the profile's setting fell by >= 3 points in 1 seed of 3: fewer images overfit sooner and further
-  { name: 'cnnfc-n300-b50-e120-every10', overrides: search(120, { arch: 'cnn-fc', trainSize: 300, trainEvalSize: 300, batchSize: 50, evalEvery: 10 }) },
+  {
+    name: 'cnnfc-n300-b50-e120-every10',
+    overrides: search(120, { arch: 'cnn-fc', trainSize: 300, trainEvalSize: 300, batchSize: 50, evalEvery: 10 }),
+  },
   // fewer images lowered the peak as much as the end: two levers that act on the fall itself — a
   // larger threat (robust overfitting grows with ε on CIFAR-10, Rice et al. 2020) and no weight decay
-  { name: 'cnnfc-n500-b50-e120-every10-eps0.2', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, ...threat(0.2) }) },
-  { name: 'cnnfc-n500-b50-e120-every10-wd0', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, weightDecay: 0 }) },
-  { name: 'cnnfc-n500-b50-e120-every10-eps0.2-wd0', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, weightDecay: 0, ...threat(0.2) }) },
+  {
+    name: 'cnnfc-n500-b50-e120-every10-eps0.2',
+    overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, ...threat(0.2) }),
+  },
+  {
+    name: 'cnnfc-n500-b50-e120-every10-wd0',
+    overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, weightDecay: 0 }),
+  },
+  {
+    name: 'cnnfc-n500-b50-e120-every10-eps0.2-wd0',
+    overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, weightDecay: 0, ...threat(0.2) }),
+  },
   // neither lever deepened the fall; the rest of the profile's knobs, one at a time: a longer constant-LR phase, a larger or smaller LR, smaller batches (twice
   // the steps), a stronger training attack, an ε between, and denser evaluation around the peak
   { name: 'cnnfc-n500-b50-e200-every10', overrides: search(200, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10 }) },
-  { name: 'cnnfc-n500-b50-e120-every10-lr0.1', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, lr: 0.1 }) },
-  { name: 'cnnfc-n500-b50-e120-every10-lr0.02', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, lr: 0.02 }) },
+  {
+    name: 'cnnfc-n500-b50-e120-every10-lr0.1',
+    overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, lr: 0.1 }),
+  },
+  {
+    name: 'cnnfc-n500-b50-e120-every10-lr0.02',
+    overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, lr: 0.02 }),
+  },
   { name: 'cnnfc-n500-b25-e120-every10', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 25, evalEvery: 10 }) },
-  { name: 'cnnfc-n500-b50-e120-every10-pgd10', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, attack: { eps: 0.1, alpha: 0.025, steps: 10 } }) },
-  { name: 'cnnfc-n500-b50-e120-every10-eps0.15', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, ...threat(0.15) }) },
+  {
+    name: 'cnnfc-n500-b50-e120-every10-pgd10',
+    overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, attack: { eps: 0.1, alpha: 0.025, steps: 10 } }),
+  },
+  {
+    name: 'cnnfc-n500-b50-e120-every10-eps0.15',
+    overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, ...threat(0.15) }),
+  },
   // the profile's training evaluated twice as often: the 3-evaluation moving average then spans 15
   // epochs, not 30, and flattens the peak less (the training losses equal the profile's at all 120
   // epochs in seeds 1–3, bit for bit: evaluation neither draws from the training's random stream nor
   // touches the weights)
-  { name: 'cnnfc-n500-b50-e120-every5', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 5 }), remeasures: 'cnnfc-n500-b50-e120-every10' },
+  {
+    name: 'cnnfc-n500-b50-e120-every5',
+    overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 5 }),
+    remeasures: 'cnnfc-n500-b50-e120-every10',
+  },
   // capacity, the one lever not yet pulled — the head that memorises, four times as wide
   // (200 → 800: the head's 0.25 M parameters → 1.47 M; the convolutions, and so the cost, nearly unchanged)
-  { name: 'cnnfc-fc800-n500-b50-e120-every10', overrides: search(120, { arch: 'cnn-fc', fcWidth: 800, trainSize: 500, batchSize: 50, evalEvery: 10 }) },
+  {
+    name: 'cnnfc-fc800-n500-b50-e120-every10',
+    overrides: search(120, { arch: 'cnn-fc', fcWidth: 800, trainSize: 500, batchSize: 50, evalEvery: 10 }),
+  },
   // the paired test (Best chosen on 500 held-out training images against Final, on the same 1000
   // test images): Rice et al.'s shape of robust overfitting, a step decay early (÷10 at epoch 30)
   // and 90 epochs at the small LR after it, with 500 and with 250 training images
-  { name: 'cnnfc-n500-b50-e120-step30-val500', overrides: search(120, { arch: 'cnn-fc', trainSize: 500, batchSize: 50, evalEvery: 10, validationSize: 500, lrSchedule: { kind: 'piecewise', milestones: [30] } }) },
-  { name: 'cnnfc-n250-b50-e120-step30-val500', overrides: search(120, { arch: 'cnn-fc', trainSize: 250, trainEvalSize: 250, batchSize: 50, evalEvery: 10, validationSize: 500, lrSchedule: { kind: 'piecewise', milestones: [30] } }) },
+  {
+    name: 'cnnfc-n500-b50-e120-step30-val500',
+    overrides: search(120, {
+      arch: 'cnn-fc',
+      trainSize: 500,
+      batchSize: 50,
+      evalEvery: 10,
+      validationSize: 500,
+      lrSchedule: { kind: 'piecewise', milestones: [30] },
+    }),
+  },
+  {
+    name: 'cnnfc-n250-b50-e120-step30-val500',
+    overrides: search(120, {
+      arch: 'cnn-fc',
+      trainSize: 250,
+      trainEvalSize: 250,
+      batchSize: 50,
+      evalEvery: 10,
+      validationSize: 500,
+      lrSchedule: { kind: 'piecewise', milestones: [30] },
+    }),
+  },
 ];
 
 /** A setting at a profile: the overfit-scale setting itself, or (smoke) the same shape shrunk to seconds. */
@@ -90,7 +156,19 @@ export function searchConfig(profile: Profile, s: SearchSetting, seed: number): 
   const base = poolConfig('overfit');
   // the profile's own setting keeps the profile's seed list, so its runs land in the pool's folders
   const c: PoolConfig = { ...base, ...s.overrides, seed, seeds: s.pool ? base.seeds : [seed] };
-  if (profile === 'smoke') return { ...c, trainSize: 128, testSize: 64, trainEvalSize: 64, validationSize: 0, epochs: 3, lrSchedule: paperLinearDecay(3), widths: [8, 16, 32], batchSize: 64, evalEvery: 1 };
+  if (profile === 'smoke')
+    return {
+      ...c,
+      trainSize: 128,
+      testSize: 64,
+      trainEvalSize: 64,
+      validationSize: 0,
+      epochs: 3,
+      lrSchedule: paperLinearDecay(3),
+      widths: [8, 16, 32],
+      batchSize: 64,
+      evalEvery: 1,
+    };
   return c;
 }
 
@@ -128,7 +206,11 @@ export interface SearchRun {
 
 function findSetting(name: string): SearchSetting {
   const s = SEARCH_SETTINGS.find((x) => x.name === name);
-  if (!s) throw new PiatError('unknown-option', `Unknown search setting '${name}'. Expected one of: ${SEARCH_SETTINGS.map((x) => x.name).join(', ')}.`);
+  if (!s)
+    throw new PiatError(
+      'unknown-option',
+      `Unknown search setting '${name}'. Expected one of: ${SEARCH_SETTINGS.map((x) => x.name).join(', ')}.`,
+    );
   return s;
 }
 
@@ -165,7 +247,11 @@ export function defaultSearchSeeds(finishedOnly: boolean): number[] {
 }
 
 /** The (setting, seed) pairs that have not finished, with their state: what a `finishedOnly` search leaves out. */
-export function unfinishedSearchRuns(profile: Profile, settings: string[] = SEARCH_SETTINGS.map((x) => x.name), seeds: number[] = defaultSearchSeeds(true)): { setting: string; seed: number; state: 'partial' | 'not started' }[] {
+export function unfinishedSearchRuns(
+  profile: Profile,
+  settings: string[] = SEARCH_SETTINGS.map((x) => x.name),
+  seeds: number[] = defaultSearchSeeds(true),
+): { setting: string; seed: number; state: 'partial' | 'not started' }[] {
   return settings.flatMap((setting) =>
     seeds.flatMap((seed) => {
       const state = searchRunState(profile, setting, seed);
@@ -189,7 +275,10 @@ export function unfinishedNote(profile: Profile, left: { setting: string; seed: 
  * Trains (or re-uses) PGD-AT for each named setting and seed. `finishedOnly`: re-open the runs that
  * have finished and skip the rest (nothing trains; `searchRunState` says what was skipped).
  */
-export async function runOverfitSearch(profile: Profile, o: { settings?: string[]; seeds?: number[]; progress?: boolean; finishedOnly?: boolean } = {}): Promise<SearchRun[]> {
+export async function runOverfitSearch(
+  profile: Profile,
+  o: { settings?: string[]; seeds?: number[]; progress?: boolean; finishedOnly?: boolean } = {},
+): Promise<SearchRun[]> {
   const names = o.settings ?? SEARCH_SETTINGS.map((s) => s.name);
   const out: SearchRun[] = [];
   for (const name of names) {
@@ -238,7 +327,19 @@ export function searchVerdict(r: SearchRun): SearchVerdict {
   const trainAtPeak = train[peakAt];
   const trainFinal = train[train.length - 1];
   const rises = trainAtPeak !== null && trainFinal !== null && trainFinal > trainAtPeak;
-  return { setting: r.setting, seed: r.seed, testImages: r.config.testSize, evalEvery: r.config.evalEvery ?? 1, peak, peakEpoch, final: rob[rob.length - 1], fall, trainAtPeak, trainFinal, overfits: fall >= OVERFIT_FALL && r.config.testSize >= OVERFIT_MIN_TEST && rises };
+  return {
+    setting: r.setting,
+    seed: r.seed,
+    testImages: r.config.testSize,
+    evalEvery: r.config.evalEvery ?? 1,
+    peak,
+    peakEpoch,
+    final: rob[rob.length - 1],
+    fall,
+    trainAtPeak,
+    trainFinal,
+    overfits: fall >= OVERFIT_FALL && r.config.testSize >= OVERFIT_MIN_TEST && rises,
+  };
 }
 
 /** Per-epoch rows {setting, seed, epoch, metric, accuracy} for the search's curves. */
@@ -246,7 +347,13 @@ export function searchCurves(runs: SearchRun[]) {
   return runs.flatMap((r) =>
     evaluatedRecords(r.run).flatMap((e) => [
       { setting: r.setting, seed: r.seed, epoch: e.epoch, metric: 'robust, test', accuracy: e.robustAcc ?? NaN },
-      { setting: r.setting, seed: r.seed, epoch: e.epoch, metric: 'robust, training images', accuracy: typeof e.trainRobustAcc === 'number' ? e.trainRobustAcc : NaN },
+      {
+        setting: r.setting,
+        seed: r.seed,
+        epoch: e.epoch,
+        metric: 'robust, training images',
+        accuracy: typeof e.trainRobustAcc === 'number' ? e.trainRobustAcc : NaN,
+      },
       { setting: r.setting, seed: r.seed, epoch: e.epoch, metric: 'clean, test', accuracy: e.cleanAcc ?? NaN },
     ]),
   );
@@ -263,13 +370,33 @@ function searchChartRows(runs: SearchRun[]) {
 export function searchCharts(runs: SearchRun[]): VegaLiteSpec[] {
   const rows = searchChartRows(runs);
   return [...new Set(rows.map((r) => r.setting))].map((s) =>
-    lineChart(rows.filter((r) => r.setting === s), { title: `${s}: robust accuracy per epoch (PGD-10)`, x: 'epoch', y: 'accuracy', color: 'run', percent: true, width: 520, height: 220 }),
+    lineChart(
+      rows.filter((r) => r.setting === s),
+      {
+        title: `${s}: robust accuracy per epoch (PGD-10)`,
+        x: 'epoch',
+        y: 'accuracy',
+        color: 'run',
+        percent: true,
+        width: 520,
+        height: 220,
+      },
+    ),
   );
 }
 
 /** Every setting in one faceted figure (`piat overfit-search --svg FILE`). */
 export function searchFigure(runs: SearchRun[]): VegaLiteSpec {
-  return lineChart(searchChartRows(runs), { title: 'PGD-AT on Fashion-MNIST, per search setting: robust accuracy (PGD-10) on 1000 test images and on training images', x: 'epoch', y: 'accuracy', color: 'run', facet: 'setting', percent: true, width: 380, height: 180 });
+  return lineChart(searchChartRows(runs), {
+    title: 'PGD-AT on Fashion-MNIST, per search setting: robust accuracy (PGD-10) on 1000 test images and on training images',
+    x: 'epoch',
+    y: 'accuracy',
+    color: 'run',
+    facet: 'setting',
+    percent: true,
+    width: 380,
+    height: 180,
+  });
 }
 
 /** The setting the overfit profile uses (its pool config repeats these values). */
@@ -300,11 +427,22 @@ export function pooledFall(vs: SearchVerdict[]): PooledFall | null {
   // a training measured twice counts once, as its source (whose grid the other settings share);
   // a re-measuring run whose source run is not among vs stands for that training itself
   const counted = (v: SearchVerdict) => !vs.some((u) => u.setting === remeasured(v.setting) && u.seed === v.seed);
-  const fitted = vs.filter((v) => counted(v) && v.testImages >= OVERFIT_MIN_TEST && v.trainFinal !== null && v.trainFinal >= FITTED_TRAIN_ROBUST);
+  const fitted = vs.filter(
+    (v) => counted(v) && v.testImages >= OVERFIT_MIN_TEST && v.trainFinal !== null && v.trainFinal >= FITTED_TRAIN_ROBUST,
+  );
   if (fitted.length < 2) return null;
   const { mean, std, interval } = summarizeSeeds(fitted.map((v) => v.fall));
   const reached = fitted.filter((v) => v.fall >= OVERFIT_FALL).length;
-  return { runs: fitted.length, mean, std, reached, allThree: (reached / fitted.length) ** 3, interval, belowCriterion: verdictOf(OVERFIT_FALL - mean, mean - interval.lo), remeasuredLeftOut: vs.filter((v) => !counted(v)).length };
+  return {
+    runs: fitted.length,
+    mean,
+    std,
+    reached,
+    allThree: (reached / fitted.length) ** 3,
+    interval,
+    belowCriterion: verdictOf(OVERFIT_FALL - mean, mean - interval.lo),
+    remeasuredLeftOut: vs.filter((v) => !counted(v)).length,
+  };
 }
 
 /** The setting a search setting re-measures (undefined for its own training, or a name not in SEARCH_SETTINGS). */
@@ -312,7 +450,8 @@ function remeasured(name: string): string | undefined {
   return SEARCH_SETTINGS.find((x) => x.name === name)?.remeasures;
 }
 
-const everyNth = (n: number) => (n === 1 ? 'every epoch' : `every ${n}${n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'} epoch`);
+const everyNth = (n: number) =>
+  n === 1 ? 'every epoch' : `every ${n}${n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'} epoch`;
 
 /** "X (re-evaluates the training of Y … every n-th epoch)" for a re-measuring setting, else X; `evalEvery` as its runs were evaluated. */
 function settingLabel(name: string, evalEvery: number | undefined): string {
@@ -329,14 +468,19 @@ export function searchSummary(vs: SearchVerdict[]): string {
     const ok = mine.filter((v) => v.overfits).length;
     return { label: settingLabel(s, mine[0].evalEvery), seeds: mine.length, ok, met: ok === mine.length && mine.length >= 3 };
   });
-  const lines = bySetting.map((b) => `- **${b.label}**: meets the criterion in ${b.ok} of ${b.seeds} seed${b.seeds > 1 ? 's' : ''}${b.met ? ' — robust overfitting happens here in every seed tried' : ''}.`);
+  const lines = bySetting.map(
+    (b) =>
+      `- **${b.label}**: meets the criterion in ${b.ok} of ${b.seeds} seed${b.seeds > 1 ? 's' : ''}${b.met ? ' — robust overfitting happens here in every seed tried' : ''}.`,
+  );
   const met = bySetting.filter((b) => b.met).map((b) => b.label);
   return [
     `**Criterion:** robust test accuracy (≥ ${OVERFIT_MIN_TEST} images) falls by ≥ ${100 * OVERFIT_FALL} points after its peak (moving average of 3 evaluated epochs) while robust accuracy on training images rises from the peak's epoch to the end, in each of 3 seeds.`,
     '',
     ...lines,
     '',
-    met.length ? `Settings that meet it in 3 seeds: ${met.join(', ')}. The overfit profile uses ${OVERFIT_SETTING}.` : 'No setting has met it in 3 seeds yet: the overfit profile cannot claim robust overfitting until one does.',
+    met.length
+      ? `Settings that meet it in 3 seeds: ${met.join(', ')}. The overfit profile uses ${OVERFIT_SETTING}.`
+      : 'No setting has met it in 3 seeds yet: the overfit profile cannot claim robust overfitting until one does.',
     ...pooledLines(pooledFall(vs)),
   ].join('\n');
 }
@@ -376,10 +520,19 @@ export function premiseResults(runs: SearchRun[]): PremiseResult[] {
   for (const setting of [...new Set(runs.map((r) => r.setting))]) {
     const mine = runs.filter((r) => r.setting === setting && (r.config.validationSize ?? 0) > 0).sort((a, b) => a.seed - b.seed);
     if (!mine.length) continue;
-    const [stats] = curveStats(mine.map((r) => ({ seed: r.seed, runs: [r.run] })), mine[0].config.testSize ?? 0);
+    const [stats] = curveStats(
+      mine.map((r) => ({ seed: r.seed, runs: [r.run] })),
+      mine[0].config.testSize ?? 0,
+    );
     if (!stats.bestVsFinal || stats.bestSelectedOn !== 'validation') continue;
     const c = stats.bestVsFinal;
-    out.push({ setting, seeds: mine.map((r) => r.seed), bestEpochs: stats.selectedEpochs, bestVsFinal: c, overfits: mine.length >= PREMISE_MIN_SEEDS && c.verdict === 'holds' });
+    out.push({
+      setting,
+      seeds: mine.map((r) => r.seed),
+      bestEpochs: stats.selectedEpochs,
+      bestVsFinal: c,
+      overfits: mine.length >= PREMISE_MIN_SEEDS && c.verdict === 'holds',
+    });
   }
   return out;
 }
@@ -392,6 +545,9 @@ export function premiseSummary(ps: PremiseResult[]): string {
     '',
     '| setting | seeds | Best epochs | Best − Final, paired | verdict |',
     '|---|---|---|---|---|',
-    ...ps.map((p) => `| ${p.setting} | ${p.seeds.join(', ')} | ${p.bestEpochs.join(', ')} | ${formatDifference(p.bestVsFinal)} | ${verdictLabel(p.bestVsFinal)}${p.seeds.length < PREMISE_MIN_SEEDS ? ` (fewer than ${PREMISE_MIN_SEEDS} seeds)` : p.overfits ? ': overfits' : ''} |`),
+    ...ps.map(
+      (p) =>
+        `| ${p.setting} | ${p.seeds.join(', ')} | ${p.bestEpochs.join(', ')} | ${formatDifference(p.bestVsFinal)} | ${verdictLabel(p.bestVsFinal)}${p.seeds.length < PREMISE_MIN_SEEDS ? ` (fewer than ${PREMISE_MIN_SEEDS} seeds)` : p.overfits ? ': overfits' : ''} |`,
+    ),
   ].join('\n');
 }

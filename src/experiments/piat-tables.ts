@@ -4,7 +4,16 @@
  * At the smoke and quick profiles every architecture is the same small CNN, so these notebooks
  * share the pool's runs with notebook 03.
  */
-import { MethodsResult, bestOnlyWide, compareMethodsOn, formatComparison, fmt2 as f, piatGains, rankBy, verdictSentence } from './method-tables';
+import {
+  MethodsResult,
+  bestOnlyWide,
+  compareMethodsOn,
+  formatComparison,
+  fmt2 as f,
+  piatGains,
+  rankBy,
+  verdictSentence,
+} from './method-tables';
 import { scaleNote } from './profiles';
 import { combineVerdicts, Verdict, verdictLabel } from '../stats';
 import { PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE5 } from './paper-values';
@@ -20,10 +29,23 @@ const quickNote = (results: MethodsResult[]) => (results[0] ? scaleNote(results[
 
 /** Gains of PIAT per method and column, with the paper's CIFAR-10 gains beside them. */
 export function piatGainTable(results: MethodsResult[], column: 'AA' | 'PGD20' | 'Clean' = 'AA') {
-  const paperRows = PAPER_TABLE3.filter((r) => r.group === 'cifar10').map((r) => ({ dataset: r.group, method: r.method, Clean: r.clean, PGD20: r.pgd20, AA: r.aa }));
+  const paperRows = PAPER_TABLE3.filter((r) => r.group === 'cifar10').map((r) => ({
+    dataset: r.group,
+    method: r.method,
+    Clean: r.clean,
+    PGD20: r.pgd20,
+    AA: r.aa,
+  }));
   const paper = piatGains(paperRows, column);
   return results.flatMap((r) =>
-    piatGains(bestOnlyWide([r]), column).map((g) => ({ dataset: r.dataset, base: g.base, without: g.without, with_piat: g.with, gain: g.gain, paper_gain_cifar10: paper.find((p) => p.base === g.base)?.gain ?? NaN })),
+    piatGains(bestOnlyWide([r]), column).map((g) => ({
+      dataset: r.dataset,
+      base: g.base,
+      without: g.without,
+      with_piat: g.with,
+      gain: g.gain,
+      paper_gain_cifar10: paper.find((p) => p.base === g.base)?.gain ?? NaN,
+    })),
   );
 }
 
@@ -48,27 +70,43 @@ export function table3Summary(results: MethodsResult[]): string {
     '|---|---|---|---|---|---|---|---|',
     ...rowsOut,
     '',
-    `**Here:** PIAT's mean AA gain is positive for ${up} of ${gains.length} methods. ` + (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0]) : '') + quickNote(results),
+    `**Here:** PIAT's mean AA gain is positive for ${up} of ${gains.length} methods. ` +
+      (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0]) : '') +
+      quickNote(results),
   ];
   return lines.join('\n');
 }
 
 export function table2Summary(results: MethodsResult[]): string {
-  const lines = ['**Paper (Table II, WRN-32-10):** PIAT+NMSE has the highest PGD20 and AA accuracy on CIFAR-10 (58.04 / 53.83) and CIFAR-100 (35.15 / 30.07); CFA is the runner-up.', ''];
+  const lines = [
+    '**Paper (Table II, WRN-32-10):** PIAT+NMSE has the highest PGD20 and AA accuracy on CIFAR-10 (58.04 / 53.83) and CIFAR-100 (35.15 / 30.07); CFA is the runner-up.',
+    '',
+  ];
   for (const r of results) {
     const wide = bestOnlyWide([r]);
     const byAa = rankBy(wide, 'AA');
     const byPgd = rankBy(wide, 'PGD20');
-    lines.push(`- ${r.dataset}: by AA ${byAa.map((m, i) => `${i + 1}. ${m}`).join(', ')}; PIAT+NMSE is ${byPgd.indexOf('PIAT+NMSE') + 1}. by PGD20.`);
+    lines.push(
+      `- ${r.dataset}: by AA ${byAa.map((m, i) => `${i + 1}. ${m}`).join(', ')}; PIAT+NMSE is ${byPgd.indexOf('PIAT+NMSE') + 1}. by PGD20.`,
+    );
   }
   const first = results.filter((r) => rankBy(bestOnlyWide([r]), 'AA')[0] === 'PIAT+NMSE').length;
-  const verdicts = results.flatMap((r) => [...new Set(r.rows.map((x) => x.method))].filter((m) => m !== 'PIAT+NMSE').map((m) => compareMethodsOn(r, 'PIAT+NMSE', m, 'aa', 'best')?.verdict ?? 'inconclusive'));
-  lines.push('', `**Here:** PIAT+NMSE is first by mean AA on ${first} of ${results.length} dataset(s). ` + (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0]) : '') + quickNote(results));
+  const verdicts = results.flatMap((r) =>
+    [...new Set(r.rows.map((x) => x.method))]
+      .filter((m) => m !== 'PIAT+NMSE')
+      .map((m) => compareMethodsOn(r, 'PIAT+NMSE', m, 'aa', 'best')?.verdict ?? 'inconclusive'),
+  );
+  lines.push(
+    '',
+    `**Here:** PIAT+NMSE is first by mean AA on ${first} of ${results.length} dataset(s). ` +
+      (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0]) : '') +
+      quickNote(results),
+  );
   return lines.join('\n');
 }
 
 /** Paper rows of Table II for display. */
-export const paperTable2 = (group = "cifar10") => PAPER_TABLE2.filter((r) => r.group === group).map((r) => ({ ...r }));
+export const paperTable2 = (group = 'cifar10') => PAPER_TABLE2.filter((r) => r.group === group).map((r) => ({ ...r }));
 
 export function table5Summary(results: MethodsResult[]): string {
   const lines = [
@@ -84,7 +122,9 @@ export function table5Summary(results: MethodsResult[]): string {
     const wide = bestOnlyWide([r]);
     for (const row of wide) {
       const p = PAPER_TABLE5.find((x) => x.group === (r.profile === 'paper' ? r.dataset : 'cifar10') && x.method === row.method);
-      lines.push(`| ${r.dataset} | ${row.method} | ${f(row.Clean as number)} | ${f(row.PGD20 as number)} | ${f(row.CW as number)} | ${f(row.AA as number)} | ${p ? f(p.clean) : '–'} | ${p ? f(p.pgd20) : '–'} | ${p ? f(p.aa) : '–'} |`);
+      lines.push(
+        `| ${r.dataset} | ${row.method} | ${f(row.Clean as number)} | ${f(row.PGD20 as number)} | ${f(row.CW as number)} | ${f(row.AA as number)} | ${p ? f(p.clean) : '–'} | ${p ? f(p.pgd20) : '–'} | ${p ? f(p.aa) : '–'} |`,
+      );
     }
     const a = wide.find((x) => x.method === 'ALP');
     const n = wide.find((x) => x.method === 'NMSE');
@@ -94,7 +134,12 @@ export function table5Summary(results: MethodsResult[]): string {
       for (const attack of ['clean', 'aa']) verdicts.push(compareMethodsOn(r, 'NMSE', 'ALP', attack, 'best')?.verdict ?? 'inconclusive');
     }
   }
-  lines.push('', `**Here:** NMSE's mean is above ALP's in ${wins} of ${total} (clean, AA) comparisons. ` + (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0]) : '') + quickNote(results));
+  lines.push(
+    '',
+    `**Here:** NMSE's mean is above ALP's in ${wins} of ${total} (clean, AA) comparisons. ` +
+      (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0]) : '') +
+      quickNote(results),
+  );
   return lines.join('\n');
 }
 

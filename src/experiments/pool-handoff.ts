@@ -11,7 +11,17 @@ import * as path from 'path';
 import { oneOf, PiatError } from '../util/errors';
 import { PROJECT_ROOT, runsBase } from './profiles';
 import { methodLabel, MethodVariant } from './methods';
-import { newManifest, PoolJob, readManifest, SweepManifest, submitPoints, sweepPaths, taskEnvironment, writeManifest, writeScript } from '../sweep/folder';
+import {
+  newManifest,
+  PoolJob,
+  readManifest,
+  SweepManifest,
+  submitPoints,
+  sweepPaths,
+  taskEnvironment,
+  writeManifest,
+  writeScript,
+} from '../sweep/folder';
 import { slurmOptionsFromEnv } from '../sweep/slurm';
 import { PointStatus, sweepStatus } from '../sweep/status';
 
@@ -37,7 +47,10 @@ export function poolMethodFromLabel(label: string): { name: string; variant?: Me
   if (m?.[2] !== undefined) variant.nmseLambda = Number(m[2]);
   if (m?.[3] !== undefined) variant.piatSchedule = { kind: 'fixed', beta: Number(m[3]) };
   if (!m || methodLabel(m[1], variant) !== label) {
-    throw new PiatError('cannot-hand-off', `PIAT_SWEEP=slurm: the pool run '${label}' cannot be rebuilt from its name (only a method's table name with λ=… and a fixed β=… can); train it locally (PIAT_SWEEP=local)`);
+    throw new PiatError(
+      'cannot-hand-off',
+      `PIAT_SWEEP=slurm: the pool run '${label}' cannot be rebuilt from its name (only a method's table name with λ=… and a fixed β=… can); train it locally (PIAT_SWEEP=local)`,
+    );
   }
   return Object.keys(variant).length ? { name: m[1], variant } : { name: m[1] };
 }
@@ -83,7 +96,10 @@ export function handOffPoolRuns(o: { root: string; meta: PoolMeta; runs: { label
     const st = before.get(known.index);
     if (JSON.stringify(known.job) !== JSON.stringify(job)) {
       if (st && (st.state === 'pending' || st.state === 'running')) {
-        throw new PiatError('runs-pending', `${r.label}: a run with other settings is ${st.state} for ${runDir} (task ${st.task}); wait for it or cancel it (scancel ${st.task}) before handing this one off`);
+        throw new PiatError(
+          'runs-pending',
+          `${r.label}: a run with other settings is ${st.state} for ${runDir} (task ${st.task}); wait for it or cancel it (scancel ${st.task}) before handing this one off`,
+        );
       }
       Object.assign(known, { job, fields, epochs: Number(o.meta.pool.epochs) });
     }

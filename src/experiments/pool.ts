@@ -88,18 +88,56 @@ function embedded(profile: 'smoke' | 'quick' | 'overfit', dataset: DatasetName):
   const eps = FMNIST_EPS;
   if (profile === 'smoke') {
     return {
-      dataset, arch: 'small-cnn', widths: [8, 16, 32], trainSize: 256, testSize: 64, epochs: 2, batchSize: 64, lr: 0.05, weightDecay: 5e-4,
-      lrSchedule: { kind: 'constant' }, attack: { eps, alpha: eps / 2, steps: 3 }, evalAttack: { eps, alpha: eps / 4, steps: 5 }, seed: 1,
-      cfaBeginEpoch: 1, cfaValidation: 64,
+      dataset,
+      arch: 'small-cnn',
+      widths: [8, 16, 32],
+      trainSize: 256,
+      testSize: 64,
+      epochs: 2,
+      batchSize: 64,
+      lr: 0.05,
+      weightDecay: 5e-4,
+      lrSchedule: { kind: 'constant' },
+      attack: { eps, alpha: eps / 2, steps: 3 },
+      evalAttack: { eps, alpha: eps / 4, steps: 5 },
+      seed: 1,
+      cfaBeginEpoch: 1,
+      cfaValidation: 64,
       // a reduced AutoAttack (APGD-CE and APGD-T, 10 iterations, 3 targets), labelled as such in the notebooks
-      final: { n: 32, attacks: ['clean', 'pgd20', 'cw20', 'aa'], eps, alpha: eps / 4, aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'], apgdSteps: 10, targets: 3 } },
+      final: {
+        n: 32,
+        attacks: ['clean', 'pgd20', 'cw20', 'aa'],
+        eps,
+        alpha: eps / 4,
+        aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'], apgdSteps: 10, targets: 3 },
+      },
     };
   }
   return {
-    dataset, arch: 'small-cnn', widths: [8, 16, 32], trainSize: 1200, testSize: 200, validationSize: 200, trainEvalSize: 200, epochs: 8, batchSize: 50, lr: 0.05, weightDecay: 5e-4,
-    lrSchedule: { kind: 'piecewise', milestones: [6] }, attack: { eps, alpha: eps / 2.5, steps: 5 }, evalAttack: { eps, alpha: eps / 4, steps: 10 }, seed: 1,
-    cfaBeginEpoch: 1, cfaValidation: 200,
-    final: { n: 100, attacks: ['clean', 'pgd20', 'cw20', 'aa'], eps, alpha: eps / 4, aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'] } },
+    dataset,
+    arch: 'small-cnn',
+    widths: [8, 16, 32],
+    trainSize: 1200,
+    testSize: 200,
+    validationSize: 200,
+    trainEvalSize: 200,
+    epochs: 8,
+    batchSize: 50,
+    lr: 0.05,
+    weightDecay: 5e-4,
+    lrSchedule: { kind: 'piecewise', milestones: [6] },
+    attack: { eps, alpha: eps / 2.5, steps: 5 },
+    evalAttack: { eps, alpha: eps / 4, steps: 10 },
+    seed: 1,
+    cfaBeginEpoch: 1,
+    cfaValidation: 200,
+    final: {
+      n: 100,
+      attacks: ['clean', 'pgd20', 'cw20', 'aa'],
+      eps,
+      alpha: eps / 4,
+      aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'] },
+    },
   };
 }
 
@@ -117,11 +155,32 @@ function overfit(dataset: DatasetName): PoolConfig {
   const eps = FMNIST_EPS;
   const epochs = 120;
   return {
-    dataset, arch: 'cnn-fc', trainSize: 500, augmentation: {}, testSize: 1000, validationSize: 500, trainEvalSize: 500, evalEvery: 10,
-    epochs, batchSize: 50, lr: 0.05, weightDecay: 5e-4, lrSchedule: paperLinearDecay(epochs),
-    attack: { eps, alpha: (2.5 * eps) / 5, steps: 5 }, evalAttack: { eps, alpha: eps / 4, steps: 10 }, seed: 1, seeds: [1, 2, 3],
-    cfaBeginEpoch: 15, cfaValidation: 100,
-    final: { n: 1000, attacks: ['clean', 'pgd20', 'cw20', 'aa'], eps, alpha: eps / 4, aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'], apgdSteps: 20, targets: 3 } },
+    dataset,
+    arch: 'cnn-fc',
+    trainSize: 500,
+    augmentation: {},
+    testSize: 1000,
+    validationSize: 500,
+    trainEvalSize: 500,
+    evalEvery: 10,
+    epochs,
+    batchSize: 50,
+    lr: 0.05,
+    weightDecay: 5e-4,
+    lrSchedule: paperLinearDecay(epochs),
+    attack: { eps, alpha: (2.5 * eps) / 5, steps: 5 },
+    evalAttack: { eps, alpha: eps / 4, steps: 10 },
+    seed: 1,
+    seeds: [1, 2, 3],
+    cfaBeginEpoch: 15,
+    cfaValidation: 100,
+    final: {
+      n: 1000,
+      attacks: ['clean', 'pgd20', 'cw20', 'aa'],
+      eps,
+      alpha: eps / 4,
+      aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'], apgdSteps: 20, targets: 3 },
+    },
   };
 }
 
@@ -133,10 +192,20 @@ function overfit(dataset: DatasetName): PoolConfig {
 function paper(dataset: DatasetName, arch: PoolArch): PoolConfig {
   const wrn = arch === 'wrn34-10';
   return {
-    dataset, arch, testSize: 1000, epochs: wrn ? 180 : 120, batchSize: 128, lr: wrn ? 0.1 : 0.01, weightDecay: wrn ? 2e-4 : 5e-4,
+    dataset,
+    arch,
+    testSize: 1000,
+    epochs: wrn ? 180 : 120,
+    batchSize: 128,
+    lr: wrn ? 0.1 : 0.01,
+    weightDecay: wrn ? 2e-4 : 5e-4,
     lrSchedule: paperLinearDecay(wrn ? 180 : 120),
-    attack: { eps: 8 / 255, alpha: 2 / 255, steps: 10 }, evalAttack: { eps: 8 / 255, alpha: 2 / 255, steps: 20 }, microBatchSize: wrn ? 16 : 32, seed: 1,
-    cfaBeginEpoch: 10, cfaValidation: 1000,
+    attack: { eps: 8 / 255, alpha: 2 / 255, steps: 10 },
+    evalAttack: { eps: 8 / 255, alpha: 2 / 255, steps: 20 },
+    microBatchSize: wrn ? 16 : 32,
+    seed: 1,
+    cfaBeginEpoch: 10,
+    cfaValidation: 1000,
     // Best is chosen on 1000 held-out training images; Best and Final are reported on 10000 test
     // images; 1000 training images are evaluated each epoch for Fig. 1's train/test robustness gap
     validationSize: 1000,
@@ -151,7 +220,19 @@ export function poolConfig(profile: Profile, o: { dataset?: DatasetName; arch?: 
   if (profile === 'paper') {
     const c = paper(o.dataset ?? 'cifar10', o.arch ?? 'resnet18');
     // Table IV's setting (A&P): 40 epochs, LR 0.1 ÷10 at 36 and 38, weight decay 1e-4, patch 4 at 32×32
-    return isVit(o.arch) ? { ...c, epochs: 40, lr: 0.1, weightDecay: 1e-4, lrSchedule: { kind: 'piecewise', milestones: [36, 38] }, batchSize: 64, microBatchSize: 16, patch: 4, apRampEpochs: 10 } : c;
+    return isVit(o.arch)
+      ? {
+          ...c,
+          epochs: 40,
+          lr: 0.1,
+          weightDecay: 1e-4,
+          lrSchedule: { kind: 'piecewise', milestones: [36, 38] },
+          batchSize: 64,
+          microBatchSize: 16,
+          patch: 4,
+          apRampEpochs: 10,
+        }
+      : c;
   }
   const c = embedded(profile, o.dataset ?? 'fashion-mnist');
   return isVit(o.arch) ? vitVariant(profile, c) : c;
@@ -178,11 +259,18 @@ export interface PoolData {
 }
 
 /** Which training-set indices train and which choose Best: [0, trainSize) and the last validationSize. */
-export function poolSplits(c: Pick<PoolConfig, 'trainSize' | 'validationSize'>, trainSetSize: number): { train: [number, number]; validation: [number, number] | null } {
+export function poolSplits(
+  c: Pick<PoolConfig, 'trainSize' | 'validationSize'>,
+  trainSetSize: number,
+): { train: [number, number]; validation: [number, number] | null } {
   const v = c.validationSize ?? 0;
   const n = c.trainSize ?? trainSetSize - v;
   if (v < 0 || !Number.isInteger(v)) throw new PiatError('bad-config', `validationSize must be a non-negative integer, got ${v}`);
-  if (n + v > trainSetSize) throw new PiatError('bad-config', `${n} training images plus ${v} held out for choosing Best exceed the training set's ${trainSetSize} images`);
+  if (n + v > trainSetSize)
+    throw new PiatError(
+      'bad-config',
+      `${n} training images plus ${v} held out for choosing Best exceed the training set's ${trainSetSize} images`,
+    );
   return { train: [0, n], validation: v ? [trainSetSize - v, trainSetSize] : null };
 }
 
@@ -210,10 +298,10 @@ export function reportedSeeds(c: PoolConfig, env: NodeJS.ProcessEnv = process.en
   if (!raw) return all;
   const picked = raw.split(',').map((x) => Number(x.trim()));
   const bad = picked.filter((x) => !all.includes(x));
-  if (bad.length || !picked.length) throw new PiatError('bad-option', `PIAT_SEEDS=${raw}: each must be one of this profile's seeds (${all.join(', ')})`);
+  if (bad.length || !picked.length)
+    throw new PiatError('bad-option', `PIAT_SEEDS=${raw}: each must be one of this profile's seeds (${all.join(', ')})`);
   return [...new Set(picked)];
 }
-
 
 export interface PoolMethod {
   name: string;
@@ -222,23 +310,42 @@ export interface PoolMethod {
 
 /** The method context a pool config trains its methods in (trainPool's): the training attack, epochs, CFA's and A&P's settings. */
 export function poolMethodContext(c: PoolConfig, numClasses: number): MethodContext {
-  return { attack: c.attack, numClasses, epochs: c.epochs, cfaBeginEpoch: c.cfaBeginEpoch, cfaValidation: c.cfaValidation, apPatch: c.patch, apRampEpochs: c.apRampEpochs };
+  return {
+    attack: c.attack,
+    numClasses,
+    epochs: c.epochs,
+    cfaBeginEpoch: c.cfaBeginEpoch,
+    cfaValidation: c.cfaValidation,
+    apPatch: c.patch,
+    apRampEpochs: c.apRampEpochs,
+  };
 }
 
 /** Trains (or re-uses) each method in the pool and returns its per-epoch records. */
-export async function trainPool(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; data?: PoolData; root?: string } = {}): Promise<MethodRun[]> {
+export async function trainPool(
+  profile: Profile,
+  c: PoolConfig,
+  methods: (string | PoolMethod)[],
+  o: { progress?: boolean; data?: PoolData; root?: string } = {},
+): Promise<MethodRun[]> {
   const data = o.data ?? poolData(c);
   const numClasses = data.train.numClasses;
   const trainConfig = trainConfigOf(c);
   if (c.trainEvalSize) trainConfig.eval = { ...(trainConfig.eval as NonNullable<typeof trainConfig.eval>), trainN: c.trainEvalSize };
-  if (c.evalEvery && c.evalEvery > 1) trainConfig.eval = { ...(trainConfig.eval as NonNullable<typeof trainConfig.eval>), every: c.evalEvery };
+  if (c.evalEvery && c.evalEvery > 1)
+    trainConfig.eval = { ...(trainConfig.eval as NonNullable<typeof trainConfig.eval>), every: c.evalEvery };
   // `root`: runs outside the pool (the overfitting search), whose settings differ from the profile's
   const root = o.root ?? poolRoot(profile, c);
   const ctx = poolMethodContext(c, numClasses);
   const specs = methods.map((m) => (typeof m === 'string' ? methodSpec(m, ctx) : methodSpec(m.name, ctx, m.variant)));
   return compareMethods({
     methods: specs,
-    model: () => buildModel(c.arch, { numClasses, inputShape: data.train.inputShape, seed: c.seed }, { widths: c.widths, patch: c.patch, fcWidth: c.fcWidth }),
+    model: () =>
+      buildModel(
+        c.arch,
+        { numClasses, inputShape: data.train.inputShape, seed: c.seed },
+        { widths: c.widths, patch: c.patch, fcWidth: c.fcWidth },
+      ),
     train: data.train,
     test: data.test.take(c.testSize),
     validation: data.validation,
@@ -263,13 +370,29 @@ export function poolRoot(profile: Profile, c: PoolConfig): string {
  * One `pool-task` job per seed and method: its run folder here and the job that trains it exactly as
  * trainPool() would, under `runsBase` (this machine's runs folder, or another machine's).
  */
-export function poolJobs(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { seeds: number[]; runsBase: string; evaluate?: boolean }): WorkerRun[] {
+export function poolJobs(
+  profile: Profile,
+  c: PoolConfig,
+  methods: (string | PoolMethod)[],
+  o: { seeds: number[]; runsBase: string; evaluate?: boolean },
+): WorkerRun[] {
   return o.seeds.flatMap((seed) =>
     methods.map((m) => {
       const method = typeof m === 'string' ? { name: m } : m;
       const label = methodLabel(method.name, method.variant);
       const pool = { ...c, seed };
-      return { label: `${label} · seed ${seed}`, runDir: path.join(poolRoot(profile, pool), runDirName(label)), job: { kind: 'pool' as const, profile, pool: pool as unknown as Record<string, unknown>, method, runsBase: o.runsBase, ...(o.evaluate ? { evaluate: true } : {}) } };
+      return {
+        label: `${label} · seed ${seed}`,
+        runDir: path.join(poolRoot(profile, pool), runDirName(label)),
+        job: {
+          kind: 'pool' as const,
+          profile,
+          pool: pool as unknown as Record<string, unknown>,
+          method,
+          runsBase: o.runsBase,
+          ...(o.evaluate ? { evaluate: true } : {}),
+        },
+      };
     }),
   );
 }
@@ -290,7 +413,12 @@ export async function trainPoolJob(job: PoolJob): Promise<string> {
 }
 
 /** PIAT_SWEEP=workers: every seed's unfinished runs train at once in parallel processes. */
-async function trainSeedsInWorkers(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; evaluate?: boolean }): Promise<void> {
+async function trainSeedsInWorkers(
+  profile: Profile,
+  c: PoolConfig,
+  methods: (string | PoolMethod)[],
+  o: { progress?: boolean; evaluate?: boolean },
+): Promise<void> {
   const runs = poolJobs(profile, c, methods, { seeds: reportedSeeds(c), runsBase: runsBase(), evaluate: o.evaluate });
   await trainInWorkers(runs, { dir: path.join(poolFolder(profile, c), 'workers'), progress: o.progress });
 }
@@ -299,11 +427,17 @@ async function trainSeedsInWorkers(profile: Profile, c: PoolConfig, methods: (st
  * trainPool for every seed of the config (its seed list, or its one seed; PIAT_SEEDS: a subset), on the same data.
  * `evaluate`: the caller will evaluate every run's Best and Final weights (workers then do it too).
  */
-export async function trainPoolSeeds(profile: Profile, c: PoolConfig, methods: (string | PoolMethod)[], o: { progress?: boolean; data?: PoolData; evaluate?: boolean } = {}): Promise<SeededRuns[]> {
+export async function trainPoolSeeds(
+  profile: Profile,
+  c: PoolConfig,
+  methods: (string | PoolMethod)[],
+  o: { progress?: boolean; data?: PoolData; evaluate?: boolean } = {},
+): Promise<SeededRuns[]> {
   if (sweepMode() === 'workers') await trainSeedsInWorkers(profile, c, methods, o);
   const data = o.data ?? poolData(c);
   const out: SeededRuns[] = [];
-  for (const seed of reportedSeeds(c)) out.push({ seed, runs: await trainPool(profile, { ...c, seed }, methods, { progress: o.progress, data }) });
+  for (const seed of reportedSeeds(c))
+    out.push({ seed, runs: await trainPool(profile, { ...c, seed }, methods, { progress: o.progress, data }) });
   return out;
 }
 
@@ -339,11 +473,20 @@ export function weightsCacheKey(settings: unknown, weightsDir: string): string {
  * in eval-<which>-<key>.json, rows with their per-image correctness; an older cache file without it
  * is used as it is: see hasPerImage).
  */
-export async function evaluateRun(run: MethodRun, test: ArrayDataset, f: FinalEvalConfig, o: { progress?: boolean } = {}): Promise<CheckpointEval[]> {
+export async function evaluateRun(
+  run: MethodRun,
+  test: ArrayDataset,
+  f: FinalEvalConfig,
+  o: { progress?: boolean } = {},
+): Promise<CheckpointEval[]> {
   const out: CheckpointEval[] = [];
   for (const which of ['best', 'final'] as const) {
     const dir = which === 'best' ? path.join(run.runDir, 'best') : finalWeightsDir(run.runDir);
-    if (!fs.existsSync(path.join(dir, 'model.json'))) throw new PiatError('missing-file', `${run.method}: no ${which} weights in ${dir}; has the run finished at least one evaluated epoch?`);
+    if (!fs.existsSync(path.join(dir, 'model.json')))
+      throw new PiatError(
+        'missing-file',
+        `${run.method}: no ${which} weights in ${dir}; has the run finished at least one evaluated epoch?`,
+      );
     const key = weightsCacheKey(f, dir);
     const cache = path.join(run.runDir, `eval-${which}-${key}.json`);
     // Best and Final are often the same weights (the last epoch was the best): evaluate them once
@@ -353,7 +496,13 @@ export async function evaluateRun(run: MethodRun, test: ArrayDataset, f: FinalEv
       continue;
     }
     // one line per checkpoint: the evaluation's own progress (and AutoAttack's) nests in it
-    const line = new Progress({ label: `${run.method} · ${which} weights`, total: 1, keepOpen: true, counts: false, enabled: o.progress !== false });
+    const line = new Progress({
+      label: `${run.method} · ${which} weights`,
+      total: 1,
+      keepOpen: true,
+      counts: false,
+      enabled: o.progress !== false,
+    });
     const model = await loadModel(dir);
     const aaStatePath = cache.replace(/\.json$/, '.aa-state.json');
     let rows: EvalRow[];
@@ -365,7 +514,9 @@ export async function evaluateRun(run: MethodRun, test: ArrayDataset, f: FinalEv
     } finally {
       model.dispose();
     }
-    line.finish(`${run.method} · ${which} weights · ${rows.map((r) => `${r.attack} ${(100 * r.accuracy).toFixed(1)}%`).join(' · ')} (${f.n} test images, ${formatSeconds(rows.reduce((s, r) => s + r.seconds, 0))})`);
+    line.finish(
+      `${run.method} · ${which} weights · ${rows.map((r) => `${r.attack} ${(100 * r.accuracy).toFixed(1)}%`).join(' · ')} (${f.n} test images, ${formatSeconds(rows.reduce((s, r) => s + r.seconds, 0))})`,
+    );
     writeFileAtomic(cache, JSON.stringify(rows, null, 2));
     fs.rmSync(aaStatePath, { force: true });
     out.push({ method: run.method, which, rows });
@@ -396,5 +547,10 @@ export function missingDataNotice(profile: Profile, datasets: DatasetName[]): st
     }
   }
   if (!missing.length) return '';
-  return [`**Data missing for the \`${profile}\` profile** — the cells below will stop at the first missing file:`, ...missing, '', 'Fetch the data (see docs/datasets.md), or run this notebook at the `quick` or `smoke` profile, which use the embedded Fashion-MNIST (`PIAT_PROFILE=quick`).'].join('\n');
+  return [
+    `**Data missing for the \`${profile}\` profile** — the cells below will stop at the first missing file:`,
+    ...missing,
+    '',
+    'Fetch the data (see docs/datasets.md), or run this notebook at the `quick` or `smoke` profile, which use the embedded Fashion-MNIST (`PIAT_PROFILE=quick`).',
+  ].join('\n');
 }

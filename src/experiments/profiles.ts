@@ -44,6 +44,7 @@ export function runRoot(experiment: string, profile: Profile, env: NodeJS.Proces
 /** What a pool table's numbers are at a profile, for the notebooks' summaries (empty at `paper`). */
 export function scaleNote(p: Profile): string {
   if (p === 'paper') return '';
-  if (p === 'overfit') return " (TRADES' CNN with batch norm on 500 Fashion-MNIST images at ε = 0.1, 120 epochs: a small-scale check, not the paper's numbers.)";
+  if (p === 'overfit')
+    return " (TRADES' CNN with batch norm on 500 Fashion-MNIST images at ε = 0.1, 120 epochs: a small-scale check, not the paper's numbers.)";
   return " (Small CNN on Fashion-MNIST at ε = 0.1 with few epochs: a qualitative check, not the paper's numbers.)";
 }

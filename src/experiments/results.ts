@@ -11,7 +11,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PROJECT_ROOT } from './profiles';
-import { PREMISE_MIN_SEEDS, premiseResults, premiseSummary, SEARCH_SETTINGS, searchConfig, searchRunDir, searchRunState, SearchRun, searchVerdict } from './overfit-search';
+import {
+  PREMISE_MIN_SEEDS,
+  premiseResults,
+  premiseSummary,
+  SEARCH_SETTINGS,
+  searchConfig,
+  searchRunDir,
+  searchRunState,
+  SearchRun,
+  searchVerdict,
+} from './overfit-search';
 import { PoolConfig } from './pool';
 import { readRecordsFile } from '../train/records';
 import { readJson, writeFileAtomic } from '../util/fsx';
@@ -48,7 +58,10 @@ export function collectResults(resultsDir = RESULTS_DIR, seeds = Array.from({ le
 }
 
 /** Stable JSON for comparing configs (keys sorted). */
-const canonical = (v: unknown): string => JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_, x) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x,
+  );
 
 /**
  * The committed search runs, as SearchRun (records only). A run trained under settings other than
@@ -60,18 +73,33 @@ export function loadSearchResults(resultsDir = RESULTS_DIR): SearchRun[] {
   const out: SearchRun[] = [];
   for (const setting of fs.readdirSync(root).sort()) {
     const s = SEARCH_SETTINGS.find((x) => x.name === setting);
-    if (!s) throw new PiatError('bad-value', `${path.join(root, setting)}: no search setting '${setting}' (src/experiments/overfit-search.ts); remove the folder or restore the setting`);
+    if (!s)
+      throw new PiatError(
+        'bad-value',
+        `${path.join(root, setting)}: no search setting '${setting}' (src/experiments/overfit-search.ts); remove the folder or restore the setting`,
+      );
     const seedDirs = fs.readdirSync(path.join(root, setting)).filter((d) => /^seed-\d+$/.test(d));
     for (const d of seedDirs.sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))) {
       const seed = Number(d.slice(5));
       const dir = path.join(root, setting, d);
-      for (const f of KEPT) if (!fs.existsSync(path.join(dir, f))) throw new PiatError('missing-file', `${dir}: ${f} is missing (results keep ${KEPT.join(', ')} of each finished run)`);
+      for (const f of KEPT)
+        if (!fs.existsSync(path.join(dir, f)))
+          throw new PiatError('missing-file', `${dir}: ${f} is missing (results keep ${KEPT.join(', ')} of each finished run)`);
       const config = searchConfig('overfit', s, seed);
       const recorded = readJson<{ meta?: { pool?: unknown } }>(path.join(dir, 'config.json')).meta?.pool;
-      if (canonical(recorded) !== canonical(config)) throw new PiatError('bad-value', `${dir} was trained under other settings than ${setting}'s current ones; collect it again (piat results --collect) or restore the setting`);
+      if (canonical(recorded) !== canonical(config))
+        throw new PiatError(
+          'bad-value',
+          `${dir} was trained under other settings than ${setting}'s current ones; collect it again (piat results --collect) or restore the setting`,
+        );
       const records = readRecordsFile(dir);
       // as compareMethods builds a run from its records
-      out.push({ setting, seed, config, run: { method: 'PGD-AT', records, runDir: dir, oscillation: oscillation(records.map((x) => x.robustAcc ?? 0)) } });
+      out.push({
+        setting,
+        seed,
+        config,
+        run: { method: 'PGD-AT', records, runDir: dir, oscillation: oscillation(records.map((x) => x.robustAcc ?? 0)) },
+      });
     }
   }
   return out;
@@ -94,7 +122,7 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
   }
   const doc = [
     ...header,
-    '## Does PGD-AT overfit robustly here? (the paper\'s premise, offline)',
+    "## Does PGD-AT overfit robustly here? (the paper's premise, offline)",
     '',
     `Fashion-MNIST (the data these machines have), PGD-AT; each setting trained with ${[...new Set(premise.map((p) => p.seeds.length))].join(' or ')} seeds. Regenerate the runs with \`node dist/src/cli.js overfit-search --profile overfit --settings <setting> --seeds <seeds>\`, then \`node dist/src/cli.js results --collect\`.`,
     '',
@@ -118,8 +146,15 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
     ),
     '',
   ].join('\n');
-  const lines = premise.map((p) => `- ${p.setting} (${p.seeds.length} seeds): Best − Final ${formatShort(p)}, **${verdictLabel(p.bestVsFinal)}**${p.seeds.length < PREMISE_MIN_SEEDS ? ` (fewer than ${PREMISE_MIN_SEEDS} seeds)` : ''}.`);
-  const readme = [`Robust overfitting of PGD-AT on Fashion-MNIST, judged paired (Best chosen on held-out images against Final, on the same test images; details and per-seed numbers in [docs/results.md](docs/results.md)):`, '', ...lines].join('\n');
+  const lines = premise.map(
+    (p) =>
+      `- ${p.setting} (${p.seeds.length} seeds): Best − Final ${formatShort(p)}, **${verdictLabel(p.bestVsFinal)}**${p.seeds.length < PREMISE_MIN_SEEDS ? ` (fewer than ${PREMISE_MIN_SEEDS} seeds)` : ''}.`,
+  );
+  const readme = [
+    `Robust overfitting of PGD-AT on Fashion-MNIST, judged paired (Best chosen on held-out images against Final, on the same test images; details and per-seed numbers in [docs/results.md](docs/results.md)):`,
+    '',
+    ...lines,
+  ].join('\n');
   return { doc, readme };
 }
 

@@ -25,7 +25,10 @@ export function lambdaMethod(lambda: number): PoolMethod {
 }
 
 export async function runLambdaSweep(profile: Profile, o: { lambdas?: number[]; progress?: boolean } = {}): Promise<MethodsResult> {
-  return runMethodsOn(profile, sweepDataset(profile), (o.lambdas ?? FIG7_LAMBDAS).map(lambdaMethod), { arch: 'resnet18', progress: o.progress });
+  return runMethodsOn(profile, sweepDataset(profile), (o.lambdas ?? FIG7_LAMBDAS).map(lambdaMethod), {
+    arch: 'resnet18',
+    progress: o.progress,
+  });
 }
 
 /** Rows {lambda, metric, accuracy (fraction)} of the Best weights, for Fig. 7's chart. */
@@ -97,7 +100,10 @@ export async function runBetaSchedules(profile: Profile, o: { betas?: number[]; 
   const config = poolConfig(profile, { dataset: sweepDataset(profile), arch: 'resnet18' });
   const label = (b: number | 'dynamic') => (b === 'dynamic' ? 'dynamic β (Eq. 10)' : `fixed β = ${b}`);
   // the method names become the schedules' labels
-  const seedRuns = (await trainPoolSeeds(profile, config, betas.map(betaMethod), { progress: o.progress })).map((s) => ({ ...s, runs: s.runs.map((run, i) => ({ ...run, method: label(betas[i]) })) }));
+  const seedRuns = (await trainPoolSeeds(profile, config, betas.map(betaMethod), { progress: o.progress })).map((s) => ({
+    ...s,
+    runs: s.runs.map((run, i) => ({ ...run, method: label(betas[i]) })),
+  }));
   return { profile, seedRuns, stats: curveStats(seedRuns, config.testSize), n: config.testSize };
 }
 
@@ -144,7 +150,9 @@ export function betaSummary(r: BetaResult, profile: Profile): string {
       `| the dynamic β ends more robust than every fixed β | **${c3}** |`,
       '',
       `Verdicts use 95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''}, paired on the same ${r.n} test images per epoch (and seeds) where the runs kept per-image results; a difference inside its interval is **inconclusive**${seeds === 1 ? ', and with one seed every verdict is (the training spread is unknown)' : ''}.` +
-        (profile === 'smoke' || profile === 'quick' ? ' (A small CNN on Fashion-MNIST: the dynamic β reaches only (k+1)/(k+10) after k epochs, so a short run barely exercises its late part.)' : ''),
+        (profile === 'smoke' || profile === 'quick'
+          ? ' (A small CNN on Fashion-MNIST: the dynamic β reaches only (k+1)/(k+10) after k epochs, so a short run barely exercises its late part.)'
+          : ''),
     );
   }
   return lines.join('\n');

@@ -14,15 +14,22 @@ export function table1Methods(profile: Profile): string[] {
 }
 export const TABLE1_DATASETS = ['cifar10', 'cifar100', 'svhn'] as const;
 
-
 /** Where PIAT+NMSE ranks among the methods on each robust attack (1 = best), for Best and Final, and by Diff (1 = smallest). */
 export function piatRanks(r: MethodsResult, method = 'PIAT+NMSE') {
   const attacks = [...new Set(r.rows.map((x) => x.attack))].filter((a) => a !== 'clean');
   return attacks.map((attack) => {
     const rows = r.rows.filter((x) => x.attack === attack);
     const me = rows.find((x) => x.method === method);
-    const rank = (key: 'best' | 'final' | 'diff', lowerIsBetter = false) => (me ? 1 + rows.filter((x) => (lowerIsBetter ? x[key] < me[key] : x[key] > me[key])).length : NaN);
-    return { dataset: r.dataset, attack, best_rank: rank('best'), final_rank: rank('final'), diff_rank: rank('diff', true), of: rows.length };
+    const rank = (key: 'best' | 'final' | 'diff', lowerIsBetter = false) =>
+      me ? 1 + rows.filter((x) => (lowerIsBetter ? x[key] < me[key] : x[key] > me[key])).length : NaN;
+    return {
+      dataset: r.dataset,
+      attack,
+      best_rank: rank('best'),
+      final_rank: rank('final'),
+      diff_rank: rank('diff', true),
+      of: rows.length,
+    };
   });
 }
 
@@ -54,16 +61,24 @@ export function table1Summary(results: MethodsResult[]): string {
       const vb = mostRobustVerdict(r, k.attack, 'best');
       const vf = mostRobustVerdict(r, k.attack, 'final');
       verdicts.push(vb, vf);
-      lines.push(`| ${k.dataset} | ${k.attack} | ${k.best_rank} of ${k.of} | ${vb} | ${k.final_rank} of ${k.of} | ${vf} | ${k.diff_rank} of ${k.of} |`);
+      lines.push(
+        `| ${k.dataset} | ${k.attack} | ${k.best_rank} of ${k.of} | ${vb} | ${k.final_rank} of ${k.of} | ${vf} | ${k.diff_rank} of ${k.of} |`,
+      );
     }
   }
   const first = results.flatMap((r) => piatRanks(r)).reduce((n, k) => n + (k.best_rank === 1 ? 1 : 0) + (k.final_rank === 1 ? 1 : 0), 0);
-  const pgd = results.flatMap((r) => r.rows.filter((x) => x.attack === 'pgd20' && x.method === 'PIAT+NMSE').map((x) => `${r.dataset}: Best ${f(x.best)}, Final ${f(x.final)}`));
+  const pgd = results.flatMap((r) =>
+    r.rows
+      .filter((x) => x.attack === 'pgd20' && x.method === 'PIAT+NMSE')
+      .map((x) => `${r.dataset}: Best ${f(x.best)}, Final ${f(x.final)}`),
+  );
   lines.push(
     '',
     `**Here:** PIAT+NMSE ranks first in ${first} of ${verdicts.length} (attack × checkpoint) robust columns (PGD20 ${pgd.join('; ')}); "most robust" holds in a column only when it is above every other method by more than the uncertainty. ` +
       (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0]) : '') +
-      (results[0]?.profile !== 'paper' ? ' (Small model and Fashion-MNIST at ε = 0.1: a qualitative check only, not the paper\'s numbers.)' : ''),
+      (results[0]?.profile !== 'paper'
+        ? " (Small model and Fashion-MNIST at ε = 0.1: a qualitative check only, not the paper's numbers.)"
+        : ''),
   );
   return lines.join('\n');
 }

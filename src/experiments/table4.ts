@@ -26,7 +26,14 @@ const PAPER_MODEL: Record<ViTArch, string> = { 'convit-b': 'ConViT-B', 'vit-b': 
 
 export async function runTable4(profile: Profile, o: { progress?: boolean } = {}): Promise<{ arch: ViTArch; result: MethodsResult }[]> {
   const out: { arch: ViTArch; result: MethodsResult }[] = [];
-  for (const arch of table4Archs(profile)) out.push({ arch, result: await runMethodsOn(profile, profile === 'paper' ? 'cifar10' : 'fashion-mnist', table4Methods(profile), { arch, progress: o.progress }) });
+  for (const arch of table4Archs(profile))
+    out.push({
+      arch,
+      result: await runMethodsOn(profile, profile === 'paper' ? 'cifar10' : 'fashion-mnist', table4Methods(profile), {
+        arch,
+        progress: o.progress,
+      }),
+    });
   return out;
 }
 
@@ -48,7 +55,9 @@ export function table4Summary(results: { arch: ViTArch; result: MethodsResult }[
     const wide = bestOnlyWide([result]);
     for (const r of wide) {
       const p = PAPER_TABLE4.find((x) => x.group === PAPER_MODEL[arch] && x.method === r.method);
-      lines.push(`| ${arch} | ${r.method} | ${f(r.Clean as number)} | ${f(r.PGD20 as number)} | ${f(r.AA as number)} | ${PAPER_MODEL[arch]} | ${p ? f(p.clean) : '–'} | ${p ? f(p.pgd20) : '–'} | ${p ? f(p.aa) : '–'} |`);
+      lines.push(
+        `| ${arch} | ${r.method} | ${f(r.Clean as number)} | ${f(r.PGD20 as number)} | ${f(r.AA as number)} | ${PAPER_MODEL[arch]} | ${p ? f(p.clean) : '–'} | ${p ? f(p.pgd20) : '–'} | ${p ? f(p.aa) : '–'} |`,
+      );
     }
     for (const base of ['PGD-AT', 'TRADES', 'MART']) {
       const [a, b, c] = FAMILY(base).map((m) => wide.find((x) => x.method === m));
@@ -64,7 +73,9 @@ export function table4Summary(results: { arch: ViTArch; result: MethodsResult }[
     `**Here:** of ${checks} steps (base → +A&P → PIAT+A&P) mean AA accuracy rises in ${held}. ` +
       (results[0] ? verdictSentence(combineVerdicts(verdicts), results[0].result) : '') +
       collapsedNote(results) +
-      (profile !== 'paper' ? ' (A 2-block ViT trained from scratch on Fashion-MNIST for a few epochs, PGD-AT family only: a qualitative check; the paper fine-tunes large pretrained ViTs.)' : ' (Trained from scratch: the paper fine-tunes ImageNet weights.)'),
+      (profile !== 'paper'
+        ? ' (A 2-block ViT trained from scratch on Fashion-MNIST for a few epochs, PGD-AT family only: a qualitative check; the paper fine-tunes large pretrained ViTs.)'
+        : ' (Trained from scratch: the paper fine-tunes ImageNet weights.)'),
   );
   return lines.join('\n');
 }
@@ -75,9 +86,12 @@ export function table4Summary(results: { arch: ViTArch; result: MethodsResult }[
  */
 function collapsedNote(results: { arch: ViTArch; result: MethodsResult }[]): string {
   const chance = 1.5 / 10;
-  const collapsed = results.flatMap(({ arch, result }) => bestOnlyWide([result]).filter((r) => (r.Clean as number) <= 100 * chance).map((r) => `${r.method} (${arch}, clean ${f(r.Clean as number)} %)`));
+  const collapsed = results.flatMap(({ arch, result }) =>
+    bestOnlyWide([result])
+      .filter((r) => (r.Clean as number) <= 100 * chance)
+      .map((r) => `${r.method} (${arch}, clean ${f(r.Clean as number)} %)`),
+  );
   return collapsed.length
     ? ` Note: ${collapsed.join(', ')} did not learn beyond chance level; ViTs trained adversarially from scratch can collapse to one class, so the step above such a run says little.`
     : '';
 }
-

@@ -41,10 +41,16 @@ export async function runToyExperiment(
 ): Promise<ToyRun[]> {
   const c = opts.config ?? recipe(TOY_PROFILES, profile);
   const { train: trainSet, test } = toyData(c);
-  const ctx = { attack: c.attack, numClasses: trainSet.numClasses, epochs: c.epochs, objectiveOptions: { alp: { lambda: c.alpLambda }, nmse: { lambda: c.nmseLambda } } };
+  const ctx = {
+    attack: c.attack,
+    numClasses: trainSet.numClasses,
+    epochs: c.epochs,
+    objectiveOptions: { alp: { lambda: c.alpLambda }, nmse: { lambda: c.nmseLambda } },
+  };
   const runs = await compareMethods({
     methods: (opts.methods ?? TOY_METHODS).map((name) => methodSpec(name, ctx)),
-    model: () => buildModel('mlp', { numClasses: trainSet.numClasses, inputShape: trainSet.inputShape, seed: c.seed }, { hidden: [c.hidden] }),
+    model: () =>
+      buildModel('mlp', { numClasses: trainSet.numClasses, inputShape: trainSet.inputShape, seed: c.seed }, { hidden: [c.hidden] }),
     train: trainSet,
     test,
     root: opts.root ?? runRoot('01-toy-example', profile),
@@ -68,9 +74,16 @@ export function toyCurves(runs: ToyRun[]) {
 }
 
 /** The decision boundary (x3 fixed at 0.5) of a run's weights before and after epoch `epoch`. */
-export async function boundaryAroundEpoch(run: ToyRun, epoch: number, resolution = 120): Promise<(Segment & { method: string; when: string })[]> {
+export async function boundaryAroundEpoch(
+  run: ToyRun,
+  epoch: number,
+  resolution = 120,
+): Promise<(Segment & { method: string; when: string })[]> {
   const out: (Segment & { method: string; when: string })[] = [];
-  for (const [when, e] of [[`before epoch ${epoch}`, epoch - 1], [`after epoch ${epoch}`, epoch]] as const) {
+  for (const [when, e] of [
+    [`before epoch ${epoch}`, epoch - 1],
+    [`after epoch ${epoch}`, epoch],
+  ] as const) {
     const model = await loadModel(path.join(run.runDir, 'epochs', `epoch-${String(e).padStart(3, '0')}`));
     for (const s of decisionBoundary(model, 3, { resolution, fixed: [0.5, 0.5, 0.5] })) out.push({ ...s, method: run.method, when });
     model.dispose();
@@ -93,7 +106,9 @@ export function toyPoints(ds: ArrayDataset): { x1: number; x2: number; x3: numbe
 export function project3d(x: number, y: number, z: number): { px: number; py: number } {
   const az = (35 * Math.PI) / 180;
   const el = (25 * Math.PI) / 180;
-  const cx = x - 0.5, cy = y - 0.5, cz = z - 0.5;
+  const cx = x - 0.5,
+    cy = y - 0.5,
+    cz = z - 0.5;
   const rx = cx * Math.cos(az) - cy * Math.sin(az);
   const ry = cx * Math.sin(az) + cy * Math.cos(az);
   return { px: rx, py: cz * Math.cos(el) + ry * Math.sin(el) };
@@ -115,11 +130,16 @@ export function projectedAxes(): { axis: string; x: number; y: number; x2: numbe
 export function toySummary(runs: ToyRun[]): string {
   const by = (m: ToyMethod) => runs.find((r) => r.method === m);
   const pct = (v: number) => `${(100 * v).toFixed(1)}`;
-  const lines = ['| method | final clean | final PGD-20 | best PGD-20 | std of epoch-to-epoch PGD-20 change | largest drop (epoch) |', '|---|---|---|---|---|---|'];
+  const lines = [
+    '| method | final clean | final PGD-20 | best PGD-20 | std of epoch-to-epoch PGD-20 change | largest drop (epoch) |',
+    '|---|---|---|---|---|---|',
+  ];
   for (const r of runs) {
     const last = r.records[r.records.length - 1];
     const best = Math.max(...r.records.map((e) => e.robustAcc ?? 0));
-    lines.push(`| ${r.method} | ${pct(last.cleanAcc ?? NaN)}% | ${pct(last.robustAcc ?? NaN)}% | ${pct(best)}% | ${pct(r.oscillation.stdOfChanges)} pts | ${pct(r.oscillation.largestDrop)} pts (${r.oscillation.largestDropEpoch}) |`);
+    lines.push(
+      `| ${r.method} | ${pct(last.cleanAcc ?? NaN)}% | ${pct(last.robustAcc ?? NaN)}% | ${pct(best)}% | ${pct(r.oscillation.stdOfChanges)} pts | ${pct(r.oscillation.largestDrop)} pts (${r.oscillation.largestDropEpoch}) |`,
+    );
   }
   const at = by('PGD-AT');
   const pi = by('PIAT');
@@ -145,13 +165,26 @@ export function toyDataChart(ds: ArrayDataset): VegaLiteSpec {
   const axes3d = {
     data: { values: projectedAxes() },
     layer: [
-      { mark: { type: 'rule', color: '#555' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, x2: { field: 'x2' }, y2: { field: 'y2' } } },
-      { mark: { type: 'text', dx: 8, dy: -4, fontSize: 12 }, encoding: { x: { field: 'x2', type: 'quantitative' }, y: { field: 'y2', type: 'quantitative' }, text: { field: 'axis' } } },
+      {
+        mark: { type: 'rule', color: '#555' },
+        encoding: {
+          x: { field: 'x', type: 'quantitative' },
+          y: { field: 'y', type: 'quantitative' },
+          x2: { field: 'x2' },
+          y2: { field: 'y2' },
+        },
+      },
+      {
+        mark: { type: 'text', dx: 8, dy: -4, fontSize: 12 },
+        encoding: { x: { field: 'x2', type: 'quantitative' }, y: { field: 'y2', type: 'quantitative' }, text: { field: 'axis' } },
+      },
     ],
   };
   return hconcat(`Fig. 2 · two-circles training data (${ds.size} points)`, [
     scatterChart(points, { title: '(x1, x2) plane', x: 'x1', y: 'x2', color: 'label', palette: PALETTE }),
-    scatterChart(points, { title: '3-D view (oblique projection)', x: 'px', y: 'py', color: 'label', palette: PALETTE, noAxes: true }, [axes3d]),
+    scatterChart(points, { title: '3-D view (oblique projection)', x: 'px', y: 'py', color: 'label', palette: PALETTE, noAxes: true }, [
+      axes3d,
+    ]),
   ]);
 }
 
@@ -163,19 +196,23 @@ export async function toyBoundaryChart(runs: ToyRun[], epoch: number, test: Arra
     const segs = await boundaryAroundEpoch(run, epoch);
     const rob = (e: number) => (e === 0 ? 'init' : `${(100 * (run.records[e - 1].robustAcc ?? 0)).toFixed(0)}%`);
     panels.push(
-      scatterChart(points, { title: `${run.method}: PGD-20 ${rob(epoch - 1)} → ${rob(epoch)}`, x: 'x1', y: 'x2', color: 'label', palette: PALETTE }, [
-        {
-          data: { values: segs },
-          mark: { type: 'rule', strokeWidth: 2.5, color: '#222' },
-          encoding: {
-            x: { field: 'x', type: 'quantitative', title: 'x1' },
-            y: { field: 'y', type: 'quantitative', title: 'x2' },
-            x2: { field: 'x2' },
-            y2: { field: 'y2' },
-            strokeDash: { field: 'when', type: 'nominal', title: 'boundary' },
+      scatterChart(
+        points,
+        { title: `${run.method}: PGD-20 ${rob(epoch - 1)} → ${rob(epoch)}`, x: 'x1', y: 'x2', color: 'label', palette: PALETTE },
+        [
+          {
+            data: { values: segs },
+            mark: { type: 'rule', strokeWidth: 2.5, color: '#222' },
+            encoding: {
+              x: { field: 'x', type: 'quantitative', title: 'x1' },
+              y: { field: 'y', type: 'quantitative', title: 'x2' },
+              x2: { field: 'x2' },
+              y2: { field: 'y2' },
+              strokeDash: { field: 'when', type: 'nominal', title: 'boundary' },
+            },
           },
-        },
-      ]),
+        ],
+      ),
     );
   }
   return hconcat(`Fig. 4/5 · decision boundary (x3 = 0.5) before and after epoch ${epoch}`, panels);

@@ -30,10 +30,29 @@ export function cnnFc(o: CnnFcOptions): tf.LayersModel {
   let seed = o.seed;
   const shape = o.inputShape ?? [28, 28, 1];
   // two (valid conv, valid conv, pool) stages take a side s to ((s − 4)/2 − 4)/2: it must stay ≥ 1
-  if (Math.min(shape[0], shape[1]) < 16) throw new PiatError('bad-config', `cnn-fc needs images of at least 16×16 pixels (its four unpadded 3×3 convolutions and two 2×2 pools); got ${shape[0]}×${shape[1]}`);
+  if (Math.min(shape[0], shape[1]) < 16)
+    throw new PiatError(
+      'bad-config',
+      `cnn-fc needs images of at least 16×16 pixels (its four unpadded 3×3 convolutions and two 2×2 pools); got ${shape[0]}×${shape[1]}`,
+    );
   const input = tf.input({ shape });
   const conv = (x: T, filters: number, name: string) =>
-    relu(bn(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'valid', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: seed++ }), name }).apply(x) as T, `${name}_bn`), `${name}_relu`);
+    relu(
+      bn(
+        tf.layers
+          .conv2d({
+            filters,
+            kernelSize: 3,
+            padding: 'valid',
+            useBias: false,
+            kernelInitializer: tf.initializers.heNormal({ seed: seed++ }),
+            name,
+          })
+          .apply(x) as T,
+        `${name}_bn`,
+      ),
+      `${name}_relu`,
+    );
   const pool = (x: T, name: string) => tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name }).apply(x) as T;
   const dense = (x: T, units: number, name: string, activation?: 'relu') =>
     tf.layers.dense({ units, activation, kernelInitializer: tf.initializers.heNormal({ seed: seed++ }), name }).apply(x) as T;

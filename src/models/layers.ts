@@ -16,10 +16,14 @@ export const FROZEN_PREFIX = 'frozen_';
 export function conv(x: T, filters: number, kernel: number, stride: number, name: string, seed: number, useBias = false): T {
   const init = tf.initializers.heNormal({ seed });
   if (stride === 1 || kernel === 1) {
-    return tf.layers.conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'same', useBias, kernelInitializer: init, name }).apply(x) as T;
+    return tf.layers
+      .conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'same', useBias, kernelInitializer: init, name })
+      .apply(x) as T;
   }
   const padded = tf.layers.zeroPadding2d({ padding: Math.floor(kernel / 2), name: `${name}_pad` }).apply(x) as T;
-  return tf.layers.conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'valid', useBias, kernelInitializer: init, name }).apply(padded) as T;
+  return tf.layers
+    .conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'valid', useBias, kernelInitializer: init, name })
+    .apply(padded) as T;
 }
 
 /** Batch norm with PyTorch's defaults (ε = 1e-5, running-average momentum 0.1). */

@@ -55,7 +55,9 @@ const conv = (summary: string, source: string, build: (i: ModelInput, o: ModelOp
   identity: () => ({}),
   build,
 });
-const patchOption = { patch: s.opt(s.int({ min: 1, default: VIT_PATCH, description: 'patch size in pixels (must divide the image side)' })) };
+const patchOption = {
+  patch: s.opt(s.int({ min: 1, default: VIT_PATCH, description: 'patch size in pixels (must divide the image side)' })),
+};
 const vitEntry = (summary: string, source: string, build: (i: ModelInput, patch: number) => tf.LayersModel): ModelEntry => ({
   summary,
   source,
@@ -73,14 +75,24 @@ export const MODELS = {
     options: { hidden: s.opt(s.arr(s.int({ min: 1 }), { default: MLP_HIDDEN, description: 'hidden layer widths' })) },
     identity: (o) => ({ hidden: o.hidden ?? MLP_HIDDEN }),
     // the image shape too: mlp() flattens it inside the model
-    build: (i, o) => mlp({ inputDim: i.inputShape.reduce((a, b) => a * b, 1), inputShape: i.inputShape, numClasses: i.numClasses, hidden: o.hidden ?? MLP_HIDDEN, seed: i.seed }),
+    build: (i, o) =>
+      mlp({
+        inputDim: i.inputShape.reduce((a, b) => a * b, 1),
+        inputShape: i.inputShape,
+        numClasses: i.numClasses,
+        hidden: o.hidden ?? MLP_HIDDEN,
+        seed: i.seed,
+      }),
   },
   // widths are a code option (the experiments' small profiles); run configs keep the default
-  'small-cnn': conv("three 3×3 conv + BN + ReLU layers (strides 1, 2, 2), global average pooling", "this project: the small profiles' model", (i, o) =>
-    smallCnn({ numClasses: i.numClasses, inputShape: image(i), widths: o.widths, seed: i.seed }),
+  'small-cnn': conv(
+    'three 3×3 conv + BN + ReLU layers (strides 1, 2, 2), global average pooling',
+    "this project: the small profiles' model",
+    (i, o) => smallCnn({ numClasses: i.numClasses, inputShape: image(i), widths: o.widths, seed: i.seed }),
   ),
   'cnn-fc': {
-    summary: "TRADES' MNIST SmallCNN: 3×3 convs 32, 32, max-pool, 64, 64, max-pool (each + BN + ReLU), FC 200 → 200 → classes (the width is fcWidth), no dropout",
+    summary:
+      "TRADES' MNIST SmallCNN: 3×3 convs 32, 32, max-pool, 64, 64, max-pool (each + BN + ReLU), FC 200 → 200 → classes (the width is fcWidth), no dropout",
     source: 'Zhang et al. 2019 (TRADES code), batch norm added',
     input: 'image',
     options: { fcWidth: s.opt(s.int({ min: 1, default: CNN_FC_HIDDEN, description: 'width of the two fully connected hidden layers' })) },
@@ -88,15 +100,27 @@ export const MODELS = {
     identity: (o) => (o.fcWidth === undefined || o.fcWidth === CNN_FC_HIDDEN ? {} : { fcWidth: o.fcWidth }),
     build: (i, o) => cnnFc({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, hidden: o.fcWidth }),
   },
-  resnet18: conv('ResNet-18, CIFAR variant (3×3 stem, no max-pool), 11,173,962 parameters', 'He et al. 2016', (i) => resnet18({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed })),
-  'preact-resnet18': conv('PreAct ResNet-18, 11,172,170 parameters', 'He et al. 2016b', (i) => preActResnet18({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed })),
-  'wrn34-10': conv('WideResNet-34-10 (the paper\'s WRN-32-10), 46,160,474 parameters', 'Zagoruyko & Komodakis 2016, TRADES/MART code', (i) => wrn34_10({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed })),
-  'vit-tiny': vitEntry('a 2-block ViT (dim 32, 2 heads): the small profiles\' stand-in for Table IV\'s ViTs', 'this project', (i, patch) =>
+  resnet18: conv('ResNet-18, CIFAR variant (3×3 stem, no max-pool), 11,173,962 parameters', 'He et al. 2016', (i) =>
+    resnet18({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed }),
+  ),
+  'preact-resnet18': conv('PreAct ResNet-18, 11,172,170 parameters', 'He et al. 2016b', (i) =>
+    preActResnet18({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed }),
+  ),
+  'wrn34-10': conv("WideResNet-34-10 (the paper's WRN-32-10), 46,160,474 parameters", 'Zagoruyko & Komodakis 2016, TRADES/MART code', (i) =>
+    wrn34_10({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed }),
+  ),
+  'vit-tiny': vitEntry("a 2-block ViT (dim 32, 2 heads): the small profiles' stand-in for Table IV's ViTs", 'this project', (i, patch) =>
     vit({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch, dim: 32, depth: 2, heads: 2, name: 'vit_tiny' }),
   ),
-  'deit-s': vitEntry('DeiT-S: dim 384, 12 blocks, 6 heads', 'Touvron et al. 2021', (i, patch) => deitSmall({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch })),
-  'vit-b': vitEntry('ViT-B: dim 768, 12 blocks, 12 heads', 'Dosovitskiy et al. 2021', (i, patch) => vitBase({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch })),
-  'convit-b': vitEntry('ConViT-B: ViT-B width, 16 heads, 10 gated positional self-attention blocks', "d'Ascoli et al. 2021", (i, patch) => convitBase({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch })),
+  'deit-s': vitEntry('DeiT-S: dim 384, 12 blocks, 6 heads', 'Touvron et al. 2021', (i, patch) =>
+    deitSmall({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch }),
+  ),
+  'vit-b': vitEntry('ViT-B: dim 768, 12 blocks, 12 heads', 'Dosovitskiy et al. 2021', (i, patch) =>
+    vitBase({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch }),
+  ),
+  'convit-b': vitEntry('ConViT-B: ViT-B width, 16 heads, 10 gated positional self-attention blocks', "d'Ascoli et al. 2021", (i, patch) =>
+    convitBase({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch }),
+  ),
 } satisfies Record<string, ModelEntry>;
 
 export type Arch = keyof typeof MODELS;
@@ -113,7 +137,10 @@ export function modelEntry(arch: string): ModelEntry {
 export function buildModel(arch: string, input: ModelInput, options: ModelOptions = {}): tf.LayersModel {
   const e = modelEntry(arch);
   if (e.input === 'image' && input.inputShape.length !== 3) {
-    throw new PiatError('bad-config', `${arch} needs image inputs [height, width, channels]; the data's examples have shape [${input.inputShape}]`);
+    throw new PiatError(
+      'bad-config',
+      `${arch} needs image inputs [height, width, channels]; the data's examples have shape [${input.inputShape}]`,
+    );
   }
   return e.build(input, options);
 }

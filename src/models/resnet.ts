@@ -32,7 +32,9 @@ function assemble(o: ConvNetOptions, name: string, body: (x: T, seed: () => numb
   }
   const features = body(x, next);
   const pooled = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(features) as T;
-  const logits = tf.layers.dense({ units: o.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: next() }), name: 'fc' }).apply(pooled) as T;
+  const logits = tf.layers
+    .dense({ units: o.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: next() }), name: 'fc' })
+    .apply(pooled) as T;
   const model = tf.model({ inputs: input, outputs: logits, name });
   init?.(model);
   return model;

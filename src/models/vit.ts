@@ -23,7 +23,12 @@ export class PositionEmbedding extends tf.layers.Layer {
   }
   override build(shape: tf.Shape | tf.Shape[]): void {
     const s = shape as number[];
-    this.pos = this.addWeight('pos', [1, s[1], s[2]], 'float32', tf.initializers.truncatedNormal({ stddev: 0.02, seed: this.cfg.seed as number | undefined }));
+    this.pos = this.addWeight(
+      'pos',
+      [1, s[1], s[2]],
+      'float32',
+      tf.initializers.truncatedNormal({ stddev: 0.02, seed: this.cfg.seed as number | undefined }),
+    );
     this.built = true;
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -150,7 +155,11 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
       let attn: tf.Tensor = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)));
       if (this.ac.gated && this.rel && this.posProj && this.gate) {
         // positional scores [h, t, t] = Σ_c v_pos[h, c]·r[t, t, c]
-        const pos = tf.softmax(tf.reshape(tf.matMul(tf.reshape(this.rel, [t * t, 3]), this.posProj.read() as tf.Tensor2D, false, true), [t, t, h]).transpose([2, 0, 1]));
+        const pos = tf.softmax(
+          tf
+            .reshape(tf.matMul(tf.reshape(this.rel, [t * t, 3]), this.posProj.read() as tf.Tensor2D, false, true), [t, t, h])
+            .transpose([2, 0, 1]),
+        );
         const g = tf.reshape(tf.sigmoid(this.gate.read()), [1, h, 1, 1]);
         attn = tf.add(tf.mul(tf.sub(1, g), attn), tf.mul(g, tf.expandDims(pos, 0)));
         attn = tf.div(attn, tf.sum(attn, -1, true));
@@ -160,7 +169,13 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
     });
   }
   override getConfig() {
-    return { ...super.getConfig(), heads: this.ac.heads, gated: this.ac.gated ?? false, localityStrength: this.ac.localityStrength ?? 1, seed: this.ac.seed ?? 0 };
+    return {
+      ...super.getConfig(),
+      heads: this.ac.heads,
+      gated: this.ac.gated ?? false,
+      localityStrength: this.ac.localityStrength ?? 1,
+      seed: this.ac.seed ?? 0,
+    };
   }
   override dispose() {
     this.rel?.dispose();
@@ -195,11 +210,14 @@ export class GradientGate extends tf.layers.Layer {
     const { keep, draw } = GRADIENT_DROPPING;
     if (keep === null || !draw || draw() < keep) return x;
     // identity forward, no gradient back through this branch
-    return tf.customGrad(((t: tf.Tensor) => ({ value: tf.clone(t), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as never)(x) as tf.Tensor;
+    return tf.customGrad(((t: tf.Tensor) => ({ value: tf.clone(t), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as never)(
+      x,
+    ) as tf.Tensor;
   }
 }
 
-for (const cls of [PositionEmbedding, ClassToken, TakeFirstToken, Gelu, MultiHeadSelfAttention, GradientGate]) tf.serialization.registerClass(cls as never);
+for (const cls of [PositionEmbedding, ClassToken, TakeFirstToken, Gelu, MultiHeadSelfAttention, GradientGate])
+  tf.serialization.registerClass(cls as never);
 
 export interface VitOptions {
   numClasses: number;
@@ -231,17 +249,29 @@ export function vit(o: VitOptions): tf.LayersModel {
     x = n.out;
     init = n.init;
   }
-  x = tf.layers.conv2d({ filters: o.dim, kernelSize: patch, strides: patch, padding: 'valid', name: 'patch_embed', kernelInitializer: tf.initializers.glorotUniform({ seed: next() }) }).apply(x) as T;
+  x = tf.layers
+    .conv2d({
+      filters: o.dim,
+      kernelSize: patch,
+      strides: patch,
+      padding: 'valid',
+      name: 'patch_embed',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: next() }),
+    })
+    .apply(x) as T;
   x = tf.layers.reshape({ targetShape: [tokens, o.dim], name: 'tokens' }).apply(x) as T;
   const local = o.localLayers ?? 0;
   if (local === 0) x = new ClassToken({ name: 'cls_token' }).apply(x) as T;
   x = new PositionEmbedding({ name: 'pos_embed', seed: next() }).apply(x) as T;
   const ln = (t: T, name: string) => tf.layers.layerNormalization({ epsilon: 1e-6, name }).apply(t) as T;
-  const dense = (t: T, units: number, name: string) => tf.layers.dense({ units, name, kernelInitializer: tf.initializers.truncatedNormal({ stddev: 0.02, seed: next() }) }).apply(t) as T;
+  const dense = (t: T, units: number, name: string) =>
+    tf.layers.dense({ units, name, kernelInitializer: tf.initializers.truncatedNormal({ stddev: 0.02, seed: next() }) }).apply(t) as T;
   for (let b = 0; b < o.depth; b++) {
     if (local > 0 && b === local) x = new ClassToken({ name: 'cls_token' }).apply(x) as T;
     const p = `block${b}`;
-    let a = new MultiHeadSelfAttention({ heads: o.heads, gated: b < local, seed: next(), name: `${p}.attn` }).apply(ln(x, `${p}.norm1`)) as T;
+    let a = new MultiHeadSelfAttention({ heads: o.heads, gated: b < local, seed: next(), name: `${p}.attn` }).apply(
+      ln(x, `${p}.norm1`),
+    ) as T;
     a = new GradientGate({ name: `${p}.gate1` }).apply(a) as T;
     x = tf.layers.add({ name: `${p}.add1` }).apply([x, a]) as T;
     let m = dense(ln(x, `${p}.norm2`), Math.round(o.dim * (o.mlpRatio ?? 4)), `${p}.fc1`);
@@ -263,4 +293,5 @@ export const deitSmall = (o: Omit<VitOptions, 'dim' | 'depth' | 'heads'>) => vit
 /** ViT-B: dim 768, depth 12, 12 heads. */
 export const vitBase = (o: Omit<VitOptions, 'dim' | 'depth' | 'heads'>) => vit({ ...o, dim: 768, depth: 12, heads: 12, name: 'vit_b' });
 /** ConViT-B: ViT-B width (768, 16 heads as in the paper's base model) with 10 GPSA layers. */
-export const convitBase = (o: Omit<VitOptions, 'dim' | 'depth' | 'heads' | 'localLayers'>) => vit({ ...o, dim: 768, depth: 12, heads: 16, localLayers: 10, name: 'convit_b' });
+export const convitBase = (o: Omit<VitOptions, 'dim' | 'depth' | 'heads' | 'localLayers'>) =>
+  vit({ ...o, dim: 768, depth: 12, heads: 16, localLayers: 10, name: 'convit_b' });

@@ -34,7 +34,8 @@ export interface ApOptions {
 export function ap(o: ApOptions): Objective {
   const base = oneOf('A&P base', o.base ?? 'pgd-at', ['pgd-at', 'trades', 'mart'] as const);
   const attack = trainingAttack(o.attack);
-  if (!(Number.isInteger(o.patch) && o.patch > 0)) throw new PiatError('bad-option', `A&P needs the model's patch size (a whole number > 0), got ${o.patch}`);
+  if (!(Number.isInteger(o.patch) && o.patch > 0))
+    throw new PiatError('bad-option', `A&P needs the model's patch size (a whole number > 0), got ${o.patch}`);
   const dropRate = o.dropRate ?? 1;
   const rampEpochs = o.rampEpochs ?? 10;
   const ard = o.ard ?? true;
@@ -46,7 +47,16 @@ export function ap(o: ApOptions): Objective {
     const rng = new Rng(ctx.rng.seed());
     const start = base === 'pgd-at' ? undefined : smallNoiseStart(x, ctx);
     try {
-      return apAttack(model, x, y, { attack, patch: o.patch, keep: apRate(ctx.epoch, dropRate, rampEpochs), ard, prm, loss: base === 'trades' ? 'kl' : 'ce', start, rng });
+      return apAttack(model, x, y, {
+        attack,
+        patch: o.patch,
+        keep: apRate(ctx.epoch, dropRate, rampEpochs),
+        ard,
+        prm,
+        loss: base === 'trades' ? 'kl' : 'ce',
+        start,
+        rng,
+      });
     } finally {
       start?.dispose();
     }

@@ -48,7 +48,8 @@ export function cfa(opts: CfaOptions = {}): Objective {
   const beginEpoch = opts.beginEpoch ?? 10;
   const numClasses = opts.numClasses ?? 10;
   const attack = trainingAttack(opts.attack);
-  for (const [k, v] of Object.entries({ lambda1, lambda2, beta })) if (!(Number.isFinite(v) && v >= 0)) throw new PiatError('bad-option', `CFA option '${k}' must be a number >= 0, got ${v}`);
+  for (const [k, v] of Object.entries({ lambda1, lambda2, beta }))
+    if (!(Number.isFinite(v) && v >= 0)) throw new PiatError('bad-option', `CFA option '${k}' must be a number >= 0, got ${v}`);
 
   // class-wise robust accuracy of the last finished epoch (null before the first), and this epoch's counts
   let classRobust: number[] | null = null;
@@ -68,10 +69,14 @@ export function cfa(opts: CfaOptions = {}): Objective {
     adversarial(model, x, y, ctx) {
       const eps = classEps(ctx.epoch);
       const labels = y.dataSync();
-      if (Array.from(labels).some((l) => l >= numClasses)) throw new PiatError('bad-input', `CFA was set up for ${numClasses} classes but got label ${Math.max(...labels)}; pass numClasses`);
+      if (Array.from(labels).some((l) => l >= numClasses))
+        throw new PiatError('bad-input', `CFA was set up for ${numClasses} classes but got label ${Math.max(...labels)}; pass numClasses`);
       const epsPerExample = eps ? tf.tensor1d(Array.from(labels, (l) => eps[l])) : undefined;
       // at the class's ε: PGD for base 'at', TRADES's KL from a small-noise start otherwise
-      const out = base === 'at' ? pgd(model, x, y, { ...attack, epsPerExample, seed: ctx.rng.seed() }) : klFromNoise(model, x, y, { ...attack, epsPerExample }, ctx);
+      const out =
+        base === 'at'
+          ? pgd(model, x, y, { ...attack, epsPerExample, seed: ctx.rng.seed() })
+          : klFromNoise(model, x, y, { ...attack, epsPerExample }, ctx);
       epsPerExample?.dispose();
       return out;
     },
@@ -99,7 +104,11 @@ export function cfa(opts: CfaOptions = {}): Objective {
       correct = new Array<number>(numClasses).fill(0);
       seen = new Array<number>(numClasses).fill(0);
       const eps = classEps(epoch + 1);
-      return { train_robust_worst_class: Math.min(...classRobust), eps_min: eps ? Math.min(...eps) : attack.eps, eps_max: eps ? Math.max(...eps) : attack.eps };
+      return {
+        train_robust_worst_class: Math.min(...classRobust),
+        eps_min: eps ? Math.min(...eps) : attack.eps,
+        eps_max: eps ? Math.max(...eps) : attack.eps,
+      };
     },
     state: () => ({ classRobust }),
     restore(s) {

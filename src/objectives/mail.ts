@@ -64,12 +64,18 @@ export function mail(opts: MailOptions = {}): Objective {
       if (base === 'trades') {
         const ce = crossEntropy(z, y);
         const kl = tf.mean(tf.mul(klPerExample(z, zAdv), w)) as tf.Scalar;
-        return { loss: tf.add(ce, tf.mul(kl, beta)) as tf.Scalar, parts: { ce_clean: ce, kl_weighted: kl, mean_weight: tf.mean(w) as tf.Scalar } };
+        return {
+          loss: tf.add(ce, tf.mul(kl, beta)) as tf.Scalar,
+          parts: { ce_clean: ce, kl_weighted: kl, mean_weight: tf.mean(w) as tf.Scalar },
+        };
       }
       const { bce, kl } = martTerms(z, zAdv, y);
       const bceW = tf.mean(tf.mul(bce, w)) as tf.Scalar;
       const klMean = tf.mean(kl) as tf.Scalar;
-      return { loss: tf.add(bceW, tf.mul(klMean, beta)) as tf.Scalar, parts: { bce_adv_weighted: bceW, kl_weighted: klMean, mean_weight: tf.mean(w) as tf.Scalar } };
+      return {
+        loss: tf.add(bceW, tf.mul(klMean, beta)) as tf.Scalar,
+        parts: { bce_adv_weighted: bceW, kl_weighted: klMean, mean_weight: tf.mean(w) as tf.Scalar },
+      };
     },
     // the epoch record of the epoch that just ran says whether its losses were reweighted
     onEpochEnd: (epoch) => ({ mailReweighting: reweighting(epoch) ? 1 : 0 }),

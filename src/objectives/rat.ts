@@ -70,7 +70,9 @@ function lastDenseKernel(model: tf.LayersModel): tf.Variable {
 }
 
 function convKernels(model: tf.LayersModel): tf.Variable[] {
-  return model.weights.filter((w) => /conv/i.test(w.originalName) && /kernel/.test(w.originalName) && !w.originalName.startsWith(FROZEN_PREFIX)).map((w) => w.read() as tf.Variable);
+  return model.weights
+    .filter((w) => /conv/i.test(w.originalName) && /kernel/.test(w.originalName) && !w.originalName.startsWith(FROZEN_PREFIX))
+    .map((w) => w.read() as tf.Variable);
 }
 
 /** Per-class sums over features of ∂ mean CE / ∂ kernel (the authors' Σ_j fc.weight.grad[k, j]). */
@@ -86,7 +88,8 @@ export function rat(opts: RatOptions = {}): Objective {
   const beta = opts.beta ?? 6;
   const sigma = opts.weightNoise ?? 1e-4;
   const attack = trainingAttack(opts.attack);
-  for (const [k, v] of Object.entries({ alpha, beta, weightNoise: sigma })) if (!(Number.isFinite(v) && v >= 0)) throw new PiatError('bad-option', `RAT option '${k}' must be a number >= 0, got ${v}`);
+  for (const [k, v] of Object.entries({ alpha, beta, weightNoise: sigma }))
+    if (!(Number.isFinite(v) && v >= 0)) throw new PiatError('bad-option', `RAT option '${k}' must be a number >= 0, got ${v}`);
   // the soft targets made by adversarial() for the loss() call that follows it
   let targets: { first: tf.Tensor2D; firstClean: tf.Tensor2D; second: tf.Tensor2D } | null = null;
 
@@ -111,7 +114,10 @@ export function rat(opts: RatOptions = {}): Objective {
       const rows = (gap: number[]) => tf.gather(tf.tensor2d(regGap(gap)), y) as tf.Tensor2D;
       const abs = (s: Float32Array) => Array.from(s, Math.abs);
       const sq = (s: Float32Array) => Array.from(s, (v) => v * v);
-      const a1 = abs(sClean), b1 = abs(sAdv), a2 = sq(sClean), b2 = sq(sAdv);
+      const a1 = abs(sClean),
+        b1 = abs(sAdv),
+        a2 = sq(sClean),
+        b2 = sq(sAdv);
       if (targets) tf.dispose([targets.first, targets.firstClean, targets.second]);
       targets = {
         first: rows(a1.map((v, i) => v - b1[i])),
@@ -121,7 +127,11 @@ export function rat(opts: RatOptions = {}): Objective {
       return xAdv;
     },
     loss(model, x, xAdv, y): LossResult {
-      if (!targets || targets.first.shape[0] !== y.shape[0]) throw new PiatError('bad-call', 'RAT loss() needs the targets of the adversarial() call for the same batch; call adversarial() first');
+      if (!targets || targets.first.shape[0] !== y.shape[0])
+        throw new PiatError(
+          'bad-call',
+          'RAT loss() needs the targets of the adversarial() call for the same batch; call adversarial() first',
+        );
       const { z, zAdv } = cleanThenAdversarial(model, x, xAdv);
       const ce = crossEntropy(z, y);
       const first = tf.mul(0.5, tf.add(klToTarget(targets.first, zAdv), klToTarget(targets.firstClean, z))) as tf.Scalar;

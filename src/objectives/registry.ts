@@ -38,13 +38,20 @@ export interface ObjectiveEntry<O = never> {
 }
 
 const nonNeg = (d?: number, description?: string) => s.opt(s.num({ min: 0, default: d, description }));
-const attack = (kind: 'pgd' | 'noise' | 'kl') => s.opt(attackSchema(kind, 'training attack (default PGD-10 at the paper\'s threat model, src/settings.ts)'));
+const attack = (kind: 'pgd' | 'noise' | 'kl') =>
+  s.opt(attackSchema(kind, "training attack (default PGD-10 at the paper's threat model, src/settings.ts)"));
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** An entry whose `make` takes its factory's own options type. */
 const entry = <O>(e: ObjectiveEntry<O>): ObjectiveEntry<O> => e;
 
 export const OBJECTIVES = {
-  standard: entry({ paperName: 'Standard', summary: 'CE(f(x), y): no adversarial examples', source: '', options: {}, make: () => standard() }),
+  standard: entry({
+    paperName: 'Standard',
+    summary: 'CE(f(x), y): no adversarial examples',
+    source: '',
+    options: {},
+    make: () => standard(),
+  }),
   'pgd-at': entry({
     paperName: 'PGD-AT',
     summary: 'CE(f(x′), y), x′ from PGD',
@@ -54,19 +61,24 @@ export const OBJECTIVES = {
   }),
   alp: entry({
     paperName: 'ALP',
-    summary: 'CE(f(x′), y) + λ·mean‖f(x) − f(x′)‖₂² (the paper\'s Eq. 8)',
+    summary: "CE(f(x′), y) + λ·mean‖f(x) − f(x′)‖₂² (the paper's Eq. 8)",
     source: 'Kannan et al. 2018; λ = 1 CHOSEN (docs/METHOD.md)',
     options: { lambda: nonNeg(1), attack: attack('pgd') },
     make: alp,
   }),
   nmse: entry({
     paperName: 'NMSE',
-    summary: 'CE(f(x′), y) + λ·mean wᵢ‖zᵢ/‖zᵢ‖ − z′ᵢ/‖z′ᵢ‖‖₂², wᵢ = 1 − softmax(zᵢ)_yᵢ (the paper\'s Eq. 11–12)',
+    summary: "CE(f(x′), y) + λ·mean wᵢ‖zᵢ/‖zᵢ‖ − z′ᵢ/‖z′ᵢ‖‖₂², wᵢ = 1 − softmax(zᵢ)_yᵢ (the paper's Eq. 11–12)",
     source: 'the paper, reconstructed (docs/METHOD.md); λ = 4 PORT',
     options: {
       lambda: nonNeg(4),
       ce: s.opt(s.oneOf(['adversarial', 'clean'], 'a CE input', { default: 'adversarial' })),
-      reduction: s.opt(s.oneOf(NMSE_REDUCTIONS, 'an NMSE reduction', { default: 'sum', description: "over the classes: 'sum' (the authors' code) or 'mean' (÷ K)" })),
+      reduction: s.opt(
+        s.oneOf(NMSE_REDUCTIONS, 'an NMSE reduction', {
+          default: 'sum',
+          description: "over the classes: 'sum' (the authors' code) or 'mean' (÷ K)",
+        }),
+      ),
       attack: attack('pgd'),
     },
     make: nmse,
@@ -74,37 +86,49 @@ export const OBJECTIVES = {
   trades: entry({
     paperName: 'TRADES',
     summary: 'CE(f(x), y) + β·mean KL(f(x) ‖ f(x′)), x′ maximises the KL',
-    source: 'Zhang et al. 2019; β = 6 as the paper\'s tables',
+    source: "Zhang et al. 2019; β = 6 as the paper's tables",
     options: { beta: nonNeg(6), attack: attack('kl') },
     make: trades,
   }),
   mart: entry({
     paperName: 'MART',
     summary: 'mean BCE(f(x′), y) + λ·mean KL(f(x) ‖ f(x′))·(1 − p_y(x))',
-    source: 'Wang et al. 2020 (authors\' code); λ = 6',
+    source: "Wang et al. 2020 (authors' code); λ = 6",
     options: { lambda: nonNeg(6), attack: attack('noise') },
     make: mart,
   }),
   mail: entry({
     paperName: 'MAIL',
     summary: 'its base (at, trades, mart) with instance weights 3·sigmoid(slope·(PM + bias)) from the probabilistic margin',
-    source: 'Liu et al. 2021 (authors\' code): bias −1.5, slope 1, β = 5; reweighting from epoch 75 of 120 (the method tables: 75/120 of the run)',
+    source:
+      "Liu et al. 2021 (authors' code): bias −1.5, slope 1, β = 5; reweighting from epoch 75 of 120 (the method tables: 75/120 of the run)",
     options: {
       base: s.opt(s.oneOf(['at', 'trades', 'mart'], 'a MAIL base', { default: 'at' })),
       bias: s.opt(s.num({ default: -1.5 })),
       slope: s.opt(s.num({ default: 1 })),
       beta: nonNeg(5),
-      burnInEpochs: s.opt(s.int({ min: 0, default: 0, description: "epochs of the base method (weight 1) before the reweighting starts; a run config's default is 0, the method tables use round(75·epochs/120), the authors' 75 of 120" })),
+      burnInEpochs: s.opt(
+        s.int({
+          min: 0,
+          default: 0,
+          description:
+            "epochs of the base method (weight 1) before the reweighting starts; a run config's default is 0, the method tables use round(75·epochs/120), the authors' 75 of 120",
+        }),
+      ),
       attack: attack('noise'),
     },
     // the TRADES base maximises the KL divergence: an attack loss would be ignored
-    check: (o) => (o.base === 'trades' && isObj(o.attack) && o.attack.loss !== undefined ? ['attack.loss', ": does not apply to MAIL's trades base (its attack maximises the KL divergence)"] : undefined),
+    check: (o) =>
+      o.base === 'trades' && isObj(o.attack) && o.attack.loss !== undefined
+        ? ['attack.loss', ": does not apply to MAIL's trades base (its attack maximises the KL divergence)"]
+        : undefined,
     make: mail,
   }),
   cfa: entry({
     paperName: 'CFA',
-    summary: 'class-wise calibrated ε (CCM) and TRADES weight (CCR) from each class\'s robust accuracy of the previous epoch; with FAWA averaging in the paper\'s tables',
-    source: 'Wei et al. 2023 (authors\' code PKU-ML/CFA): λ1 = λ2 = 0.5, β = 6, calibration from epoch 10',
+    summary:
+      "class-wise calibrated ε (CCM) and TRADES weight (CCR) from each class's robust accuracy of the previous epoch; with FAWA averaging in the paper's tables",
+    source: "Wei et al. 2023 (authors' code PKU-ML/CFA): λ1 = λ2 = 0.5, β = 6, calibration from epoch 10",
     options: {
       base: s.opt(s.oneOf(['trades', 'at'], 'a CFA base', { default: 'trades' })),
       ccm: s.opt(s.bool({ default: true, description: 'class-wise calibrated ε' })),
@@ -119,7 +143,11 @@ export const OBJECTIVES = {
     check: (o) => {
       if (o.base !== 'at' && isObj(o.attack)) {
         const ignored = ['randomStart', 'loss'].find((k) => (o.attack as Record<string, unknown>)[k] !== undefined);
-        if (ignored) return [`attack.${ignored}`, ": does not apply to CFA's trades base (its attack starts from small noise and maximises the KL divergence)"];
+        if (ignored)
+          return [
+            `attack.${ignored}`,
+            ": does not apply to CFA's trades base (its attack starts from small noise and maximises the KL divergence)",
+          ];
       }
       if (o.base === 'at' && o.ccr !== undefined) return ['ccr', ": does not apply to base 'at' (CCR calibrates the TRADES weight)"];
       return undefined;
@@ -128,15 +156,16 @@ export const OBJECTIVES = {
   }),
   rat: entry({
     paperName: 'RAT',
-    summary: 'TRADES on randomised weights plus soft labels from the Taylor gaps of the classifier\'s gradient',
-    source: 'Jin et al. 2023 (authors\' code): α = 0.2, β = 6, σ = 1e-4',
+    summary: "TRADES on randomised weights plus soft labels from the Taylor gaps of the classifier's gradient",
+    source: "Jin et al. 2023 (authors' code): α = 0.2, β = 6, σ = 1e-4",
     options: { alpha: nonNeg(0.2), beta: nonNeg(6), weightNoise: nonNeg(1e-4, 'σ of the noise on conv kernels'), attack: attack('kl') },
     make: rat,
   }),
   ap: entry({
     paperName: 'A&P',
-    summary: 'its base (pgd-at, trades, mart) trained on A&P\'s attack: residual-branch gradients dropped (ARD) and random patches masked (PRM), fading out over rampEpochs (ViTs)',
-    source: 'Mo et al. 2022 (authors\' code): drop rate 1.0, ramp 10 epochs',
+    summary:
+      "its base (pgd-at, trades, mart) trained on A&P's attack: residual-branch gradients dropped (ARD) and random patches masked (PRM), fading out over rampEpochs (ViTs)",
+    source: "Mo et al. 2022 (authors' code): drop rate 1.0, ramp 10 epochs",
     options: {
       base: s.opt(s.oneOf(['pgd-at', 'trades', 'mart'], 'an A&P base', { default: 'pgd-at' })),
       patch: s.req(s.int({ min: 1, description: "the ViT's patch size" }), "A&P needs the ViT's patch size (a whole number > 0)"),
@@ -145,7 +174,12 @@ export const OBJECTIVES = {
       ard: s.opt(s.bool({ default: true, description: 'attention random dropping' })),
       prm: s.opt(s.bool({ default: true, description: 'perturbation random masking' })),
       // A&P's attack reads the radius, step and iterations only
-      attack: s.opt(s.obj({ eps: s.num({ min: 0 }), alpha: s.num({ min: 0 }), steps: s.int({ min: 0 }) }, { description: 'training attack (default PGD-10 at the paper\'s threat model)' })),
+      attack: s.opt(
+        s.obj(
+          { eps: s.num({ min: 0 }), alpha: s.num({ min: 0 }), steps: s.int({ min: 0 }) },
+          { description: "training attack (default PGD-10 at the paper's threat model)" },
+        ),
+      ),
     },
     make: ap,
   }),

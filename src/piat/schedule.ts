@@ -8,9 +8,7 @@
  */
 import { PiatError } from '../util/errors';
 
-export type BetaSchedule =
-  | { kind: 'dynamic'; betaMax?: number; a?: number; b?: number }
-  | { kind: 'fixed'; beta: number };
+export type BetaSchedule = { kind: 'dynamic'; betaMax?: number; a?: number; b?: number } | { kind: 'fixed'; beta: number };
 
 export const DYNAMIC_DEFAULTS = { betaMax: 0.99, a: 1, b: 10 };
 

@@ -126,7 +126,12 @@ export function barChart(rows: Row[], o: BarChartOptions): VegaLiteSpec {
       spec: unit,
     } as unknown as VegaLiteSpec;
   }
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title: o.title, data: { values: rows }, ...unit } as unknown as VegaLiteSpec;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: o.title,
+    data: { values: rows },
+    ...unit,
+  } as unknown as VegaLiteSpec;
 }
 
 export interface HeatmapOptions {
@@ -148,7 +153,12 @@ export interface HeatmapOptions {
 /** A heat map over a regular (x, y) grid with optional contour segments (the loss landscape). */
 export function heatmap(rows: Row[], o: HeatmapOptions): VegaLiteSpec {
   const [dx, dy] = o.step;
-  const q = (field: string, title?: string) => ({ field, type: 'quantitative', ...(title ? { title } : {}), scale: { nice: false, zero: false } });
+  const q = (field: string, title?: string) => ({
+    field,
+    type: 'quantitative',
+    ...(title ? { title } : {}),
+    scale: { nice: false, zero: false },
+  });
   const cells = {
     transform: [
       { calculate: `datum['${o.x}'] - ${dx / 2}`, as: '_x0' },
@@ -163,11 +173,21 @@ export function heatmap(rows: Row[], o: HeatmapOptions): VegaLiteSpec {
       y: q('_y0', o.y),
       y2: { field: '_y1' },
       color: { field: o.value, type: 'quantitative', title: o.valueTitle ?? o.value, scale: { scheme: 'viridis' } },
-      tooltip: [{ field: o.x, format: '.2f' }, { field: o.y, format: '.2f' }, { field: o.value, format: '.3f' }],
+      tooltip: [
+        { field: o.x, format: '.2f' },
+        { field: o.y, format: '.2f' },
+        { field: o.value, format: '.3f' },
+      ],
     },
   };
   const lines = o.contours?.length
-    ? [{ data: { values: o.contours }, mark: { type: 'rule', color: 'white', strokeWidth: 1 }, encoding: { x: q('x'), y: q('y'), x2: { field: 'x2' }, y2: { field: 'y2' } } }]
+    ? [
+        {
+          data: { values: o.contours },
+          mark: { type: 'rule', color: 'white', strokeWidth: 1 },
+          encoding: { x: q('x'), y: q('y'), x2: { field: 'x2' }, y2: { field: 'y2' } },
+        },
+      ]
     : [];
   const schema = 'https://vega.github.io/schema/vega-lite/v5.json';
   if (o.column) {
@@ -182,7 +202,18 @@ export function heatmap(rows: Row[], o: HeatmapOptions): VegaLiteSpec {
         ...lines.map((l) => ({ ...l, data: { values: (o.contours as Row[]).filter((r) => String(r[o.column as string]) === v) } })),
       ],
     });
-    return { $schema: schema, title: o.title, hconcat: values.map(panel), resolve: { scale: { color: 'shared' } } } as unknown as VegaLiteSpec;
+    return {
+      $schema: schema,
+      title: o.title,
+      hconcat: values.map(panel),
+      resolve: { scale: { color: 'shared' } },
+    } as unknown as VegaLiteSpec;
   }
-  return { $schema: schema, title: o.title, width: o.width ?? 240, height: o.height ?? 240, layer: [{ ...cells, data: { values: rows } }, ...lines] } as unknown as VegaLiteSpec;
+  return {
+    $schema: schema,
+    title: o.title,
+    width: o.width ?? 240,
+    height: o.height ?? 240,
+    layer: [{ ...cells, data: { values: rows } }, ...lines],
+  } as unknown as VegaLiteSpec;
 }

@@ -52,7 +52,11 @@ export function showTable(rows: Record<string, unknown>[], opts: { limit?: numbe
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const aq = require('arquero') as typeof import('arquero');
   const digits = opts.digits ?? 4;
-  const rounded = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(digits)) : v])));
+  const rounded = rows.map((r) =>
+    Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(digits)) : v]),
+    ),
+  );
   const t = aq.from(rounded);
   showHtml(t.toHTML({ limit: opts.limit ?? 50 }), t.toMarkdown({ limit: opts.limit ?? 50 }));
 }

@@ -125,12 +125,19 @@ function twoWay(rows: ArrayLike<number>[]): { seedMeans: number[]; imageMeans: F
 
 function checkSide(x: SeedsByImage, what: string): number {
   if (!x.values.length) throw new PiatError('bad-value', `${what}: no seeds`);
-  if (x.seeds.length !== x.values.length) throw new PiatError('bad-value', `${what}: ${x.seeds.length} seeds but ${x.values.length} rows of per-image values`);
+  if (x.seeds.length !== x.values.length)
+    throw new PiatError('bad-value', `${what}: ${x.seeds.length} seeds but ${x.values.length} rows of per-image values`);
   if (new Set(x.seeds).size !== x.seeds.length) throw new PiatError('bad-value', `${what}: a seed appears twice (${x.seeds.join(', ')})`);
   const n = x.values[0].length;
   x.values.forEach((r, k) => {
-    if (r.length !== n) throw new PiatError('bad-value', `${what}: seed ${x.seeds[k]} has ${r.length} images, seed ${x.seeds[0]} has ${n}; a paired comparison needs the same images`);
-    for (let i = 0; i < r.length; i++) if (!Number.isFinite(r[i])) throw new PiatError('bad-value', `${what}: seed ${x.seeds[k]}, image ${i}: ${r[i]} is not a finite number`);
+    if (r.length !== n)
+      throw new PiatError(
+        'bad-value',
+        `${what}: seed ${x.seeds[k]} has ${r.length} images, seed ${x.seeds[0]} has ${n}; a paired comparison needs the same images`,
+      );
+    for (let i = 0; i < r.length; i++)
+      if (!Number.isFinite(r[i]))
+        throw new PiatError('bad-value', `${what}: seed ${x.seeds[k]}, image ${i}: ${r[i]} is not a finite number`);
   });
   return n;
 }
@@ -154,7 +161,12 @@ export function satterthwaite(terms: { variance: number; df: number }[]): number
 }
 
 /** The variance terms of mean(A) − mean(B): see the module comment. */
-function varianceTerms(a: SeedsByImage, b: SeedsByImage, n: number, paired: boolean): { terms: VarianceTerm[]; seedKnown: boolean; imageMeansDiff: Float64Array } {
+function varianceTerms(
+  a: SeedsByImage,
+  b: SeedsByImage,
+  n: number,
+  paired: boolean,
+): { terms: VarianceTerm[]; seedKnown: boolean; imageMeansDiff: Float64Array } {
   const terms: VarianceTerm[] = [];
   const SA = a.values.length;
   const SB = b.values.length;
@@ -199,7 +211,8 @@ export function pairedDifference(a: SeedsByImage, b: SeedsByImage, o: PairedOpti
   let known: KnownSeedVariance | undefined;
   if (!seedKnown && o.knownSeedVariance) {
     known = o.knownSeedVariance;
-    if (!(known.variance >= 0) || !(known.df > 0)) throw new PiatError('bad-option', `knownSeedVariance: variance must be ≥ 0 and df > 0, got ${known.variance} and ${known.df}`);
+    if (!(known.variance >= 0) || !(known.df > 0))
+      throw new PiatError('bad-option', `knownSeedVariance: variance must be ≥ 0 and df > 0, got ${known.variance} and ${known.df}`);
     // the known variance stands in for each side that has one seed (both sides, when paired: the difference's)
     if (paired) terms.unshift({ part: 'seed', label: `known: ${known.source}`, variance: known.variance / a.values.length, df: known.df });
     else
@@ -214,14 +227,39 @@ export function pairedDifference(a: SeedsByImage, b: SeedsByImage, o: PairedOpti
   const seedVariance = seedKnown || known ? sum('seed') : NaN;
   let discordant = 0;
   for (let i = 0; i < n; i++) if (imageMeansDiff[i] !== 0) discordant++;
-  const base = { diff, seedsPaired: paired, seedsA: a.values.length, seedsB: b.values.length, n, discordant, terms, imageVariance, ...(known ? { knownSeedVariance: known } : {}) };
+  const base = {
+    diff,
+    seedsPaired: paired,
+    seedsA: a.values.length,
+    seedsB: b.values.length,
+    n,
+    discordant,
+    terms,
+    imageVariance,
+    ...(known ? { knownSeedVariance: known } : {}),
+  };
   if (!seedKnown && !known) {
-    return { ...base, seedVariance: NaN, df: NaN, halfWidth: Infinity, interval: { lo: -Infinity, hi: Infinity }, verdict: 'inconclusive', reason: '1 seed' };
+    return {
+      ...base,
+      seedVariance: NaN,
+      df: NaN,
+      halfWidth: Infinity,
+      interval: { lo: -Infinity, hi: Infinity },
+      verdict: 'inconclusive',
+      reason: '1 seed',
+    };
   }
   const total = seedVariance + imageVariance;
   const df = satterthwaite(used.map((t) => (t.part === 'seed' ? { ...t, variance: t.variance / chiSquareMedianRatio(t.df) } : t)));
   const halfWidth = total > 0 ? studentTQuantile(o.level ?? 0.95, df) * Math.sqrt(total) : 0;
-  return { ...base, seedVariance, df, halfWidth, interval: { lo: diff - halfWidth, hi: diff + halfWidth }, verdict: verdictOf(diff - (o.margin ?? 0), halfWidth) };
+  return {
+    ...base,
+    seedVariance,
+    df,
+    halfWidth,
+    interval: { lo: diff - halfWidth, hi: diff + halfWidth },
+    verdict: verdictOf(diff - (o.margin ?? 0), halfWidth),
+  };
 }
 
 /** A verdict with its reason: "inconclusive (1 seed)", "holds". */

@@ -79,7 +79,8 @@ export function simulateExperiment(d: SimulatedDesign, t: SimulatedTruth, rng: R
     spare = r * Math.sin(phi);
     return r * Math.cos(phi);
   };
-  if (d.seedsPaired && d.seedsA !== d.seedsB) throw new PiatError('bad-option', `paired seeds need as many on each side, got ${d.seedsA} and ${d.seedsB}`);
+  if (d.seedsPaired && d.seedsA !== d.seedsB)
+    throw new PiatError('bad-option', `paired seeds need as many on each side, got ${d.seedsA} and ${d.seedsB}`);
   const theta = Float64Array.from({ length: d.n }, () => t.imageSd * normal());
   const shared = Array.from({ length: Math.max(d.seedsA, d.seedsB) }, () => normal());
   const rho = d.seedsPaired ? t.seedCorrelation : 0;
@@ -121,7 +122,12 @@ export interface CalibrationResult {
  * Runs `experiments` simulated experiments through each of `methods` (the same experiments for all)
  * and counts how often each one's interval covers the truth.
  */
-export function calibrate<K extends string>(d: SimulatedDesign, t: SimulatedTruth, methods: Record<K, (a: SeedsByImage, b: SeedsByImage) => IntervalResult>, o: { experiments: number; seed: number }): Record<K, CalibrationResult> {
+export function calibrate<K extends string>(
+  d: SimulatedDesign,
+  t: SimulatedTruth,
+  methods: Record<K, (a: SeedsByImage, b: SeedsByImage) => IntervalResult>,
+  o: { experiments: number; seed: number },
+): Record<K, CalibrationResult> {
   const truth = trueDifference(t);
   const rng = new Rng(o.seed);
   const names = Object.keys(methods) as K[];
@@ -142,7 +148,17 @@ export function calibrate<K extends string>(d: SimulatedDesign, t: SimulatedTrut
     names.map((name, k) => {
       const c = tally[k];
       c.widths.sort((x, y) => x - y);
-      return [name, { experiments: n, coverage: c.covered / n, holds: c.holds / n, doesNotHold: c.doesNotHold / n, medianHalfWidth: c.widths[Math.floor(n / 2)], truth }];
+      return [
+        name,
+        {
+          experiments: n,
+          coverage: c.covered / n,
+          holds: c.holds / n,
+          doesNotHold: c.doesNotHold / n,
+          medianHalfWidth: c.widths[Math.floor(n / 2)],
+          truth,
+        },
+      ];
     }),
   ) as Record<K, CalibrationResult>;
 }

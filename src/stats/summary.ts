@@ -25,8 +25,12 @@ export interface SeedSummary {
 
 /** Two-sided Student t quantile at 95% for df degrees of freedom (df ≥ 1); normal beyond 30. */
 export function t95(df: number): number {
-  const table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
-  if (!Number.isInteger(df) || df < 1) throw new PiatError('bad-option', `t quantile: degrees of freedom must be a positive integer, got ${df}`);
+  const table = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093,
+    2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+  ];
+  if (!Number.isInteger(df) || df < 1)
+    throw new PiatError('bad-option', `t quantile: degrees of freedom must be a positive integer, got ${df}`);
   return df <= table.length ? table[df - 1] : normalQuantile(0.95);
 }
 

@@ -32,10 +32,13 @@ function cachedEvaluations(runDir: string): Row {
   const out: Row = {};
   if (!fs.existsSync(runDir)) return out;
   for (const which of ['best', 'final']) {
-    const files = fs.readdirSync(runDir).filter((n) => n.startsWith(`eval-${which}-`) && n.endsWith('.json') && !n.endsWith('.aa-state.json'));
+    const files = fs
+      .readdirSync(runDir)
+      .filter((n) => n.startsWith(`eval-${which}-`) && n.endsWith('.json') && !n.endsWith('.aa-state.json'));
     const newest = files.map((n) => path.join(runDir, n)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
     if (!newest) continue;
-    for (const r of JSON.parse(fs.readFileSync(newest, 'utf8')) as { attack: string; accuracy: number }[]) out[`eval.${which}.${r.attack}`] = r.accuracy;
+    for (const r of JSON.parse(fs.readFileSync(newest, 'utf8')) as { attack: string; accuracy: number }[])
+      out[`eval.${which}.${r.attack}`] = r.accuracy;
   }
   return out;
 }
@@ -44,7 +47,10 @@ function metrics(point: SweepPoint): Row {
   const rs = records(point.runDir);
   const last = rs[rs.length - 1];
   // Best as the trainer picks it: the first epoch with the highest robust accuracy
-  const best = rs.reduce<EpochRecord | undefined>((b, r) => (r.robustAcc !== null && (!b || (r.robustAcc as number) > (b.robustAcc as number)) ? r : b), undefined);
+  const best = rs.reduce<EpochRecord | undefined>(
+    (b, r) => (r.robustAcc !== null && (!b || (r.robustAcc as number) > (b.robustAcc as number)) ? r : b),
+    undefined,
+  );
   return {
     done: fs.existsSync(path.join(point.runDir, 'done.json')),
     epochs: rs.length,
@@ -63,7 +69,10 @@ function metrics(point: SweepPoint): Row {
 /** A row per point: point, tag, the point's own fields, metrics, then the rest of its settings. */
 export function collectSweep(dir: string): Row[] {
   return readManifest(dir).points.map((p) => {
-    const settings = p.job.kind === 'config' ? flatten(Object.fromEntries(Object.entries(p.job.config).filter(([k]) => k !== 'runDir' && k !== '$schema'))) : flatten({ profile: p.job.profile, ...p.job.pool }, 'pool');
+    const settings =
+      p.job.kind === 'config'
+        ? flatten(Object.fromEntries(Object.entries(p.job.config).filter(([k]) => k !== 'runDir' && k !== '$schema')))
+        : flatten({ profile: p.job.profile, ...p.job.pool }, 'pool');
     return { point: p.index, tag: p.tag, ...flatten(p.fields), ...metrics(p), ...settings, runDir: p.runDir };
   });
 }
@@ -100,7 +109,17 @@ export function sweepTable(dir: string): ReturnType<typeof import('arquero').fro
 export function formatCollected(rows: Row[]): string {
   const first = rows[0] ?? {};
   const fieldCols = Object.keys(first).slice(2, Object.keys(first).indexOf('done'));
-  const cols = ['point', ...fieldCols, 'epochs', 'final.clean', 'final.robust', 'best.epoch', 'best.robust', ...Object.keys(first).filter((c) => c.startsWith('eval.'))];
-  const show = (c: string, v: Cell | undefined) => (typeof v === 'number' && /clean|robust|^eval\./.test(c) ? `${(100 * v).toFixed(2)}%` : v === null || v === undefined ? '-' : String(v));
+  const cols = [
+    'point',
+    ...fieldCols,
+    'epochs',
+    'final.clean',
+    'final.robust',
+    'best.epoch',
+    'best.robust',
+    ...Object.keys(first).filter((c) => c.startsWith('eval.')),
+  ];
+  const show = (c: string, v: Cell | undefined) =>
+    typeof v === 'number' && /clean|robust|^eval\./.test(c) ? `${(100 * v).toFixed(2)}%` : v === null || v === undefined ? '-' : String(v);
   return textTable([cols, ...rows.map((r) => cols.map((c) => show(c, r[c])))]);
 }

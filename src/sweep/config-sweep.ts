@@ -28,8 +28,15 @@ export function sweepRoot(base: unknown): string {
 export function gridPoints(base: unknown, grids: string[], check: (k: number) => boolean = () => true): GridPoint[] {
   if (!grids.length) throw new PiatError('bad-option', 'sweep needs at least one --grid key.path=v1,v2');
   const points = expandGrid(grids).map((overrides) => {
-    const tag = Object.entries(overrides).map(([key, v]) => `${key}=${JSON.stringify(v)}`).join(',').replace(/[^A-Za-z0-9_.,=-]/g, '');
-    return { tag, overrides, config: withOverrides(base as Record<string, unknown>, { ...overrides, runDir: path.join(sweepRoot(base), tag) }) };
+    const tag = Object.entries(overrides)
+      .map(([key, v]) => `${key}=${JSON.stringify(v)}`)
+      .join(',')
+      .replace(/[^A-Za-z0-9_.,=-]/g, '');
+    return {
+      tag,
+      overrides,
+      config: withOverrides(base as Record<string, unknown>, { ...overrides, runDir: path.join(sweepRoot(base), tag) }),
+    };
   });
   // every point is checked before the first one trains (or is submitted)
   points.forEach(({ tag, config }, k) => {
@@ -60,22 +67,40 @@ export interface SlurmSweepResult {
  * Writes the sweep folder of a config grid (sweep.json, slurm/sweep.sbatch) and, unless `dryRun`,
  * submits every point not already done, queued or running. A folder that holds another grid is refused.
  */
-export function slurmConfigSweep(points: GridPoint[], slurm: SlurmOptions, o: { dir: string; dryRun?: boolean; backend?: string }): SlurmSweepResult {
+export function slurmConfigSweep(
+  points: GridPoint[],
+  slurm: SlurmOptions,
+  o: { dir: string; dryRun?: boolean; backend?: string },
+): SlurmSweepResult {
   const sweepPoints: SweepPoint[] = points.map((p, index) => {
     const runDir = path.resolve(String(p.config.runDir));
     const config = { ...p.config, runDir };
-    return { index, tag: p.tag, fields: p.overrides, runDir, epochs: Number((p.config.train as { epochs?: number }).epochs), job: { kind: 'config', config } };
+    return {
+      index,
+      tag: p.tag,
+      fields: p.overrides,
+      runDir,
+      epochs: Number((p.config.train as { epochs?: number }).epochs),
+      job: { kind: 'config', config },
+    };
   });
   let m: SweepManifest;
   if (fs.existsSync(sweepPaths(o.dir).manifest)) {
     m = readManifest(o.dir);
     const changed = sweepPoints.findIndex((p, i) => JSON.stringify(p.job) !== JSON.stringify(m.points[i]?.job));
     const what =
-      m.kind !== 'config' ? "the notebook pool's runs"
-      : m.points.length !== sweepPoints.length ? `${m.points.length} points, not ${sweepPoints.length}`
-      : changed !== -1 ? `other settings at point ${changed} (${sweepPoints[changed].tag})`
-      : null;
-    if (what) throw new PiatError('bad-config', `${o.dir} already holds a sweep with ${what}; give this grid another runDir, or delete ${sweepPaths(o.dir).manifest} if that sweep is no longer wanted`);
+      m.kind !== 'config'
+        ? "the notebook pool's runs"
+        : m.points.length !== sweepPoints.length
+          ? `${m.points.length} points, not ${sweepPoints.length}`
+          : changed !== -1
+            ? `other settings at point ${changed} (${sweepPoints[changed].tag})`
+            : null;
+    if (what)
+      throw new PiatError(
+        'bad-config',
+        `${o.dir} already holds a sweep with ${what}; give this grid another runDir, or delete ${sweepPaths(o.dir).manifest} if that sweep is no longer wanted`,
+      );
   } else {
     m = newManifest(o.dir, 'config', slurm);
     m.points = sweepPoints;
@@ -85,5 +110,12 @@ export function slurmConfigSweep(points: GridPoint[], slurm: SlurmOptions, o: { 
   const script = writeScript(o.dir, m, taskEnvironment(process.env, o.backend));
   if (o.dryRun) return { dir: o.dir, script, points: m.points.length, jobId: null, submitted: [], skipped: 0 };
   const r = submitUnfinished(o.dir);
-  return { dir: o.dir, script, points: m.points.length, jobId: r.jobId, submitted: r.submitted.map((x) => x.index), skipped: m.points.length - r.submitted.length };
+  return {
+    dir: o.dir,
+    script,
+    points: m.points.length,
+    jobId: r.jobId,
+    submitted: r.submitted.map((x) => x.index),
+    skipped: m.points.length - r.submitted.length,
+  };
 }

@@ -82,9 +82,14 @@ export function sweepPaths(dir: string) {
 
 export function readManifest(dir: string): SweepManifest {
   const file = sweepPaths(dir).manifest;
-  if (!fs.existsSync(file)) throw new PiatError('not-a-sweep', `${dir} is not a sweep folder: no ${MANIFEST} there (piat sweep --slurm writes one, and so does the notebook pool with PIAT_SWEEP=slurm)`);
+  if (!fs.existsSync(file))
+    throw new PiatError(
+      'not-a-sweep',
+      `${dir} is not a sweep folder: no ${MANIFEST} there (piat sweep --slurm writes one, and so does the notebook pool with PIAT_SWEEP=slurm)`,
+    );
   const m = readJson<SweepManifest>(file);
-  if (m.version !== 1 || !Array.isArray(m.points)) throw new PiatError('not-a-sweep', `${file} is not a sweep manifest this version of piat reads`);
+  if (m.version !== 1 || !Array.isArray(m.points))
+    throw new PiatError('not-a-sweep', `${file} is not a sweep manifest this version of piat reads`);
   return m;
 }
 
@@ -95,7 +100,19 @@ export function writeManifest(dir: string, m: SweepManifest): void {
 /** A new manifest; the job name is unique to the folder so that squeue tells sweeps apart. */
 export function newManifest(dir: string, kind: SweepManifest['kind'], slurm: SlurmOptions): SweepManifest {
   const abs = path.resolve(dir);
-  return { version: 1, kind, jobName: `piat-${path.basename(abs).replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 24)}-${sha256(abs).slice(0, 8)}`, createdAt: new Date().toISOString(), workDir: process.cwd(), slurm, points: [], submissions: [] };
+  return {
+    version: 1,
+    kind,
+    jobName: `piat-${path
+      .basename(abs)
+      .replace(/[^A-Za-z0-9_.-]/g, '')
+      .slice(0, 24)}-${sha256(abs).slice(0, 8)}`,
+    createdAt: new Date().toISOString(),
+    workDir: process.cwd(),
+    slurm,
+    points: [],
+    submissions: [],
+  };
 }
 
 /** The PIAT_* settings a task must share with the submitting shell (backend, threads, data and runs folders). */
@@ -112,7 +129,8 @@ export function taskEnvironment(env: NodeJS.ProcessEnv, backend?: string): Recor
 /** The built CLI that tasks run (notebooks load the TypeScript source, the cluster runs dist/). */
 export function cliPath(): string {
   const cli = path.join(PACKAGE_ROOT, 'dist', 'src', 'cli.js');
-  if (!fs.existsSync(cli)) throw new PiatError('missing-file', `${cli} is missing: Slurm tasks run the built CLI; run 'npm run build' first`);
+  if (!fs.existsSync(cli))
+    throw new PiatError('missing-file', `${cli} is missing: Slurm tasks run the built CLI; run 'npm run build' first`);
   return cli;
 }
 

@@ -36,16 +36,24 @@ export function slurmOptionsFromFlags(flags: Record<string, string | true | unde
     const v = flags[name];
     if (v === undefined) return undefined;
     const [re, what] = PATTERNS[name];
-    if (v === true || !re.test(v)) throw new PiatError('bad-option', `--${name} must be ${what}, got ${v === true ? 'no value' : `'${v}'`}`);
+    if (v === true || !re.test(v))
+      throw new PiatError('bad-option', `--${name} must be ${what}, got ${v === true ? 'no value' : `'${v}'`}`);
     return v;
   };
   const count = (name: string): number | undefined => {
     const v = flags[name];
     if (v === undefined) return undefined;
-    if (v === true || !/^\d+$/.test(v) || Number(v) < 1) throw new PiatError('bad-option', `--${name} must be a whole number >= 1, got ${v === true ? 'no value' : `'${v}'`}`);
+    if (v === true || !/^\d+$/.test(v) || Number(v) < 1)
+      throw new PiatError('bad-option', `--${name} must be a whole number >= 1, got ${v === true ? 'no value' : `'${v}'`}`);
     return Number(v);
   };
-  const o: SlurmOptions = { partition: text('partition'), gres: text('gres'), time: text('time'), cpusPerTask: count('cpus-per-task'), maxParallel: count('max-parallel') };
+  const o: SlurmOptions = {
+    partition: text('partition'),
+    gres: text('gres'),
+    time: text('time'),
+    cpusPerTask: count('cpus-per-task'),
+    maxParallel: count('max-parallel'),
+  };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as SlurmOptions;
 }
 
@@ -55,9 +63,14 @@ export function slurmOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Slurm
   const flags: Record<string, string | true> = {};
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
-    if (!w.startsWith('--')) throw new PiatError('bad-option', `PIAT_SLURM: expected --option value, got '${w}' (options: ${SLURM_FLAGS.map((f) => `--${f}`).join(', ')})`);
+    if (!w.startsWith('--'))
+      throw new PiatError(
+        'bad-option',
+        `PIAT_SLURM: expected --option value, got '${w}' (options: ${SLURM_FLAGS.map((f) => `--${f}`).join(', ')})`,
+      );
     const [k, v] = w.slice(2).split('=', 2);
-    if (!(SLURM_FLAGS as readonly string[]).includes(k)) throw new PiatError('bad-option', `PIAT_SLURM: unknown option --${k} (options: ${SLURM_FLAGS.map((f) => `--${f}`).join(', ')})`);
+    if (!(SLURM_FLAGS as readonly string[]).includes(k))
+      throw new PiatError('bad-option', `PIAT_SLURM: unknown option --${k} (options: ${SLURM_FLAGS.map((f) => `--${f}`).join(', ')})`);
     flags[k] = v ?? (words[i + 1] !== undefined && !words[i + 1].startsWith('--') ? words[++i] : true);
   }
   return slurmOptionsFromFlags(flags);
@@ -67,7 +80,7 @@ export function slurmOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Slurm
 export function arraySpec(indices: number[], maxParallel?: number): string {
   const sorted = [...new Set(indices)].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
     parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
@@ -128,7 +141,10 @@ export function slurmScript(o: ScriptOptions): string {
 const lastLine = (text: string) => text.trim().split('\n').filter(Boolean).pop() ?? '';
 
 function notFound(client: string, what: string): PiatError {
-  return new PiatError('no-slurm', `${client} not found: ${what} needs Slurm's clients (Debian: slurm-client) on this machine, configured for the cluster (slurm.conf or SLURM_CONF).`);
+  return new PiatError(
+    'no-slurm',
+    `${client} not found: ${what} needs Slurm's clients (Debian: slurm-client) on this machine, configured for the cluster (slurm.conf or SLURM_CONF).`,
+  );
 }
 
 /** Submits `script` as an array job over `indices`; returns the job id. */

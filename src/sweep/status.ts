@@ -55,7 +55,12 @@ export interface SweepStatus {
 /** Records written so far (a line each), without parsing them. */
 export function recordedEpochs(runDir: string): number {
   const f = path.join(runDir, 'records.jsonl');
-  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l.trim()).length : 0;
+  return fs.existsSync(f)
+    ? fs
+        .readFileSync(f, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim()).length
+    : 0;
 }
 
 /** The entry of the latest job per index (a resubmission has a higher job id). */
@@ -97,20 +102,44 @@ export function sweepStatus(dir: string): SweepStatus {
     const q = inQueue.get(pt.index) ?? inAccounting.get(pt.index);
     const task = readTask(p.task(pt.index));
     const jobId = q?.jobId ?? task?.arrayJobId;
-    const where = jobId ? { task: `${jobId}_${pt.index}`, ...(fs.existsSync(p.log(jobId, pt.index)) ? { log: p.log(jobId, pt.index) } : {}) } : {};
+    const where = jobId
+      ? { task: `${jobId}_${pt.index}`, ...(fs.existsSync(p.log(jobId, pt.index)) ? { log: p.log(jobId, pt.index) } : {}) }
+      : {};
     if (fs.existsSync(path.join(pt.runDir, 'done.json'))) return { ...base, ...where, state: 'done', detail: '' };
     if (q && QUEUED_STATES.includes(q.state)) return { ...base, ...where, state: 'pending', detail: q.state };
     if (q && RUNNING_STATES.includes(q.state)) return { ...base, ...where, state: 'running', detail: q.state };
-    if (q) return { ...base, ...where, state: 'failed', detail: q.state === 'COMPLETED' ? 'the task ended without finishing the run' + (task?.message ? `: ${task.message}` : '') : `${q.state}${task?.message ? `: ${task.message}` : ''}` };
-    if (task && task.status !== 'running') return { ...base, ...where, state: 'failed', detail: `${task.status}${task.message ? `: ${task.message}` : ''}` };
+    if (q)
+      return {
+        ...base,
+        ...where,
+        state: 'failed',
+        detail:
+          q.state === 'COMPLETED'
+            ? 'the task ended without finishing the run' + (task?.message ? `: ${task.message}` : '')
+            : `${q.state}${task?.message ? `: ${task.message}` : ''}`,
+      };
+    if (task && task.status !== 'running')
+      return { ...base, ...where, state: 'failed', detail: `${task.status}${task.message ? `: ${task.message}` : ''}` };
     if (task) {
       // a task that says it is running: believable only when the queue cannot be asked
-      if ('error' in queue) return { ...base, ...where, state: 'running', detail: `according to its task record (started ${task.startedAt} on ${task.host})` };
-      return { ...base, ...where, state: 'failed', detail: `the task (started ${task.startedAt} on ${task.host}) is gone without finishing` };
+      if ('error' in queue)
+        return { ...base, ...where, state: 'running', detail: `according to its task record (started ${task.startedAt} on ${task.host})` };
+      return {
+        ...base,
+        ...where,
+        state: 'failed',
+        detail: `the task (started ${task.startedAt} on ${task.host}) is gone without finishing`,
+      };
     }
     if (submitted.has(pt.index) || 'error' in queue) {
       // nothing started: queued as far as we can tell, unless the scheduler was asked and has forgotten it
-      if ('error' in queue) return { ...base, ...where, state: submitted.has(pt.index) ? 'pending' : 'unsubmitted', detail: submitted.has(pt.index) ? 'submitted; the queue cannot be asked' : '' };
+      if ('error' in queue)
+        return {
+          ...base,
+          ...where,
+          state: submitted.has(pt.index) ? 'pending' : 'unsubmitted',
+          detail: submitted.has(pt.index) ? 'submitted; the queue cannot be asked' : '',
+        };
       return { ...base, ...where, state: 'failed', detail: 'submitted, but neither in the queue nor started' };
     }
     return { ...base, state: 'unsubmitted', detail: '' };
@@ -121,8 +150,17 @@ export function sweepStatus(dir: string): SweepStatus {
 /** The status as a text table for the terminal. */
 export function formatStatus(s: SweepStatus): string {
   const count = (st: PointState) => s.points.filter((x) => x.state === st).length;
-  const head = `${s.dir}: ${s.points.length} points · ${POINT_STATES.filter((st) => count(st) > 0).map((st) => `${st} ${count(st)}`).join(' · ')}`;
-  const rows = s.points.map((x) => [String(x.index), x.state, x.task ?? '-', `${x.epochs}/${x.totalEpochs}`, x.tag, x.detail + (x.state === 'failed' && x.log ? ` (log: ${x.log})` : '')]);
+  const head = `${s.dir}: ${s.points.length} points · ${POINT_STATES.filter((st) => count(st) > 0)
+    .map((st) => `${st} ${count(st)}`)
+    .join(' · ')}`;
+  const rows = s.points.map((x) => [
+    String(x.index),
+    x.state,
+    x.task ?? '-',
+    `${x.epochs}/${x.totalEpochs}`,
+    x.tag,
+    x.detail + (x.state === 'failed' && x.log ? ` (log: ${x.log})` : ''),
+  ]);
   const header = ['#', 'state', 'task', 'epochs', 'point', 'detail'];
   return [head, textTable([header, ...rows]), ...s.notes.map((n) => `note: ${n}`)].join('\n');
 }
@@ -134,7 +172,14 @@ export function formatStatus(s: SweepStatus): string {
 export function submitUnfinished(dir: string): { jobId: string | null; submitted: PointStatus[]; status: SweepStatus } {
   const status = sweepStatus(dir);
   const todo = status.points.filter((x) => x.state === 'failed' || x.state === 'unsubmitted');
-  if (!fs.existsSync(sweepPaths(dir).script)) throw new PiatError('missing-file', `${sweepPaths(dir).script} is missing: run the sweep command again to write it`);
-  const jobId = todo.length ? submitPoints(dir, status.manifest, todo.map((x) => x.index)) : null;
+  if (!fs.existsSync(sweepPaths(dir).script))
+    throw new PiatError('missing-file', `${sweepPaths(dir).script} is missing: run the sweep command again to write it`);
+  const jobId = todo.length
+    ? submitPoints(
+        dir,
+        status.manifest,
+        todo.map((x) => x.index),
+      )
+    : null;
   return { jobId, submitted: todo, status };
 }

@@ -42,17 +42,26 @@ function releasePreviousAttemptLock(runDir: string, previous: TaskRecord | null,
     if (still) return;
   }
   fs.rmSync(file, { force: true });
-  process.stderr.write(`note: removed ${file}, left on ${owner.host} by this point's previous task (${previous.arrayJobId}_${previous.index}), which is over\n`);
+  process.stderr.write(
+    `note: removed ${file}, left on ${owner.host} by this point's previous task (${previous.arrayJobId}_${previous.index}), which is over\n`,
+  );
 }
 
 /** Trains a pool job and returns the run folder it trained (the pool's trainPoolJob). */
 export type PoolJobRunner = (job: PoolJob) => Promise<string>;
 
 async function runPoolJob(job: PoolJob, runDir: string, trainPoolJob: PoolJobRunner | undefined): Promise<void> {
-  if (!trainPoolJob) throw new PiatError('bad-option', `${job.method.name}: a pool point, but no pool runner was given to train it (piat sweep-task passes the pool's)`);
+  if (!trainPoolJob)
+    throw new PiatError(
+      'bad-option',
+      `${job.method.name}: a pool point, but no pool runner was given to train it (piat sweep-task passes the pool's)`,
+    );
   const trained = await trainPoolJob(job);
   if (path.resolve(trained) !== path.resolve(runDir)) {
-    throw new PiatError('sweep-mismatch', `${job.method.name}: the pool trained it in ${trained}, but the sweep expects ${runDir} (has the pool's folder layout changed since submission?)`);
+    throw new PiatError(
+      'sweep-mismatch',
+      `${job.method.name}: the pool trained it in ${trained}, but the sweep expects ${runDir} (has the pool's folder layout changed since submission?)`,
+    );
   }
 }
 
@@ -76,7 +85,11 @@ export async function runSweepTask(dir: string, index: number, o: { trainPoolJob
   // scancel, the time limit and preemption send SIGTERM: say so, free the run folder, and go; the
   // last saved checkpoint stands and a resubmitted task resumes from it
   const onTerm = () => {
-    save({ status: 'cancelled', endedAt: new Date().toISOString(), message: 'SIGTERM (scancel, time limit or preemption); the last saved checkpoint stands' });
+    save({
+      status: 'cancelled',
+      endedAt: new Date().toISOString(),
+      message: 'SIGTERM (scancel, time limit or preemption); the last saved checkpoint stands',
+    });
     const lock = path.join(point.runDir, LOCK_NAME);
     const owner = readOr<LockOwner>(lock);
     if (owner && owner.pid === process.pid && owner.host === record.host) fs.rmSync(lock, { force: true });

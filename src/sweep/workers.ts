@@ -63,7 +63,9 @@ export async function trainInWorkers(runs: WorkerRun[], o: WorkerOptions): Promi
   const cli = cliPath();
   fs.mkdirSync(o.dir, { recursive: true });
   const say = (s: string) => o.progress !== false && process.stdout.write(s + '\n');
-  say(`training ${todo.length} run${todo.length > 1 ? 's' : ''} in ${Math.min(workers, todo.length)} worker processes, ${threads} thread${threads > 1 ? 's' : ''} each (logs in ${o.dir})`);
+  say(
+    `training ${todo.length} run${todo.length > 1 ? 's' : ''} in ${Math.min(workers, todo.length)} worker processes, ${threads} thread${threads > 1 ? 's' : ''} each (logs in ${o.dir})`,
+  );
   const env = { ...process.env, ...taskEnvironment(process.env), PIAT_THREADS: String(threads) };
   const failed: { run: WorkerRun; log: string; code: number | null }[] = [];
   // a notebook interrupted or a CLI stopped takes its workers with it (each run keeps its last
@@ -115,11 +117,18 @@ export async function trainInWorkers(runs: WorkerRun[], o: WorkerOptions): Promi
     process.off('exit', stopAll);
     process.off('SIGINT', onSigint);
   }
-  if (interrupted) throw new PiatError('interrupted', `PIAT_SWEEP=workers: interrupted; the workers were stopped and each run's last saved checkpoint stands. Re-execute to resume (logs in ${o.dir}).`);
+  if (interrupted)
+    throw new PiatError(
+      'interrupted',
+      `PIAT_SWEEP=workers: interrupted; the workers were stopped and each run's last saved checkpoint stands. Re-execute to resume (logs in ${o.dir}).`,
+    );
   if (failed.length) {
     throw new PiatError(
       'worker-failed',
-      [`PIAT_SWEEP=workers: ${failed.length} of ${todo.length} runs failed; the others finished and are kept. Re-execute to retry (runs resume from their last checkpoint).`, ...failed.map((f) => `--- ${f.run.label} (exit ${f.code}), ${f.log}:\n${failure(f.log)}`)].join('\n'),
+      [
+        `PIAT_SWEEP=workers: ${failed.length} of ${todo.length} runs failed; the others finished and are kept. Re-execute to retry (runs resume from their last checkpoint).`,
+        ...failed.map((f) => `--- ${f.run.label} (exit ${f.code}), ${f.log}:\n${failure(f.log)}`),
+      ].join('\n'),
     );
   }
 }

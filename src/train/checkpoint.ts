@@ -94,7 +94,14 @@ export function readState(dir: string): StateFile {
   } catch (e) {
     throw corrupt(`${stateFile} is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof s !== 'object' || s === null || !Number.isInteger(s.epoch) || s.epoch < 0 || typeof s.configHash !== 'string' || typeof s.rngState !== 'number') {
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    !Number.isInteger(s.epoch) ||
+    s.epoch < 0 ||
+    typeof s.configHash !== 'string' ||
+    typeof s.rngState !== 'number'
+  ) {
     throw corrupt(`${stateFile} lacks the epoch, RNG state or config checksum.`);
   }
   return s;
@@ -106,7 +113,8 @@ function readParts(dir: string, s: StateFile): CheckpointParts {
   let optimizer: CheckpointParts['optimizer'] = null;
   if (s.optimizer) {
     const { shapes, sha256: want } = s.optimizer;
-    if (!Array.isArray(shapes) || !shapes.every((sh) => Array.isArray(sh) && sh.every((d) => Number.isInteger(d) && d >= 0))) throw corrupt(`${stateFile}: the optimizer state's shapes are malformed.`);
+    if (!Array.isArray(shapes) || !shapes.every((sh) => Array.isArray(sh) && sh.every((d) => Number.isInteger(d) && d >= 0)))
+      throw corrupt(`${stateFile}: the optimizer state's shapes are malformed.`);
     const binFile = path.join(dir, 'optimizer.bin');
     if (!fs.existsSync(binFile)) throw corrupt(`${binFile} is missing (state.json records optimizer state).`);
     const bin = fs.readFileSync(binFile);
@@ -153,7 +161,9 @@ export async function loadCheckpoint(
       parts = readParts(dir, s);
       const got = parts.optimizer?.shapes;
       if (got && velocityShapes && JSON.stringify(got) !== JSON.stringify(velocityShapes)) {
-        throw corrupt(`its optimizer state has ${got.length} tensors of other shapes than the model's ${velocityShapes.length} trainable weights.`);
+        throw corrupt(
+          `its optimizer state has ${got.length} tensors of other shapes than the model's ${velocityShapes.length} trainable weights.`,
+        );
       }
       // the topology and weights must form a model (a malformed topology is corruption too)
       const loaded = await tf.loadLayersModel(tf.io.fromMemory(parts.artifacts));
@@ -188,7 +198,10 @@ export async function loadCheckpoint(
     return { state: parts.state, velocity, dir, warnings };
   }
   if (warnings.length) {
-    throw new PiatError('bad-checkpoint', `No usable checkpoint in ${runDir}:\n  ${warnings.join('\n  ')}\nDelete the folder to start over.`);
+    throw new PiatError(
+      'bad-checkpoint',
+      `No usable checkpoint in ${runDir}:\n  ${warnings.join('\n  ')}\nDelete the folder to start over.`,
+    );
   }
   return null;
 }

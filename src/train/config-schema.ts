@@ -60,7 +60,10 @@ export function attackSchema(kind: 'pgd' | 'noise' | 'kl', description?: string)
   fields.clip = s.opt(s.arr(s.num(), { minItems: 2, maxItems: 2, default: [0, 1], description: 'valid input range [lo, hi]' }));
   return s.obj(fields, {
     description,
-    check: (a) => (Array.isArray(a.clip) && !((a.clip[0] as number) < (a.clip[1] as number)) ? ['clip', `must be [lo, hi] with lo < hi, got ${JSON.stringify(a.clip)}`] : undefined),
+    check: (a) =>
+      Array.isArray(a.clip) && !((a.clip[0] as number) < (a.clip[1] as number))
+        ? ['clip', `must be [lo, hi] with lo < hi, got ${JSON.stringify(a.clip)}`]
+        : undefined,
   });
 }
 
@@ -78,10 +81,21 @@ export const lrScheduleSchema = s.tagged(
     }),
     knots: schedule({
       kind: s.str(),
-      knots: s.arr(s.arr(s.num({ min: 0 }), { minItems: 2, maxItems: 2 }), { minItems: 1, description: '[epoch (0-based), multiplier of the base LR] pairs, epochs increasing; linear in between' }),
+      knots: s.arr(s.arr(s.num({ min: 0 }), { minItems: 2, maxItems: 2 }), {
+        minItems: 1,
+        description: '[epoch (0-based), multiplier of the base LR] pairs, epochs increasing; linear in between',
+      }),
     }),
-    linear: schedule({ kind: s.str(), epochs: s.int({ min: 1, description: 'epochs to reach final' }), final: s.opt(s.num({ min: 0, default: 0 })) }),
-    cosine: schedule({ kind: s.str(), epochs: s.int({ min: 1, description: 'epochs to reach final' }), final: s.opt(s.num({ min: 0, default: 0 })) }),
+    linear: schedule({
+      kind: s.str(),
+      epochs: s.int({ min: 1, description: 'epochs to reach final' }),
+      final: s.opt(s.num({ min: 0, default: 0 })),
+    }),
+    cosine: schedule({
+      kind: s.str(),
+      epochs: s.int({ min: 1, description: 'epochs to reach final' }),
+      final: s.opt(s.num({ min: 0, default: 0 })),
+    }),
   },
   { description: 'per-epoch LR schedule (default constant)' },
 );
@@ -108,14 +122,34 @@ export const trainConfigSchema = s.obj({
       {
         n: s.int({ min: 1, description: 'test examples evaluated after every epoch' }),
         batchSize: s.opt(s.int({ min: 1, default: 256 })),
-        attack: s.opt(attackSchema('pgd', 'robustness attack (default PGD20, ε 8/255, α 2/255); null: clean accuracy only'), { nullable: true }),
-        trainN: s.opt(s.int({ min: 1, description: 'also evaluate the first trainN training examples (no augmentation): trainCleanAcc / trainRobustAcc' })),
-        every: s.opt(s.int({ min: 1, description: 'evaluate every N epochs and after the last (default 1); the epochs between record null accuracies' })),
-        validationN: s.opt(s.int({ min: 1, description: 'examples of the validation split evaluated each epoch (default all); Best is chosen there when a validation split is given' })),
+        attack: s.opt(attackSchema('pgd', 'robustness attack (default PGD20, ε 8/255, α 2/255); null: clean accuracy only'), {
+          nullable: true,
+        }),
+        trainN: s.opt(
+          s.int({
+            min: 1,
+            description: 'also evaluate the first trainN training examples (no augmentation): trainCleanAcc / trainRobustAcc',
+          }),
+        ),
+        every: s.opt(
+          s.int({
+            min: 1,
+            description: 'evaluate every N epochs and after the last (default 1); the epochs between record null accuracies',
+          }),
+        ),
+        validationN: s.opt(
+          s.int({
+            min: 1,
+            description:
+              'examples of the validation split evaluated each epoch (default all); Best is chosen there when a validation split is given',
+          }),
+        ),
       },
       { description: 'per-epoch evaluation on the test set; Best = highest robust accuracy' },
     ),
   ),
   keepEpochCheckpoints: s.opt(s.bool({ default: false, description: "also keep every epoch's weights under epochs/" })),
-  microBatchSize: s.opt(s.int({ min: 1, description: "accumulate each batch's gradient over micro-batches of this size (bounded memory)" })),
+  microBatchSize: s.opt(
+    s.int({ min: 1, description: "accumulate each batch's gradient over micro-batches of this size (bounded memory)" }),
+  ),
 });

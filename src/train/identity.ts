@@ -40,7 +40,14 @@ function bytesOf(a: ArrayBufferView): Buffer {
 
 export function datasetIdentity(ds: ArrayDataset): Identity {
   const h = createHash('sha256').update(bytesOf(ds.features)).update(bytesOf(ds.labels));
-  return { name: ds.name, size: ds.size, inputShape: ds.inputShape, numClasses: ds.numClasses, augmentation: ds.augmentation ?? null, sha256: h.digest('hex') };
+  return {
+    name: ds.name,
+    size: ds.size,
+    inputShape: ds.inputShape,
+    numClasses: ds.numClasses,
+    augmentation: ds.augmentation ?? null,
+    sha256: h.digest('hex'),
+  };
 }
 
 /** Architecture (layer classes and weight shapes; layer names are left out: tfjs numbers them per process) and the initial weights. */
@@ -61,10 +68,30 @@ function trainSettings(c: TrainConfig, evalAttack: PgdOptions | null): Identity 
     epochs: c.epochs,
     batchSize: c.batchSize,
     seed: c.seed,
-    optimizer: { lr: c.optimizer.lr, momentum: c.optimizer.momentum ?? 0.9, weightDecay: c.optimizer.weightDecay ?? 0, nesterov: c.optimizer.nesterov ?? false, decayBiasAndNorm: c.optimizer.decayBiasAndNorm ?? true },
-    lrSchedule: lr.kind === 'piecewise' ? { ...lr, factor: lr.factor ?? 0.1 } : lr.kind === 'linear' || lr.kind === 'cosine' ? { ...lr, final: lr.final ?? 0 } : lr,
+    optimizer: {
+      lr: c.optimizer.lr,
+      momentum: c.optimizer.momentum ?? 0.9,
+      weightDecay: c.optimizer.weightDecay ?? 0,
+      nesterov: c.optimizer.nesterov ?? false,
+      decayBiasAndNorm: c.optimizer.decayBiasAndNorm ?? true,
+    },
+    lrSchedule:
+      lr.kind === 'piecewise'
+        ? { ...lr, factor: lr.factor ?? 0.1 }
+        : lr.kind === 'linear' || lr.kind === 'cosine'
+          ? { ...lr, final: lr.final ?? 0 }
+          : lr,
     // trainN / validationN only when set: identities of runs from before they existed stay the same
-    eval: c.eval ? { n: c.eval.n, batchSize: c.eval.batchSize ?? 256, attack: evalAttack, trainN: c.eval.trainN, validationN: c.eval.validationN, every: c.eval.every } : null,
+    eval: c.eval
+      ? {
+          n: c.eval.n,
+          batchSize: c.eval.batchSize ?? 256,
+          attack: evalAttack,
+          trainN: c.eval.trainN,
+          validationN: c.eval.validationN,
+          every: c.eval.every,
+        }
+      : null,
     // micro-batches as large as the batch are no micro-batching
     microBatchSize: c.microBatchSize !== undefined && c.microBatchSize < c.batchSize ? c.microBatchSize : null,
   };
@@ -75,7 +102,8 @@ function normalise(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normalise);
   if (typeof v !== 'object' || v === null) return v;
   const o = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalise(x)]));
-  if (typeof o.eps === 'number' && typeof o.alpha === 'number' && typeof o.steps === 'number') return { randomStart: true, norm: 'linf', loss: 'ce', clip: [0, 1], ...o };
+  if (typeof o.eps === 'number' && typeof o.alpha === 'number' && typeof o.steps === 'number')
+    return { randomStart: true, norm: 'linf', loss: 'ce', clip: [0, 1], ...o };
   if (o.kind === 'dynamic') return { ...DYNAMIC_DEFAULTS, ...o };
   return o;
 }
@@ -94,7 +122,11 @@ export function runIdentity(o: IdentityInput): Identity {
       train: trainSettings(o.config, o.evalAttack),
       objective: { name: o.objective.name, ...o.objective.config },
       hooks,
-      data: { train: datasetIdentity(o.train), test: o.test ? datasetIdentity(o.test) : null, ...(o.validation ? { validation: datasetIdentity(o.validation) } : {}) },
+      data: {
+        train: datasetIdentity(o.train),
+        test: o.test ? datasetIdentity(o.test) : null,
+        ...(o.validation ? { validation: datasetIdentity(o.validation) } : {}),
+      },
       network: networkIdentity(o.model),
       backend: o.backend,
     }),

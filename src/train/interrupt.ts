@@ -17,7 +17,9 @@ export function stopOnSigint(): Interrupt {
   const onSignal = () => {
     requested = true;
     process.removeListener('SIGINT', onSignal);
-    process.stderr.write('\nCtrl-C: stopping once the current epoch is saved (Ctrl-C again to stop at once; the last saved checkpoint stands)\n');
+    process.stderr.write(
+      '\nCtrl-C: stopping once the current epoch is saved (Ctrl-C again to stop at once; the last saved checkpoint stands)\n',
+    );
   };
   process.on('SIGINT', onSignal);
   return { requested: () => requested, dispose: () => process.removeListener('SIGINT', onSignal) };

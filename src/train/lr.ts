@@ -37,7 +37,10 @@ export function lrAt(s: LrSchedule, base: number, epoch: number): number {
       return f + (base - f) * 0.5 * (1 + Math.cos(Math.PI * t));
     }
     default:
-      throw new PiatError('unknown-option', `Unknown LR schedule '${(s as { kind: string }).kind}'. Expected constant, piecewise, knots, linear or cosine.`);
+      throw new PiatError(
+        'unknown-option',
+        `Unknown LR schedule '${(s as { kind: string }).kind}'. Expected constant, piecewise, knots, linear or cosine.`,
+      );
   }
 }
 
@@ -56,11 +59,14 @@ export function knotMultiplier(knots: [number, number][], epoch: number): number
 }
 
 function checkKnots(knots: [number, number][]): void {
-  if (!Array.isArray(knots) || knots.length === 0) throw new PiatError('bad-config', 'LR schedule knots: need at least one [epoch, multiplier] pair');
+  if (!Array.isArray(knots) || knots.length === 0)
+    throw new PiatError('bad-config', 'LR schedule knots: need at least one [epoch, multiplier] pair');
   for (let i = 0; i < knots.length; i++) {
     const k = knots[i];
-    if (!Array.isArray(k) || k.length !== 2 || !k.every(Number.isFinite) || k[1] < 0) throw new PiatError('bad-config', `LR schedule knots[${i}]: expected [epoch, multiplier ≥ 0], got ${JSON.stringify(k)}`);
-    if (i > 0 && !(k[0] > knots[i - 1][0])) throw new PiatError('bad-config', `LR schedule knots: epochs must increase strictly, got ${knots[i - 1][0]} then ${k[0]}`);
+    if (!Array.isArray(k) || k.length !== 2 || !k.every(Number.isFinite) || k[1] < 0)
+      throw new PiatError('bad-config', `LR schedule knots[${i}]: expected [epoch, multiplier ≥ 0], got ${JSON.stringify(k)}`);
+    if (i > 0 && !(k[0] > knots[i - 1][0]))
+      throw new PiatError('bad-config', `LR schedule knots: epochs must increase strictly, got ${knots[i - 1][0]} then ${k[0]}`);
   }
 }
 
@@ -69,7 +75,15 @@ function checkKnots(knots: [number, number][]): void {
  * to ÷10 at three quarters and to ÷100 at the end (ResNet-18: 60 / 90 / 120; WRN: 90 / 135 / 180).
  */
 export function paperLinearDecay(epochs: number): LrSchedule {
-  return { kind: 'knots', knots: [[0, 1], [epochs / 2, 1], [(3 * epochs) / 4, 0.1], [epochs, 0.01]] };
+  return {
+    kind: 'knots',
+    knots: [
+      [0, 1],
+      [epochs / 2, 1],
+      [(3 * epochs) / 4, 0.1],
+      [epochs, 0.01],
+    ],
+  };
 }
 
 /** The step-decay reading of the same sentence: ÷10 at half and at three quarters of the run. */

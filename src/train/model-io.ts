@@ -47,28 +47,38 @@ interface ModelJson {
  * make us read files elsewhere (absolute paths, `..`, links).
  */
 function weightFile(dir: string, p: unknown, jsonFile: string): string {
-  if (typeof p !== 'string' || !p) throw new PiatError('bad-checkpoint', `${jsonFile} names a weight file that is not a file name: ${JSON.stringify(p)}.`);
+  if (typeof p !== 'string' || !p)
+    throw new PiatError('bad-checkpoint', `${jsonFile} names a weight file that is not a file name: ${JSON.stringify(p)}.`);
   const parts = p.split(/[\\/]/);
   if (path.isAbsolute(p) || path.win32.isAbsolute(p) || parts.includes('..')) {
-    throw new PiatError('bad-checkpoint', `${jsonFile} names the weight file '${p}' outside its folder; weight files must lie inside ${dir}.`);
+    throw new PiatError(
+      'bad-checkpoint',
+      `${jsonFile} names the weight file '${p}' outside its folder; weight files must lie inside ${dir}.`,
+    );
   }
   const f = path.join(dir, p);
   if (!fs.existsSync(f)) throw new PiatError('bad-checkpoint', `Weight file ${f} named in ${jsonFile} is missing.`);
   const st = fs.lstatSync(f);
-  if (st.isSymbolicLink() || !st.isFile()) throw new PiatError('bad-checkpoint', `Weight file ${f} named in ${jsonFile} is a link or not a regular file; weight files must be plain files inside ${dir}.`);
+  if (st.isSymbolicLink() || !st.isFile())
+    throw new PiatError(
+      'bad-checkpoint',
+      `Weight file ${f} named in ${jsonFile} is a link or not a regular file; weight files must be plain files inside ${dir}.`,
+    );
   return f;
 }
 
 function checkManifest(json: unknown, jsonFile: string): asserts json is ModelJson {
   const j = json as Partial<ModelJson> | null;
-  const bad = (what: string) => new PiatError('bad-checkpoint', `${jsonFile} ${what}; the checkpoint is corrupt or not a tfjs layers model.`);
+  const bad = (what: string) =>
+    new PiatError('bad-checkpoint', `${jsonFile} ${what}; the checkpoint is corrupt or not a tfjs layers model.`);
   if (typeof j !== 'object' || j === null) throw bad('is not a JSON object');
   if (typeof j.modelTopology !== 'object' || j.modelTopology === null) throw bad('has no modelTopology');
   if (!Array.isArray(j.weightsManifest)) throw bad('has no weightsManifest');
   for (const g of j.weightsManifest) {
     if (!g || !Array.isArray(g.paths) || !Array.isArray(g.weights)) throw bad('has a weightsManifest entry without paths or weights');
     for (const w of g.weights) {
-      if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`has a malformed weight entry (${JSON.stringify(w)?.slice(0, 80)})`);
+      if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0))
+        throw bad(`has a malformed weight entry (${JSON.stringify(w)?.slice(0, 80)})`);
       if (w.dtype !== undefined && w.dtype !== 'float32') throw bad(`has weight ${w.name} of dtype ${w.dtype} (only float32 is read)`);
     }
   }
@@ -106,7 +116,10 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   try {
     return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (e) {
-    throw new PiatError('bad-checkpoint', `${path.join(dir, 'model.json')} does not describe a model tfjs can build (${(e as Error).message}).`);
+    throw new PiatError(
+      'bad-checkpoint',
+      `${path.join(dir, 'model.json')} does not describe a model tfjs can build (${(e as Error).message}).`,
+    );
   }
 }
 

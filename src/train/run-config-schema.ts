@@ -28,21 +28,35 @@ const model = s.tagged(
 const objective = s.tagged(
   'name',
   'an objective',
-  Object.fromEntries(OBJECTIVE_IDS.map((id) => [id, s.obj({ name: s.str(), ...objectiveEntry(id).options }, { check: objectiveEntry(id).check })])),
+  Object.fromEntries(
+    OBJECTIVE_IDS.map((id) => [id, s.obj({ name: s.str(), ...objectiveEntry(id).options }, { check: objectiveEntry(id).check })]),
+  ),
   { description: 'the training objective' },
 );
 
 const dynamic = s.obj(
-  { kind: s.str(), betaMax: s.opt(s.num({ min: 0, max: 1, default: 0.99 })), a: s.opt(s.num({ min: 0, default: 1 })), b: s.opt(s.num({ above: 0, default: 10 })) },
+  {
+    kind: s.str(),
+    betaMax: s.opt(s.num({ min: 0, max: 1, default: 0.99 })),
+    a: s.opt(s.num({ min: 0, default: 1 })),
+    b: s.opt(s.num({ above: 0, default: 10 })),
+  },
   { check: (o) => ((o.a ?? 1) > (o.b ?? 10) ? ['a', `must be <= b, got a=${o.a ?? 1}, b=${o.b ?? 10}`] : undefined) },
 );
 
 const piat = s.obj(
   {
-    schedule: s.opt(s.tagged('kind', 'a β schedule', { dynamic, fixed: s.obj({ kind: s.str(), beta: s.num({ min: 0, max: 1 }) }) }, { description: 'default dynamic' })),
+    schedule: s.opt(
+      s.tagged(
+        'kind',
+        'a β schedule',
+        { dynamic, fixed: s.obj({ kind: s.str(), beta: s.num({ min: 0, max: 1 }) }) },
+        { description: 'default dynamic' },
+      ),
+    ),
     warmupEpochs: s.opt(s.int({ min: 0, default: 0 })),
   },
-  { description: 'PIAT: interpolate the weights with the previous epoch\'s after every epoch' },
+  { description: "PIAT: interpolate the weights with the previous epoch's after every epoch" },
 );
 
 const averaging = s.tagged(
@@ -53,12 +67,15 @@ const averaging = s.tagged(
     swa: s.obj({ kind: s.str(), startEpoch: s.opt(s.int({ min: 0, default: 0 })) }),
     fawa: s.obj({
       kind: s.str(),
-      validationSize: s.req(s.int({ min: 1 }), 'FAWA needs a held-out validation size (a whole number > 0), taken from the end of the training set'),
+      validationSize: s.req(
+        s.int({ min: 1 }),
+        'FAWA needs a held-out validation size (a whole number > 0), taken from the end of the training set',
+      ),
       decay: s.opt(s.num({ min: 0, below: 1, default: 0.88 })),
       threshold: s.opt(s.num({ min: 0, max: 1, default: 0.24 })),
     }),
   },
-  { description: 'weight averaging (SWA, EMA, or CFA\'s FAWA); the average is evaluated and kept as Best' },
+  { description: "weight averaging (SWA, EMA, or CFA's FAWA); the average is evaluated and kept as Best" },
 );
 
 export const runConfigSchema = s.obj(
@@ -66,7 +83,9 @@ export const runConfigSchema = s.obj(
     // lets editors find this schema ("$schema": "../schema/run-config.schema.json"); not part of the run
     $schema: s.opt(s.str({ description: 'path or URL of this JSON Schema, for editors' })),
     dataset: s.oneOf(RUN_DATASETS, 'a dataset'),
-    dataDir: s.opt(s.str({ description: "folder holding the dataset's files (mnist: the official IDX files instead of the embedded digits)" })),
+    dataDir: s.opt(
+      s.str({ description: "folder holding the dataset's files (mnist: the official IDX files instead of the embedded digits)" }),
+    ),
     trainSize: s.opt(s.int({ min: 1, description: 'first n training examples' })),
     testSize: s.opt(s.int({ min: 1, description: 'first n test examples' })),
     model: s.req(model, 'missing (e.g. { "arch": "small-cnn" })'),
@@ -78,7 +97,8 @@ export const runConfigSchema = s.obj(
   },
   {
     description: 'A piat-ts training run (node dist/src/cli.js train --config FILE)',
-    check: (c) => (c.dataset === 'two-circles' && c.dataDir !== undefined ? ['dataDir', ': two-circles is generated, it has no data folder'] : undefined),
+    check: (c) =>
+      c.dataset === 'two-circles' && c.dataDir !== undefined ? ['dataDir', ': two-circles is generated, it has no data folder'] : undefined,
   },
 );
 

@@ -57,7 +57,8 @@ function bad(field: string, msg: string): never {
  * typed; throws PiatError('bad-config') whose message starts with the bad field's path.
  */
 export function validateRunConfig(raw: unknown): RunConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PiatError('bad-config', `config: must be a JSON object, got ${show(raw)}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new PiatError('bad-config', `config: must be a JSON object, got ${show(raw)}`);
   validate(raw, runConfigSchema, 'config');
   return raw as RunConfig;
 }
@@ -109,7 +110,10 @@ export function buildRun(raw: unknown): BuiltRun & { config: RunConfig } {
   const { name, ...o } = c.objective;
   if (o.numClasses !== undefined && o.numClasses !== train.numClasses) {
     model.dispose();
-    bad('objective.numClasses', `${o.numClasses} does not match the dataset's ${train.numClasses} classes (leave it out: it defaults to the dataset's)`);
+    bad(
+      'objective.numClasses',
+      `${o.numClasses} does not match the dataset's ${train.numClasses} classes (leave it out: it defaults to the dataset's)`,
+    );
   }
   const objective = makeObjective(name, o, { numClasses: train.numClasses });
   const hooks: TrainerHook[] = [];
@@ -125,7 +129,8 @@ export function buildRun(raw: unknown): BuiltRun & { config: RunConfig } {
     train = train.take(train.size - v);
   }
   // FAWA validates with the objective's own threat model (PGD-10 at its ε, as the authors validate at the training ε)
-  if (c.averaging) hooks.push(averagingHook(c.averaging, { validation, attack: o.attack ? { ...(o.attack as PgdOptions), steps: 10 } : undefined }));
+  if (c.averaging)
+    hooks.push(averagingHook(c.averaging, { validation, attack: o.attack ? { ...(o.attack as PgdOptions), steps: 10 } : undefined }));
   return { config: c, model, objective, hooks, train, test };
 }
 
@@ -133,7 +138,10 @@ export function buildRun(raw: unknown): BuiltRun & { config: RunConfig } {
  * Trains the run a config describes (resuming its runDir), with the config's data folder and model
  * in the run folder's identity. The model is disposed afterwards unless `keepModel`.
  */
-export async function trainFromConfig(raw: unknown, o: { shouldStop?: () => boolean; progress?: boolean; keepModel?: boolean } = {}): Promise<TrainResult & { model: tf.LayersModel; config: RunConfig }> {
+export async function trainFromConfig(
+  raw: unknown,
+  o: { shouldStop?: () => boolean; progress?: boolean; keepModel?: boolean } = {},
+): Promise<TrainResult & { model: tf.LayersModel; config: RunConfig }> {
   const run = buildRun(raw);
   try {
     const r = await train({
@@ -162,13 +170,16 @@ export function expandGrid(grid: string[]): Record<string, unknown>[] {
     const eq = g.indexOf('=');
     if (eq <= 0) throw new PiatError('bad-option', `--grid '${g}': expected key.path=v1,v2,…`);
     const key = g.slice(0, eq);
-    const vals = g.slice(eq + 1).split(',').map((v) => {
-      try {
-        return JSON.parse(v);
-      } catch {
-        return v;
-      }
-    });
+    const vals = g
+      .slice(eq + 1)
+      .split(',')
+      .map((v) => {
+        try {
+          return JSON.parse(v);
+        } catch {
+          return v;
+        }
+      });
     combos = combos.flatMap((c) => vals.map((v) => ({ ...c, [key]: v })));
   }
   return combos;

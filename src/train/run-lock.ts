@@ -47,7 +47,12 @@ function readOwner(file: string): LockOwner | null {
 export function acquireRunLock(runDir: string): RunLock {
   fs.mkdirSync(runDir, { recursive: true });
   const file = path.join(runDir, LOCK_NAME);
-  const me: LockOwner = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command: process.argv.slice(1).join(' ') };
+  const me: LockOwner = {
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt: new Date().toISOString(),
+    command: process.argv.slice(1).join(' '),
+  };
   const mine = `${file}.${process.pid}.${Date.now()}`;
   fs.writeFileSync(mine, JSON.stringify(me, null, 1));
   try {
@@ -87,7 +92,9 @@ export function acquireRunLock(runDir: string): RunLock {
         continue;
       }
       fs.rmSync(aside, { force: true });
-      process.stderr.write(`note: ${file} was left by ${owner ? `process ${owner.pid}, which is no longer running` : 'an unreadable lock'}; taking it over\n`);
+      process.stderr.write(
+        `note: ${file} was left by ${owner ? `process ${owner.pid}, which is no longer running` : 'an unreadable lock'}; taking it over\n`,
+      );
     }
     throw new PiatError('run-locked', `Could not take the lock ${file}: another process keeps taking it.`);
   } finally {

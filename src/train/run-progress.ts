@@ -28,7 +28,10 @@ export class RunProgress {
   private readonly line: Progress;
   private last: EpochRecord | undefined;
 
-  constructor(private readonly o: RunProgressOptions, done: EpochRecord[]) {
+  constructor(
+    private readonly o: RunProgressOptions,
+    done: EpochRecord[],
+  ) {
     this.last = done[done.length - 1];
     this.line = new Progress({
       label: o.label,
@@ -45,7 +48,10 @@ export class RunProgress {
   }
 
   batch(epoch: number, b: number, loss: number): void {
-    this.line.tick(1, `epoch ${epoch + 1}/${this.o.epochs} · batch ${b + 1}/${this.o.batchesPerEpoch} · loss ${loss.toFixed(4)}${accuracies(this.last)}`);
+    this.line.tick(
+      1,
+      `epoch ${epoch + 1}/${this.o.epochs} · batch ${b + 1}/${this.o.batchesPerEpoch} · loss ${loss.toFixed(4)}${accuracies(this.last)}`,
+    );
   }
 
   evaluating(epoch: number): void {
@@ -54,7 +60,9 @@ export class RunProgress {
 
   epochEnd(r: EpochRecord): void {
     this.last = r;
-    this.line.log(`epoch ${r.epoch}/${this.o.epochs} · loss ${r.loss.total.toFixed(4)}${accuracies(r)} · ${(r.trainSeconds + r.evalSeconds).toFixed(1)}s`);
+    this.line.log(
+      `epoch ${r.epoch}/${this.o.epochs} · loss ${r.loss.total.toFixed(4)}${accuracies(r)} · ${(r.trainSeconds + r.evalSeconds).toFixed(1)}s`,
+    );
   }
 
   /** A line of its own (not an error): above the live line in a terminal, stdout in a notebook. */

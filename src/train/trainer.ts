@@ -85,7 +85,6 @@ export interface TrainResult {
   runDir?: string;
 }
 
-
 /** Checks every field of the config, nested ones included (see config-schema.ts); throws PiatError('bad-config') naming it. */
 export function validateTrainConfig(c: TrainConfig): void {
   // a custom attack loss (a function) is for code, not JSON: the schema checks the rest
@@ -96,7 +95,14 @@ export function validateTrainConfig(c: TrainConfig): void {
 
 /** The checksum of older checkpoints (before identity.ts): training settings, objective and hooks only. */
 function legacyConfigHash(o: TrainOptions): string {
-  return sha256(JSON.stringify({ config: o.config, objective: o.objective.config, name: o.objective.name, hooks: (o.hooks ?? []).map((h) => [h.name, h.config]) }));
+  return sha256(
+    JSON.stringify({
+      config: o.config,
+      objective: o.objective.config,
+      name: o.objective.name,
+      hooks: (o.hooks ?? []).map((h) => [h.name, h.config]),
+    }),
+  );
 }
 
 /**
@@ -112,15 +118,34 @@ function checkSameRun(o: TrainOptions & { runDir: string }, state: TrainerState,
   }
   // a checkpoint written before identities: its checksum, and what its config.json says about data and model
   if (state.configHash !== legacyConfigHash(o)) {
-    throw new PiatError('config-mismatch', `${o.runDir} holds a run with different training settings, objective or hooks (its checkpoint predates per-field records: compare its config.json with yours). Choose another run directory, or delete this one to start over.`);
+    throw new PiatError(
+      'config-mismatch',
+      `${o.runDir} holds a run with different training settings, objective or hooks (its checkpoint predates per-field records: compare its config.json with yours). Choose another run directory, or delete this one to start over.`,
+    );
   }
   const cfgFile = path.join(o.runDir, 'config.json');
   if (!fs.existsSync(cfgFile)) return;
   const cfg = readJson<{ data?: Record<string, unknown>; model?: { parameters?: number } }>(cfgFile);
-  const now: Record<string, unknown> = { 'data.train': o.train.name, 'data.trainSize': o.train.size, 'data.test': o.test?.name, 'data.testSize': o.test?.size, 'model.parameters': o.model.countParams() };
-  const was: Record<string, unknown> = { 'data.train': cfg.data?.train, 'data.trainSize': cfg.data?.trainSize, 'data.test': cfg.data?.test, 'data.testSize': cfg.data?.testSize, 'model.parameters': cfg.model?.parameters };
+  const now: Record<string, unknown> = {
+    'data.train': o.train.name,
+    'data.trainSize': o.train.size,
+    'data.test': o.test?.name,
+    'data.testSize': o.test?.size,
+    'model.parameters': o.model.countParams(),
+  };
+  const was: Record<string, unknown> = {
+    'data.train': cfg.data?.train,
+    'data.trainSize': cfg.data?.trainSize,
+    'data.test': cfg.data?.test,
+    'data.testSize': cfg.data?.testSize,
+    'model.parameters': cfg.model?.parameters,
+  };
   const diffs = Object.keys(now).filter((k) => JSON.stringify(now[k] ?? null) !== JSON.stringify(was[k] ?? null));
-  if (diffs.length) throw identityMismatch(o.runDir, diffs.map((field) => ({ field, was: JSON.stringify(was[field] ?? null), now: JSON.stringify(now[field] ?? null) })));
+  if (diffs.length)
+    throw identityMismatch(
+      o.runDir,
+      diffs.map((field) => ({ field, was: JSON.stringify(was[field] ?? null), now: JSON.stringify(now[field] ?? null) })),
+    );
 }
 
 const runLabel = (o: TrainOptions) => String(o.meta?.method ?? (o.runDir ? path.basename(o.runDir) : 'training'));
@@ -128,7 +153,17 @@ const runLabel = (o: TrainOptions) => String(o.meta?.method ?? (o.runDir ? path.
 /** The run's progress line from epoch `startEpoch` on (a finished run's: its one summary line). */
 function progressFrom(o: TrainOptions, startEpoch: number, records: EpochRecord[]): RunProgress {
   const c = o.config;
-  return new RunProgress({ label: runLabel(o), epochs: c.epochs, batchesPerEpoch: Math.ceil(o.train.size / c.batchSize), startEpoch, runDir: o.runDir, enabled: o.progress !== false }, records);
+  return new RunProgress(
+    {
+      label: runLabel(o),
+      epochs: c.epochs,
+      batchesPerEpoch: Math.ceil(o.train.size / c.batchSize),
+      startEpoch,
+      runDir: o.runDir,
+      enabled: o.progress !== false,
+    },
+    records,
+  );
 }
 
 /** A finished run's records and Best from done.json and its checkpoint's state (null: not finished, or the state is unreadable). */
@@ -162,8 +197,13 @@ function mean(xs: number[]): number {
 export async function train(o: TrainOptions): Promise<TrainResult> {
   validateTrainConfig(o.config);
   if (o.config.eval && !o.test) throw new PiatError('bad-config', 'config.eval is set but no test dataset was given');
-  if (o.validation && !o.config.eval) throw new PiatError('bad-config', 'a validation dataset was given but config.eval is not set: Best is chosen by the per-epoch evaluation');
-  if (o.config.eval?.trainN !== undefined && o.config.eval.trainN > o.train.size) throw new PiatError('bad-config', `config.eval.trainN = ${o.config.eval.trainN} exceeds the training set's ${o.train.size} examples`);
+  if (o.validation && !o.config.eval)
+    throw new PiatError(
+      'bad-config',
+      'a validation dataset was given but config.eval is not set: Best is chosen by the per-epoch evaluation',
+    );
+  if (o.config.eval?.trainN !== undefined && o.config.eval.trainN > o.train.size)
+    throw new PiatError('bad-config', `config.eval.trainN = ${o.config.eval.trainN} exceeds the training set's ${o.train.size} examples`);
   if (!o.runDir) return trainUnlocked(o);
   const lock = acquireRunLock(o.runDir);
   try {
@@ -181,7 +221,20 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const evalAttack = c.eval?.attack === undefined ? PAPER_EVAL_ATTACK : c.eval.attack;
   // before any checkpoint is loaded: the identity includes the model's initial weights
-  const identity = o.runDir ? runIdentity({ config: c, evalAttack, objective, hooks, model, train: o.train, test: o.test, validation: o.validation, backend: backendInfo().name, extra: o.identity }) : {};
+  const identity = o.runDir
+    ? runIdentity({
+        config: c,
+        evalAttack,
+        objective,
+        hooks,
+        model,
+        train: o.train,
+        test: o.test,
+        validation: o.validation,
+        backend: backendInfo().name,
+        extra: o.identity,
+      })
+    : {};
   if (o.runDir && o.recordsOnly) {
     const finished = finishedRun({ ...o, runDir: o.runDir }, identity);
     if (finished) {
@@ -200,7 +253,12 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   if (o.runDir) {
     fs.mkdirSync(o.runDir, { recursive: true });
     const runDir = o.runDir;
-    const cp = await loadCheckpoint(runDir, model, (state) => checkSameRun({ ...o, runDir }, state, identity), vars.map((v) => v.shape));
+    const cp = await loadCheckpoint(
+      runDir,
+      model,
+      (state) => checkSameRun({ ...o, runDir }, state, identity),
+      vars.map((v) => v.shape),
+    );
     if (cp) {
       cp.warnings.forEach((w) => process.stderr.write(`warning: ${w}\n`));
       sgd.setState(vars, cp.velocity);
@@ -233,7 +291,13 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
             hooks: hooks.map((h) => ({ name: h.name, ...h.config })),
             model: { name: model.name, parameters: model.countParams() },
             identity,
-            data: { train: o.train.name, trainSize: o.train.size, test: o.test?.name, testSize: o.test?.size, ...(o.validation ? { validation: o.validation.name, validationSize: o.validation.size } : {}) },
+            data: {
+              train: o.train.name,
+              trainSize: o.train.size,
+              test: o.test?.name,
+              testSize: o.test?.size,
+              ...(o.validation ? { validation: o.validation.name, validationSize: o.validation.size } : {}),
+            },
             meta: o.meta ?? {},
             backend: bk,
             environment: environment(),
@@ -266,7 +330,9 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
         throw new PiatError(
           'nan-loss',
           `The training loss became ${values.total} at epoch ${epoch + 1}, batch ${b + 1} ` +
-            `(${Object.entries(values).map(([k, v]) => `${k}=${v}`).join(', ')}). The weights were not updated; ` +
+            `(${Object.entries(values)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}). The weights were not updated; ` +
             savedNote(o.runDir) +
             `Lower the learning rate (now ${lr}) or check the data for NaN or infinite values.`,
         );
@@ -277,7 +343,10 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (interrupts.requested()) {
         show.fail(epoch, b, 'interrupted');
-        throw new PiatError('interrupted', `${runLabel(o)}: interrupted at epoch ${epoch + 1}, batch ${b + 1}. ${savedNote(o.runDir)}${o.runDir ? 'Run the cell again to resume.' : ''}`);
+        throw new PiatError(
+          'interrupted',
+          `${runLabel(o)}: interrupted at epoch ${epoch + 1}, batch ${b + 1}. ${savedNote(o.runDir)}${o.runDir ? 'Run the cell again to resume.' : ''}`,
+        );
       }
       if (o.shouldStop?.()) stopped = true;
     }
@@ -300,11 +369,22 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
       if (averaged) model.setWeights(averaged);
       // fixed seeds per epoch and split, not drawn from the training stream: evaluation never changes training
       const seed = c.seed * 7919 + epoch;
-      const at = (data: ArrayDataset, n: number | undefined, seedOffset: number) => evalSplit(model, data, { n, batchSize: c.eval?.batchSize }, evalAttack, seed + seedOffset);
+      const at = (data: ArrayDataset, n: number | undefined, seedOffset: number) =>
+        evalSplit(model, data, { n, batchSize: c.eval?.batchSize }, evalAttack, seed + seedOffset);
       perImage = {};
       ({ clean: cleanAcc, robust: robustAcc, perImage: perImage.test } = at(o.test, c.eval.n, 0));
-      if (c.eval.trainN) ({ clean: extraAcc.trainCleanAcc, robust: extraAcc.trainRobustAcc, perImage: perImage.train } = at(o.train, c.eval.trainN, 1_000_003));
-      if (o.validation) ({ clean: extraAcc.valCleanAcc, robust: extraAcc.valRobustAcc, perImage: perImage.validation } = at(o.validation, c.eval.validationN, 2_000_003));
+      if (c.eval.trainN)
+        ({
+          clean: extraAcc.trainCleanAcc,
+          robust: extraAcc.trainRobustAcc,
+          perImage: perImage.train,
+        } = at(o.train, c.eval.trainN, 1_000_003));
+      if (o.validation)
+        ({
+          clean: extraAcc.valCleanAcc,
+          robust: extraAcc.valRobustAcc,
+          perImage: perImage.validation,
+        } = at(o.validation, c.eval.validationN, 2_000_003));
       if (raw) {
         model.setWeights(raw);
         tf.dispose(raw);
@@ -333,20 +413,31 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
       if (averaged) await saveWeightsAs(model, averaged, path.join(o.runDir, 'averaged'), { epoch: epoch + 1 });
       if (c.keepEpochCheckpoints) await saveModel(model, path.join(o.runDir, 'epochs', `epoch-${String(epoch + 1).padStart(3, '0')}`));
       writeRecords(o.runDir, records);
-      await saveCheckpoint(o.runDir, model, sgd.getState(), {
-        epoch: epoch + 1,
-        rngState: rng.getState(),
-        hooks: Object.fromEntries(hooks.map((h) => [h.name, h.state?.() ?? {}])),
-        objective: objective.state?.() ?? {},
-        best,
-        configHash: hash,
-        identity,
-      }, averaged ? (dir) => saveWeightsAs(model, averaged, path.join(dir, 'averaged'), { epoch: epoch + 1 }) : undefined);
+      await saveCheckpoint(
+        o.runDir,
+        model,
+        sgd.getState(),
+        {
+          epoch: epoch + 1,
+          rngState: rng.getState(),
+          hooks: Object.fromEntries(hooks.map((h) => [h.name, h.state?.() ?? {}])),
+          objective: objective.state?.() ?? {},
+          best,
+          configHash: hash,
+          identity,
+        },
+        averaged ? (dir) => saveWeightsAs(model, averaged, path.join(dir, 'averaged'), { epoch: epoch + 1 }) : undefined,
+      );
     }
     o.onEpoch?.(record);
     show.epochEnd(record);
     if (stopped) {
-      if (o.progress !== false) show.note(o.runDir ? `stopped after epoch ${epoch + 1}: its checkpoint is saved in ${path.join(o.runDir, 'checkpoint')}; run again to resume` : `stopped after epoch ${epoch + 1}`);
+      if (o.progress !== false)
+        show.note(
+          o.runDir
+            ? `stopped after epoch ${epoch + 1}: its checkpoint is saved in ${path.join(o.runDir, 'checkpoint')}; run again to resume`
+            : `stopped after epoch ${epoch + 1}`,
+        );
       break;
     }
   }
@@ -355,7 +446,16 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
   if (o.runDir && !stopped) {
     writeFileAtomic(
       path.join(o.runDir, 'done.json'),
-      JSON.stringify({ finishedAt: new Date().toISOString(), epochs: records.length, best, seconds: records.reduce((s, r) => s + r.trainSeconds + r.evalSeconds, 0) }, null, 2),
+      JSON.stringify(
+        {
+          finishedAt: new Date().toISOString(),
+          epochs: records.length,
+          best,
+          seconds: records.reduce((s, r) => s + r.trainSeconds + r.evalSeconds, 0),
+        },
+        null,
+        2,
+      ),
     );
   }
   sgd.dispose();
@@ -364,11 +464,21 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
 }
 
 /** Clean and (when there is an attack) robust accuracy on the first n examples of one split, and which of them were correct. */
-function evalSplit(model: tf.LayersModel, data: ArrayDataset, ev: { n?: number; batchSize?: number }, attack: PgdOptions | null, seed: number): { clean: number; robust: number | null; perImage: SplitPerImage } {
+function evalSplit(
+  model: tf.LayersModel,
+  data: ArrayDataset,
+  ev: { n?: number; batchSize?: number },
+  attack: PgdOptions | null,
+  seed: number,
+): { clean: number; robust: number | null; perImage: SplitPerImage } {
   // one pass per setting gives both the flags and the accuracy (count / n, as accuracy() computes it)
   const clean = correctness(model, data, undefined, ev);
   const robust = attack ? correctness(model, data, (m, x, y) => pgd(m, x, y, { ...attack, seed }), ev) : null;
-  return { clean: accuracyOf(clean), robust: robust && accuracyOf(robust), perImage: { clean: toPerImage(clean), robust: robust && toPerImage(robust) } };
+  return {
+    clean: accuracyOf(clean),
+    robust: robust && accuracyOf(robust),
+    perImage: { clean: toPerImage(clean), robust: robust && toPerImage(robust) },
+  };
 }
 
 /** What survives a failed epoch, for the NaN-loss message: only a checkpoint that exists is named. */
@@ -380,7 +490,12 @@ function savedNote(runDir: string | undefined): string {
 }
 
 /** Saves `weights` (or the model's own when null) in the model's architecture. */
-async function saveWeightsAs(model: tf.LayersModel, weights: tf.Tensor[] | null, dir: string, meta: Record<string, unknown>): Promise<void> {
+async function saveWeightsAs(
+  model: tf.LayersModel,
+  weights: tf.Tensor[] | null,
+  dir: string,
+  meta: Record<string, unknown>,
+): Promise<void> {
   if (!weights) return saveModel(model, dir, meta);
   const raw = model.getWeights().map((t) => tf.clone(t));
   model.setWeights(weights);

@@ -20,8 +20,5 @@ export function check(ok: boolean, code: string, message: string): asserts ok {
 /** Picks `value` from `allowed`, or throws naming the option, the bad value and the choices. */
 export function oneOf<T extends string>(option: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new PiatError(
-    'unknown-option',
-    `Unknown ${option} '${value}'. Expected one of: ${allowed.join(', ')}.`,
-  );
+  throw new PiatError('unknown-option', `Unknown ${option} '${value}'. Expected one of: ${allowed.join(', ')}.`);
 }

@@ -9,7 +9,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w');
   try {
-    if (typeof data === "string") fs.writeSync(fd, data);
+    if (typeof data === 'string') fs.writeSync(fd, data);
     else fs.writeSync(fd, data);
     fs.fsyncSync(fd);
   } finally {

@@ -119,7 +119,7 @@ export class Progress {
 
   constructor(private readonly o: ProgressOptions) {
     this.done = o.initial ?? 0;
-    this.mode = o.write ? 'lines' : o.mode ?? outputMode();
+    this.mode = o.write ? 'lines' : (o.mode ?? outputMode());
     // nothing to show (silenced, or an empty loop that will never tick): it takes no line
     if (o.enabled === false || (o.total <= 0 && !o.keepOpen)) {
       this.closed = true;
@@ -135,7 +135,12 @@ export class Progress {
       this.parent = open;
     } else {
       this.cell = currentCell();
-      this.sink = this.mode === 'notebook' ? notebookSink() : this.mode === 'tty' ? ttySink() : linesSink((l) => process.stderr.write(l + '\n'), o.intervalMs ?? 30000);
+      this.sink =
+        this.mode === 'notebook'
+          ? notebookSink()
+          : this.mode === 'tty'
+            ? ttySink()
+            : linesSink((l) => process.stderr.write(l + '\n'), o.intervalMs ?? 30000);
     }
     open = this;
   }
@@ -200,7 +205,10 @@ export class Progress {
     let head = `${label} ${String(Math.round(100 * fraction)).padStart(3)}%${withBar ? bar(fraction) : ''}`;
     if (this.o.counts !== false) head += ` ${this.done}/${total}`;
     const rate = (this.done - (this.o.initial ?? 0)) / elapsed;
-    const time = final || this.done >= total ? formatSeconds(elapsed) : `${formatSeconds(elapsed)}, ETA ${formatSeconds(rate > 0 ? (total - this.done) / rate : NaN)}`;
+    const time =
+      final || this.done >= total
+        ? formatSeconds(elapsed)
+        : `${formatSeconds(elapsed)}, ETA ${formatSeconds(rate > 0 ? (total - this.done) / rate : NaN)}`;
     const rest = [this.info, time].filter(Boolean).join(' · ');
     // "|███   | epoch 1/6 · …", but "evaluate  33% 1/3 · clean …"
     return head + (withBar && this.o.counts === false ? ' ' : ' · ') + rest;

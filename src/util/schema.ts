@@ -64,7 +64,12 @@ export const s = {
   num: (o: Omit<NumberSchema, 'type'> = {}): NumberSchema => ({ type: 'number', ...o }),
   int: (o: Omit<NumberSchema, 'type' | 'integer'> = {}): NumberSchema => ({ type: 'number', integer: true, ...o }),
   str: (o: Omit<StringSchema, 'type'> = {}): StringSchema => ({ type: 'string', ...o }),
-  oneOf: (values: readonly string[], noun?: string, o: Omit<StringSchema, 'type' | 'enum' | 'noun'> = {}): StringSchema => ({ type: 'string', enum: values, noun, ...o }),
+  oneOf: (values: readonly string[], noun?: string, o: Omit<StringSchema, 'type' | 'enum' | 'noun'> = {}): StringSchema => ({
+    type: 'string',
+    enum: values,
+    noun,
+    ...o,
+  }),
   bool: (o: Omit<BooleanSchema, 'type'> = {}): BooleanSchema => ({ type: 'boolean', ...o }),
   arr: (items: Schema, o: Omit<ArraySchema, 'type' | 'items'> = {}): ArraySchema => ({ type: 'array', items, ...o }),
   obj: (fields: Record<string, Field | Schema>, o: Omit<ObjectSchema, 'type' | 'fields'> = {}): ObjectSchema => ({
@@ -72,7 +77,13 @@ export const s = {
     fields: Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, 'schema' in f ? f : { schema: f }])),
     ...o,
   }),
-  tagged: (tag: string, noun: string, variants: Record<string, ObjectSchema>, o: Base = {}): TaggedSchema => ({ type: 'tagged', tag, noun, variants, ...o }),
+  tagged: (tag: string, noun: string, variants: Record<string, ObjectSchema>, o: Base = {}): TaggedSchema => ({
+    type: 'tagged',
+    tag,
+    noun,
+    variants,
+    ...o,
+  }),
   /** an optional field */
   opt: (schema: Schema, o: Omit<Field, 'schema' | 'optional'> = {}): Field => ({ schema, optional: true, ...o }),
   /** a required field with its own "missing" message */
@@ -105,7 +116,9 @@ export function closest(word: string, options: readonly string[]): string {
   };
   const scored = options.map((o) => [o, near(o)] as const).sort((a, b) => a[1] - b[1]);
   const best = scored[0];
-  return best && best[1] <= Math.max(2, Math.floor(word.length / 4)) ? `; did you mean ${best[0]}?` : `; expected one of: ${options.join(', ')}`;
+  return best && best[1] <= Math.max(2, Math.floor(word.length / 4))
+    ? `; did you mean ${best[0]}?`
+    : `; expected one of: ${options.join(', ')}`;
 }
 
 /** A value as a message shows it: strings quoted and called strings, so "0.1" is not mistaken for 0.1. */
@@ -185,7 +198,8 @@ export function validate(value: unknown, schema: Schema, path: string): void {
     case 'string': {
       if (typeof value !== 'string') mustBe();
       const v = value as string;
-      if (schema.enum && !schema.enum.includes(v)) fail(path, `: '${v}' is not ${schema.noun ?? 'an allowed value'}${closest(v, schema.enum)}`);
+      if (schema.enum && !schema.enum.includes(v))
+        fail(path, `: '${v}' is not ${schema.noun ?? 'an allowed value'}${closest(v, schema.enum)}`);
       if (!schema.enum && !v) fail(path, 'must not be empty');
       return;
     }
@@ -195,8 +209,10 @@ export function validate(value: unknown, schema: Schema, path: string): void {
     case 'array': {
       if (!Array.isArray(value)) mustBe();
       const v = value as unknown[];
-      if (schema.minItems !== undefined && v.length < schema.minItems) fail(path, `must have at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}, got ${v.length}`);
-      if (schema.maxItems !== undefined && v.length > schema.maxItems) fail(path, `must have at most ${schema.maxItems} items, got ${v.length}`);
+      if (schema.minItems !== undefined && v.length < schema.minItems)
+        fail(path, `must have at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}, got ${v.length}`);
+      if (schema.maxItems !== undefined && v.length > schema.maxItems)
+        fail(path, `must have at most ${schema.maxItems} items, got ${v.length}`);
       v.forEach((item, i) => validate(item, schema.items, `${path}[${i}]`));
       return;
     }
@@ -242,7 +258,10 @@ function validateFields(v: Record<string, unknown>, schema: ObjectSchema, path: 
 type Json = Record<string, unknown>;
 
 function meta(schema: Base): Json {
-  return { ...(schema.description ? { description: schema.description } : {}), ...(schema.default !== undefined ? { default: schema.default } : {}) };
+  return {
+    ...(schema.description ? { description: schema.description } : {}),
+    ...(schema.default !== undefined ? { default: schema.default } : {}),
+  };
 }
 
 function objectJson(o: ObjectSchema, tag?: [string, string]): Json {
@@ -272,7 +291,13 @@ export function toJsonSchema(schema: Schema): Json {
     case 'boolean':
       return { type: 'boolean', ...meta(schema) };
     case 'array':
-      return { type: 'array', ...meta(schema), items: toJsonSchema(schema.items), ...(schema.minItems !== undefined ? { minItems: schema.minItems } : {}), ...(schema.maxItems !== undefined ? { maxItems: schema.maxItems } : {}) };
+      return {
+        type: 'array',
+        ...meta(schema),
+        items: toJsonSchema(schema.items),
+        ...(schema.minItems !== undefined ? { minItems: schema.minItems } : {}),
+        ...(schema.maxItems !== undefined ? { maxItems: schema.maxItems } : {}),
+      };
     case 'object':
       return objectJson(schema);
     case 'tagged':

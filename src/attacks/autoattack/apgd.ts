@@ -49,7 +49,8 @@ export function apgdCheckpoints(n: number): number[] {
   return out;
 }
 
-const bcast = (m: tf.Tensor, like: tf.Tensor) => tf.broadcastTo(tf.reshape(m, [m.shape[0], ...like.shape.slice(1).map(() => 1)]), like.shape);
+const bcast = (m: tf.Tensor, like: tf.Tensor) =>
+  tf.broadcastTo(tf.reshape(m, [m.shape[0], ...like.shape.slice(1).map(() => 1)]), like.shape);
 const select = (mask: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.where(tf.cast(bcast(mask, a), 'bool'), a, b);
 
 interface RunResult {
@@ -68,7 +69,8 @@ export function apgdSingleRun(
 ): RunResult {
   const n = x.shape[0];
   const N = o.steps;
-  const lossFn = (z: tf.Tensor2D) => (o.loss === 'ce' ? crossEntropyPerExample(z, y) : o.loss === 'dlr' ? dlrLoss(z, y) : dlrTargetedLoss(z, y, o.target as tf.Tensor1D));
+  const lossFn = (z: tf.Tensor2D) =>
+    o.loss === 'ce' ? crossEntropyPerExample(z, y) : o.loss === 'dlr' ? dlrLoss(z, y) : dlrTargetedLoss(z, y, o.target as tf.Tensor1D);
   const valueAndGrad = (xa: tf.Tensor) =>
     tf.tidy(() => {
       let loss: tf.Tensor1D | null = null;
@@ -86,7 +88,10 @@ export function apgdSingleRun(
     });
 
   let xAdv = tf.tidy(() => {
-    const t = o.norm === 'linf' ? tf.sub(tf.mul(tf.randomUniform(x.shape, 0, 1, 'float32', o.seed), 2), 1) : tf.randomNormal(x.shape, 0, 1, 'float32', o.seed);
+    const t =
+      o.norm === 'linf'
+        ? tf.sub(tf.mul(tf.randomUniform(x.shape, 0, 1, 'float32', o.seed), 2), 1)
+        : tf.randomNormal(x.shape, 0, 1, 'float32', o.seed);
     return tf.clipByValue(tf.add(x, tf.mul(toUnitNorm(t, o.norm), o.eps)), 0, 1);
   });
   let xBest = tf.clone(xAdv);
@@ -170,7 +175,9 @@ export function apgdSingleRun(
  */
 export function apgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: ApgdOptions): { adv: tf.Tensor; robust: boolean[] } {
   const opts = { eps: o.eps, norm: o.norm ?? 'linf', steps: o.steps ?? 100, loss: o.loss ?? 'ce', rho: o.rho ?? 0.75 } as const;
-  return roundsOnRobust(model, x, y, o.restarts ?? 1, (xs, ys, r) => asRound(apgdSingleRun(model, xs, ys, { ...opts, seed: (o.seed ?? 0) * 1000 + r })));
+  return roundsOnRobust(model, x, y, o.restarts ?? 1, (xs, ys, r) =>
+    asRound(apgdSingleRun(model, xs, ys, { ...opts, seed: (o.seed ?? 0) * 1000 + r })),
+  );
 }
 
 /** A run's result as a round of roundsOnRobust. */
@@ -179,7 +186,12 @@ function asRound(res: RunResult): RoundResult {
 }
 
 /** APGD-T: targeted DLR towards each of the `targets` most likely wrong classes in turn. */
-export function apgdTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: Omit<ApgdOptions, 'loss'> & { targets?: number }): { adv: tf.Tensor; robust: boolean[] } {
+export function apgdTargeted(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor1D,
+  o: Omit<ApgdOptions, 'loss'> & { targets?: number },
+): { adv: tf.Tensor; robust: boolean[] } {
   const opts = { eps: o.eps, norm: o.norm ?? 'linf', steps: o.steps ?? 100, loss: 'dlr-targeted', rho: o.rho ?? 0.75 } as const;
   const restarts = o.restarts ?? 1;
   // round k: target rank t = 2 + ⌊k / restarts⌋ (the t-th largest clean logit), restart k mod restarts

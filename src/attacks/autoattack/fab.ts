@@ -28,7 +28,14 @@ export interface FabOptions {
  * Minimal L∞ step d (per row) with ⟨w, t + d⟩ = b and t + d in [0, 1] (fab_projections.projection_linf).
  * `order` holds, per row, the feature indices sorted by p descending (from tf.topk).
  */
-export function projectionLinf(t: Float32Array, w0: Float32Array, b0in: Float32Array, rows: number, dim: number, order?: Int32Array): Float32Array {
+export function projectionLinf(
+  t: Float32Array,
+  w0: Float32Array,
+  b0in: Float32Array,
+  rows: number,
+  dim: number,
+  order?: Int32Array,
+): Float32Array {
   const out = new Float32Array(rows * dim);
   const w = new Float64Array(dim);
   const a = new Uint8Array(dim);
@@ -164,7 +171,11 @@ function nearestBoundary(model: tf.LayersModel, y: tf.Tensor1D, numClasses: numb
     const bs = xt.shape[0];
     const dim = xt.size / bs;
     const z = tidyValues(() => [logits(model, xt, false)])[0] as Float32Array;
-    const grads = Array.from({ length: numClasses }, (_, k) => tidyValues(() => [tf.grad((inp: tf.Tensor) => tf.sum(tf.gather(logits(model, inp, false), [k], 1)))(xt)])[0] as Float32Array);
+    const grads = Array.from(
+      { length: numClasses },
+      (_, k) =>
+        tidyValues(() => [tf.grad((inp: tf.Tensor) => tf.sum(tf.gather(logits(model, inp, false), [k], 1)))(xt)])[0] as Float32Array,
+    );
     const df = new Float32Array(bs);
     const dg = new Float32Array(bs * dim);
     for (let r = 0; r < bs; r++) {
@@ -192,7 +203,14 @@ function nearestBoundary(model: tf.LayersModel, y: tf.Tensor1D, numClasses: numb
  * One FAB run on correctly classified examples; returns adversarial points (or inputs). With
  * `randomStart` it starts at a random point at L∞ distance ε/2 (the reference's restarts after the first).
  */
-function fabSingleRun(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, boundary: Boundary, o: Required<Omit<FabOptions, 'seed' | 'targets'>>, randomStart?: Rng): { adv: Float32Array; dist: Float64Array } {
+function fabSingleRun(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor1D,
+  boundary: Boundary,
+  o: Required<Omit<FabOptions, 'seed' | 'targets'>>,
+  randomStart?: Rng,
+): { adv: Float32Array; dist: Float64Array } {
   const bs = x.shape[0];
   const dim = x.size / bs;
   const im2 = x.dataSync() as Float32Array;
@@ -266,7 +284,12 @@ export function fabTargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D,
 }
 
 /** Untargeted FAB with `restarts` runs (random starts after the first), each on the points still robust. */
-export function fabUntargeted(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: FabOptions & { restarts?: number }): { adv: tf.Tensor; robust: boolean[] } {
+export function fabUntargeted(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor1D,
+  o: FabOptions & { restarts?: number },
+): { adv: tf.Tensor; robust: boolean[] } {
   const opts = fabDefaults(o);
   const rng = new Rng(o.seed ?? 0);
   return roundsOnRobust(model, x, y, o.restarts ?? 1, (xs, ys, k) => {
@@ -281,7 +304,13 @@ function fabDefaults(o: FabOptions) {
 }
 
 /** As the reference: a run's point counts when it is misclassified on re-prediction and within ε (r.dist is its L∞ distance). */
-function fabRound(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor1D, r: { adv: Float32Array; dist: Float64Array }, eps: number): RoundResult {
+function fabRound(
+  model: tf.LayersModel,
+  xs: tf.Tensor,
+  ys: tf.Tensor1D,
+  r: { adv: Float32Array; dist: Float64Array },
+  eps: number,
+): RoundResult {
   const adv = tf.tensor(r.adv, xs.shape);
   const correct = correctFlags(model, adv, ys);
   return { adv, fooled: correct.map((c, j) => !c && r.dist[j] <= eps) };

@@ -75,7 +75,9 @@ interface State {
 }
 
 /** AutoAttack's budgets as one component reads them (the registry's entries call the same function). */
-export type AaComponentOptions = Pick<AutoAttackOptions, 'eps' | 'version' | 'apgdSteps' | 'targets' | 'squareQueries' | 'fabSteps'> & { seed: number };
+export type AaComponentOptions = Pick<AutoAttackOptions, 'eps' | 'version' | 'apgdSteps' | 'targets' | 'squareQueries' | 'fabSteps'> & {
+  seed: number;
+};
 
 /** One AutoAttack component on a batch, with the version's restarts (5 in plus, else 1) and the budgets' defaults (the standard version's). */
 export function runAaComponent(name: AaAttack, model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: AaComponentOptions): tf.Tensor {
@@ -98,17 +100,34 @@ export function runAaComponent(name: AaAttack, model: tf.LayersModel, x: tf.Tens
 
 export function autoAttack(model: tf.LayersModel, data: ArrayDataset, o: AutoAttackOptions): AutoAttackResult {
   const version = o.version ?? 'standard';
-  const attacks = version === 'custom' ? o.attacks ?? [] : AA_VERSIONS[version];
+  const attacks = version === 'custom' ? (o.attacks ?? []) : AA_VERSIONS[version];
   if (!attacks.length) throw new PiatError('bad-option', "AutoAttack version 'custom' needs a non-empty attacks list");
-  for (const a of attacks) if (!AA_ATTACKS.includes(a)) throw new PiatError('unknown-option', `Unknown AutoAttack attack '${a}'. Expected one of: ${AA_ATTACKS.join(', ')}.`);
+  for (const a of attacks)
+    if (!AA_ATTACKS.includes(a))
+      throw new PiatError('unknown-option', `Unknown AutoAttack attack '${a}'. Expected one of: ${AA_ATTACKS.join(', ')}.`);
   if (!(o.eps > 0)) throw new PiatError('bad-option', `AutoAttack eps must be > 0, got ${o.eps}`);
   const n = Math.min(o.n ?? data.size, data.size);
   const bs = o.batchSize ?? 250;
-  const key = JSON.stringify({ attacks, eps: o.eps, n, bs, seed: o.seed ?? 0, data: data.name, apgd: o.apgdSteps, t: o.targets, q: o.squareQueries, fab: o.fabSteps });
+  const key = JSON.stringify({
+    attacks,
+    eps: o.eps,
+    n,
+    bs,
+    seed: o.seed ?? 0,
+    data: data.name,
+    apgd: o.apgdSteps,
+    t: o.targets,
+    q: o.squareQueries,
+    fab: o.fabSteps,
+  });
   let state: State | null = null;
   if (o.statePath && fs.existsSync(o.statePath)) {
     const s = JSON.parse(fs.readFileSync(o.statePath, 'utf8')) as State;
-    if (s.key !== key) throw new PiatError('config-mismatch', `${o.statePath} belongs to another AutoAttack run (different attacks, ε, data or size); delete it to start over.`);
+    if (s.key !== key)
+      throw new PiatError(
+        'config-mismatch',
+        `${o.statePath} belongs to another AutoAttack run (different attacks, ε, data or size); delete it to start over.`,
+      );
     state = s;
   }
   const save = () => o.statePath && state && writeFileAtomic(o.statePath, JSON.stringify(state));
@@ -121,7 +140,14 @@ export function autoAttack(model: tf.LayersModel, data: ArrayDataset, o: AutoAtt
       robust.push(...correctFlags(model, x, y));
       tf.dispose([x, y]);
     }
-    state = { key, robust, log: [{ stage: 'clean', robustAccuracy: robust.filter(Boolean).length / n, seconds: (Date.now() - t0) / 1000 }], done: 0, batches: 0, stageSeconds: 0 };
+    state = {
+      key,
+      robust,
+      log: [{ stage: 'clean', robustAccuracy: robust.filter(Boolean).length / n, seconds: (Date.now() - t0) / 1000 }],
+      done: 0,
+      batches: 0,
+      stageSeconds: 0,
+    };
     save();
   }
   const st = state;
@@ -129,7 +155,7 @@ export function autoAttack(model: tf.LayersModel, data: ArrayDataset, o: AutoAtt
     const name = attacks[a];
     const idx = st.robust.map((r, i) => (r ? i : -1)).filter((i) => i >= 0);
     // the batches of this stage are fixed by the robust set at its start, which the state keeps
-    const stageIdx = st.batches === 0 ? idx : st.stageIdx ?? idx;
+    const stageIdx = st.batches === 0 ? idx : (st.stageIdx ?? idx);
     st.stageIdx = stageIdx;
     const nb = Math.ceil(stageIdx.length / bs);
     const progress = new Progress({ label: `AutoAttack ${name}`, total: nb, keepOpen: true, enabled: o.progress !== false });

@@ -10,7 +10,9 @@ export function sortedLogits(z: tf.Tensor2D, k: number): { values: tf.Tensor2D; 
   return tf.tidy(() => {
     const idx = tf.topk(z, k).indices;
     const indices = tf.tensor2d(idx.dataSync() as Int32Array, idx.shape as [number, number], 'int32');
-    const cols = Array.from({ length: k }, (_, j) => tf.sum(tf.mul(z, tf.oneHot(indices.slice([0, j], [-1, 1]).reshape([-1]) as tf.Tensor1D, z.shape[1])), 1));
+    const cols = Array.from({ length: k }, (_, j) =>
+      tf.sum(tf.mul(z, tf.oneHot(indices.slice([0, j], [-1, 1]).reshape([-1]) as tf.Tensor1D, z.shape[1])), 1),
+    );
     return { values: tf.stack(cols, 1) as tf.Tensor2D, indices };
   });
 }

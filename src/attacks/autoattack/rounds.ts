@@ -37,7 +37,13 @@ export interface RoundResult {
  * left) and keeps every success: returns the adversarial batch (the clean input where nothing
  * succeeded) and which points stayed robust. `round` owns nothing it is given; its `adv` is disposed here.
  */
-export function roundsOnRobust(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, rounds: number, round: (xs: tf.Tensor, ys: tf.Tensor1D, k: number) => RoundResult): { adv: tf.Tensor; robust: boolean[] } {
+export function roundsOnRobust(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor1D,
+  rounds: number,
+  round: (xs: tf.Tensor, ys: tf.Tensor1D, k: number) => RoundResult,
+): { adv: tf.Tensor; robust: boolean[] } {
   const robust = correctFlags(model, x, y);
   let adv = tf.clone(x);
   for (let k = 0; k < rounds; k++) {
@@ -49,7 +55,11 @@ export function roundsOnRobust(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor
     const fooledLocal = r.fooled.map((f, j) => (f ? j : -1)).filter((j) => j >= 0);
     if (fooledLocal.length) {
       const src = gatherRows(r.adv, fooledLocal);
-      const next = scatterRows(adv, fooledLocal.map((j) => idx[j]), src);
+      const next = scatterRows(
+        adv,
+        fooledLocal.map((j) => idx[j]),
+        src,
+      );
       tf.dispose([adv, src]);
       adv = next;
       fooledLocal.forEach((j) => (robust[idx[j]] = false));
@@ -61,5 +71,11 @@ export function roundsOnRobust(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor
 
 /** Per example, the class ranked `rank` (1 = the top) by the clean logits: rank 2 is the most likely other class. */
 export function rankedTarget(model: tf.LayersModel, xs: tf.Tensor, rank: number): tf.Tensor1D {
-  return tf.tidy(() => tf.topk(logits(model, xs, false), rank).indices.slice([0, rank - 1], [-1, 1]).reshape([-1]) as tf.Tensor1D);
+  return tf.tidy(
+    () =>
+      tf
+        .topk(logits(model, xs, false), rank)
+        .indices.slice([0, rank - 1], [-1, 1])
+        .reshape([-1]) as tf.Tensor1D,
+  );
 }

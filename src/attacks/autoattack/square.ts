@@ -20,7 +20,17 @@ export interface SquareOptions {
 
 /** The p schedule (fraction of pixels changed) at iteration `it`. */
 export function squareP(it: number, pInit = 0.8): number {
-  const steps: [number, number][] = [[10, 1], [50, 2], [200, 4], [500, 8], [1000, 16], [2000, 32], [4000, 64], [6000, 128], [8000, 256]];
+  const steps: [number, number][] = [
+    [10, 1],
+    [50, 2],
+    [200, 4],
+    [500, 8],
+    [1000, 16],
+    [2000, 32],
+    [4000, 64],
+    [6000, 128],
+    [8000, 256],
+  ];
   if (it <= 10) return pInit;
   for (let s = steps.length - 1; s >= 0; s--) if (it > steps[s][0]) return pInit / (s === steps.length - 1 ? 512 : steps[s + 1][1]);
   return pInit;
@@ -37,7 +47,12 @@ function margins(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D): number[] 
   });
 }
 
-export function squareAttack(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, o: SquareOptions): { adv: tf.Tensor; robust: boolean[]; queries: number[] } {
+export function squareAttack(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor1D,
+  o: SquareOptions,
+): { adv: tf.Tensor; robust: boolean[]; queries: number[] } {
   if (x.rank !== 4) throw new PiatError('bad-shape', `Square attack needs images [n, h, w, c], got shape [${x.shape}]`);
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const eps = o.eps;
@@ -80,7 +95,10 @@ export function squareAttack(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D
             cand[a * per + k] = Math.min(1, Math.max(0, Math.min(orig + eps, Math.max(orig - eps, v))));
           }
     });
-    const yAct = tf.tensor1d(active.map((i) => yArr[i]), 'int32');
+    const yAct = tf.tensor1d(
+      active.map((i) => yArr[i]),
+      'int32',
+    );
     const m = tf.tidy(() => margins(model, tf.tensor(cand, [active.length, h, w, c]), yAct));
     yAct.dispose();
     active.forEach((i, a) => {

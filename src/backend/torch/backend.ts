@@ -17,7 +17,8 @@ interface Entry {
 
 function dtypeCode(dtype: tf.DataType): number {
   const c = DTYPES.indexOf(dtype);
-  if (c < 0) throw new PiatError('unsupported-dtype', `torch backend: tensors of dtype ${dtype} are not supported (float32, int32 and bool are)`);
+  if (c < 0)
+    throw new PiatError('unsupported-dtype', `torch backend: tensors of dtype ${dtype} are not supported (float32, int32 and bool are)`);
   return c;
 }
 

@@ -20,21 +20,34 @@ export function torchFallbacks(): Record<string, { calls: number; reason: string
   return Object.fromEntries(used);
 }
 
-export function runOnCpu(name: string, reason: string, torch: Storage, inputs: Info[] | Record<string, Info>, attrs: unknown): Info | Info[] {
+export function runOnCpu(
+  name: string,
+  reason: string,
+  torch: Storage,
+  inputs: Info[] | Record<string, Info>,
+  attrs: unknown,
+): Info | Info[] {
   if (process.env.PIAT_TORCH_FALLBACK === 'error') {
-    throw new PiatError('torch-fallback', `torch backend: kernel ${name} would run on the cpu fallback (${reason}); PIAT_TORCH_FALLBACK=error forbids it`);
+    throw new PiatError(
+      'torch-fallback',
+      `torch backend: kernel ${name} would run on the cpu fallback (${reason}); PIAT_TORCH_FALLBACK=error forbids it`,
+    );
   }
   const seen = used.get(name);
   if (seen) seen.calls++;
   else {
     used.set(name, { calls: 1, reason });
-    if (process.env.PIAT_TORCH_FALLBACK !== 'quiet') process.stderr.write(`piat-ts torch backend: kernel ${name} runs on the cpu fallback (${reason})\n`);
+    if (process.env.PIAT_TORCH_FALLBACK !== 'quiet')
+      process.stderr.write(`piat-ts torch backend: kernel ${name} runs on the cpu fallback (${reason})\n`);
   }
   const cpu = tf.findBackend('cpu') as unknown as Storage & { disposeData(id: object, force?: boolean): boolean };
   const kernel = tf.getKernel(name, 'cpu');
-  if (!cpu || !kernel) throw new PiatError('backend-kernel-missing', `torch backend: kernel ${name} is implemented neither natively nor on the cpu backend`);
+  if (!cpu || !kernel)
+    throw new PiatError('backend-kernel-missing', `torch backend: kernel ${name} is implemented neither natively nor on the cpu backend`);
   const toCpu = (i: Info): Info => ({ dataId: cpu.write(torch.readSync(i.dataId), i.shape, i.dtype), shape: i.shape, dtype: i.dtype });
-  const cpuInputs = Array.isArray(inputs) ? inputs.map(toCpu) : Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v && toCpu(v)]));
+  const cpuInputs = Array.isArray(inputs)
+    ? inputs.map(toCpu)
+    : Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v && toCpu(v)]));
   try {
     const out = kernel.kernelFunc({ inputs: cpuInputs as never, attrs: attrs as never, backend: cpu as never }) as Info | Info[];
     const outs = Array.isArray(out) ? out : [out];

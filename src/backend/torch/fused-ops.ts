@@ -35,7 +35,10 @@ const batchMoments = new WeakMap<tf.Tensor, { x: tf.Tensor; variance: tf.Tensor 
  * Replaces the gradient of `kernel` by `fast` on the torch backend. `stock` gives the stock
  * gradient's closures, built only when called (tfjs's batch-norm gradient does work up front).
  */
-function overrideGradient(kernel: string, fast: (dy: tf.Tensor, saved: tf.Tensor[], attrs: Record<string, unknown>, stock: () => GradMap) => GradMap) {
+function overrideGradient(
+  kernel: string,
+  fast: (dy: tf.Tensor, saved: tf.Tensor[], attrs: Record<string, unknown>, stock: () => GradMap) => GradMap,
+) {
   const original = tf.getGradient(kernel);
   if (!original) return;
   tf.registerGradient({
@@ -76,7 +79,10 @@ export function installTorchFusedOps(): void {
       scale: lazy('scale'),
     };
   });
-  for (const [kernel, mean] of [['Sum', false], ['Mean', true]] as const) {
+  for (const [kernel, mean] of [
+    ['Sum', false],
+    ['Mean', true],
+  ] as const) {
     overrideGradient(kernel, (dy, [x], attrs) => {
       const { keepShape, size } = reduced(x, attrs.axis);
       // x (kept by the tape anyway) gives dx its memory layout on the native side
@@ -87,7 +93,8 @@ export function installTorchFusedOps(): void {
   const moments = core.moments as (x: tf.Tensor, axis?: number | number[], keepDims?: boolean) => { mean: tf.Tensor; variance: tf.Tensor };
   core.moments = (x: tf.Tensor, axis?: number | number[], keepDims = false) => {
     const axes = axis === undefined || axis === null ? null : ([] as number[]).concat(axis).map((a) => (a < 0 ? a + x.rank : a));
-    const channelMoments = x.rank >= 2 && x.dtype === 'float32' && !keepDims && axes !== null && axes.length === x.rank - 1 && axes.every((a, i) => a === i);
+    const channelMoments =
+      x.rank >= 2 && x.dtype === 'float32' && !keepDims && axes !== null && axes.length === x.rank - 1 && axes.every((a, i) => a === i);
     if (!onTorch() || !recording() || !channelMoments) return moments(x, axis, keepDims);
     // forward in one native pass ([2, C]: mean, variance); the gradient (rarely needed: see above) through tfjs ops
     const f = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -112,7 +119,15 @@ export function installTorchFusedOps(): void {
     core[name] = (x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, offset?: tf.Tensor, scale?: tf.Tensor, eps = 0.001) => {
       const m = mean instanceof tf.Tensor ? batchMoments.get(mean) : undefined;
       const fusable =
-        onTorch() && recording() && m !== undefined && m.x === x && m.variance === variance && offset instanceof tf.Tensor && scale instanceof tf.Tensor && offset.rank === 1 && scale.rank === 1;
+        onTorch() &&
+        recording() &&
+        m !== undefined &&
+        m.x === x &&
+        m.variance === variance &&
+        offset instanceof tf.Tensor &&
+        scale instanceof tf.Tensor &&
+        offset.rank === 1 &&
+        scale.rank === 1;
       if (!fusable) {
         if (!onTorch() || !recording()) return previous(x, mean, variance, offset, scale, eps);
         // the one-pass kernel, with the one-pass input gradient registered above

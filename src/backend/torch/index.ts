@@ -75,7 +75,17 @@ export async function startTorch(): Promise<TorchInfo> {
     const { native: nativeKernels, fallback } = registerTorchKernels(native.kernels());
     tf.registerBackend(TORCH_BACKEND, () => new TorchBackend(native), 3);
     const i = native.info();
-    started = { libtorch: i.libtorch, device: i.device, threads: i.threads, parallel: i.parallel.split('\n')[0], convLayout: i.convLayout, malloc: i.malloc, addon: addonPath(), nativeKernels: nativeKernels.length, fallbackKernels: fallback };
+    started = {
+      libtorch: i.libtorch,
+      device: i.device,
+      threads: i.threads,
+      parallel: i.parallel.split('\n')[0],
+      convLayout: i.convLayout,
+      malloc: i.malloc,
+      addon: addonPath(),
+      nativeKernels: nativeKernels.length,
+      fallbackKernels: fallback,
+    };
   }
   if (!(await tf.setBackend(TORCH_BACKEND))) throw new PiatError('backend-unavailable', 'torch backend: registered but did not start');
   await tf.ready();

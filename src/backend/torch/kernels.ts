@@ -30,7 +30,8 @@ const BINARY = ['a', 'b'];
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0], v[1]] : [v as number, v as number]);
 
 function convAttrs(xShape: number[], filterShape: number[], a: Attrs, depthwise = false): Attrs {
-  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast') throw new Unsupported(`dataFormat ${a.dataFormat}`);
+  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast')
+    throw new Unsupported(`dataFormat ${a.dataFormat}`);
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -62,22 +63,37 @@ function poolAttrs(xShape: number[], a: Attrs): Attrs {
     a.dimRoundingMode as 'floor' | undefined,
   );
   const p = info.padInfo;
-  return { filterSize: [info.filterHeight, info.filterWidth], strides: [info.strideHeight, info.strideWidth], pads: [p.top, p.bottom, p.left, p.right] };
+  return {
+    filterSize: [info.filterHeight, info.filterWidth],
+    strides: [info.strideHeight, info.strideWidth],
+    pads: [p.top, p.bottom, p.left, p.right],
+  };
 }
-
 
 const SPECS: Record<string, Spec> = {
   Conv2D: { inputs: ['x', 'filter'], attrs: (i, a) => convAttrs(i.x!.shape, i.filter!.shape, a) },
-  FusedConv2D: { inputs: ['x', 'filter', 'bias', 'preluActivationWeights'], attrs: (i, a) => ({ ...convAttrs(i.x!.shape, i.filter!.shape, a), hasBias: !!i.bias }) },
+  FusedConv2D: {
+    inputs: ['x', 'filter', 'bias', 'preluActivationWeights'],
+    attrs: (i, a) => ({ ...convAttrs(i.x!.shape, i.filter!.shape, a), hasBias: !!i.bias }),
+  },
   Conv2DBackpropInput: { inputs: ['dy', 'filter'], attrs: (i, a) => convAttrs(a.inputShape as number[], i.filter!.shape, a) },
   Conv2DBackpropFilter: { inputs: ['x', 'dy'], attrs: (i, a) => convAttrs(i.x!.shape, a.filterShape as number[], a) },
   DepthwiseConv2dNative: { inputs: ['x', 'filter'], attrs: (i, a) => convAttrs(i.x!.shape, i.filter!.shape, a, true) },
-  FusedDepthwiseConv2D: { inputs: ['x', 'filter', 'bias', 'preluActivationWeights'], attrs: (i, a) => ({ ...convAttrs(i.x!.shape, i.filter!.shape, a, true), hasBias: !!i.bias }) },
-  DepthwiseConv2dNativeBackpropInput: { inputs: ['dy', 'filter'], attrs: (i, a) => convAttrs(a.inputShape as number[], i.filter!.shape, a, true) },
+  FusedDepthwiseConv2D: {
+    inputs: ['x', 'filter', 'bias', 'preluActivationWeights'],
+    attrs: (i, a) => ({ ...convAttrs(i.x!.shape, i.filter!.shape, a, true), hasBias: !!i.bias }),
+  },
+  DepthwiseConv2dNativeBackpropInput: {
+    inputs: ['dy', 'filter'],
+    attrs: (i, a) => convAttrs(a.inputShape as number[], i.filter!.shape, a, true),
+  },
   DepthwiseConv2dNativeBackpropFilter: { inputs: ['x', 'dy'], attrs: (i, a) => convAttrs(i.x!.shape, a.filterShape as number[], a, true) },
   BatchMatMul: { inputs: BINARY },
   _FusedMatMul: { inputs: ['a', 'b', 'bias', 'preluActivationWeights'], attrs: (i, a) => ({ ...a, hasBias: !!i.bias }) },
-  FusedBatchNorm: { inputs: ['x', 'mean', 'variance', 'offset', 'scale'], attrs: (i, a) => ({ ...a, hasOffset: !!i.offset, hasScale: !!i.scale }) },
+  FusedBatchNorm: {
+    inputs: ['x', 'mean', 'variance', 'offset', 'scale'],
+    attrs: (i, a) => ({ ...a, hasOffset: !!i.offset, hasScale: !!i.scale }),
+  },
   MaxPool: { inputs: UNARY, attrs: (i, a) => poolAttrs(i.x!.shape, a) },
   AvgPool: { inputs: UNARY, attrs: (i, a) => poolAttrs(i.x!.shape, a) },
   MaxPoolGrad: { inputs: ['dy', 'input', 'output'], attrs: (i, a) => poolAttrs(i.input!.shape, a) },
@@ -94,7 +110,17 @@ const SPECS: Record<string, Spec> = {
     inputs: UNARY,
     attrs: (i, a) => {
       const x = i.x!;
-      const s = tf.slice_util.sliceInfo(x.shape, a.begin as number[], a.end as number[], a.strides as number[], a.beginMask as number, a.endMask as number, a.ellipsisMask as number, a.newAxisMask as number, a.shrinkAxisMask as number);
+      const s = tf.slice_util.sliceInfo(
+        x.shape,
+        a.begin as number[],
+        a.end as number[],
+        a.strides as number[],
+        a.beginMask as number,
+        a.endMask as number,
+        a.ellipsisMask as number,
+        a.newAxisMask as number,
+        a.shrinkAxisMask as number,
+      );
       if (s.begin.length !== x.shape.length) throw new Unsupported('strided slice with new axes');
       // elements per dimension before shrunk axes are dropped (finalShapeSparse omits them)
       const sizes = s.begin.map((b, d) => Math.max(0, Math.ceil((s.end[d] - b) / s.strides[d])));
@@ -104,7 +130,10 @@ const SPECS: Record<string, Spec> = {
   SplitV: {
     inputs: UNARY,
     multi: true,
-    attrs: (i, a) => ({ axis: a.axis, sizes: tf.backend_util.prepareSplitSize(i.x as unknown as tf.Tensor, a.numOrSizeSplits as number[], a.axis as number) }),
+    attrs: (i, a) => ({
+      axis: a.axis,
+      sizes: tf.backend_util.prepareSplitSize(i.x as unknown as tf.Tensor, a.numOrSizeSplits as number[], a.axis as number),
+    }),
   },
   Unpack: { inputs: ['value'], multi: true },
   TopK: { inputs: UNARY, multi: true },
@@ -133,15 +162,87 @@ const SPECS: Record<string, Spec> = {
 };
 
 const BINARY_KERNELS = [
-  'Add', 'Sub', 'Multiply', 'RealDiv', 'FloorDiv', 'Maximum', 'Minimum', 'Pow', 'SquaredDifference', 'Mod', 'Atan2',
-  'Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'LogicalAnd', 'LogicalOr',
+  'Add',
+  'Sub',
+  'Multiply',
+  'RealDiv',
+  'FloorDiv',
+  'Maximum',
+  'Minimum',
+  'Pow',
+  'SquaredDifference',
+  'Mod',
+  'Atan2',
+  'Equal',
+  'NotEqual',
+  'Less',
+  'LessEqual',
+  'Greater',
+  'GreaterEqual',
+  'LogicalAnd',
+  'LogicalOr',
 ];
 const UNARY_KERNELS = [
-  'Exp', 'Expm1', 'Log', 'Log1p', 'Sqrt', 'Rsqrt', 'Reciprocal', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh',
-  'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Tanh', 'Sigmoid', 'Erf', 'Floor', 'Ceil', 'Round', 'Selu', 'Elu', 'Softplus',
-  'Neg', 'Abs', 'Sign', 'Square', 'Relu', 'Relu6', 'LeakyRelu', 'Step', 'ClipByValue', 'Cast', 'Identity',
-  'ZerosLike', 'OnesLike', 'LogicalNot', 'IsNan', 'IsInf', 'IsFinite', 'Reshape', 'Transpose', 'PadV2', 'Tile',
-  'Reverse', 'Cumsum', 'Cumprod', 'Sum', 'Mean', 'Prod', 'Max', 'Min', 'All', 'Any', 'ArgMax', 'ArgMin',
+  'Exp',
+  'Expm1',
+  'Log',
+  'Log1p',
+  'Sqrt',
+  'Rsqrt',
+  'Reciprocal',
+  'Sin',
+  'Cos',
+  'Tan',
+  'Asin',
+  'Acos',
+  'Atan',
+  'Sinh',
+  'Cosh',
+  'Asinh',
+  'Acosh',
+  'Atanh',
+  'Tanh',
+  'Sigmoid',
+  'Erf',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Selu',
+  'Elu',
+  'Softplus',
+  'Neg',
+  'Abs',
+  'Sign',
+  'Square',
+  'Relu',
+  'Relu6',
+  'LeakyRelu',
+  'Step',
+  'ClipByValue',
+  'Cast',
+  'Identity',
+  'ZerosLike',
+  'OnesLike',
+  'LogicalNot',
+  'IsNan',
+  'IsInf',
+  'IsFinite',
+  'Reshape',
+  'Transpose',
+  'PadV2',
+  'Tile',
+  'Reverse',
+  'Cumsum',
+  'Cumprod',
+  'Sum',
+  'Mean',
+  'Prod',
+  'Max',
+  'Min',
+  'All',
+  'Any',
+  'ArgMax',
+  'ArgMin',
 ];
 for (const k of BINARY_KERNELS) SPECS[k] = { inputs: BINARY };
 for (const k of UNARY_KERNELS) SPECS[k] ??= { inputs: UNARY };
@@ -183,10 +284,12 @@ export function registerTorchKernels(nativeKernels: string[]): { native: string[
     tf.registerKernel({
       kernelName: k.kernelName,
       backendName: TORCH_BACKEND,
-      kernelFunc: ({ inputs, attrs, backend }) => runOnCpu(k.kernelName, 'not implemented natively', backend as unknown as TorchBackend, inputs as never, attrs) as never,
+      kernelFunc: ({ inputs, attrs, backend }) =>
+        runOnCpu(k.kernelName, 'not implemented natively', backend as unknown as TorchBackend, inputs as never, attrs) as never,
     });
   }
   const missing = [...have].filter((k) => !SPECS[k]);
-  if (missing.length) throw new PiatError('torch-kernel-table', `torch backend: native kernels without a JavaScript entry: ${missing.join(', ')}`);
+  if (missing.length)
+    throw new PiatError('torch-kernel-table', `torch backend: native kernels without a JavaScript entry: ${missing.join(', ')}`);
   return { native, fallback };
 }
