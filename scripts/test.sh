@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm test: the build, then the layer rules of src/ (npm run check:layers: .dependency-cruiser.cjs, no
+# npm test: the build, Prettier's check, then the layer rules of src/ (npm run check:layers: .dependency-cruiser.cjs, no
 # upward import out of the library, no import cycle), then the whole suite on the torch backend
 # with no cpu fallback allowed, then the wasm backend's own kernels on wasm. Without a built torch
 # addon the suite runs on the backend initBackend picks (said below); in CI (CI=true) a missing
@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 echo "test: building (tsc)" >&2
 rm -rf dist/test
 npx tsc -p tsconfig.json
+echo "test: formatting (npm run format:check; npm run format fixes it)" >&2
+npm run --silent format:check
 echo "test: layers of src/ (npm run check:layers)" >&2
 npm run --silent check:layers || { echo "test: src/ breaks a layer rule (above: the rule and the import; see .dependency-cruiser.cjs)" >&2; exit 1; }
 if [ -f native/build/torch_backend.node ]; then
