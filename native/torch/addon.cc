@@ -60,14 +60,60 @@ std::unordered_map<std::string, Kernel>& registry() {
 
 void fail(const std::string& msg) { throw std::runtime_error(msg); }
 
+// ---- Node-API status checks (see NAPI_CALL in common.h) -----------------------------------------
+std::string napiError(napi_env env, napi_status s, const char* call) {
+  const napi_extended_error_info* info = nullptr;
+  std::string why = "no message";
+  if (napi_get_last_error_info(env, &info) == napi_ok && info != nullptr && info->error_message != nullptr) why = info->error_message;
+  return std::string("Node-API call ") + call + " failed: " + why + " (napi_status " + std::to_string(static_cast<int>(s)) + ")";
+}
+void throwJs(napi_env env, const char* code, const std::string& msg) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;  // that exception propagates
+  napi_status s = napi_throw_error(env, code, msg.c_str());
+  // It fails only with an exception pending (or JavaScript unable to run, which Node-API version 8
+  // reports the same way) or for a null argument; nothing else could report the error then.
+  if (s != napi_ok && s != napi_pending_exception) {
+    std::string fatal = "napi_throw_error failed (napi_status " + std::to_string(static_cast<int>(s)) + ") while throwing: " + msg;
+    napi_fatal_error("piat torch addon", NAPI_AUTO_LENGTH, fatal.c_str(), NAPI_AUTO_LENGTH);
+  }
+}
+
 // ---- Args --------------------------------------------------------------------------------------
-static void check(napi_env env, napi_status s, const char* what) {
-  if (s != napi_ok) fail(std::string("Node-API call failed: ") + what);
+static napi_valuetype typeOf(napi_env env, napi_value v) {
+  napi_valuetype t;
+  NAPI_CHECK(env, napi_typeof(env, v, &t));
+  return t;
+}
+static bool isArray(napi_env env, napi_value v) {
+  bool is = false;
+  NAPI_CHECK(env, napi_is_array(env, v, &is));
+  return is;
+}
+static uint32_t arrayLength(napi_env env, napi_value v, const char* what) {
+  if (!isArray(env, v)) fail(std::string(what) + " must be an array");
+  uint32_t n;
+  NAPI_CHECK(env, napi_get_array_length(env, v, &n));
+  return n;
+}
+static napi_value element(napi_env env, napi_value v, uint32_t i) {
+  napi_value e;
+  NAPI_CHECK(env, napi_get_element(env, v, i, &e));
+  return e;
+}
+// a JavaScript string; `what` names it in the error when it is not one
+static std::string utf8(napi_env env, napi_value v, const std::string& what) {
+  if (typeOf(env, v) != napi_string) fail(what + " must be a string");
+  size_t len;
+  NAPI_CHECK(env, napi_get_value_string_utf8(env, v, nullptr, 0, &len));
+  std::string s(len, '\0');
+  NAPI_CHECK(env, napi_get_value_string_utf8(env, v, &s[0], len + 1, &len));
+  return s;
 }
 
 napi_value Args::get(const char* name) const {
   napi_value v;
-  check(env_, napi_get_named_property(env_, attrs_, name, &v), name);
+  NAPI_CHECK(env_, napi_get_named_property(env_, attrs_, name, &v));
   return v;
 }
 const at::Tensor& Args::in(size_t i) const {
@@ -76,21 +122,19 @@ const at::Tensor& Args::in(size_t i) const {
 }
 bool Args::has(const char* name) const {
   if (attrs_ == nullptr) return false;
-  napi_valuetype t;
-  check(env_, napi_typeof(env_, get(name), &t), name);
+  napi_valuetype t = typeOf(env_, get(name));
   return t != napi_undefined && t != napi_null;
 }
 static double number(napi_env env, napi_value v, const char* name) {
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
+  napi_valuetype t = typeOf(env, v);
   if (t == napi_boolean) {
     bool b;
-    napi_get_value_bool(env, v, &b);
+    NAPI_CHECK(env, napi_get_value_bool(env, v, &b));
     return b ? 1 : 0;
   }
   if (t != napi_number) fail(std::string("attr ") + name + " is not a number");
   double d;
-  napi_get_value_double(env, v, &d);
+  NAPI_CHECK(env, napi_get_value_double(env, v, &d));
   return d;
 }
 int64_t Args::i64(const char* name) const {
@@ -106,25 +150,13 @@ double Args::f64(const char* name, double dflt) const { return has(name) ? f64(n
 bool Args::flag(const char* name, bool dflt) const { return has(name) ? number(env_, get(name), name) != 0 : dflt; }
 std::string Args::str(const char* name, const std::string& dflt) const {
   if (!has(name)) return dflt;
-  napi_value v = get(name);
-  size_t len;
-  if (napi_get_value_string_utf8(env_, v, nullptr, 0, &len) != napi_ok) fail(std::string("attr ") + name + " is not a string");
-  std::string s(len, '\0');
-  napi_get_value_string_utf8(env_, v, &s[0], len + 1, &len);
-  return s;
+  return utf8(env_, get(name), std::string("attr ") + name);
 }
 static std::vector<double> numbers(napi_env env, napi_value v, const char* name) {
-  bool isArray = false;
-  napi_is_array(env, v, &isArray);
-  if (!isArray) return {number(env, v, name)};
-  uint32_t n;
-  napi_get_array_length(env, v, &n);
+  if (!isArray(env, v)) return {number(env, v, name)};
+  uint32_t n = arrayLength(env, v, name);
   std::vector<double> out(n);
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value e;
-    napi_get_element(env, v, i, &e);
-    out[i] = number(env, e, name);
-  }
+  for (uint32_t i = 0; i < n; i++) out[i] = number(env, element(env, v, i), name);
   return out;
 }
 std::vector<double> Args::doubles(const char* name) const {
@@ -134,23 +166,19 @@ std::vector<double> Args::doubles(const char* name) const {
 std::vector<int64_t> Args::ints(const char* name, size_t repeat) const {
   if (!has(name)) return {};
   napi_value v = get(name);
-  bool isArray = false;
-  napi_is_array(env_, v, &isArray);
+  bool array = isArray(env_, v);
   auto d = numbers(env_, v, name);
   std::vector<int64_t> out(d.begin(), d.end());
-  if (!isArray && repeat > 0) out.assign(repeat, out[0]);
+  if (!array && repeat > 0) out.assign(repeat, out[0]);
   return out;
 }
 std::vector<std::vector<int64_t>> Args::intPairs(const char* name) const {
   std::vector<std::vector<int64_t>> out;
   if (!has(name)) return out;
   napi_value v = get(name);
-  uint32_t n;
-  napi_get_array_length(env_, v, &n);
+  uint32_t n = arrayLength(env_, v, (std::string("attr ") + name).c_str());
   for (uint32_t i = 0; i < n; i++) {
-    napi_value e;
-    napi_get_element(env_, v, i, &e);
-    auto d = numbers(env_, e, name);
+    auto d = numbers(env_, element(env_, v, i), name);
     out.emplace_back(d.begin(), d.end());
   }
   return out;
@@ -191,72 +219,108 @@ static at::Tensor own(at::Tensor t) {
 }
 
 // ---- Node-API glue -----------------------------------------------------------------------------
-#define NAPI_TRY(env, ...)                                         \
-  try {                                                            \
-    __VA_ARGS__                                                    \
-  } catch (const c10::Error& e) {                                  \
-    std::string m = e.what_without_backtrace();                    \
-    napi_throw_error(env, "PIAT_TORCH", m.c_str());                \
-    return nullptr;                                                \
-  } catch (const std::exception& e) {                              \
-    napi_throw_error(env, "PIAT_TORCH", e.what());                 \
-    return nullptr;                                                \
+// The body of an entry point: a C++ exception becomes a JavaScript Error (none may reach Node).
+#define NAPI_TRY(env, ...)                                                   \
+  try {                                                                      \
+    __VA_ARGS__                                                              \
+  } catch (const NapiError& e) {                                             \
+    throwJs(env, "PIAT_TORCH_NAPI", e.what());                               \
+    return nullptr;                                                          \
+  } catch (const c10::Error& e) {                                            \
+    throwJs(env, "PIAT_TORCH", e.what_without_backtrace());                  \
+    return nullptr;                                                          \
+  } catch (const std::exception& e) {                                        \
+    throwJs(env, "PIAT_TORCH", e.what());                                    \
+    return nullptr;                                                          \
+  } catch (...) {                                                            \
+    throwJs(env, "PIAT_TORCH", "unknown C++ exception in the torch addon"); \
+    return nullptr;                                                          \
   }
 
 static std::vector<napi_value> argv(napi_env env, napi_callback_info info, size_t n) {
   std::vector<napi_value> a(n);
   size_t got = n;
-  napi_get_cb_info(env, info, &got, a.data(), nullptr, nullptr);
+  NAPI_CHECK(env, napi_get_cb_info(env, info, &got, a.data(), nullptr, nullptr));
   if (got < n) fail("expected " + std::to_string(n) + " arguments");
   return a;
 }
-static uint32_t u32(napi_env env, napi_value v) {
-  uint32_t x;
-  if (napi_get_value_uint32(env, v, &x) != napi_ok) fail("expected an unsigned integer");
-  return x;
-}
-// a JavaScript string argument
-static std::string utf8(napi_env env, napi_value v, const char* what) {
-  size_t len;
-  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) fail(std::string(what) + " must be a string");
-  std::string s(len, '\0');
-  napi_get_value_string_utf8(env, v, &s[0], len + 1, &len);
-  return s;
+// a handle, dtype code or thread count
+static uint32_t u32(napi_env env, napi_value v, const char* what) {
+  if (typeOf(env, v) != napi_number) fail(std::string(what) + " must be a number");
+  double d;
+  NAPI_CHECK(env, napi_get_value_double(env, v, &d));
+  if (!(d >= 0 && d <= 4294967295.0 && d == static_cast<double>(static_cast<uint32_t>(d))))
+    fail(std::string(what) + " must be an unsigned 32-bit integer, not " + std::to_string(d));
+  return static_cast<uint32_t>(d);
 }
 static napi_value num(napi_env env, double d) {
   napi_value v;
-  napi_create_double(env, d, &v);
+  NAPI_CHECK(env, napi_create_double(env, d, &v));
+  return v;
+}
+static napi_value str(napi_env env, const std::string& s) {
+  napi_value v;
+  NAPI_CHECK(env, napi_create_string_utf8(env, s.c_str(), s.size(), &v));
   return v;
 }
 
-// write(values: TypedArray, shape: number[], dtype: number) -> handle
+// A typed array's elements as a 1-D CPU tensor: a view of its memory where ATen has its element
+// type, else a widened copy. ATen 1.13 has no uint16 or uint32, so a Uint16Array is read as int32
+// and a Uint32Array as int64 (values above 32767 and 2^31 keep their value); a BigUint64Array is
+// refused. The caller converts to the tensor's dtype.
+template <typename From, typename To>
+static at::Tensor widened(const void* data, int64_t n, at::ScalarType to) {
+  at::Tensor t = at::empty({n}, at::TensorOptions().dtype(to));
+  const From* in = static_cast<const From*>(data);
+  To* out = t.data_ptr<To>();
+  for (int64_t i = 0; i < n; i++) out[i] = static_cast<To>(in[i]);
+  return t;
+}
+static at::Tensor typedArrayTensor(napi_typedarray_type type, void* data, int64_t n) {
+  auto view = [&](at::ScalarType t) { return at::from_blob(data, {n}, at::TensorOptions().dtype(t)); };
+  switch (type) {
+    case napi_int8_array: return view(at::kChar);
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: return view(at::kByte);
+    case napi_int16_array: return view(at::kShort);
+    case napi_uint16_array: return widened<uint16_t, int32_t>(data, n, at::kInt);
+    case napi_int32_array: return view(at::kInt);
+    case napi_uint32_array: return widened<uint32_t, int64_t>(data, n, at::kLong);
+    case napi_float32_array: return view(at::kFloat);
+    case napi_float64_array: return view(at::kDouble);
+    case napi_bigint64_array: return view(at::kLong);
+    case napi_biguint64_array: fail("values: a BigUint64Array cannot be written (ATen has no uint64 dtype)");
+    default: break;
+  }
+  fail("values: typed array type " + std::to_string(static_cast<int>(type)) + " cannot be written");
+}
+
+// write(values: TypedArray, shape: number[], dtype: number) -> handle. The values are converted
+// to the dtype (float32, int32, bool) unless they are already of it, then copied as they are.
 static napi_value Write(napi_env env, napi_callback_info info) {
   NAPI_TRY(env, {
     auto a = argv(env, info, 3);
+    bool typed = false;
+    NAPI_CALL(env, napi_is_typedarray(env, a[0], &typed));
+    if (!typed) fail("values must be a typed array");
     napi_typedarray_type type;
     size_t length;
     void* data;
     napi_value buf;
     size_t offset;
-    if (napi_get_typedarray_info(env, a[0], &type, &length, &data, &buf, &offset) != napi_ok) fail("values must be a typed array");
+    NAPI_CALL(env, napi_get_typedarray_info(env, a[0], &type, &length, &data, &buf, &offset));
     auto shapeD = numbers(env, a[1], "shape");
     std::vector<int64_t> shape(shapeD.begin(), shapeD.end());
-    at::ScalarType st = scalarType(static_cast<int>(u32(env, a[2])));
+    at::ScalarType st = scalarType(static_cast<int>(u32(env, a[2], "dtype")));
     int64_t numel = 1;
     for (auto d : shape) numel *= d;
-    size_t elem = st == at::kBool ? 1 : 4;
-    size_t inBytes = length * (type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array ? 1 : type == napi_float64_array ? 8 : 4);
-    at::Tensor cpu = at::empty(shape, at::TensorOptions().dtype(st));
-    if (inBytes == numel * elem && !(type == napi_float64_array)) {
-      std::memcpy(cpu.data_ptr(), data, inBytes);
-    } else if (static_cast<int64_t>(length) == numel) {
-      // a typed array of another element type (e.g. a Float32Array for an int32 tensor): convert
-      at::ScalarType src = type == napi_float32_array ? at::kFloat : type == napi_int32_array ? at::kInt : type == napi_float64_array ? at::kDouble
-                           : type == napi_uint8_array || type == napi_uint8_clamped_array ? at::kByte : type == napi_int8_array ? at::kChar
-                           : type == napi_int16_array ? at::kShort : type == napi_uint16_array ? at::kShort : at::kInt;
-      cpu.copy_(at::from_blob(data, shape, at::TensorOptions().dtype(src)));
-    } else {
+    if (static_cast<int64_t>(length) != numel)
       fail("write: " + std::to_string(length) + " values for a tensor of " + std::to_string(numel) + " elements");
+    at::Tensor cpu = at::empty(shape, at::TensorOptions().dtype(st));
+    if (numel > 0) {
+      at::Tensor src = typedArrayTensor(type, data, numel);
+      if (src.scalar_type() == st) std::memcpy(cpu.data_ptr(), src.data_ptr(), numel * cpu.element_size());
+      else cpu.view({numel}).copy_(src);
     }
     return num(env, store(device().is_cpu() ? cpu : cpu.to(device())));
   })
@@ -266,15 +330,21 @@ static napi_value Write(napi_env env, napi_callback_info info) {
 static napi_value Read(napi_env env, napi_callback_info info) {
   NAPI_TRY(env, {
     auto a = argv(env, info, 1);
-    at::Tensor t = lookup(u32(env, a[0])).contiguous();
+    at::Tensor t = lookup(u32(env, a[0], "handle")).contiguous();
     if (!t.device().is_cpu()) t = t.to(at::kCPU);
+    napi_typedarray_type type;
+    switch (t.scalar_type()) {
+      case at::kFloat: type = napi_float32_array; break;
+      case at::kInt: type = napi_int32_array; break;
+      case at::kBool: type = napi_uint8_array; break;
+      default: fail(std::string("read: a tensor of dtype ") + c10::toString(t.scalar_type()));
+    }
     size_t bytes = t.numel() * t.element_size();
     void* out;
     napi_value ab, ta;
-    napi_create_arraybuffer(env, bytes, &out, &ab);
+    NAPI_CALL(env, napi_create_arraybuffer(env, bytes, &out, &ab));
     if (bytes) std::memcpy(out, t.data_ptr(), bytes);
-    napi_typedarray_type type = t.scalar_type() == at::kFloat ? napi_float32_array : t.scalar_type() == at::kInt ? napi_int32_array : napi_uint8_array;
-    napi_create_typedarray(env, type, t.numel(), ab, 0, &ta);
+    NAPI_CALL(env, napi_create_typedarray(env, type, t.numel(), ab, 0, &ta));
     return ta;
   })
 }
@@ -282,7 +352,7 @@ static napi_value Read(napi_env env, napi_callback_info info) {
 static napi_value Dispose(napi_env env, napi_callback_info info) {
   NAPI_TRY(env, {
     auto a = argv(env, info, 1);
-    uint32_t h = u32(env, a[0]);
+    uint32_t h = u32(env, a[0], "handle");
     const at::Tensor& t = lookup(h);
     liveBytes -= t.numel() * t.element_size();
     liveTensors--;
@@ -304,8 +374,8 @@ static napi_value encode(napi_env env, std::vector<at::Tensor>& outs) {
     for (auto d : t.sizes()) flat.push_back(static_cast<double>(d));
   }
   napi_value arr;
-  napi_create_array_with_length(env, flat.size(), &arr);
-  for (size_t i = 0; i < flat.size(); i++) napi_set_element(env, arr, i, num(env, flat[i]));
+  NAPI_CHECK(env, napi_create_array_with_length(env, flat.size(), &arr));
+  for (size_t i = 0; i < flat.size(); i++) NAPI_CHECK(env, napi_set_element(env, arr, static_cast<uint32_t>(i), num(env, flat[i])));
   return arr;
 }
 
@@ -317,65 +387,61 @@ static napi_value Run(napi_env env, napi_callback_info info) {
     name = utf8(env, a[0], "kernel name");
     auto it = registry().find(name);
     if (it == registry().end()) fail("no kernel");
-    uint32_t n;
-    napi_get_array_length(env, a[1], &n);
+    uint32_t n = arrayLength(env, a[1], "handles");
     std::vector<at::Tensor> inputs;
     inputs.reserve(n);
-    for (uint32_t i = 0; i < n; i++) {
-      napi_value e;
-      napi_get_element(env, a[1], i, &e);
-      inputs.push_back(lookup(u32(env, e)));
-    }
-    napi_valuetype at;
-    napi_typeof(env, a[2], &at);
-    Args args(env, at == napi_object ? a[2] : nullptr, std::move(inputs));
+    for (uint32_t i = 0; i < n; i++) inputs.push_back(lookup(u32(env, element(env, a[1], i), "handle")));
+    Args args(env, typeOf(env, a[2]) == napi_object ? a[2] : nullptr, std::move(inputs));
     auto outs = it->second(args);
     return encode(env, outs);
   } catch (const Unsupported& e) {
-    std::string m = "torch kernel " + name + ": " + e.what();
-    napi_throw_error(env, "PIAT_TORCH_UNSUPPORTED", m.c_str());
+    throwJs(env, "PIAT_TORCH_UNSUPPORTED", "torch kernel " + name + ": " + e.what());
+  } catch (const NapiError& e) {
+    throwJs(env, "PIAT_TORCH_NAPI", "torch kernel " + name + ": " + e.what());
   } catch (const c10::Error& e) {
-    std::string m = "torch kernel " + name + ": " + e.what_without_backtrace();
-    napi_throw_error(env, "PIAT_TORCH", m.c_str());
+    throwJs(env, "PIAT_TORCH", "torch kernel " + name + ": " + e.what_without_backtrace());
   } catch (const std::exception& e) {
-    std::string m = "torch kernel " + name + ": " + e.what();
-    napi_throw_error(env, "PIAT_TORCH", m.c_str());
+    throwJs(env, "PIAT_TORCH", "torch kernel " + name + ": " + e.what());
+  } catch (...) {
+    throwJs(env, "PIAT_TORCH", "torch kernel " + name + ": unknown C++ exception");
   }
   return nullptr;
 }
 
 // kernels() -> names of every registered kernel
 static napi_value Kernels(napi_env env, napi_callback_info) {
-  napi_value arr;
-  napi_create_array(env, &arr);
-  uint32_t i = 0;
-  for (auto& kv : registry()) {
-    napi_value s;
-    napi_create_string_utf8(env, kv.first.c_str(), kv.first.size(), &s);
-    napi_set_element(env, arr, i++, s);
-  }
-  return arr;
+  NAPI_TRY(env, {
+    napi_value arr;
+    NAPI_CALL(env, napi_create_array(env, &arr));
+    uint32_t i = 0;
+    for (auto& kv : registry()) NAPI_CALL(env, napi_set_element(env, arr, i++, str(env, kv.first)));
+    return arr;
+  })
 }
 
-// memory() -> { bytes, tensors, handles }: what the table holds now
+// memory() -> { bytes, tensors, slots }: what the table holds now
 static napi_value Memory(napi_env env, napi_callback_info) {
-  napi_value o;
-  napi_create_object(env, &o);
-  napi_set_named_property(env, o, "bytes", num(env, static_cast<double>(liveBytes)));
-  napi_set_named_property(env, o, "tensors", num(env, static_cast<double>(liveTensors)));
-  napi_set_named_property(env, o, "slots", num(env, static_cast<double>(table.size())));
-  return o;
+  NAPI_TRY(env, {
+    napi_value o;
+    NAPI_CALL(env, napi_create_object(env, &o));
+    NAPI_CALL(env, napi_set_named_property(env, o, "bytes", num(env, static_cast<double>(liveBytes))));
+    NAPI_CALL(env, napi_set_named_property(env, o, "tensors", num(env, static_cast<double>(liveTensors))));
+    NAPI_CALL(env, napi_set_named_property(env, o, "slots", num(env, static_cast<double>(table.size()))));
+    return o;
+  })
 }
 
 // setThreads(n) / threads()
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   NAPI_TRY(env, {
     auto a = argv(env, info, 1);
-    at::set_num_threads(static_cast<int>(u32(env, a[0])));
+    at::set_num_threads(static_cast<int>(u32(env, a[0], "threads")));
     return num(env, at::get_num_threads());
   })
 }
-static napi_value Threads(napi_env env, napi_callback_info) { return num(env, at::get_num_threads()); }
+static napi_value Threads(napi_env env, napi_callback_info) {
+  NAPI_TRY(env, { return num(env, at::get_num_threads()); })
+}
 
 // setDevice("cpu" | "cuda" | "cuda:N") -> device string; fails when the build or machine has no CUDA
 static napi_value SetDevice(napi_env env, napi_callback_info info) {
@@ -394,10 +460,7 @@ static napi_value SetConvLayout(napi_env env, napi_callback_info info) {
   NAPI_TRY(env, {
     auto a = argv(env, info, 1);
     convLayout() = layoutFromName(utf8(env, a[0], "layout"));
-    std::string name = layoutName(convLayout());
-    napi_value v;
-    napi_create_string_utf8(env, name.c_str(), name.size(), &v);
-    return v;
+    return str(env, layoutName(convLayout()));
   })
 }
 
@@ -426,35 +489,25 @@ static napi_value SetMalloc(napi_env env, napi_callback_info info) {
 #else
     mallocPolicy() = "system";
 #endif
-    napi_value v;
-    napi_create_string_utf8(env, mallocPolicy().c_str(), mallocPolicy().size(), &v);
-    return v;
+    return str(env, mallocPolicy());
   })
 }
 
 // info() -> build and runtime facts for the run record
 static napi_value Info(napi_env env, napi_callback_info) {
   NAPI_TRY(env, {
-  napi_value o, s;
-  napi_create_object(env, &o);
-  std::string ver = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
-  napi_create_string_utf8(env, ver.c_str(), ver.size(), &s);
-  napi_set_named_property(env, o, "libtorch", s);
-  std::string dev = device().str();
-  napi_create_string_utf8(env, dev.c_str(), dev.size(), &s);
-  napi_set_named_property(env, o, "device", s);
-  napi_get_boolean(env, at::hasCUDA(), &s);
-  napi_set_named_property(env, o, "cuda", s);
-  std::string par = at::get_parallel_info();
-  napi_create_string_utf8(env, par.c_str(), par.size(), &s);
-  napi_set_named_property(env, o, "parallel", s);
-  napi_set_named_property(env, o, "threads", num(env, at::get_num_threads()));
-  std::string layout = layoutName(convLayout());
-  napi_create_string_utf8(env, layout.c_str(), layout.size(), &s);
-  napi_set_named_property(env, o, "convLayout", s);
-  napi_create_string_utf8(env, mallocPolicy().c_str(), mallocPolicy().size(), &s);
-  napi_set_named_property(env, o, "malloc", s);
-  return o;
+    napi_value o, cuda;
+    NAPI_CALL(env, napi_create_object(env, &o));
+    std::string ver = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
+    NAPI_CALL(env, napi_set_named_property(env, o, "libtorch", str(env, ver)));
+    NAPI_CALL(env, napi_set_named_property(env, o, "device", str(env, device().str())));
+    NAPI_CALL(env, napi_get_boolean(env, at::hasCUDA(), &cuda));
+    NAPI_CALL(env, napi_set_named_property(env, o, "cuda", cuda));
+    NAPI_CALL(env, napi_set_named_property(env, o, "parallel", str(env, at::get_parallel_info())));
+    NAPI_CALL(env, napi_set_named_property(env, o, "threads", num(env, at::get_num_threads())));
+    NAPI_CALL(env, napi_set_named_property(env, o, "convLayout", str(env, layoutName(convLayout()))));
+    NAPI_CALL(env, napi_set_named_property(env, o, "malloc", str(env, mallocPolicy())));
+    return o;
   })
 }
 
@@ -482,7 +535,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sync", nullptr, Sync, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;
 }
 

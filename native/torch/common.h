@@ -97,7 +97,36 @@ struct Unsupported : std::runtime_error {
 };
 [[noreturn]] inline void unsupported(const std::string& msg) { throw Unsupported(msg); }
 
+// ---- Node-API status checks --------------------------------------------------------------------
+// Every Node-API call goes through one of these. On a status other than napi_ok the error names
+// the call (its source text) and Node's extended message for it (napi_get_last_error_info):
+// NAPI_CALL, in a function that returns a napi_value, throws that JavaScript Error (code
+// PIAT_TORCH_NAPI) and returns nullptr; NAPI_CHECK, in the helpers such a function calls, throws it
+// as a NapiError, which the entry point's try block turns into the same JavaScript Error. Where a
+// JavaScript exception is already pending (a getter threw), that one propagates instead.
+struct NapiError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// "Node-API call <call> failed: <message> (napi_status <s>)"; must run before any other Node-API call.
+std::string napiError(napi_env env, napi_status s, const char* call);
+// Throws a JavaScript Error with this code and message unless an exception is already pending.
+void throwJs(napi_env env, const char* code, const std::string& msg);
+
 }  // namespace piat
+
+#define NAPI_CALL(env, call)                                                                \
+  do {                                                                                      \
+    napi_status piat_status_ = (call);                                                      \
+    if (piat_status_ != napi_ok) {                                                          \
+      ::piat::throwJs((env), "PIAT_TORCH_NAPI", ::piat::napiError((env), piat_status_, #call)); \
+      return nullptr;                                                                       \
+    }                                                                                       \
+  } while (0)
+#define NAPI_CHECK(env, call)                                                                    \
+  do {                                                                                           \
+    napi_status piat_status_ = (call);                                                           \
+    if (piat_status_ != napi_ok) throw ::piat::NapiError(::piat::napiError((env), piat_status_, #call)); \
+  } while (0)
 
 #define PIAT_CAT2(a, b) a##b
 #define PIAT_CAT(a, b) PIAT_CAT2(a, b)
