@@ -2,7 +2,8 @@
  * Training checkpoints: model (tfjs format), optimizer velocity, RNG and hook state.
  *
  * Written to `checkpoint.tmp`, then swapped in by renames, so at any instant either the new or
- * the previous complete checkpoint exists; the previous one is kept as `checkpoint.old`. Loading
+ * the previous complete checkpoint exists; the previous one is kept as `checkpoint.old`. A write
+ * that fails (disk full, no permission) leaves the last good checkpoint loadable. Loading
  * reads and verifies every part (state, optimizer state, manifest, weights) before anything is
  * used; a checkpoint with any unreadable part is corrupt: the previous one is used and the corrupt
  * one is moved aside as `checkpoint.corrupt-<time>`, so it never becomes the next fallback.
@@ -45,19 +46,32 @@ export async function saveCheckpoint(
   const tmp = path.join(runDir, 'checkpoint.tmp');
   const old = path.join(runDir, 'checkpoint.old');
   fs.rmSync(tmp, { recursive: true, force: true });
-  await saveModel(model, tmp, { epoch: state.epoch });
-  let optimizer: StateFile['optimizer'] = null;
-  if (velocity) {
-    const parts = velocity.map((v) => new Uint8Array((v.dataSync() as Float32Array).slice().buffer));
-    const bin = Buffer.concat(parts);
-    writeFileAtomic(path.join(tmp, 'optimizer.bin'), bin);
-    optimizer = { shapes: velocity.map((v) => v.shape), sha256: sha256(bin) };
+  try {
+    await saveModel(model, tmp, { epoch: state.epoch });
+    let optimizer: StateFile['optimizer'] = null;
+    if (velocity) {
+      const parts = velocity.map((v) => new Uint8Array((v.dataSync() as Float32Array).slice().buffer));
+      const bin = Buffer.concat(parts);
+      writeFileAtomic(path.join(tmp, 'optimizer.bin'), bin);
+      optimizer = { shapes: velocity.map((v) => v.shape), sha256: sha256(bin) };
+    }
+    if (extra) await extra(tmp);
+    const file: StateFile = { ...state, optimizer };
+    writeFileAtomic(path.join(tmp, 'state.json'), JSON.stringify(file, null, 1));
+  } catch (e) {
+    // a write failed (disk full, no permission): checkpoint/ and checkpoint.old/ are untouched, and
+    // the half-written new one goes, so that its space is free again
+    try {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      /* the error that matters is the write's */
+    }
+    throw e;
   }
-  if (extra) await extra(tmp);
-  const file: StateFile = { ...state, optimizer };
-  writeFileAtomic(path.join(tmp, 'state.json'), JSON.stringify(file, null, 1));
   // rotate only when there is a newest one: after a corrupt one was moved aside, checkpoint.old is
-  // the last good checkpoint and stays until a new one is in place
+  // the last good checkpoint and stays until a new one is in place. Should a step below fail, a
+  // good checkpoint still loads: before the first rename checkpoint/ is whole; between the two,
+  // checkpoint/ is absent and checkpoint.old/ (the previous one) is what loadCheckpoint takes.
   if (fs.existsSync(final)) {
     fs.rmSync(old, { recursive: true, force: true });
     fs.renameSync(final, old);

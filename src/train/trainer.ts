@@ -11,6 +11,10 @@
  *   best/           weights with the highest robust test accuracy so far
  *   epochs/epoch-NNN/  every epoch's weights when keepEpochCheckpoints (epoch-000 = initial)
  *   done.json       written when all epochs finished
+ *
+ * A write the OS refuses (disk full, no permission, read-only, the folder gone) ends the run with
+ * PiatError('write-failed') naming the folder, what was being written, the reason, and the last
+ * good checkpoint, which is kept (write-errors.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -24,13 +28,13 @@ import { toPerImage } from '../eval/per-image';
 import { backendInfo } from '../backend';
 import { PiatError } from '../util/errors';
 import { Rng } from '../util/rng';
-import { watchInterrupts } from '../util/interrupt';
+import { InterruptWatch, watchInterrupts } from '../util/interrupt';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
 import { Sgd, SgdOptions } from './sgd';
 import { LrSchedule, lrAt } from './lr';
 import { TrainerHook } from './hooks';
 import { EpochRecord, readRecordsFile, SplitPerImage } from './records';
-import { loadCheckpoint, readState, saveCheckpoint, savedCheckpoint } from './checkpoint';
+import { LoadedCheckpoint, loadCheckpoint, readState, saveCheckpoint, savedCheckpoint } from './checkpoint';
 import { loadModel, saveModel } from './model-io';
 import { trainStep } from './step';
 import { RunProgress } from './run-progress';
@@ -39,6 +43,7 @@ import { validate } from '../util/schema';
 import { EvalConfig, TrainConfig, trainConfigSchema } from './config-schema';
 import { Identity, identityDiff, identityMismatch, runIdentity } from './identity';
 import { acquireRunLock } from './run-lock';
+import { writeFailure, writing } from './write-errors';
 import type { TrainerState } from './checkpoint';
 
 // declared beside their schema (config-schema.ts), so that identity.ts needs nothing of this module
@@ -205,22 +210,77 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (o.config.eval?.trainN !== undefined && o.config.eval.trainN > o.train.size)
     throw new PiatError('bad-config', `config.eval.trainN = ${o.config.eval.trainN} exceeds the training set's ${o.train.size} examples`);
   if (!o.runDir) return trainUnlocked(o);
-  const lock = acquireRunLock(o.runDir);
+  const runDir = o.runDir;
+  const lock = writing(runDir, 'taking the run lock (run.lock)', () => acquireRunLock(runDir));
+  let failed = false;
   try {
     return await trainUnlocked(o);
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    lock.release();
+    try {
+      lock.release();
+    } catch (e) {
+      // after a failed run the first error is the one to see (a lock left behind is taken over: its process is gone)
+      if (!failed) throw writeFailure(runDir, 'removing the run lock (run.lock)', e);
+    }
   }
 }
 
+/** What one call of train() works with: its settings, and the state that its steps carry from one to the next. */
+interface Session {
+  o: TrainOptions;
+  c: TrainConfig;
+  hooks: TrainerHook[];
+  sgd: Sgd;
+  rng: Rng;
+  /** the model's trainable weights, in the optimizer's order */
+  vars: tf.Variable[];
+  evalAttack: PgdOptions | null;
+  identity: Identity;
+  /** sha256 of the identity, recorded in each checkpoint */
+  hash: string;
+  lrSchedule: LrSchedule;
+  records: EpochRecord[];
+  best: TrainResult['best'];
+  /** epochs completed before this call (a resumed run's checkpoint) */
+  startEpoch: number;
+}
+
+/**
+ * The run in steps: set up, re-open a finished run (recordsOnly), resume or start the folder, the
+ * epochs, the end. The optimizer's velocity and the hooks' tensors (PIAT's snapshot, averaged
+ * weights) are freed in `finally`, so no path — finished, stopped, NaN loss, interrupt, a failed
+ * write — leaves tensors behind.
+ */
 async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
-  const { model, objective, config: c } = o;
   const hooks = o.hooks ?? [];
-  const sgd = new Sgd(c.optimizer);
-  const rng = new Rng(c.seed);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const sgd = new Sgd(o.config.optimizer);
+  try {
+    const s = setUp(o, hooks, sgd);
+    if (o.runDir && o.recordsOnly) {
+      const finished = finishedRun({ ...o, runDir: o.runDir }, s.identity);
+      if (finished) return finished;
+    }
+    if (o.runDir) await resumeOrStart(s, o.runDir);
+    const show = progressFrom(o, s.startEpoch, s.records);
+    const stopped = await trainEpochs(s, show);
+    finish(s, show, stopped);
+    return { records: s.records, best: s.best, stopped, runDir: o.runDir };
+  } finally {
+    sgd.dispose();
+    hooks.forEach((h) => h.dispose?.());
+  }
+}
+
+/**
+ * The session's fixed parts. The identity is taken here, before any checkpoint is loaded, because
+ * it includes the model's initial weights.
+ */
+function setUp(o: TrainOptions, hooks: TrainerHook[], sgd: Sgd): Session {
+  const { model, objective, config: c } = o;
   const evalAttack = c.eval?.attack === undefined ? PAPER_EVAL_ATTACK : c.eval.attack;
-  // before any checkpoint is loaded: the identity includes the model's initial weights
   const identity = o.runDir
     ? runIdentity({
         config: c,
@@ -235,142 +295,238 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
         extra: o.identity,
       })
     : {};
-  if (o.runDir && o.recordsOnly) {
-    const finished = finishedRun({ ...o, runDir: o.runDir }, identity);
-    if (finished) {
-      sgd.dispose();
-      hooks.forEach((h) => h.dispose?.());
-      return finished;
+  return {
+    o,
+    c,
+    hooks,
+    sgd,
+    rng: new Rng(c.seed),
+    vars: model.trainableWeights.map((w) => w.read() as tf.Variable),
+    evalAttack,
+    identity,
+    hash: sha256(JSON.stringify(identity)),
+    lrSchedule: c.lrSchedule ?? { kind: 'constant' },
+    records: [],
+    best: null,
+    startEpoch: 0,
+  };
+}
+
+/** Continues from the folder's newest good checkpoint when it has one (same run, checked), else starts it afresh. */
+async function resumeOrStart(s: Session, runDir: string): Promise<void> {
+  const { o } = s;
+  writing(runDir, 'creating the run folder', () => fs.mkdirSync(runDir, { recursive: true }));
+  const cp = await loadCheckpoint(
+    runDir,
+    o.model,
+    (state) => checkSameRun({ ...o, runDir }, state, s.identity),
+    s.vars.map((v) => v.shape),
+  );
+  if (cp) await resumeFrom(s, runDir, cp);
+  else await startFresh(s, runDir);
+}
+
+/**
+ * Puts everything a checkpoint saved back where the next epoch expects it (weights are loaded
+ * already): optimizer velocity, RNG, hooks, objective, averaged weights, Best and the records up to
+ * its epoch, so that the resumed run reproduces the uninterrupted one exactly.
+ */
+async function resumeFrom(s: Session, runDir: string, cp: LoadedCheckpoint): Promise<void> {
+  const { o, c } = s;
+  cp.warnings.forEach((w) => process.stderr.write(`warning: ${w}\n`));
+  s.sgd.setState(s.vars, cp.velocity);
+  s.rng.setState(cp.state.rngState);
+  for (const h of s.hooks) h.restore?.(cp.state.hooks[h.name] ?? {});
+  o.objective.restore?.(cp.state.objective ?? {});
+  const avgHook = s.hooks.find((h) => h.restoreAveraged);
+  if (avgHook && fs.existsSync(path.join(cp.dir, 'averaged', 'model.json'))) {
+    const m = await loadModel(path.join(cp.dir, 'averaged'));
+    try {
+      avgHook.restoreAveraged?.(m.getWeights());
+    } finally {
+      m.dispose();
     }
   }
-  const hash = sha256(JSON.stringify(identity));
-  const lrSchedule: LrSchedule = c.lrSchedule ?? { kind: 'constant' };
+  s.best = cp.state.best;
+  s.startEpoch = cp.state.epoch;
+  s.records = readRecords(runDir, s.startEpoch);
+  writing(runDir, 'writing records.jsonl', () => writeRecords(runDir, s.records));
+  // resuming from an older checkpoint (the newest was corrupt): the run is not finished until it ends again
+  if (s.startEpoch < c.epochs) writing(runDir, 'removing done.json', () => fs.rmSync(path.join(runDir, 'done.json'), { force: true }));
+}
 
-  let records: EpochRecord[] = [];
-  let best: TrainResult['best'] = null;
-  let startEpoch = 0;
-
-  if (o.runDir) {
-    fs.mkdirSync(o.runDir, { recursive: true });
-    const runDir = o.runDir;
-    const cp = await loadCheckpoint(
-      runDir,
-      model,
-      (state) => checkSameRun({ ...o, runDir }, state, identity),
-      vars.map((v) => v.shape),
+/** A new run: clears what an earlier, checkpoint-less attempt left, and records the full configuration in config.json. */
+async function startFresh(s: Session, runDir: string): Promise<void> {
+  const { o, c, hooks, identity } = s;
+  const { model, objective } = o;
+  writing(runDir, 'removing the records of an earlier attempt', () => {
+    fs.rmSync(path.join(runDir, 'records.jsonl'), { force: true });
+    fs.rmSync(path.join(runDir, 'done.json'), { force: true });
+  });
+  const bk = backendInfo();
+  const config = JSON.stringify(
+    {
+      config: c,
+      objective: { name: objective.name, ...objective.config },
+      hooks: hooks.map((h) => ({ name: h.name, ...h.config })),
+      model: { name: model.name, parameters: model.countParams() },
+      identity,
+      data: {
+        train: o.train.name,
+        trainSize: o.train.size,
+        test: o.test?.name,
+        testSize: o.test?.size,
+        ...(o.validation ? { validation: o.validation.name, validationSize: o.validation.size } : {}),
+      },
+      meta: o.meta ?? {},
+      backend: bk,
+      environment: environment(),
+      startedAt: new Date().toISOString(),
+    },
+    null,
+    2,
+  );
+  writing(runDir, 'writing config.json', () => writeFileAtomic(path.join(runDir, 'config.json'), config));
+  if (c.keepEpochCheckpoints)
+    await writing(runDir, 'saving the initial weights (epochs/epoch-000)', () =>
+      saveModel(model, path.join(runDir, 'epochs', 'epoch-000')),
     );
-    if (cp) {
-      cp.warnings.forEach((w) => process.stderr.write(`warning: ${w}\n`));
-      sgd.setState(vars, cp.velocity);
-      rng.setState(cp.state.rngState);
-      for (const h of hooks) h.restore?.(cp.state.hooks[h.name] ?? {});
-      objective.restore?.(cp.state.objective ?? {});
-      const avgHook = hooks.find((h) => h.restoreAveraged);
-      if (avgHook && fs.existsSync(path.join(cp.dir, 'averaged', 'model.json'))) {
-        const m = await loadModel(path.join(cp.dir, 'averaged'));
-        const ws = m.getWeights();
-        avgHook.restoreAveraged?.(ws);
-        m.dispose();
-      }
-      best = cp.state.best;
-      startEpoch = cp.state.epoch;
-      records = readRecords(o.runDir, startEpoch);
-      writeRecords(o.runDir, records);
-      // resuming from an older checkpoint (the newest was corrupt): the run is not finished until it ends again
-      if (startEpoch < c.epochs) fs.rmSync(path.join(o.runDir, 'done.json'), { force: true });
-    } else {
-      fs.rmSync(path.join(o.runDir, 'records.jsonl'), { force: true });
-      fs.rmSync(path.join(o.runDir, 'done.json'), { force: true });
-      const bk = backendInfo();
-      writeFileAtomic(
-        path.join(o.runDir, 'config.json'),
-        JSON.stringify(
-          {
-            config: c,
-            objective: { name: objective.name, ...objective.config },
-            hooks: hooks.map((h) => ({ name: h.name, ...h.config })),
-            model: { name: model.name, parameters: model.countParams() },
-            identity,
-            data: {
-              train: o.train.name,
-              trainSize: o.train.size,
-              test: o.test?.name,
-              testSize: o.test?.size,
-              ...(o.validation ? { validation: o.validation.name, validationSize: o.validation.size } : {}),
-            },
-            meta: o.meta ?? {},
-            backend: bk,
-            environment: environment(),
-            startedAt: new Date().toISOString(),
-          },
-          null,
-          2,
-        ),
-      );
-      if (c.keepEpochCheckpoints) await saveModel(model, path.join(o.runDir, 'epochs', 'epoch-000'));
-    }
-  }
+}
 
-  let stopped = false;
-  const show = progressFrom(o, startEpoch, records);
+/**
+ * Trains, evaluates, records and saves each remaining epoch in turn; returns true when shouldStop
+ * ended the run early (after that epoch was saved).
+ */
+async function trainEpochs(s: Session, show: RunProgress): Promise<boolean> {
+  const { o, c } = s;
   // a notebook's interrupt stops training between batches; the last saved checkpoint stands
   const interrupts = watchInterrupts();
-  for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
-    const lr = lrAt(lrSchedule, c.optimizer.lr, epoch);
-    const t0 = Date.now();
-    for (const h of hooks) h.onEpochStart?.({ model, epoch });
-    const batches = batchIndices(o.train.size, c.batchSize, rng);
-    const parts: Record<string, number[]> = {};
-
-    for (let b = 0; b < batches.length; b++) {
-      const { values } = trainStep(model, objective, sgd, vars, o.train, batches[b], { rng, epoch }, lr, c.microBatchSize);
-      for (const h of hooks) h.onStepEnd?.({ model, epoch });
-      if (!Number.isFinite(values.total)) {
-        show.fail(epoch, b, `loss ${values.total}`);
-        throw new PiatError(
-          'nan-loss',
-          `The training loss became ${values.total} at epoch ${epoch + 1}, batch ${b + 1} ` +
-            `(${Object.entries(values)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(', ')}). The weights were not updated; ` +
-            savedNote(o.runDir) +
-            `Lower the learning rate (now ${lr}) or check the data for NaN or infinite values.`,
-        );
+  for (let epoch = s.startEpoch; epoch < c.epochs; epoch++) {
+    const trained = await trainEpoch(s, epoch, show, interrupts);
+    const evaluated = evaluateEpoch(s, epoch, show);
+    const { record, improved } = recordEpoch(s, epoch, trained, evaluated);
+    if (o.runDir) {
+      try {
+        await saveEpoch(s, o.runDir, epoch, improved, evaluated);
+      } catch (e) {
+        if (e instanceof PiatError && e.code === 'write-failed') show.fail(epoch, trained.batches - 1, 'saving failed');
+        throw e;
       }
-      for (const [k, v] of Object.entries(values)) (parts[k] ??= []).push(v);
-      show.batch(epoch, b, values.total);
-      // let signal handlers (Ctrl-C) and timers run: a few microseconds per batch
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (interrupts.requested()) {
-        show.fail(epoch, b, 'interrupted');
-        throw new PiatError(
-          'interrupted',
-          `${runLabel(o)}: interrupted at epoch ${epoch + 1}, batch ${b + 1}. ${savedNote(o.runDir)}${o.runDir ? 'Run the cell again to resume.' : ''}`,
-        );
-      }
-      if (o.shouldStop?.()) stopped = true;
     }
+    o.onEpoch?.(record);
+    show.epochEnd(record);
+    if (trained.stopRequested) {
+      if (o.progress !== false)
+        show.note(
+          o.runDir
+            ? `stopped after epoch ${epoch + 1}: its checkpoint is saved in ${path.join(o.runDir, 'checkpoint')}; run again to resume`
+            : `stopped after epoch ${epoch + 1}`,
+        );
+      return true;
+    }
+  }
+  return false;
+}
 
-    const hookFields: Record<string, number | null> = { ...(objective.onEpochEnd?.(epoch) ?? {}) };
-    for (const h of hooks) Object.assign(hookFields, h.onEpochEnd?.({ model, epoch }) ?? {});
-    const trainSeconds = (Date.now() - t0) / 1000;
+/** What one epoch's SGD steps give the epoch's record. */
+interface TrainedEpoch {
+  lr: number;
+  /** each loss part's value per batch */
+  parts: Record<string, number[]>;
+  /** the fields the objective and hooks add to the record (PIAT's β, the averaging count) */
+  hookFields: Record<string, number | null>;
+  trainSeconds: number;
+  batches: number;
+  /** shouldStop said yes during the epoch: stop once it is saved */
+  stopRequested: boolean;
+}
 
-    const t1 = Date.now();
-    let cleanAcc: number | null = null;
-    let robustAcc: number | null = null;
-    const extraAcc: Record<string, number | null> = {};
-    let perImage: EpochRecord['perImage'];
-    const averaged = hooks.map((h) => h.averagedWeights?.()).find((w) => w) ?? null;
-    const evaluateNow = c.eval && o.test && ((epoch + 1) % (c.eval.every ?? 1) === 0 || epoch + 1 === c.epochs);
-    if (c.eval && o.test && evaluateNow) {
-      show.evaluating(epoch);
-      // with weight averaging (SWA/EMA) the averaged weights are what is evaluated and kept as Best
-      const raw = averaged ? model.getWeights().map((t) => tf.clone(t)) : null;
-      if (averaged) model.setWeights(averaged);
+/**
+ * One epoch's SGD steps over shuffled batches, with the hooks around them. A non-finite loss
+ * throws PiatError('nan-loss') before the weights change; a notebook interrupt throws
+ * PiatError('interrupted') between batches; shouldStop only marks the epoch as the last.
+ */
+async function trainEpoch(s: Session, epoch: number, show: RunProgress, interrupts: InterruptWatch): Promise<TrainedEpoch> {
+  const { o, c, hooks, sgd, rng, vars } = s;
+  const { model, objective } = o;
+  const lr = lrAt(s.lrSchedule, c.optimizer.lr, epoch);
+  const t0 = Date.now();
+  for (const h of hooks) h.onEpochStart?.({ model, epoch });
+  const batches = batchIndices(o.train.size, c.batchSize, rng);
+  const parts: Record<string, number[]> = {};
+  let stopRequested = false;
+
+  for (let b = 0; b < batches.length; b++) {
+    const { values } = trainStep(model, objective, sgd, vars, o.train, batches[b], { rng, epoch }, lr, c.microBatchSize);
+    for (const h of hooks) h.onStepEnd?.({ model, epoch });
+    if (!Number.isFinite(values.total)) {
+      show.fail(epoch, b, `loss ${values.total}`);
+      throw new PiatError(
+        'nan-loss',
+        `The training loss became ${values.total} at epoch ${epoch + 1}, batch ${b + 1} ` +
+          `(${Object.entries(values)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')}). The weights were not updated; ` +
+          savedNote(o.runDir) +
+          `Lower the learning rate (now ${lr}) or check the data for NaN or infinite values.`,
+      );
+    }
+    for (const [k, v] of Object.entries(values)) (parts[k] ??= []).push(v);
+    show.batch(epoch, b, values.total);
+    // let signal handlers (Ctrl-C) and timers run: a few microseconds per batch
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (interrupts.requested()) {
+      show.fail(epoch, b, 'interrupted');
+      throw new PiatError(
+        'interrupted',
+        `${runLabel(o)}: interrupted at epoch ${epoch + 1}, batch ${b + 1}. ${savedNote(o.runDir)}${o.runDir ? 'Run the cell again to resume.' : ''}`,
+      );
+    }
+    if (o.shouldStop?.()) stopRequested = true;
+  }
+
+  const hookFields: Record<string, number | null> = { ...(objective.onEpochEnd?.(epoch) ?? {}) };
+  for (const h of hooks) Object.assign(hookFields, h.onEpochEnd?.({ model, epoch }) ?? {});
+  return { lr, parts, hookFields, trainSeconds: (Date.now() - t0) / 1000, batches: batches.length, stopRequested };
+}
+
+/** What the epoch's evaluation gives its record (nulls when this epoch is not evaluated). */
+interface EvaluatedEpoch {
+  cleanAcc: number | null;
+  robustAcc: number | null;
+  /** trainCleanAcc, trainRobustAcc, valCleanAcc, valRobustAcc, in this order */
+  extraAcc: Record<string, number | null>;
+  perImage: EpochRecord['perImage'];
+  /** a weight-averaging hook's weights (not ours to dispose): what was evaluated, and what Best and averaged/ keep */
+  averaged: tf.Tensor[] | null;
+  seconds: number;
+}
+
+/**
+ * Clean and robust accuracy on the test subset (and the training and validation subsets when
+ * asked), every `eval.every` epochs and at the last. With weight averaging the averaged weights
+ * are evaluated, and the trained ones put back after, whatever happens.
+ */
+function evaluateEpoch(s: Session, epoch: number, show: RunProgress): EvaluatedEpoch {
+  const { o, c } = s;
+  const { model } = o;
+  const t1 = Date.now();
+  let cleanAcc: number | null = null;
+  let robustAcc: number | null = null;
+  const extraAcc: Record<string, number | null> = {};
+  let perImage: EpochRecord['perImage'];
+  const averaged = s.hooks.map((h) => h.averagedWeights?.()).find((w) => w) ?? null;
+  const evaluateNow = c.eval && o.test && ((epoch + 1) % (c.eval.every ?? 1) === 0 || epoch + 1 === c.epochs);
+  if (c.eval && o.test && evaluateNow) {
+    show.evaluating(epoch);
+    // with weight averaging (SWA/EMA) the averaged weights are what is evaluated and kept as Best
+    const raw = averaged ? model.getWeights().map((t) => tf.clone(t)) : null;
+    if (averaged) model.setWeights(averaged);
+    try {
       // fixed seeds per epoch and split, not drawn from the training stream: evaluation never changes training
       const seed = c.seed * 7919 + epoch;
       const at = (data: ArrayDataset, n: number | undefined, seedOffset: number) =>
-        evalSplit(model, data, { n, batchSize: c.eval?.batchSize }, evalAttack, seed + seedOffset);
+        evalSplit(model, data, { n, batchSize: c.eval?.batchSize }, s.evalAttack, seed + seedOffset);
       perImage = {};
       ({ clean: cleanAcc, robust: robustAcc, perImage: perImage.test } = at(o.test, c.eval.n, 0));
       if (c.eval.trainN)
@@ -385,82 +541,103 @@ async function trainUnlocked(o: TrainOptions): Promise<TrainResult> {
           robust: extraAcc.valRobustAcc,
           perImage: perImage.validation,
         } = at(o.validation, c.eval.validationN, 2_000_003));
+    } finally {
       if (raw) {
         model.setWeights(raw);
         tf.dispose(raw);
       }
     }
-    const record: EpochRecord = {
-      epoch: epoch + 1,
-      lr,
-      ...hookFields,
-      loss: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, mean(v)])),
-      cleanAcc,
-      robustAcc,
-      ...extraAcc,
-      trainSeconds,
-      evalSeconds: (Date.now() - t1) / 1000,
-      ...(perImage ? { perImage } : {}),
-    };
-    records.push(record);
-    const selectedOn = o.validation ? 'validation' : 'test';
-    const selectBy = o.validation ? (extraAcc.valRobustAcc ?? null) : robustAcc;
-    const improved = selectBy !== null && (!best || selectBy > best.robustAcc);
-    if (improved) best = { epoch: epoch + 1, robustAcc: selectBy as number, ...(o.validation ? { selectedOn } : {}) };
-
-    if (o.runDir) {
-      if (improved) await saveWeightsAs(model, averaged, path.join(o.runDir, 'best'), { epoch: epoch + 1, robustAcc });
-      if (averaged) await saveWeightsAs(model, averaged, path.join(o.runDir, 'averaged'), { epoch: epoch + 1 });
-      if (c.keepEpochCheckpoints) await saveModel(model, path.join(o.runDir, 'epochs', `epoch-${String(epoch + 1).padStart(3, '0')}`));
-      writeRecords(o.runDir, records);
-      await saveCheckpoint(
-        o.runDir,
-        model,
-        sgd.getState(),
-        {
-          epoch: epoch + 1,
-          rngState: rng.getState(),
-          hooks: Object.fromEntries(hooks.map((h) => [h.name, h.state?.() ?? {}])),
-          objective: objective.state?.() ?? {},
-          best,
-          configHash: hash,
-          identity,
-        },
-        averaged ? (dir) => saveWeightsAs(model, averaged, path.join(dir, 'averaged'), { epoch: epoch + 1 }) : undefined,
-      );
-    }
-    o.onEpoch?.(record);
-    show.epochEnd(record);
-    if (stopped) {
-      if (o.progress !== false)
-        show.note(
-          o.runDir
-            ? `stopped after epoch ${epoch + 1}: its checkpoint is saved in ${path.join(o.runDir, 'checkpoint')}; run again to resume`
-            : `stopped after epoch ${epoch + 1}`,
-        );
-      break;
-    }
   }
-  show.finish(records, best, stopped);
+  return { cleanAcc, robustAcc, extraAcc, perImage, averaged, seconds: (Date.now() - t1) / 1000 };
+}
 
-  if (o.runDir && !stopped) {
-    writeFileAtomic(
-      path.join(o.runDir, 'done.json'),
-      JSON.stringify(
-        {
-          finishedAt: new Date().toISOString(),
-          epochs: records.length,
-          best,
-          seconds: records.reduce((s, r) => s + r.trainSeconds + r.evalSeconds, 0),
-        },
-        null,
-        2,
-      ),
+/**
+ * The epoch's record (appended to the session's) and whether it is the new Best: the highest
+ * robust accuracy on the validation split when there is one, else on the test subset.
+ */
+function recordEpoch(s: Session, epoch: number, t: TrainedEpoch, ev: EvaluatedEpoch): { record: EpochRecord; improved: boolean } {
+  const { o } = s;
+  const { cleanAcc, robustAcc, extraAcc, perImage } = ev;
+  const record: EpochRecord = {
+    epoch: epoch + 1,
+    lr: t.lr,
+    ...t.hookFields,
+    loss: Object.fromEntries(Object.entries(t.parts).map(([k, v]) => [k, mean(v)])),
+    cleanAcc,
+    robustAcc,
+    ...extraAcc,
+    trainSeconds: t.trainSeconds,
+    evalSeconds: ev.seconds,
+    ...(perImage ? { perImage } : {}),
+  };
+  s.records.push(record);
+  const selectedOn = o.validation ? 'validation' : 'test';
+  const selectBy = o.validation ? (extraAcc.valRobustAcc ?? null) : robustAcc;
+  const improved = selectBy !== null && (!s.best || selectBy > s.best.robustAcc);
+  if (improved) s.best = { epoch: epoch + 1, robustAcc: selectBy as number, ...(o.validation ? { selectedOn } : {}) };
+  return { record, improved };
+}
+
+/**
+ * Everything the epoch leaves on disk: Best, the averaged weights, the epoch's own weights when
+ * kept, the records, and last the checkpoint, so that a checkpoint never runs ahead of the records
+ * it resumes with. A refused write throws PiatError('write-failed'); the previous checkpoint stays.
+ */
+async function saveEpoch(s: Session, runDir: string, epoch: number, improved: boolean, ev: EvaluatedEpoch): Promise<void> {
+  const { o, c, hooks, sgd, rng } = s;
+  const { model, objective } = o;
+  const { averaged, robustAcc } = ev;
+  const n = epoch + 1;
+  if (improved)
+    await writing(runDir, `saving the Best weights of epoch ${n} (best/)`, () =>
+      saveWeightsAs(model, averaged, path.join(runDir, 'best'), { epoch: n, robustAcc }),
     );
-  }
-  sgd.dispose();
-  hooks.forEach((h) => h.dispose?.());
-  return { records, best, stopped, runDir: o.runDir };
+  if (averaged)
+    await writing(runDir, `saving the averaged weights of epoch ${n} (averaged/)`, () =>
+      saveWeightsAs(model, averaged, path.join(runDir, 'averaged'), { epoch: n }),
+    );
+  const epochDir = `epoch-${String(n).padStart(3, '0')}`;
+  if (c.keepEpochCheckpoints)
+    await writing(runDir, `saving the weights of epoch ${n} (epochs/${epochDir})`, () =>
+      saveModel(model, path.join(runDir, 'epochs', epochDir)),
+    );
+  writing(runDir, 'writing records.jsonl', () => writeRecords(runDir, s.records));
+  await writing(runDir, `saving the checkpoint of epoch ${n}`, () =>
+    saveCheckpoint(
+      runDir,
+      model,
+      sgd.getState(),
+      {
+        epoch: n,
+        rngState: rng.getState(),
+        hooks: Object.fromEntries(hooks.map((h) => [h.name, h.state?.() ?? {}])),
+        objective: objective.state?.() ?? {},
+        best: s.best,
+        configHash: s.hash,
+        identity: s.identity,
+      },
+      averaged ? (dir) => saveWeightsAs(model, averaged, path.join(dir, 'averaged'), { epoch: n }) : undefined,
+    ),
+  );
+}
+
+/** The summary line, and done.json when every epoch ran (a stopped run is not done: running it again resumes). */
+function finish(s: Session, show: RunProgress, stopped: boolean): void {
+  const { o, records, best } = s;
+  show.finish(records, best, stopped);
+  if (!o.runDir || stopped) return;
+  const done = JSON.stringify(
+    {
+      finishedAt: new Date().toISOString(),
+      epochs: records.length,
+      best,
+      seconds: records.reduce((sum, r) => sum + r.trainSeconds + r.evalSeconds, 0),
+    },
+    null,
+    2,
+  );
+  const runDir = o.runDir;
+  writing(runDir, 'writing done.json', () => writeFileAtomic(path.join(runDir, 'done.json'), done));
 }
 
 /** Clean and (when there is an attack) robust accuracy on the first n examples of one split, and which of them were correct. */
