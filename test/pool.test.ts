@@ -98,10 +98,10 @@ test('evaluateRun loads a cache file written before per-image results were kept,
 test("PIAT_SEEDS picks a subset of the profile's seeds to train and report; the run folders stay where the full list puts them", async () => {
   const { poolConfig, poolRoot, reportedSeeds } = await import('../src/experiments/pool');
   const c = poolConfig('overfit');
-  assert.deepEqual(reportedSeeds(c, {}), [1, 2, 3]);
+  assert.deepEqual(reportedSeeds(c, {}), [1, 2, 3, 4, 5, 6]);
   assert.deepEqual(reportedSeeds(c, { PIAT_SEEDS: '1' }), [1]);
   assert.deepEqual(reportedSeeds(c, { PIAT_SEEDS: '3, 1,3' }), [3, 1]);
-  assert.throws(() => reportedSeeds(c, { PIAT_SEEDS: '4' }), /PIAT_SEEDS=4: each must be one of this profile's seeds \(1, 2, 3\)/);
+  assert.throws(() => reportedSeeds(c, { PIAT_SEEDS: '7' }), /PIAT_SEEDS=7: each must be one of this profile's seeds \(1, 2, 3, 4, 5, 6\)/);
   assert.throws(() => reportedSeeds(c, { PIAT_SEEDS: 'x' }), /PIAT_SEEDS=x/);
   assert.match(poolRoot('overfit', { ...c, seed: 1 }), /seed-1$/);
 });

@@ -86,8 +86,10 @@ export function loadSearchResults(resultsDir = RESULTS_DIR): SearchRun[] {
         if (!fs.existsSync(path.join(dir, f)))
           throw new PiatError('missing-file', `${dir}: ${f} is missing (results keep ${KEPT.join(', ')} of each finished run)`);
       const config = searchConfig('overfit', s, seed);
-      const recorded = readJson<{ meta?: { pool?: unknown } }>(path.join(dir, 'config.json')).meta?.pool;
-      if (canonical(recorded) !== canonical(config))
+      const recorded = readJson<{ meta?: { pool?: PoolConfig } }>(path.join(dir, 'config.json')).meta?.pool;
+      // the seed list says which seeds a notebook reports, not how this run trained
+      const trained = (c: PoolConfig | undefined) => canonical(c && { ...c, seeds: undefined });
+      if (trained(recorded) !== trained(config))
         throw new PiatError(
           'bad-value',
           `${dir} was trained under other settings than ${setting}'s current ones; collect it again (piat results --collect) or restore the setting`,

@@ -5,7 +5,7 @@ import { PAPER_TABLE1 } from './paper-values';
 import { Profile } from './profiles';
 
 export const TABLE1_METHODS = ['PGD-AT', 'ALP', 'TRADES', 'MART', 'MAIL', 'CFA', 'RAT', 'PIAT+NMSE'];
-/** Fig. 1's four, which the overfit profile trains for Table I (a run takes about 20 min on one core here: three seeds of all eight would take about eight hours on 2 cores). */
+/** Fig. 1's four, which the overfit profile trains for Table I (all eight at six seeds would take many hours on a 2-core CPU). */
 export const TABLE1_CORE_METHODS = ['PGD-AT', 'TRADES', 'MART', 'PIAT+NMSE'];
 
 /** The methods Table I trains at a profile: the core four at overfit, all eight otherwise. */
