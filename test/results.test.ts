@@ -9,8 +9,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT, tmpDir } from './helpers';
 import { cli } from './run-safety-helpers';
-import { loadSearchResults, renderResults, withReadmeSection, writeResults } from '../src/experiments/results';
-import { SEARCH_SETTINGS, searchConfig } from '../src/experiments/overfit-search';
+import { loadSearchResults, renderResults, resultDirOf, withReadmeSection, writeResults } from '../src/experiments/results';
+import { SEARCH_SETTINGS, searchConfig, searchRunDir } from '../src/experiments/overfit-search';
+import { fig1Config, FIG1_METHODS } from '../src/experiments/fig1';
+import { PoolConfig, poolRoot } from '../src/experiments/pool';
+import { runDirName } from '../src/experiments/compare-methods';
 import { toPerImage } from '../src/eval/per-image';
 import { Rng } from '../src/util/rng';
 
@@ -20,12 +23,8 @@ test('the committed docs/results.md and README results section are exactly what 
   assert.match(r.stdout, /match the committed data/);
 });
 
-/** A committed-looking search run: its config as the setting trains it, records with per-image results. */
-function writeRun(root: string, setting: string, seed: number, level: (epoch: number) => number, rng: Rng): void {
-  const s = SEARCH_SETTINGS.find((x) => x.name === setting);
-  assert.ok(s);
-  const config = searchConfig('overfit', s, seed);
-  const dir = path.join(root, 'overfit-search', setting, `seed-${seed}`);
+/** A committed-looking run at `dir`: its config as it trains, records with per-image results. */
+function writeRun(dir: string, config: PoolConfig, level: (epoch: number) => number, rng: Rng): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ meta: { experiment: 'pool', profile: 'overfit', pool: config } }));
   fs.writeFileSync(path.join(dir, 'done.json'), '{}');
@@ -53,17 +52,29 @@ function writeRun(root: string, setting: string, seed: number, level: (epoch: nu
   fs.writeFileSync(path.join(dir, 'records.jsonl'), lines.join('\n') + '\n');
 }
 
+/** A search setting's run of one seed, where results/ keeps it. */
+function writeSearchRun(root: string, setting: string, seed: number, level: (epoch: number) => number, rng: Rng): string {
+  const s = SEARCH_SETTINGS.find((x) => x.name === setting);
+  assert.ok(s);
+  const dir = resultDirOf(searchRunDir('overfit', setting, seed), root);
+  writeRun(dir, searchConfig('overfit', s, seed), level, rng);
+  return dir;
+}
+
 test('results render from committed runs alone: the premise table, per-seed rows and the README section; stale or incomplete runs are refused', () => {
   const root = tmpDir('piat-results-');
   const rng = new Rng(21);
   const setting = SEARCH_SETTINGS.find((x) => (x.overrides.validationSize ?? 0) > 0)?.name as string;
   const falls = (e: number) => (e <= 40 ? 0.4 + 0.0025 * e : 0.5 - 0.001 * (e - 40));
-  for (let seed = 1; seed <= 6; seed++) writeRun(root, setting, seed, falls, rng);
+  const dirs = [1, 2, 3, 4, 5, 6].map((seed) => writeSearchRun(root, setting, seed, falls, rng));
   assert.equal(loadSearchResults(root).length, 6);
   const { doc, readme } = renderResults(root);
   assert.match(doc, new RegExp(`\\| ${setting} \\| 1, 2, 3, 4, 5, 6 \\| `));
   assert.match(doc, /\| seed \| Best epoch \| robust at Best \|/);
-  assert.match(readme, new RegExp(`- ${setting} \\(6 seeds\\): Best − Final \\+\\d+\\.\\d points, 95 % interval \\[`));
+  assert.match(
+    readme,
+    new RegExp(`- PGD-AT overfits robustly at ${setting}, 6 seeds: Best − Final \\+\\d+\\.\\d points, 95 % interval \\[`),
+  );
   // writing, then checking: nothing differs; a hand edit is caught
   const docFile = path.join(root, 'results.md');
   const readmeFile = path.join(root, 'README.md');
@@ -72,17 +83,39 @@ test('results render from committed runs alone: the premise table, per-seed rows
   assert.deepEqual(writeResults({ resultsDir: root, doc: docFile, readme: readmeFile, check: true }), []);
   fs.appendFileSync(docFile, 'edited by hand\n');
   assert.deepEqual(writeResults({ resultsDir: root, doc: docFile, readme: readmeFile, check: true }), [docFile]);
-  assert.match(fs.readFileSync(readmeFile, 'utf8'), /^# x\n<!-- results:start -->\nRobust overfitting[^]*<!-- results:end -->\nend\n$/);
+  assert.match(
+    fs.readFileSync(readmeFile, 'utf8'),
+    /^# x\n<!-- results:start -->\nEvery verdict below is paired[^]*<!-- results:end -->\nend\n$/,
+  );
   assert.throws(() => withReadmeSection('no markers', 'x'), /no results section/);
   // a run trained under other settings, and a run missing a file
-  const cfg = path.join(root, 'overfit-search', setting, 'seed-1', 'config.json');
+  const cfg = path.join(dirs[0], 'config.json');
   const c = JSON.parse(fs.readFileSync(cfg, 'utf8'));
   c.meta.pool.epochs = 7;
   fs.writeFileSync(cfg, JSON.stringify(c));
   assert.throws(() => loadSearchResults(root), /trained under other settings/);
-  fs.rmSync(path.join(root, 'overfit-search', setting, 'seed-1'), { recursive: true });
-  fs.rmSync(path.join(root, 'overfit-search', setting, 'seed-2', 'done.json'));
+  fs.rmSync(dirs[0], { recursive: true });
+  fs.rmSync(path.join(dirs[1], 'done.json'));
   assert.throws(() => loadSearchResults(root), /done\.json is missing/);
+});
+
+test('Fig. 1 renders from the committed pool runs of the overfit profile, over the seeds that have all four methods', () => {
+  const root = tmpDir('piat-results-');
+  const rng = new Rng(22);
+  const c = fig1Config('overfit');
+  const level = (m: string) => (m === 'PIAT+NMSE' ? () => 0.5 : (e: number) => (e <= 40 ? 0.4 + 0.0025 * e : 0.5 - 0.001 * (e - 40)));
+  for (const seed of [1, 2, 3])
+    for (const m of FIG1_METHODS)
+      if (!(seed === 3 && m === 'MART'))
+        writeRun(resultDirOf(path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)), root), { ...c, seed }, level(m), rng);
+  const { doc, readme } = renderResults(root);
+  assert.match(doc, /## Fig\. 1 at the overfit profile \(notebook 02\), 2 seeds/);
+  assert.match(doc, /seeds 1, 2 \(the seeds for which all four are committed\)/);
+  assert.match(doc, /\| method \| best robust \|/);
+  assert.match(
+    readme,
+    /- Fig\. 1 \(2 seeds\), robust accuracy falls after its peak \(Best vs Final\): PGD-AT (holds|inconclusive|does not hold), TRADES/,
+  );
 });
 
 test('the results data holds no weights', () => {

@@ -4,30 +4,36 @@
  * renders docs/results.md and the README's results section from it alone: no training, no dataset, no
  * backend. A test renders them again and fails when the committed documents differ.
  *
- *   results/overfit-search/<setting>/seed-<s>/   PGD-AT runs of the overfitting search (notebook 11)
+ * It mirrors runs/: a run of runs/X/ is committed as results/X/ —
+ *   results/overfit-search/overfit/<setting>/seed-<s>/pgd-at/   the overfitting search (notebook 11)
+ *   results/pool/overfit/fashion-mnist-cnn-fc/seed-<s>/<method>/ Fig. 1's four at the overfit profile (notebook 02)
  *
  * `piat results --collect` copies the finished runs from runs/ into results/ first.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { PROJECT_ROOT } from './profiles';
+import { PROJECT_ROOT, runsBase } from './profiles';
 import {
+  OVERFIT_SETTING,
   PREMISE_MIN_SEEDS,
+  PremiseResult,
   premiseResults,
   premiseSummary,
   SEARCH_SETTINGS,
   searchConfig,
   searchRunDir,
-  searchRunState,
   SearchRun,
   searchVerdict,
 } from './overfit-search';
-import { PoolConfig } from './pool';
+import { PoolConfig, poolRoot } from './pool';
+import { fig1Claims, fig1Config, fig1Summary, fig1Table, Fig1Result, FIG1_METHODS } from './fig1';
+import { curveStats, SeededRuns } from './curve-stats';
+import { MethodRun, runDirName } from './compare-methods';
 import { readRecordsFile } from '../train/records';
 import { readJson, writeFileAtomic } from '../util/fsx';
 import { PiatError } from '../util/errors';
 import { describeSchedule } from '../train/lr';
-import { verdictLabel } from '../stats';
+import { Verdict, verdictLabel } from '../stats';
 import { oscillation } from '../analysis/oscillation';
 
 export const RESULTS_DIR = path.join(PROJECT_ROOT, 'results');
@@ -36,23 +42,49 @@ const KEPT = ['config.json', 'records.jsonl', 'done.json'];
 const README_START = '<!-- results:start -->';
 const README_END = '<!-- results:end -->';
 
-/** Where a search run's committed files live. */
-function searchResultDir(resultsDir: string, setting: string, seed: number): string {
-  return path.join(resultsDir, 'overfit-search', setting, `seed-${seed}`);
+/** Seeds looked for in results/ (and collected from runs/). */
+const SEEDS = Array.from({ length: 10 }, (_, i) => i + 1);
+
+/** A run folder's place under results/: the same path as under runs/ (PIAT_RUNS). */
+export function resultDirOf(runDir: string, resultsDir = RESULTS_DIR): string {
+  const rel = path.relative(runsBase(), runDir);
+  if (rel.startsWith('..') || path.isAbsolute(rel))
+    throw new PiatError('bad-value', `${runDir} is not under the runs folder ${runsBase()}`);
+  return path.join(resultsDir, rel);
 }
 
-/** Copies every finished run of the search (overfit profile) from runs/ into results/; returns the folders written. */
-export function collectResults(resultsDir = RESULTS_DIR, seeds = Array.from({ length: 10 }, (_, i) => i + 1)): string[] {
+/** The run folders whose results are published: the search's settings and the Fig. 1 pool at the overfit profile, every seed. */
+function publishedRuns(): { runDir: string; config: PoolConfig; label: string; setting?: string }[] {
+  const search = SEARCH_SETTINGS.flatMap((s) =>
+    SEEDS.map((seed) => ({
+      runDir: searchRunDir('overfit', s.name, seed),
+      config: searchConfig('overfit', s, seed),
+      label: 'PGD-AT',
+      setting: s.name,
+    })),
+  );
+  const c = fig1Config('overfit');
+  const pool = SEEDS.flatMap((seed) =>
+    FIG1_METHODS.map((m) => ({
+      runDir: path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)),
+      config: { ...c, seed },
+      label: m as string,
+    })),
+  );
+  // the profile's PGD-AT is also a search setting's run: one entry per folder
+  const seen = new Set<string>();
+  return [...search, ...pool].filter((r) => !seen.has(r.runDir) && seen.add(r.runDir));
+}
+
+/** Copies every finished published run from runs/ into results/ (its config, records and done.json); returns the folders written. */
+export function collectResults(resultsDir = RESULTS_DIR): string[] {
   const out: string[] = [];
-  for (const s of SEARCH_SETTINGS) {
-    for (const seed of seeds) {
-      if (searchRunState('overfit', s.name, seed) !== 'finished') continue;
-      const from = searchRunDir('overfit', s.name, seed);
-      const to = searchResultDir(resultsDir, s.name, seed);
-      fs.mkdirSync(to, { recursive: true });
-      for (const f of KEPT) writeFileAtomic(path.join(to, f), fs.readFileSync(path.join(from, f)));
-      out.push(to);
-    }
+  for (const r of publishedRuns()) {
+    if (!fs.existsSync(path.join(r.runDir, 'done.json'))) continue;
+    const to = resultDirOf(r.runDir, resultsDir);
+    fs.mkdirSync(to, { recursive: true });
+    for (const f of KEPT) writeFileAtomic(path.join(to, f), fs.readFileSync(path.join(r.runDir, f)));
+    out.push(to);
   }
   return out;
 }
@@ -64,47 +96,60 @@ const canonical = (v: unknown): string =>
   );
 
 /**
- * The committed search runs, as SearchRun (records only). A run trained under settings other than
- * the setting's current ones is refused, naming it: stale data never feeds a published number.
+ * A committed run's records, or undefined when results/ does not hold it. A run trained under
+ * settings other than the current ones is refused, naming it: stale data never feeds a published number.
  */
+function loadCommitted(dir: string, config: PoolConfig, what: string): MethodRun | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  for (const f of KEPT)
+    if (!fs.existsSync(path.join(dir, f)))
+      throw new PiatError('missing-file', `${dir}: ${f} is missing (results keep ${KEPT.join(', ')} of each finished run)`);
+  const recorded = readJson<{ meta?: { pool?: PoolConfig } }>(path.join(dir, 'config.json')).meta?.pool;
+  // the seed list says which seeds a notebook reports, not how this run trained
+  const trained = (c: PoolConfig | undefined) => canonical(c && { ...c, seeds: undefined });
+  if (trained(recorded) !== trained(config))
+    throw new PiatError(
+      'bad-value',
+      `${dir} was trained under other settings than ${what}'s current ones; collect it again (piat results --collect) or restore the setting`,
+    );
+  const records = readRecordsFile(dir);
+  // as compareMethods builds a run from its records
+  return { method: '', records, runDir: dir, oscillation: oscillation(records.map((x) => x.robustAcc ?? 0)) };
+}
+
+/** The committed search runs, as SearchRun (records only). */
 export function loadSearchResults(resultsDir = RESULTS_DIR): SearchRun[] {
-  const root = path.join(resultsDir, 'overfit-search');
-  if (!fs.existsSync(root)) return [];
-  const out: SearchRun[] = [];
-  for (const setting of fs.readdirSync(root).sort()) {
-    const s = SEARCH_SETTINGS.find((x) => x.name === setting);
-    if (!s)
-      throw new PiatError(
-        'bad-value',
-        `${path.join(root, setting)}: no search setting '${setting}' (src/experiments/overfit-search.ts); remove the folder or restore the setting`,
-      );
-    const seedDirs = fs.readdirSync(path.join(root, setting)).filter((d) => /^seed-\d+$/.test(d));
-    for (const d of seedDirs.sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))) {
-      const seed = Number(d.slice(5));
-      const dir = path.join(root, setting, d);
-      for (const f of KEPT)
-        if (!fs.existsSync(path.join(dir, f)))
-          throw new PiatError('missing-file', `${dir}: ${f} is missing (results keep ${KEPT.join(', ')} of each finished run)`);
+  return SEARCH_SETTINGS.flatMap((s) =>
+    SEEDS.flatMap((seed) => {
       const config = searchConfig('overfit', s, seed);
-      const recorded = readJson<{ meta?: { pool?: PoolConfig } }>(path.join(dir, 'config.json')).meta?.pool;
-      // the seed list says which seeds a notebook reports, not how this run trained
-      const trained = (c: PoolConfig | undefined) => canonical(c && { ...c, seeds: undefined });
-      if (trained(recorded) !== trained(config))
-        throw new PiatError(
-          'bad-value',
-          `${dir} was trained under other settings than ${setting}'s current ones; collect it again (piat results --collect) or restore the setting`,
-        );
-      const records = readRecordsFile(dir);
-      // as compareMethods builds a run from its records
-      out.push({
-        setting,
-        seed,
-        config,
-        run: { method: 'PGD-AT', records, runDir: dir, oscillation: oscillation(records.map((x) => x.robustAcc ?? 0)) },
-      });
-    }
+      const run = loadCommitted(resultDirOf(searchRunDir('overfit', s.name, seed), resultsDir), config, s.name);
+      return run ? [{ setting: s.name, seed, config, run: { ...run, method: 'PGD-AT' } }] : [];
+    }),
+  );
+}
+
+/** The committed Fig. 1 pool at the overfit profile: the seeds for which all four methods are there. */
+export function loadFig1Results(resultsDir = RESULTS_DIR): Fig1Result | undefined {
+  const c = fig1Config('overfit');
+  const seedRuns: SeededRuns[] = [];
+  for (const seed of SEEDS) {
+    const runs = FIG1_METHODS.map((m) => {
+      const run = loadCommitted(
+        resultDirOf(path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)), resultsDir),
+        { ...c, seed },
+        `the overfit profile's ${m}`,
+      );
+      return run && { ...run, method: m as string };
+    });
+    if (runs.every((r): r is MethodRun => r !== undefined)) seedRuns.push({ seed, runs });
   }
-  return out;
+  if (seedRuns.length < 2) return undefined;
+  return {
+    profile: 'overfit',
+    config: { ...c, seeds: seedRuns.map((x) => x.seed) },
+    seedRuns,
+    stats: curveStats(seedRuns, c.testSize ?? 0),
+  };
 }
 
 const pct = (v: number | null) => (v === null ? '–' : (100 * v).toFixed(1));
@@ -117,13 +162,28 @@ function settingLine(c: PoolConfig): string {
 export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: string } {
   const runs = loadSearchResults(resultsDir);
   const premise = premiseResults(runs);
+  const fig1 = loadFig1Results(resultsDir);
   const header = ['# Results', '', '*Generated by `npm run results` from the data under `results/`; do not edit by hand.*', ''];
-  if (!premise.length) {
+  if (!premise.length && !fig1) {
     const none = 'No run with per-image results has been committed under `results/` yet: there are no published numbers.';
     return { doc: [...header, none, ''].join('\n'), readme: none };
   }
-  const doc = [
-    ...header,
+  const doc = [...header, ...premiseSection(runs, premise), ...(fig1 ? fig1Section(fig1) : [])].join('\n');
+  const readme = [
+    `Every verdict below is paired: the same test images, and the same seeds where both sides ran them (details and per-seed numbers in [docs/results.md](docs/results.md)).`,
+    '',
+    ...premise.map(
+      (p) =>
+        `- PGD-AT overfits robustly at ${p.setting}${p.setting === OVERFIT_SETTING ? ' (the overfit profile)' : ''}, ${p.seeds.length} seeds: Best − Final ${formatShort(p.bestVsFinal)}, **${verdictLabel(p.bestVsFinal)}**${p.seeds.length < PREMISE_MIN_SEEDS ? ` (fewer than ${PREMISE_MIN_SEEDS} seeds)` : ''}.`,
+    ),
+    ...(fig1 ? fig1Lines(fig1) : []),
+  ].join('\n');
+  return { doc, readme };
+}
+
+function premiseSection(runs: SearchRun[], premise: PremiseResult[]): string[] {
+  if (!premise.length) return [];
+  return [
     "## Does PGD-AT overfit robustly here? (the paper's premise, offline)",
     '',
     `Fashion-MNIST (the data these machines have), PGD-AT; each setting trained with ${[...new Set(premise.map((p) => p.seeds.length))].join(' or ')} seeds. Regenerate the runs with \`node dist/src/cli.js overfit-search --profile overfit --settings <setting> --seeds <seeds>\`, then \`node dist/src/cli.js results --collect\`.`,
@@ -147,22 +207,47 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
       }),
     ),
     '',
-  ].join('\n');
-  const lines = premise.map(
-    (p) =>
-      `- ${p.setting} (${p.seeds.length} seeds): Best − Final ${formatShort(p)}, **${verdictLabel(p.bestVsFinal)}**${p.seeds.length < PREMISE_MIN_SEEDS ? ` (fewer than ${PREMISE_MIN_SEEDS} seeds)` : ''}.`,
-  );
-  const readme = [
-    `Robust overfitting of PGD-AT on Fashion-MNIST, judged paired (Best chosen on held-out images against Final, on the same test images; details and per-seed numbers in [docs/results.md](docs/results.md)):`,
-    '',
-    ...lines,
-  ].join('\n');
-  return { doc, readme };
+  ];
 }
 
-function formatShort(p: { bestVsFinal: { diff: number; interval: { lo: number; hi: number }; n: number } }): string {
+/** Rows of objects as a markdown table (the columns of the first row). */
+function markdownTable(rows: Record<string, string | number>[]): string[] {
+  if (!rows.length) return [];
+  const cols = Object.keys(rows[0]);
+  return [
+    `| ${cols.join(' | ')} |`,
+    `|${cols.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${cols.map((c) => r[c]).join(' | ')} |`),
+  ];
+}
+
+function fig1Section(r: Fig1Result): string[] {
+  return [
+    `## Fig. 1 at the overfit profile (notebook 02), ${r.seedRuns.length} seeds`,
+    '',
+    `PGD-AT, TRADES, MART and PIAT+NMSE at the overfit profile, seeds ${r.seedRuns.map((x) => x.seed).join(', ')} (the seeds for which all four are committed). Regenerate: \`PIAT_PROFILE=overfit npm run notebooks -- notebooks/02-oscillation-curves.ipynb\`, then \`node dist/src/cli.js results --collect\`.`,
+    '',
+    ...markdownTable(fig1Table(r)),
+    '',
+    fig1Summary(r),
+    '',
+  ];
+}
+
+function fig1Lines(r: Fig1Result): string[] {
+  const c = fig1Claims(r);
+  const line = (claim: string, key: string, v: Record<string, Verdict>) =>
+    `- Fig. 1 (${r.seedRuns.length} seeds), ${claim}: ${Object.entries(v)
+      .map(([m, x]) => `${m} ${c.reasons[`${key} · ${m}`] ? verdictLabel({ verdict: x, reason: c.reasons[`${key} · ${m}`] }) : x}`)
+      .join(', ')}.`;
+  return [
+    line('robust accuracy falls after its peak (Best vs Final)', 'falls', c.overfits),
+    line('PIAT+NMSE ends more robust than', 'ends higher', c.piatEndsHigher),
+  ];
+}
+
+function formatShort(c: { diff: number; interval: { lo: number; hi: number }; n: number }): string {
   const s = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(100 * v).toFixed(1)}`;
-  const c = p.bestVsFinal;
   return `${s(c.diff)} points, 95 % interval [${s(c.interval.lo)}, ${s(c.interval.hi)}] on ${c.n} test images`;
 }
 
