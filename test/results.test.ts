@@ -73,7 +73,7 @@ test('results render from committed runs alone: the premise table, per-seed rows
   assert.match(doc, /\| seed \| Best epoch \| robust at Best \|/);
   assert.match(
     readme,
-    new RegExp(`- PGD-AT overfits robustly at ${setting}, 6 seeds: Best − Final \\+\\d+\\.\\d points, 95 % interval \\[`),
+    new RegExp(`- "PGD-AT overfits robustly" at ${setting}, 6 seeds: Best − Final \\+\\d+\\.\\d points, 95 % interval \\[`),
   );
   // writing, then checking: nothing differs; a hand edit is caught
   const docFile = path.join(root, 'results.md');

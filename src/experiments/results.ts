@@ -174,7 +174,7 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
     '',
     ...premise.map(
       (p) =>
-        `- PGD-AT overfits robustly at ${p.setting}${p.setting === OVERFIT_SETTING ? ' (the overfit profile)' : ''}, ${p.seeds.length} seeds: Best − Final ${formatShort(p.bestVsFinal)}, **${verdictLabel(p.bestVsFinal)}**${p.seeds.length < PREMISE_MIN_SEEDS ? ` (fewer than ${PREMISE_MIN_SEEDS} seeds)` : ''}.`,
+        `- "PGD-AT overfits robustly" at ${p.setting}${p.setting === OVERFIT_SETTING ? ' (the overfit profile)' : ''}, ${p.seeds.length} seeds: Best − Final ${formatShort(p.bestVsFinal)}, **${verdictLabel(p.bestVsFinal)}**${p.seeds.length < PREMISE_MIN_SEEDS ? ` (fewer than ${PREMISE_MIN_SEEDS} seeds)` : ''}.`,
     ),
     ...(fig1 ? fig1Lines(fig1) : []),
   ].join('\n');
