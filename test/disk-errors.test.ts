@@ -15,28 +15,18 @@ import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import fs = require('fs'); // the module object itself: a wrapped function is what every importer calls
 import { mlp } from '../src/models/mlp';
-import { twoCircles } from '../src/data/toy';
 import { pgdAt } from '../src/objectives/pgd-at';
 import { piat } from '../src/piat/hook';
 import { ema } from '../src/averaging/weight-averaging';
-import { train, TrainConfig, TrainResult } from '../src/train/trainer';
+import { train, TrainResult } from '../src/train/trainer';
 import { loadCheckpoint, savedCheckpoint } from '../src/train/checkpoint';
 import { PiatError } from '../src/util/errors';
-import { setup, tmpDir } from './helpers';
+import { setup, tmpDir, toyTraining } from './helpers';
 import { CLI, strip, tinyConfig, writeJson } from './run-safety-helpers';
 
 before(setup);
 
-const data = twoCircles({ perClass: 60, seed: 7 });
-const test_ = twoCircles({ perClass: 30, seed: 8 });
-const attack = { eps: 0.03, alpha: 0.0075, steps: 3 };
-const config: TrainConfig = {
-  epochs: 3,
-  batchSize: 40,
-  seed: 5,
-  optimizer: { lr: 0.2, momentum: 0.9, weightDecay: 1e-4 },
-  eval: { n: 60, attack: { ...attack, steps: 5 } },
-};
+const { data, test: test_, attack, config } = toyTraining(3);
 const newModel = () => mlp({ inputDim: 3, numClasses: 2, hidden: [16], batchNorm: true, seed: 2 });
 
 /** Trains the run in `dir` (PIAT and EMA: hooks with state, averaged weights in the checkpoint); returns its result and final weights. */

@@ -3,6 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
+import { twoCircles } from '../src/data/toy';
+import type { TrainConfig } from '../src/train/trainer';
 
 /** Tests run on the backend the library would pick (wasm here), unless PIAT_BACKEND says otherwise. */
 export async function setup(): Promise<void> {
@@ -51,4 +53,20 @@ export async function withEnv<T>(vars: Record<string, string>, f: () => Promise<
       else process.env[k] = v;
     }
   }
+}
+
+/**
+ * The small training set-up the trainer's tests share: two-circles data (train and test), a 3-step
+ * PGD training attack, and a config of `epochs` epochs evaluated with 5-step PGD on 60 test points.
+ */
+export function toyTraining(epochs: number) {
+  const attack = { eps: 0.03, alpha: 0.0075, steps: 3 };
+  const config: TrainConfig = {
+    epochs,
+    batchSize: 40,
+    seed: 5,
+    optimizer: { lr: 0.2, momentum: 0.9, weightDecay: 1e-4 },
+    eval: { n: 60, attack: { ...attack, steps: 5 } },
+  };
+  return { data: twoCircles({ perClass: 60, seed: 7 }), test: twoCircles({ perClass: 30, seed: 8 }), attack, config };
 }

@@ -9,27 +9,18 @@ import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { mlp } from '../src/models/mlp';
-import { twoCircles } from '../src/data/toy';
 import { pgdAt } from '../src/objectives/pgd-at';
 import { Objective } from '../src/objectives/types';
 import { piat } from '../src/piat/hook';
 import { ema, swa } from '../src/averaging/weight-averaging';
 import { train, TrainConfig, TrainOptions } from '../src/train/trainer';
 import { PiatError } from '../src/util/errors';
-import { setup, tmpDir } from './helpers';
+import { setup, tmpDir, toyTraining } from './helpers';
 
 before(setup);
 
-const data = twoCircles({ perClass: 60, seed: 7 });
-const test_ = twoCircles({ perClass: 30, seed: 8 });
-const attack = { eps: 0.03, alpha: 0.0075, steps: 3 };
-const config = (epochs: number): TrainConfig => ({
-  epochs,
-  batchSize: 40,
-  seed: 5,
-  optimizer: { lr: 0.2, momentum: 0.9, weightDecay: 1e-4 },
-  eval: { n: 60, attack: { ...attack, steps: 5 } },
-});
+const { data, test: test_, attack } = toyTraining(0);
+const config = (epochs: number): TrainConfig => toyTraining(epochs).config;
 const newModel = () => mlp({ inputDim: 3, numClasses: 2, hidden: [16], batchNorm: true, seed: 2 });
 
 /** How many tensors `run` leaves behind: counted before the model is built and after it is disposed. */

@@ -4,7 +4,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { mlp } from '../src/models/mlp';
-import { twoCircles } from '../src/data/toy';
 import { ArrayDataset } from '../src/data/dataset';
 import { pgdAt } from '../src/objectives/pgd-at';
 import { alp } from '../src/objectives/alp';
@@ -13,20 +12,12 @@ import { piat } from '../src/piat/hook';
 import { train, TrainConfig } from '../src/train/trainer';
 import { EpochRecord } from '../src/train/records';
 import { PiatError } from '../src/util/errors';
-import { setup, tmpDir } from './helpers';
+import { setup, tmpDir, toyTraining } from './helpers';
 
 before(setup);
 
-const data = twoCircles({ perClass: 60, seed: 7 });
-const test_ = twoCircles({ perClass: 30, seed: 8 });
-const attack = { eps: 0.03, alpha: 0.0075, steps: 3 };
-const config = (epochs: number): TrainConfig => ({
-  epochs,
-  batchSize: 40,
-  seed: 5,
-  optimizer: { lr: 0.2, momentum: 0.9, weightDecay: 1e-4 },
-  eval: { n: 60, attack: { ...attack, steps: 5 } },
-});
+const { data, test: test_, attack } = toyTraining(0);
+const config = (epochs: number): TrainConfig => toyTraining(epochs).config;
 const newModel = (batchNorm = false) => mlp({ inputDim: 3, numClasses: 2, hidden: [16], batchNorm, seed: 2 });
 const strip = (rs: EpochRecord[]) => rs.map(({ trainSeconds: _a, evalSeconds: _b, ...r }) => r);
 
