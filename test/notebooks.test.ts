@@ -133,6 +133,15 @@ test('notebook 01 executes at the smoke profile and its report holds the charts 
   const drawn = chartsDrawnInChromium(out, '01-toy-example.html');
   assert.equal(drawn.length, svgs.length, 'Chromium found every chart');
   drawn.forEach((c, i) => assert.ok(c.w > 100 && c.h > 100 && c.ink > 2000, `chart ${i} not drawn: ${JSON.stringify(c)}`));
+  // a laptop screen reads it without scrolling sideways: code and text wrap
+  const wide = probePage<{ page: number; view: number; cells: number }>(
+    out,
+    '01-toy-example.html',
+    `async (doc) => ({ page: doc.documentElement.scrollWidth, view: doc.documentElement.clientWidth, cells: [...doc.querySelectorAll('.jp-InputArea-editor pre, .jp-RenderedText pre')].filter((p) => p.scrollWidth > p.clientWidth + 1).length })`,
+    { width: 1280, height: 800 },
+  );
+  assert.ok(wide.page <= wide.view, `the report is ${wide.page} px wide in a ${wide.view} px window`);
+  assert.equal(wide.cells, 0, 'code and text outputs wrap');
 });
 
 /** Opens a rendered report in headless Chromium and, for every embedded chart, decodes it, draws it on a canvas and counts inked pixels. */
