@@ -73,6 +73,51 @@ for (const name of attackExamples()) {
   });
 }
 
+// with batch norm: an attack runs the model in inference mode, so neither its weights nor the
+// running statistics move, and the ε-ball holds the same
+let bnModel: tf.LayersModel;
+before(async () => {
+  bnModel = mlp({ inputDim: 784, inputShape: [28, 28, 1], numClasses: 10, hidden: [32], batchNorm: true, seed: 4 });
+  await train({
+    model: bnModel,
+    objective: standard(),
+    train: loadMnistDigits('train').take(500),
+    config: { epochs: 1, batchSize: 50, seed: 1, optimizer: { lr: 0.05 } },
+    progress: false,
+  });
+});
+
+for (const name of attackExamples()) {
+  const { entry, steps } = resolveAttack(name);
+  test(`registry: ${name} on a batch-norm model leaves its weights and running statistics as they were, and stays in its ε-ball`, () => {
+    const before = bnModel.getWeights().map((w) => values(w));
+    assert.ok(
+      bnModel.weights.some((w) => /moving_(mean|variance)/.test(w.name)),
+      'the model has batch-norm running statistics',
+    );
+    if (entry.kind === 'dataset') {
+      evaluate(bnModel, data, {
+        attacks: [name],
+        eps: settings.eps,
+        alpha: settings.alpha,
+        seed: settings.seed,
+        aa: settings.aa,
+        progress: false,
+      });
+    } else {
+      const { x, y } = data.head(data.size);
+      const xa = entry.kind === 'batch' ? entry.make(settings, steps)(bnModel, x, y) : x;
+      const a = values(xa);
+      const o = values(x);
+      a.forEach((v, i) =>
+        assert.ok(v >= 0 && v <= 1 && Math.abs(v - o[i]) <= settings.eps + 1e-6, `${name}: element ${i} is ${v}, clean ${o[i]}`),
+      );
+      tf.dispose(xa === x ? [x, y] : [x, y, xa]);
+    }
+    bnModel.getWeights().forEach((w, k) => assert.deepEqual(values(w), before[k], `${name}: weight ${bnModel.weights[k].name} changed`));
+  });
+}
+
 test('registry: every entry says what it is and where it comes from; names resolve as documented', () => {
   for (const [id, e] of Object.entries(ATTACKS) as [string, AttackEntry][]) {
     assert.ok(e.summary.length > 10, `${id}: summary`);
