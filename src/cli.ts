@@ -23,7 +23,7 @@ import { runConfigJsonSchema, SCHEMA_FILE, writeRunConfigJsonSchema } from './tr
 import { stopOnSigint, Interrupt } from './train/interrupt';
 import { closest } from './util/schema';
 import { loadModel } from './train/model-io';
-import { evaluate } from './eval/evaluate';
+import { DEFAULT_ATTACKS, evaluate } from './eval/evaluate';
 import { attackNamePatterns, resolveAttack } from './attacks/registry';
 import { checkModel } from './eval/checks';
 import { defaultStep, PAPER_THREAT } from './settings';
@@ -392,7 +392,7 @@ async function main(argv: string[]): Promise<number> {
       const model = await loadModel(checkpoint);
       const data = loadDataset(dataName, 'test', { dir: dataDir });
       // a softmax output, a randomised model or vanishing gradients make the numbers below too high: say so first
-      const warnings = checkModel(model, data, { attacks: attacks ?? ['clean', 'pgd20', 'cw20'] });
+      const warnings = checkModel(model, data, { attacks: attacks ?? [...DEFAULT_ATTACKS] });
       warnings.forEach((w) => console.error(`piat: warning (${w.check}): ${w.message}`));
       const rows = evaluate(model, data, {
         attacks,

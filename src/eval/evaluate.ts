@@ -13,6 +13,9 @@ import { AaBudget, resolveAttack } from '../attacks/registry';
 import { defaultStep, PAPER_THREAT } from '../settings';
 import { formatSeconds, Progress } from '../util/progress';
 
+/** The attacks evaluate() runs unless told: clean, PGD20 and CW20 (the paper's columns without AutoAttack). */
+export const DEFAULT_ATTACKS: readonly string[] = ['clean', 'pgd20', 'cw20'];
+
 export interface EvalOptions {
   /** attack names of the registry (clean, pgd20, cw20, aa, …); default clean, pgd20, cw20 */
   attacks?: string[];
@@ -42,7 +45,7 @@ export interface EvalRow {
 
 export function evaluate(model: tf.LayersModel, data: ArrayDataset, o: EvalOptions = {}): EvalRow[] {
   // every name is resolved before any work
-  const attacks = (o.attacks ?? ['clean', 'pgd20', 'cw20']).map(resolveAttack);
+  const attacks = (o.attacks ?? DEFAULT_ATTACKS).map(resolveAttack);
   const eps = o.eps ?? PAPER_THREAT.eps;
   const settings = { eps, alpha: o.alpha ?? defaultStep(eps), seed: o.seed ?? 0, aa: o.aa };
   const n = Math.min(o.n ?? data.size, data.size);

@@ -22,6 +22,8 @@ import { DatasetName, loadDataset } from '../data/images';
 import { buildModel } from '../models/registry';
 import { TrainingSetup, trainConfigOf } from './setup';
 import { paperLinearDecay } from '../train/lr';
+import { FMNIST_EPS, PAPER_EVAL_ATTACK, PAPER_THREAT, PAPER_TRAIN_ATTACK } from '../settings';
+import { DEFAULT_ATTACKS } from '../eval/evaluate';
 import { loadModel } from '../train/model-io';
 import { EvalOptions, evaluate, EvalRow } from '../eval/evaluate';
 import { allHavePerImage } from '../eval/per-image';
@@ -40,6 +42,9 @@ export type PoolArch = 'small-cnn' | 'cnn-fc' | 'resnet18' | 'wrn34-10' | ViTArc
 /** ViTs of Table IV (trained from scratch here: no ImageNet weights can be fetched) and the tiny one of the small profiles. */
 export type ViTArch = 'vit-tiny' | 'deit-s' | 'vit-b' | 'convit-b';
 export const isVit = (a: PoolArch | undefined): a is ViTArch => a === 'vit-tiny' || a === 'deit-s' || a === 'vit-b' || a === 'convit-b';
+
+/** Every pool's final evaluation: evaluate()'s default attacks and AutoAttack (Table I's four columns). */
+const FINAL_ATTACKS = [...DEFAULT_ATTACKS, 'aa'];
 
 export interface FinalEvalConfig {
   /** test examples evaluated (the first n) */
@@ -81,8 +86,6 @@ export interface PoolConfig extends TrainingSetup {
   augmentation?: Augmentation;
 }
 
-const FMNIST_EPS = 0.1;
-
 function embedded(profile: 'smoke' | 'quick' | 'overfit', dataset: DatasetName): PoolConfig {
   if (profile === 'overfit') return overfit(dataset);
   const eps = FMNIST_EPS;
@@ -106,7 +109,7 @@ function embedded(profile: 'smoke' | 'quick' | 'overfit', dataset: DatasetName):
       // a reduced AutoAttack (APGD-CE and APGD-T, 10 iterations, 3 targets), labelled as such in the notebooks
       final: {
         n: 32,
-        attacks: ['clean', 'pgd20', 'cw20', 'aa'],
+        attacks: FINAL_ATTACKS,
         eps,
         alpha: eps / 4,
         aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'], apgdSteps: 10, targets: 3 },
@@ -133,7 +136,7 @@ function embedded(profile: 'smoke' | 'quick' | 'overfit', dataset: DatasetName):
     cfaValidation: 200,
     final: {
       n: 100,
-      attacks: ['clean', 'pgd20', 'cw20', 'aa'],
+      attacks: FINAL_ATTACKS,
       eps,
       alpha: eps / 4,
       aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'] },
@@ -177,7 +180,7 @@ function overfit(dataset: DatasetName): PoolConfig {
     cfaValidation: 100,
     final: {
       n: 1000,
-      attacks: ['clean', 'pgd20', 'cw20', 'aa'],
+      attacks: FINAL_ATTACKS,
       eps,
       alpha: eps / 4,
       aa: { version: 'custom', attacks: ['apgd-ce', 'apgd-t'], apgdSteps: 20, targets: 3 },
@@ -201,8 +204,8 @@ function paper(dataset: DatasetName, arch: PoolArch): PoolConfig {
     lr: wrn ? 0.1 : 0.01,
     weightDecay: wrn ? 2e-4 : 5e-4,
     lrSchedule: paperLinearDecay(wrn ? 180 : 120),
-    attack: { eps: 8 / 255, alpha: 2 / 255, steps: 10 },
-    evalAttack: { eps: 8 / 255, alpha: 2 / 255, steps: 20 },
+    attack: { eps: PAPER_TRAIN_ATTACK.eps, alpha: PAPER_TRAIN_ATTACK.alpha, steps: PAPER_TRAIN_ATTACK.steps },
+    evalAttack: { eps: PAPER_EVAL_ATTACK.eps, alpha: PAPER_EVAL_ATTACK.alpha, steps: PAPER_EVAL_ATTACK.steps },
     microBatchSize: wrn ? 16 : 32,
     seed: 1,
     cfaBeginEpoch: 10,
@@ -211,7 +214,7 @@ function paper(dataset: DatasetName, arch: PoolArch): PoolConfig {
     // images; 1000 training images are evaluated each epoch for Fig. 1's train/test robustness gap
     validationSize: 1000,
     trainEvalSize: 1000,
-    final: { n: 10000, attacks: ['clean', 'pgd20', 'cw20', 'aa'], eps: 8 / 255, alpha: 2 / 255 },
+    final: { n: 10000, attacks: FINAL_ATTACKS, ...PAPER_THREAT },
   };
 }
 
