@@ -54,14 +54,16 @@ function evaluatedRecords(dir: string): EpochRecord[] {
   return evaluated;
 }
 
+/** A run folder's cached final evaluations of its Best or Final weights (the pool's eval-<which>-<key>.json), file names only. */
+export function evalCacheFiles(runDir: string, which: Checkpoint): string[] {
+  return fs.readdirSync(runDir).filter((f) => f.startsWith(`eval-${which}-`) && f.endsWith('.json') && !f.endsWith('.aa-state.json'));
+}
+
 /** One run's per-image correctness at Best or Final, with where it came from. */
 export function runImages(dir: string, o: RunImagesOptions): { seed: number; flags: Uint8Array; source: string } {
   const seed = runSeed(dir);
   if (o.attack) {
-    const files = fs
-      .readdirSync(dir)
-      .filter((f) => f.startsWith(`eval-${o.which}-`) && f.endsWith('.json') && !f.endsWith('.aa-state.json'));
-    const hits = files
+    const hits = evalCacheFiles(dir, o.which)
       .map((f) => ({ f, row: readJson<EvalRow[]>(path.join(dir, f)).find((r) => r.attack === o.attack) }))
       .filter((x) => x.row);
     if (!hits.length)

@@ -93,12 +93,17 @@ export function fig1Claims(r: Fig1Result): Fig1Claims {
   return out;
 }
 
+/** A method's verdict on one claim with its reason, if any: "holds", "inconclusive (not measured: …)". */
+export function claimLabel(c: Fig1Claims, claim: string, method: string, v: Verdict): string {
+  return verdictLabel({ verdict: v, reason: c.reasons[`${claim} · ${method}`] });
+}
+
 export function fig1Summary(r: Fig1Result): string {
   const c = fig1Claims(r);
   const seeds = r.seedRuns.length;
   const row = (claim: string, key: string, v: Record<string, Verdict>) =>
     `| ${claim} | ${Object.entries(v)
-      .map(([m, x]) => `${m}: ${c.reasons[`${key} · ${m}`] ? verdictLabel({ verdict: x, reason: c.reasons[`${key} · ${m}`] }) : x}`)
+      .map(([m, x]) => `${m}: ${claimLabel(c, key, m, x)}`)
       .join(' · ')} | **${combineVerdicts(Object.values(v))}** |`;
   return [
     '**Paper (Sec. I, Fig. 1, CIFAR-10):** PGD-AT, TRADES and MART show clear oscillation of robust accuracy early in training and robust overfitting late (robust test accuracy falls while training accuracy rises); PIAT(+NMSE) is smoother and ends higher.',

@@ -26,7 +26,7 @@ import {
   searchVerdict,
 } from './overfit-search';
 import { PoolConfig, poolRoot } from './pool';
-import { fig1Claims, fig1Config, fig1Summary, fig1Table, Fig1Result, FIG1_METHODS } from './fig1';
+import { claimLabel, fig1Claims, fig1Config, fig1Summary, fig1Table, Fig1Result, FIG1_METHODS } from './fig1';
 import { curveStats, SeededRuns } from './curve-stats';
 import { MethodRun, runDirName } from './compare-methods';
 import { readRecordsFile } from '../train/records';
@@ -238,7 +238,7 @@ function fig1Lines(r: Fig1Result): string[] {
   const c = fig1Claims(r);
   const line = (claim: string, key: string, v: Record<string, Verdict>) =>
     `- Fig. 1 (${r.seedRuns.length} seeds), ${claim}: ${Object.entries(v)
-      .map(([m, x]) => `${m} ${c.reasons[`${key} · ${m}`] ? verdictLabel({ verdict: x, reason: c.reasons[`${key} · ${m}`] }) : x}`)
+      .map(([m, x]) => `${m} ${claimLabel(c, key, m, x)}`)
       .join(', ')}.`;
   return [
     line('robust accuracy falls after its peak (Best vs Final)', 'falls', c.overfits),

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { EpochRecord, readRecordsFile } from '../train/records';
 import { writeFileAtomic } from '../util/fsx';
+import { evalCacheFiles } from '../eval/compare-runs';
 import { readManifest, SweepPoint } from './folder';
 import { textTable } from './text-table';
 
@@ -25,17 +26,14 @@ export function flatten(v: Record<string, unknown>, prefix = '', out: Row = {}):
   return out;
 }
 
-const records = readRecordsFile;
-
 /** Accuracy per attack of the newest cached evaluation of Best and of Final (the pool's eval-<which>-<key>.json). */
 function cachedEvaluations(runDir: string): Row {
   const out: Row = {};
   if (!fs.existsSync(runDir)) return out;
-  for (const which of ['best', 'final']) {
-    const files = fs
-      .readdirSync(runDir)
-      .filter((n) => n.startsWith(`eval-${which}-`) && n.endsWith('.json') && !n.endsWith('.aa-state.json'));
-    const newest = files.map((n) => path.join(runDir, n)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+  for (const which of ['best', 'final'] as const) {
+    const newest = evalCacheFiles(runDir, which)
+      .map((n) => path.join(runDir, n))
+      .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
     if (!newest) continue;
     for (const r of JSON.parse(fs.readFileSync(newest, 'utf8')) as { attack: string; accuracy: number }[])
       out[`eval.${which}.${r.attack}`] = r.accuracy;
@@ -44,7 +42,7 @@ function cachedEvaluations(runDir: string): Row {
 }
 
 function metrics(point: SweepPoint): Row {
-  const rs = records(point.runDir);
+  const rs = readRecordsFile(point.runDir);
   const last = rs[rs.length - 1];
   // Best as the trainer picks it: the first epoch with the highest robust accuracy
   const best = rs.reduce<EpochRecord | undefined>(
