@@ -1,9 +1,15 @@
 /**
- * A small schema language for JSON configs: one description gives both the recursive check (every
- * nested object: types, ranges, unknown keys with did-you-mean) and the JSON Schema for editors.
- * Hand-written instead of an npm validator so that messages name the field the way users write it
- * (config.train.optimizer.lr) and say what was found ("0.1" (a string)).
+ * The schema language of JSON configs (run configs, the trainer's config, the registries' options).
+ * A config is described once, as plain data built with `s` (s.obj, s.num, s.tagged, …); that
+ * description is compiled to a zod schema, which checks values (validate: every nested object,
+ * types, ranges, unknown keys) and gives the JSON Schema for editors (toJsonSchema, through
+ * z.toJSONSchema). The descriptions stay plain data so that the registries can list their options
+ * with documented defaults and tests can read them (field.schema.default) without zod's types.
+ * Every zod check carries a message in our words: it names the field the way users write it
+ * (config.train.optimizer.lr), says what was found ("0.1" (a string)), and suggests the nearest
+ * name for an unknown key or value (did you mean …?).
  */
+import { z } from 'zod';
 import { PiatError } from './errors';
 
 interface Base {
@@ -168,10 +174,13 @@ export function describe(schema: Schema): string {
   }
 }
 
-// ---- validation ----------------------------------------------------------------------------
+// ---- the zod schema a description compiles to ----------------------------------------------
 
-function fail(path: string, message: string): never {
-  throw new PiatError('bad-config', `${path}${message.startsWith(':') || message.startsWith(' ') ? '' : ' '}${message}`);
+/** What zod hands an error function: the value at fault, and for an object the keys it does not know. */
+interface RawIssue {
+  code?: string;
+  input?: unknown;
+  keys?: string[];
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -179,128 +188,168 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Checks `value` against `schema`, recursively; throws PiatError('bad-config') whose message starts
- * with the dotted path of the first bad field (`path` names the root, e.g. "config").
+ * The message of every check at one place: `wrong` says what the value should have been; a
+ * required field that is absent gets its own `missing` message instead. A message that starts
+ * with ':' follows the path directly ("config.runDir: missing"), others after a space.
  */
-export function validate(value: unknown, schema: Schema, path: string): void {
-  const mustBe = () => fail(path, `must be ${describe(schema)}, got ${show(value)}`);
+function errorAt(wrong: (v: unknown) => string, missing?: string) {
+  return (iss: RawIssue): string => (iss.input === undefined && missing !== undefined ? `: ${missing}` : wrong(iss.input));
+}
+
+const mustBe = (schema: Schema) => (v: unknown) => `must be ${describe(schema)}, got ${show(v)}`;
+
+/** description and default go into the JSON Schema through zod's metadata; they change nothing in the check */
+function withMeta<T extends z.ZodType>(t: T, schema: Base): T {
+  const meta = {
+    ...(schema.description ? { description: schema.description } : {}),
+    ...(schema.default !== undefined ? { default: schema.default } : {}),
+  };
+  return Object.keys(meta).length ? t.meta(meta) : t;
+}
+
+/**
+ * The zod schema checking `schema` (a fresh one per place, so that each carries its own messages:
+ * `missing` is the message of a required field left out).
+ */
+function compile(schema: Schema, missing?: string): z.ZodType {
+  const error = errorAt(mustBe(schema), missing);
   switch (schema.type) {
     case 'number': {
-      if (typeof value !== 'number' || !Number.isFinite(value)) mustBe();
-      const v = value as number;
-      if (schema.integer && !Number.isInteger(v)) mustBe();
-      if (schema.min !== undefined && v < schema.min) mustBe();
-      if (schema.max !== undefined && v > schema.max) mustBe();
-      if (schema.above !== undefined && v <= schema.above) mustBe();
-      if (schema.below !== undefined && v >= schema.below) mustBe();
-      return;
+      let t = z.number({ error });
+      if (schema.integer) t = t.int({ error });
+      if (schema.min !== undefined) t = t.min(schema.min, { error });
+      if (schema.max !== undefined) t = t.max(schema.max, { error });
+      if (schema.above !== undefined) t = t.gt(schema.above, { error });
+      if (schema.below !== undefined) t = t.lt(schema.below, { error });
+      return withMeta(t, schema);
     }
     case 'string': {
-      if (typeof value !== 'string') mustBe();
-      const v = value as string;
-      if (schema.enum && !schema.enum.includes(v))
-        fail(path, `: '${v}' is not ${schema.noun ?? 'an allowed value'}${closest(v, schema.enum)}`);
-      if (!schema.enum && !v) fail(path, 'must not be empty');
-      return;
+      if (!schema.enum) return withMeta(z.string({ error }).min(1, { error: () => 'must not be empty' }), schema);
+      const values = schema.enum;
+      const notOne = (v: unknown) =>
+        typeof v === 'string' ? `: '${v}' is not ${schema.noun ?? 'an allowed value'}${closest(v, values)}` : mustBe(schema)(v);
+      return withMeta(z.enum(values as [string, ...string[]], { error: errorAt(notOne, missing) }), schema);
     }
     case 'boolean':
-      if (typeof value !== 'boolean') mustBe();
-      return;
+      return withMeta(z.boolean({ error }), schema);
     case 'array': {
-      if (!Array.isArray(value)) mustBe();
-      const v = value as unknown[];
-      if (schema.minItems !== undefined && v.length < schema.minItems)
-        fail(path, `must have at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}, got ${v.length}`);
-      if (schema.maxItems !== undefined && v.length > schema.maxItems)
-        fail(path, `must have at most ${schema.maxItems} items, got ${v.length}`);
-      v.forEach((item, i) => validate(item, schema.items, `${path}[${i}]`));
-      return;
+      const { minItems, maxItems } = schema;
+      const count = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+      let t = z.array(compile(schema.items), { error });
+      if (minItems !== undefined)
+        t = t.min(minItems, { error: (iss) => `must have at least ${minItems} item${minItems === 1 ? '' : 's'}, got ${count(iss.input)}` });
+      if (maxItems !== undefined) t = t.max(maxItems, { error: (iss) => `must have at most ${maxItems} items, got ${count(iss.input)}` });
+      return withMeta(t, schema);
     }
     case 'object':
-      if (!isObject(value)) mustBe();
-      validateFields(value as Record<string, unknown>, schema, path, '');
-      return;
+      return compileObject(schema, missing, '');
     case 'tagged': {
-      if (!isObject(value)) mustBe();
-      const v = value as Record<string, unknown>;
       const names = Object.keys(schema.variants);
-      const tag = v[schema.tag];
-      const tagPath = `${path}.${schema.tag}`;
-      if (tag === undefined) fail(tagPath, `: missing (${schema.noun}: ${names.join(', ')})`);
-      if (typeof tag !== 'string') fail(tagPath, `must be one of ${names.join(', ')}, got ${show(tag)}`);
-      const variant = schema.variants[tag as string];
-      if (!variant) fail(tagPath, `: '${tag}' is not ${schema.noun}${closest(tag as string, names)}`);
-      validateFields(v, variant, path, ` of ${schema.tag} '${tag}'`);
-      return;
+      const variants = names.map((name) =>
+        compileObject(schema.variants[name], undefined, ` of ${schema.tag} '${name}'`, [schema.tag, name]),
+      );
+      const wrongTag = (v: unknown) => {
+        if (!isObject(v)) return mustBe(schema)(v);
+        const tag = v[schema.tag];
+        if (tag === undefined) return `: missing (${schema.noun}: ${names.join(', ')})`;
+        if (typeof tag !== 'string') return `must be one of ${names.join(', ')}, got ${show(tag)}`;
+        return `: '${tag}' is not ${schema.noun}${closest(tag, names)}`;
+      };
+      const t = z.discriminatedUnion(schema.tag, variants as [z.ZodObject, ...z.ZodObject[]], { error: errorAt(wrongTag, missing) });
+      return withMeta(t, schema);
     }
   }
 }
 
-function validateFields(v: Record<string, unknown>, schema: ObjectSchema, path: string, owner: string): void {
-  const allowed = Object.keys(schema.fields);
-  // unknown keys first: a misspelt key is more helpful to report than the required one it stands for
-  for (const k of Object.keys(v)) if (!(k in schema.fields)) fail(`${path}.${k}`, `: unknown field${owner}${closest(k, allowed)}`);
-  for (const [k, f] of Object.entries(schema.fields)) {
-    const x = v[k];
-    if (x === undefined) {
-      if (!f.optional) fail(`${path}.${k}`, `: ${f.missing ?? 'missing'}`);
-      continue;
-    }
-    if (x === null && f.nullable) continue;
-    validate(x, f.schema, `${path}.${k}`);
+/**
+ * A strict object (unknown keys refused with a suggestion; `owner` names the variant in that
+ * message). A variant of a tagged schema has its tag field fixed to its own name: `tag` is [field, name].
+ */
+function compileObject(o: ObjectSchema, missing: string | undefined, owner: string, tag?: [string, string]): z.ZodObject {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [k, f] of Object.entries(o.fields)) {
+    let t = tag?.[0] === k ? z.literal(tag[1]) : compile(f.schema, f.optional ? undefined : (f.missing ?? 'missing'));
+    if (f.nullable) t = t.nullable();
+    if (f.optional) t = t.optional();
+    shape[k] = t;
   }
-  const bad = schema.check?.(v);
-  if (bad) fail(bad[0] ? `${path}.${bad[0]}` : path, bad[1]);
+  const allowed = Object.keys(o.fields);
+  const wrong = errorAt(mustBe(o), missing);
+  let t = z.strictObject(shape, {
+    error: (iss: RawIssue) =>
+      iss.code === 'unrecognized_keys' ? `: unknown field${owner}${closest(iss.keys?.[0] ?? '', allowed)}` : wrong(iss),
+  });
+  const check = o.check;
+  if (check)
+    t = t.superRefine((value, ctx) => {
+      // only an object whose every field is right is checked as a whole
+      if (ctx.issues.length) return;
+      const bad = check(value);
+      if (bad) ctx.addIssue({ code: 'custom', message: bad[1], path: bad[0] ? [bad[0]] : [], input: value });
+    });
+  return withMeta(t, o);
+}
+
+const compiled = new WeakMap<Schema, z.ZodType>();
+
+/** The zod schema of a description, compiled once. */
+function zodOf(schema: Schema): z.ZodType {
+  let t = compiled.get(schema);
+  if (!t) compiled.set(schema, (t = compile(schema)));
+  return t;
+}
+
+// ---- validation ----------------------------------------------------------------------------
+
+/** "config" + ['train', 'lrSchedule', 'milestones', 1] → "config.train.lrSchedule.milestones[1]" */
+function where(root: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : `${p}.${String(k)}`), root);
+}
+
+const samePath = (a: readonly PropertyKey[], b: readonly PropertyKey[]) => a.length === b.length && a.every((k, i) => k === b[i]);
+
+/**
+ * The issue to report: zod lists them field by field in the schema's order, each object's unknown
+ * keys after its fields; an unknown key is reported before anything inside its object, since a
+ * misspelt key is more helpful to name than the required field it stands for.
+ */
+function firstIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue {
+  const first = issues[0];
+  for (let depth = 0; depth <= first.path.length; depth++) {
+    const unknown = issues.find((i) => i.code === 'unrecognized_keys' && samePath(i.path, first.path.slice(0, depth)));
+    if (unknown) return unknown;
+  }
+  return first;
+}
+
+/**
+ * Checks `value` against `schema`, recursively; throws PiatError('bad-config') whose message starts
+ * with the dotted path of the first bad field (`path` names the root, e.g. "config").
+ */
+export function validate(value: unknown, schema: Schema, path: string): void {
+  const r = zodOf(schema).safeParse(value);
+  if (r.success) return;
+  const issue = firstIssue(r.error.issues);
+  const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+  const message = issue.message;
+  throw new PiatError('bad-config', `${where(path, at)}${message.startsWith(':') || message.startsWith(' ') ? '' : ' '}${message}`);
 }
 
 // ---- JSON Schema (draft-07) for editors ----------------------------------------------------
 
 type Json = Record<string, unknown>;
 
-function meta(schema: Base): Json {
-  return {
-    ...(schema.description ? { description: schema.description } : {}),
-    ...(schema.default !== undefined ? { default: schema.default } : {}),
-  };
-}
-
-function objectJson(o: ObjectSchema, tag?: [string, string]): Json {
-  const properties: Json = {};
-  const required: string[] = [];
-  for (const [k, f] of Object.entries(o.fields)) {
-    let p = toJsonSchema(f.schema);
-    if (tag && k === tag[0]) p = { const: tag[1] };
-    properties[k] = f.nullable ? { anyOf: [p, { type: 'null' }] } : p;
-    if (!f.optional) required.push(k);
-  }
-  return { type: 'object', ...meta(o), properties, ...(required.length ? { required } : {}), additionalProperties: false };
-}
-
+/** The JSON Schema (draft-07) of a description, without its "$schema" line (the caller's file has it). */
 export function toJsonSchema(schema: Schema): Json {
-  switch (schema.type) {
-    case 'number': {
-      const out: Json = { type: schema.integer ? 'integer' : 'number', ...meta(schema) };
-      if (schema.min !== undefined) out.minimum = schema.min;
-      if (schema.max !== undefined) out.maximum = schema.max;
-      if (schema.above !== undefined) out.exclusiveMinimum = schema.above;
-      if (schema.below !== undefined) out.exclusiveMaximum = schema.below;
-      return out;
-    }
-    case 'string':
-      return { type: 'string', ...meta(schema), ...(schema.enum ? { enum: [...schema.enum] } : { minLength: 1 }) };
-    case 'boolean':
-      return { type: 'boolean', ...meta(schema) };
-    case 'array':
-      return {
-        type: 'array',
-        ...meta(schema),
-        items: toJsonSchema(schema.items),
-        ...(schema.minItems !== undefined ? { minItems: schema.minItems } : {}),
-        ...(schema.maxItems !== undefined ? { maxItems: schema.maxItems } : {}),
-      };
-    case 'object':
-      return objectJson(schema);
-    case 'tagged':
-      return { ...meta(schema), oneOf: Object.entries(schema.variants).map(([name, v]) => objectJson(v, [schema.tag, name])) };
-  }
+  const { $schema: _, ...body } = z.toJSONSchema(zodOf(schema), {
+    target: 'draft-7',
+    io: 'input',
+    // zod bounds every integer to the safe range; a config's whole numbers need no such bound written out
+    override: ({ jsonSchema: j }) => {
+      if (j.type !== 'integer') return;
+      if (j.minimum === Number.MIN_SAFE_INTEGER) delete j.minimum;
+      if (j.maximum === Number.MAX_SAFE_INTEGER) delete j.maximum;
+    },
+  }) as Json;
+  return body;
 }
