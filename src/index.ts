@@ -28,6 +28,7 @@ export * from './models/vit';
 export * from './models/layers';
 export * from './models/forward';
 export * from './models/flops';
+export * from './models/pytorch';
 
 // ---- Attacks: the contract, the registry of named attacks, and each attack ----
 export * from './attacks';

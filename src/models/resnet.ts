@@ -16,6 +16,8 @@ export interface ConvNetOptions {
   /** per-channel normalisation inside the model (default: none, inputs in [0, 1] go in as they are) */
   normalisation?: Normalisation;
   seed: number;
+  /** ResNets: the first stage's width, doubled at each stage (default 64, the published networks; smaller for tests) */
+  baseWidth?: number;
 }
 
 /** Runs `body` between the input (optionally normalised) and the classifier head. */
@@ -55,9 +57,9 @@ function preActBlock(x: T, inC: number, outC: number, stride: number, p: string,
   return add(h, short, `${p}.add`);
 }
 
-function resnetStages(x: T, block: typeof basicBlock, blocks: number[], seed: () => number): T {
-  let inC = 64;
-  [64, 128, 256, 512].forEach((c, s) => {
+function resnetStages(x: T, block: typeof basicBlock, blocks: number[], seed: () => number, base: number): T {
+  let inC = base;
+  [base, 2 * base, 4 * base, 8 * base].forEach((c, s) => {
     for (let b = 0; b < blocks[s]; b++) {
       x = block(x, inC, c, b === 0 && s > 0 ? 2 : 1, `layer${s + 1}.${b}`, seed);
       inC = c;
@@ -68,8 +70,9 @@ function resnetStages(x: T, block: typeof basicBlock, blocks: number[], seed: ()
 
 export function resnet18(o: ConvNetOptions): tf.LayersModel {
   return assemble(o, 'resnet18', (x, seed) => {
-    const stem = relu(bn(conv(x, 64, 3, 1, 'conv1', seed()), 'bn1'), 'relu');
-    return resnetStages(stem, basicBlock, [2, 2, 2, 2], seed);
+    const base = o.baseWidth ?? 64;
+    const stem = relu(bn(conv(x, base, 3, 1, 'conv1', seed()), 'bn1'), 'relu');
+    return resnetStages(stem, basicBlock, [2, 2, 2, 2], seed, base);
   });
 }
 
@@ -80,7 +83,8 @@ export function resnet18(o: ConvNetOptions): tf.LayersModel {
  */
 export function preActResnet18(o: ConvNetOptions & { finalNorm?: boolean }): tf.LayersModel {
   return assemble(o, 'preact_resnet18', (x, seed) => {
-    const h = resnetStages(conv(x, 64, 3, 1, 'conv1', seed()), preActBlock, [2, 2, 2, 2], seed);
+    const base = o.baseWidth ?? 64;
+    const h = resnetStages(conv(x, base, 3, 1, 'conv1', seed()), preActBlock, [2, 2, 2, 2], seed, base);
     return o.finalNorm === false ? h : relu(bn(h, 'bn_final'), 'relu_final');
   });
 }
