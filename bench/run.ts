@@ -27,6 +27,7 @@
  * first backend's timing of the same model and thread count, not at the end, and rounds alternate.
  */
 import { spawnSync, SpawnSyncReturns } from 'child_process';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, BACKEND_NAMES, BackendName } from '../src/backend';
@@ -240,7 +241,7 @@ async function main() {
   const models = list(process.env.BENCH_MODELS, Object.keys(MODELS));
   const fullStep = list(process.env.BENCH_FULL_STEP, ['small-cnn', 'resnet18']);
   const backends = list(process.env.BENCH_BACKENDS, [...BACKEND_NAMES]) as BackendName[];
-  const cores = require('os').availableParallelism?.() ?? require('os').cpus().length;
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
   const threadCounts = process.env.BENCH_THREADS
     ? list(process.env.BENCH_THREADS, []).map(Number)
     : process.env.PIAT_THREADS
@@ -284,9 +285,7 @@ async function main() {
       }
     }
   }
-  console.log(
-    `\npiat-ts bench · batch ${batch} · ${new Date().toISOString()} · ${require('os').cpus().length} cores (${require('os').cpus()[0]?.model})`,
-  );
+  console.log(`\npiat-ts bench · batch ${batch} · ${new Date().toISOString()} · ${os.cpus().length} cores (${os.cpus()[0]?.model})`);
   console.log(
     `peak (1024² matmul): ${Object.entries(peaks)
       .map(([b, g]) => `${b} ${g.toFixed(1)} GFLOP/s`)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# npm test: the build, Prettier's check, then the layer rules of src/ (npm run check:layers: .dependency-cruiser.cjs, no
-# upward import out of the library, no import cycle), then the whole suite on the torch backend
+# npm test: the build, Prettier's check, ESLint's (npm run lint: eslint.config.mjs), then the
+# layer rules of src/ (npm run check:layers: .dependency-cruiser.cjs, no upward import out of the
+# library, no import cycle), then the whole suite on the torch backend
 # with no cpu fallback allowed, then the wasm backend's own kernels on wasm. Without a built torch
 # addon the suite runs on the backend initBackend picks (said below); in CI (CI=true) a missing
 # torch backend is a failure.
@@ -13,6 +14,8 @@ rm -rf dist/test
 npx tsc -p tsconfig.json
 echo "test: formatting (npm run format:check; npm run format fixes it)" >&2
 npm run --silent format:check
+echo "test: lint (npm run lint: ESLint with type information, eslint.config.mjs)" >&2
+npm run --silent lint
 echo "test: layers of src/ (npm run check:layers)" >&2
 npm run --silent check:layers || { echo "test: src/ breaks a layer rule (above: the rule and the import; see .dependency-cruiser.cjs)" >&2; exit 1; }
 if [ -f native/build/torch_backend.node ]; then

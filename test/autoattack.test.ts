@@ -1,6 +1,5 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { mlp } from '../src/models/mlp';

@@ -1,5 +1,6 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { resnet18, preActResnet18, wrn34_10, wideResNet, smallCnn } from '../src/models/resnet';
@@ -116,7 +117,7 @@ test('save then load round-trips every weight bit-exactly, in tfjs format', asyn
       ),
     );
     // and with the stock tfjs loader on the same files
-    const json = JSON.parse(require('fs').readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
     assert.equal(json.format, 'layers-model');
     assert.deepEqual(json.weightsManifest[0].paths, ['weights.bin']);
     m.dispose();

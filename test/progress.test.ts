@@ -18,10 +18,13 @@ import { setup, tmpDir } from './helpers';
 before(setup);
 after(() => delete process.env.PIAT_PROGRESS);
 
+// eslint-disable-next-line no-control-regex -- the terminal's erase-line escape starts with ESC
+const ERASE_LINE = /\x1b\[K/g;
+
 /** What a terminal shows: each line's text after its last carriage return, escapes removed. */
 function terminalScreen(raw: string): string[] {
   return raw
-    .replace(/\x1b\[K/g, '')
+    .replace(ERASE_LINE, '')
     .split('\n')
     .map((l) => l.slice(l.lastIndexOf('\r') + 1))
     .filter((l) => l.length);
@@ -68,7 +71,7 @@ test('terminal: one line per task, redrawn with carriage returns; a nested task 
   });
   assert.doesNotMatch(stdout, /PGD-AT|PIAT/);
   assert.ok((stderr.match(/\r/g) ?? []).length >= 4, 'redrawn in place');
-  assert.match(stderr, /PGD-AT › evaluate  50%\|/, 'the nested task draws on the enclosing line');
+  assert.match(stderr, /PGD-AT › evaluate {2}50%\|/, 'the nested task draws on the enclosing line');
   assert.deepEqual(
     terminalScreen(stderr).map((l) => l.replace(/ · [\d.]+s$/, '')),
     ['a note', 'PGD-AT · 4 batches · done', 'PIAT 100%|████████████| 2/2'],
@@ -91,7 +94,7 @@ test('log (piped): a short task prints only its summary; log() lines stay; no ca
   p.tick(1);
   p.tick(2);
   assert.equal(lines.length, 2);
-  assert.match(lines[0], /^fetch  33% 1\/3 · [\d.]+s, ETA [\d.]+s$/);
+  assert.match(lines[0], /^fetch {2}33% 1\/3 · [\d.]+s, ETA [\d.]+s$/);
   assert.match(lines[1], /^fetch 100% 3\/3 · [\d.]+s$/);
 });
 

@@ -31,7 +31,7 @@ function composer(backend: Backend) {
 
 function convInfo(xShape: number[], filterShape: number[], attrs: Record<string, unknown>) {
   if (attrs.dataFormat && attrs.dataFormat !== 'NHWC')
-    throw new Error(`piat-ts wasm conv gradients support NHWC only, got ${attrs.dataFormat}`);
+    throw new Error(`piat-ts wasm conv gradients support NHWC only, got ${JSON.stringify(attrs.dataFormat)}`);
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],

@@ -59,7 +59,7 @@ export function untar(buf: Uint8Array): { name: string; data: Uint8Array }[] {
     const size = parseInt(str(124, 136).trim() || '0', 8);
     const type = String.fromCharCode(h[156] || 48);
     const prefix = str(345, 500);
-    let name = longName ?? (prefix ? `${prefix}/${str(0, 100)}` : str(0, 100));
+    const name = longName ?? (prefix ? `${prefix}/${str(0, 100)}` : str(0, 100));
     longName = null;
     const data = buf.subarray(off + 512, off + 512 + size);
     if (type === 'L') longName = Buffer.from(data).toString('latin1').replace(/\0.*$/s, '');

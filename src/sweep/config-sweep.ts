@@ -21,7 +21,9 @@ export interface GridPoint {
 
 /** The sweep's folder: the base config's runDir (runs/sweep when it has none). */
 export function sweepRoot(base: unknown): string {
-  return String((base as { runDir?: unknown }).runDir ?? 'runs/sweep');
+  const runDir = (base as { runDir?: unknown }).runDir ?? 'runs/sweep';
+  if (typeof runDir !== 'string') throw new PiatError('bad-config', `config.runDir: must be a string, got ${JSON.stringify(runDir)}`);
+  return runDir;
 }
 
 /** Every grid point of `base`; those `check` selects are validated (a bad one is named by its tag). */

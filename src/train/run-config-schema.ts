@@ -41,7 +41,13 @@ const dynamic = s.obj(
     a: s.opt(s.num({ min: 0, default: 1 })),
     b: s.opt(s.num({ above: 0, default: 10 })),
   },
-  { check: (o) => ((o.a ?? 1) > (o.b ?? 10) ? ['a', `must be <= b, got a=${o.a ?? 1}, b=${o.b ?? 10}`] : undefined) },
+  {
+    check: (o) => {
+      const a = Number(o.a ?? 1),
+        b = Number(o.b ?? 10);
+      return a > b ? ['a', `must be <= b, got a=${a}, b=${b}`] : undefined;
+    },
+  },
 );
 
 const piat = s.obj(

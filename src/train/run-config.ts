@@ -112,7 +112,7 @@ export function buildRun(raw: unknown): BuiltRun & { config: RunConfig } {
     model.dispose();
     bad(
       'objective.numClasses',
-      `${o.numClasses} does not match the dataset's ${train.numClasses} classes (leave it out: it defaults to the dataset's)`,
+      `${JSON.stringify(o.numClasses)} does not match the dataset's ${train.numClasses} classes (leave it out: it defaults to the dataset's)`,
     );
   }
   const objective = makeObjective(name, o, { numClasses: train.numClasses });

@@ -30,7 +30,7 @@ import { PiatError } from '../util/errors';
 import { Rng } from '../util/rng';
 import { InterruptWatch, watchInterrupts } from '../util/interrupt';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
-import { Sgd, SgdOptions } from './sgd';
+import { Sgd } from './sgd';
 import { LrSchedule, lrAt } from './lr';
 import { TrainerHook } from './hooks';
 import { EpochRecord, readRecordsFile, SplitPerImage } from './records';
@@ -153,7 +153,8 @@ function checkSameRun(o: TrainOptions & { runDir: string }, state: TrainerState,
     );
 }
 
-const runLabel = (o: TrainOptions) => String(o.meta?.method ?? (o.runDir ? path.basename(o.runDir) : 'training'));
+const runLabel = (o: TrainOptions) =>
+  typeof o.meta?.method === 'string' ? o.meta.method : o.runDir ? path.basename(o.runDir) : 'training';
 
 /** The run's progress line from epoch `startEpoch` on (a finished run's: its one summary line). */
 function progressFrom(o: TrainOptions, startEpoch: number, records: EpochRecord[]): RunProgress {
@@ -212,20 +213,23 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (!o.runDir) return trainUnlocked(o);
   const runDir = o.runDir;
   const lock = writing(runDir, 'taking the run lock (run.lock)', () => acquireRunLock(runDir));
-  let failed = false;
+  let result: TrainResult;
   try {
-    return await trainUnlocked(o);
+    result = await trainUnlocked(o);
   } catch (e) {
-    failed = true;
-    throw e;
-  } finally {
     try {
       lock.release();
-    } catch (e) {
+    } catch {
       // after a failed run the first error is the one to see (a lock left behind is taken over: its process is gone)
-      if (!failed) throw writeFailure(runDir, 'removing the run lock (run.lock)', e);
     }
+    throw e;
   }
+  try {
+    lock.release();
+  } catch (e) {
+    throw writeFailure(runDir, 'removing the run lock (run.lock)', e);
+  }
+  return result;
 }
 
 /** What one call of train() works with: its settings, and the state that its steps carry from one to the next. */

@@ -1,4 +1,5 @@
 /** The environment a run executed in, recorded next to its results. */
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { PACKAGE_ROOT } from './paths';
@@ -27,6 +28,6 @@ export function environment(): Record<string, unknown> {
     cpuModel: os.cpus()[0]?.model,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     tfjs: tf.version.tfjs,
-    piatTs: require(path.join(PACKAGE_ROOT, 'package.json')).version as string,
+    piatTs: (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version,
   };
 }

@@ -31,7 +31,7 @@ const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0], v[1]] 
 
 function convAttrs(xShape: number[], filterShape: number[], a: Attrs, depthwise = false): Attrs {
   if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast')
-    throw new Unsupported(`dataFormat ${a.dataFormat}`);
+    throw new Unsupported(`dataFormat ${JSON.stringify(a.dataFormat)}`);
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
