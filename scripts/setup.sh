@@ -14,7 +14,7 @@ APT_PACKAGES=(jupyter-nbconvert jupyter-client python3-nbclient python3-nbconver
 # Options:
 #   --bench  PyTorch from Debian, the reference that npm run bench and bench/compare-reference.sh measure against
 #   --slurm  Slurm (controller, node daemon, clients) and munge, for the sweep integration test against a
-#            single-node cluster (test/slurm.test.ts, scripts/slurm-cluster.sh); CI sets it. Optional: where
+#            single-node cluster (test/sweep/slurm.test.ts, scripts/slurm-cluster.sh); CI sets it. Optional: where
 #            they cannot be installed, setup says so and that test is skipped with a note.
 SLURM_PACKAGES=()
 for arg in "$@"; do

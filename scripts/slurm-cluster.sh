@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A single-node Slurm cluster on this machine, for the sweep integration test (test/slurm.test.ts)
+# A single-node Slurm cluster on this machine, for the sweep integration test (test/sweep/slurm.test.ts)
 # and for trying `piat sweep --slurm` by hand. Needs root and Debian's slurmctld, slurmd,
 # slurm-client and munge (bash scripts/setup.sh --slurm installs them).
 #

@@ -27,6 +27,10 @@ else
   echo "test: the torch backend is not built (bash scripts/build-native.sh); running on the default backend" >&2
 fi
 echo "test: backend ${PIAT_BACKEND:-default}" >&2
-node --test --test-concurrency=1 dist/test/
+# every *.test.js under dist/test/, in folders that mirror src/ (test/attacks/, test/train/, …);
+# the shared helpers beside them (helpers.js, formats.js, …) are not test files
+mapfile -t tests < <(find dist/test -name '*.test.js' | sort)
+[ "${#tests[@]}" -gt 0 ] || { echo "test: no *.test.js under dist/test/" >&2; exit 1; }
+node --test --test-concurrency=1 "${tests[@]}"
 echo "test: the wasm backend's own kernels on wasm" >&2
-PIAT_BACKEND=wasm node --test --test-concurrency=1 dist/test/wasm-kernels.test.js
+PIAT_BACKEND=wasm node --test --test-concurrency=1 dist/test/backend/wasm-kernels.test.js

@@ -6,7 +6,7 @@ stdout and stderr, errors with a traceback, completion, inspection, is_complete,
 The tests below add what a researcher does by hand: interrupt a long cell, restart the kernel, and
 interrupt a training run, then resume it.
 
-Run: python3 test/kernel_test.py -v (test/kernel.test.ts does, under npm test).
+Run: python3 test/kernel_test.py -v (test/notebooks/kernel.test.ts does, under npm test).
 """
 import json
 import os

@@ -1,6 +1,6 @@
 /**
  * The settings the notebooks' methods must train with, written down once with their sources, so
- * that test/method-spec.test.ts can check every method the pool builds against them. Tags as in
+ * that test/experiments/method-spec.test.ts can check every method the pool builds against them. Tags as in
  * docs/METHOD.md ("Tags"): READ (the paper's text), PORT (the unofficial PyTorch port from the
  * authors' lab), CHOSEN (decided here); AUTHORS marks a baseline's value taken from that baseline's
  * own authors' code (docs/METHOD.md, "Objectives", "authors' code").

@@ -11,7 +11,7 @@ out=gpu-pack
 rm -rf "$out/stage" "$out/pack.tar" && mkdir -p "$out/stage/node-include"
 cp /usr/include/node/{node_api.h,node_api_types.h,js_native_api.h,js_native_api_types.h} "$out/stage/node-include/"
 xz -T2 -6 -c "$(command -v node)" > "$out/stage/node.xz"
-for entry in dist/test/torch-kernels.test.js dist/bench/run.js dist/src/cli.js; do
+for entry in dist/test/backend/torch-kernels.test.js dist/bench/run.js dist/src/cli.js; do
   node_modules/.bin/esbuild "$entry" --bundle --platform=node --log-level=warning \
     --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu --external:'*.node' \
     --outfile="$out/stage/$(basename "$entry")"

@@ -1,0 +1,128 @@
+/**
+ * Published numbers regenerate from committed data (src/experiments/results.ts): the committed
+ * docs/results.md and the README's results section equal what the data under results/ gives, and the
+ * renderer reads only that data (stale runs refused, missing files named).
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { REPO_ROOT, tmpDir } from '../helpers';
+import { cli } from '../run-safety-helpers';
+import { loadSearchResults, renderResults, resultDirOf, withReadmeSection, writeResults } from '../../src/experiments/results';
+import { SEARCH_SETTINGS, searchConfig, searchRunDir } from '../../src/experiments/overfit-search';
+import { fig1Config, FIG1_METHODS } from '../../src/experiments/fig1';
+import { PoolConfig, poolRoot } from '../../src/experiments/pool';
+import { runDirName } from '../../src/experiments/compare-methods';
+import { toPerImage } from '../../src/eval/per-image';
+import { Rng } from '../../src/util/rng';
+
+test('the committed docs/results.md and README results section are exactly what `npm run results` regenerates from results/', () => {
+  const r = cli(['results', '--check']);
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /match the committed data/);
+});
+
+/** A committed-looking run at `dir`: its config as it trains, records with per-image results. */
+function writeRun(dir: string, config: PoolConfig, level: (epoch: number) => number, rng: Rng): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ meta: { experiment: 'pool', profile: 'overfit', pool: config } }));
+  fs.writeFileSync(path.join(dir, 'done.json'), '{}');
+  const n = config.testSize ?? 0;
+  const difficulty = Array.from({ length: n }, () => rng.next());
+  const lines = [];
+  for (let epoch = 10; epoch <= config.epochs; epoch += 10) {
+    const flags = difficulty.map((d) => d < level(epoch) !== rng.next() < 0.1);
+    const acc = flags.filter(Boolean).length / n;
+    lines.push(
+      JSON.stringify({
+        epoch,
+        lr: 0.05,
+        loss: { total: 1 },
+        cleanAcc: acc,
+        robustAcc: acc,
+        valRobustAcc: level(epoch) + 0.01 * rng.normal(),
+        trainRobustAcc: 0.9,
+        trainSeconds: 1,
+        evalSeconds: 1,
+        perImage: { test: { clean: toPerImage(flags), robust: toPerImage(flags) } },
+      }),
+    );
+  }
+  fs.writeFileSync(path.join(dir, 'records.jsonl'), lines.join('\n') + '\n');
+}
+
+/** A search setting's run of one seed, where results/ keeps it. */
+function writeSearchRun(root: string, setting: string, seed: number, level: (epoch: number) => number, rng: Rng): string {
+  const s = SEARCH_SETTINGS.find((x) => x.name === setting);
+  assert.ok(s);
+  const dir = resultDirOf(searchRunDir('overfit', setting, seed), root);
+  writeRun(dir, searchConfig('overfit', s, seed), level, rng);
+  return dir;
+}
+
+test('results render from committed runs alone: the premise table, per-seed rows and the README section; stale or incomplete runs are refused', () => {
+  const root = tmpDir('piat-results-');
+  const rng = new Rng(21);
+  const setting = SEARCH_SETTINGS.find((x) => (x.overrides.validationSize ?? 0) > 0)?.name as string;
+  const falls = (e: number) => (e <= 40 ? 0.4 + 0.0025 * e : 0.5 - 0.001 * (e - 40));
+  const dirs = [1, 2, 3, 4, 5, 6].map((seed) => writeSearchRun(root, setting, seed, falls, rng));
+  assert.equal(loadSearchResults(root).length, 6);
+  const { doc, readme } = renderResults(root);
+  assert.match(doc, new RegExp(`\\| ${setting} \\| 1, 2, 3, 4, 5, 6 \\| `));
+  assert.match(doc, /\| seed \| Best epoch \| robust at Best \|/);
+  assert.match(
+    readme,
+    new RegExp(`- "PGD-AT overfits robustly" at ${setting}, 6 seeds: Best − Final \\+\\d+\\.\\d points, 95 % interval \\[`),
+  );
+  // writing, then checking: nothing differs; a hand edit is caught
+  const docFile = path.join(root, 'results.md');
+  const readmeFile = path.join(root, 'README.md');
+  fs.writeFileSync(readmeFile, '# x\n<!-- results:start -->\n<!-- results:end -->\nend\n');
+  assert.deepEqual(writeResults({ resultsDir: root, doc: docFile, readme: readmeFile }).length, 2);
+  assert.deepEqual(writeResults({ resultsDir: root, doc: docFile, readme: readmeFile, check: true }), []);
+  fs.appendFileSync(docFile, 'edited by hand\n');
+  assert.deepEqual(writeResults({ resultsDir: root, doc: docFile, readme: readmeFile, check: true }), [docFile]);
+  assert.match(
+    fs.readFileSync(readmeFile, 'utf8'),
+    /^# x\n<!-- results:start -->\nEvery verdict below is paired[^]*<!-- results:end -->\nend\n$/,
+  );
+  assert.throws(() => withReadmeSection('no markers', 'x'), /no results section/);
+  // a run trained under other settings, and a run missing a file
+  const cfg = path.join(dirs[0], 'config.json');
+  const c = JSON.parse(fs.readFileSync(cfg, 'utf8'));
+  c.meta.pool.epochs = 7;
+  fs.writeFileSync(cfg, JSON.stringify(c));
+  assert.throws(() => loadSearchResults(root), /trained under other settings/);
+  fs.rmSync(dirs[0], { recursive: true });
+  fs.rmSync(path.join(dirs[1], 'done.json'));
+  assert.throws(() => loadSearchResults(root), /done\.json is missing/);
+});
+
+test('Fig. 1 renders from the committed pool runs of the overfit profile, over the seeds that have all four methods', () => {
+  const root = tmpDir('piat-results-');
+  const rng = new Rng(22);
+  const c = fig1Config('overfit');
+  const level = (m: string) => (m === 'PIAT+NMSE' ? () => 0.5 : (e: number) => (e <= 40 ? 0.4 + 0.0025 * e : 0.5 - 0.001 * (e - 40)));
+  for (const seed of [1, 2, 3])
+    for (const m of FIG1_METHODS)
+      if (!(seed === 3 && m === 'MART'))
+        writeRun(resultDirOf(path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)), root), { ...c, seed }, level(m), rng);
+  const { doc, readme } = renderResults(root);
+  assert.match(doc, /## Fig\. 1 at the overfit profile \(notebook 02\), 2 seeds/);
+  assert.match(doc, /seeds 1, 2 \(the seeds for which all four are committed\)/);
+  assert.match(doc, /\| method \| best robust \|/);
+  assert.match(
+    readme,
+    /- Fig\. 1 \(2 seeds\), robust accuracy falls after its peak \(Best vs Final\): PGD-AT (holds|inconclusive|does not hold), TRADES/,
+  );
+});
+
+test('the results data holds no weights', () => {
+  const dir = path.join(REPO_ROOT, 'results');
+  if (!fs.existsSync(dir)) return;
+  const walk = (d: string): string[] =>
+    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+  const weights = walk(dir).filter((f) => /weights\.bin$|model\.json$|\.bin$/.test(f));
+  assert.deepEqual(weights, []);
+});
