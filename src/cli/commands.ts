@@ -17,6 +17,8 @@ import { CommandSpec, OptionTable } from './args';
 import { Call, GLOBAL_OPTIONS } from './call';
 import { commandHelp, usage } from './help';
 import { compareCommand, evalCommand } from './evaluation';
+import { DIALECT_HELP, exportTorchCommand } from './pytorch';
+import { ARCHS } from '../models/registry';
 import { overfitSearchCommand, reportCommand, resultsCommand, toyCommand } from './experiments';
 import { poolTaskCommand, sweepCollectCommand, sweepCommand, sweepStatusCommand, sweepTaskCommand, trainCommand } from './training';
 
@@ -169,10 +171,13 @@ export const COMMANDS: Command[] = [
     name: 'eval',
     summary: 'robust accuracy of saved weights; warns of softmax, randomness, zero gradients',
     options: {
-      checkpoint: { type: 'string', value: 'DIR', description: 'the saved model: a folder with model.json and weights.bin (required)' },
-      // FUTURE (issue 29): `--torch-checkpoint FILE --arch NAME`, a PyTorch checkpoint loaded into an
-      // architecture of the model registry, goes here beside --checkpoint, with its branch in
-      // evalCommand (cli/evaluation.ts). Not implemented: eval reads tfjs checkpoints only.
+      checkpoint: { type: 'string', value: 'DIR', description: 'the saved model: a folder with model.json and weights.bin' },
+      'torch-checkpoint': {
+        type: 'string',
+        value: 'FILE',
+        description: 'or a PyTorch checkpoint (torch.save state_dict or .safetensors; weights-only), loaded into --arch',
+      },
+      arch: { type: 'string', value: 'NAME', description: `the architecture of --torch-checkpoint: ${ARCHS.join(', ')}` },
       data: { type: 'string', value: 'NAME', description: `the test set: ${DATASETS.join(', ')} (required)` },
       'data-dir': { type: 'string', value: 'D', description: "the folder holding the dataset's files" },
       attacks: {
@@ -187,6 +192,17 @@ export const COMMANDS: Command[] = [
       json,
     },
     run: evalCommand,
+  },
+  {
+    name: 'export-torch',
+    summary: 'write a saved model as a PyTorch state_dict (torch.save zip or .safetensors)',
+    options: {
+      checkpoint: { type: 'string', value: 'DIR', description: 'the saved model: a folder with model.json and weights.bin (required)' },
+      to: { type: 'string', value: 'FILE', description: 'the file to write: .safetensors, else torch.save format (required)' },
+      arch: { type: 'string', value: 'NAME', description: "the architecture (default: from the model's name)" },
+      dialect: { type: 'string', value: 'NAME', description: `the PyTorch code's naming to write (default the first): ${DIALECT_HELP}` },
+    },
+    run: exportTorchCommand,
   },
   {
     name: 'report',

@@ -13,15 +13,29 @@ import { checkModel } from '../eval/checks';
 import { defaultStep, PAPER_THREAT } from '../settings';
 import { DATASETS, loadDataset } from '../data/images';
 import { compareRuns, Checkpoint } from '../eval/compare-runs';
+import { ARCHS, modelEntry } from '../models/registry';
+import { loadTorch } from './pytorch';
 import { formatDifference, verdictLabel } from '../stats';
 import { Call } from './call';
 
 export async function evalCommand({ a, backend }: Call): Promise<number> {
   // every option first: a bad one must not cost a model load or a clean pass
   const checkpoint = a.str('checkpoint');
-  if (checkpoint === undefined) throw new PiatError('bad-option', 'eval needs --checkpoint DIR (a folder with model.json and weights.bin)');
-  if (!fs.existsSync(path.join(checkpoint, 'model.json')))
+  const torchFile = a.str('torch-checkpoint');
+  const arch = a.str('arch');
+  if ((checkpoint === undefined) === (torchFile === undefined))
+    throw new PiatError(
+      'bad-option',
+      'eval needs one of --checkpoint DIR (a folder with model.json and weights.bin) or --torch-checkpoint FILE --arch NAME (a PyTorch checkpoint)',
+    );
+  if (checkpoint !== undefined && !fs.existsSync(path.join(checkpoint, 'model.json')))
     throw new PiatError('bad-option', `--checkpoint ${checkpoint}: no model.json there`);
+  if (torchFile !== undefined) {
+    if (arch === undefined) throw new PiatError('bad-option', `--torch-checkpoint needs --arch, one of: ${ARCHS.join(', ')}`);
+    modelEntry(arch);
+    if (!fs.existsSync(torchFile)) throw new PiatError('bad-option', `--torch-checkpoint ${torchFile}: no such file`);
+  } else if (arch !== undefined)
+    throw new PiatError('bad-option', '--arch goes with --torch-checkpoint (a tfjs checkpoint names its own architecture)');
   const dataName = oneOf('dataset (--data)', a.str('data') ?? '', DATASETS);
   const attacks = a.list('attacks') ?? [];
   if (!attacks.length) throw new PiatError('bad-option', '--attacks names at least one attack (comma-separated)');
@@ -30,10 +44,8 @@ export async function evalCommand({ a, backend }: Call): Promise<number> {
   const eps = a.num('eps', { min: 0 }) ?? PAPER_THREAT.eps;
   const alpha = a.num('alpha', { above: 0 }) ?? defaultStep(eps);
   await initBackend(backend);
-  // FUTURE (issue 29): the --torch-checkpoint FILE --arch NAME branch (a PyTorch checkpoint loaded
-  // into a registry architecture) goes here, beside this tfjs load; see the eval entry in commands.ts.
-  const model = await loadModel(checkpoint);
   const data = loadDataset(dataName, 'test', { dir: a.str('data-dir') });
+  const model = torchFile !== undefined ? loadTorch(torchFile, arch!, data) : await loadModel(checkpoint!);
   // a softmax output, a randomised model or vanishing gradients make the numbers below too high: say so first
   const warnings = checkModel(model, data, { attacks });
   warnings.forEach((w) => console.error(`piat: warning (${w.check}): ${w.message}`));
@@ -43,9 +55,13 @@ export async function evalCommand({ a, backend }: Call): Promise<number> {
     eps,
     alpha,
     // an interrupted AutoAttack resumes from this file
-    aaStatePath: path.join(checkpoint, `autoattack-${dataName}-${n ?? 'all'}.state.json`),
+    aaStatePath:
+      checkpoint !== undefined
+        ? path.join(checkpoint, `autoattack-${dataName}-${n ?? 'all'}.state.json`)
+        : `${torchFile}.autoattack-${dataName}-${n ?? 'all'}.state.json`,
   });
-  if (a.flag('json')) console.log(JSON.stringify({ checkpoint, data: dataName, eps, alpha, warnings, rows }, null, 2));
+  const source = checkpoint !== undefined ? { checkpoint } : { torchCheckpoint: torchFile, arch };
+  if (a.flag('json')) console.log(JSON.stringify({ ...source, data: dataName, eps, alpha, warnings, rows }, null, 2));
   else rows.forEach((r) => console.log(`${r.attack.padEnd(8)} ${(100 * r.accuracy).toFixed(2)}%  (n = ${r.n}, ${r.seconds.toFixed(1)} s)`));
   return 0;
 }

@@ -15,7 +15,10 @@ import { REPO_ROOT, setup, tmpDir } from '../helpers';
 import { cnnFc } from '../../src/models/cnn-fc';
 import { preActResnet18, resnet18, wideResNet } from '../../src/models/resnet';
 import { vit } from '../../src/models/vit';
-import { loadTorchStateDict, readStateDict, saveTorchStateDict, toStateDict } from '../../src/models/pytorch';
+import { buildFromTorchCheckpoint, loadTorchStateDict, readStateDict, saveTorchStateDict, toStateDict } from '../../src/models/pytorch';
+import { loadDataset } from '../../src/data/images';
+import { evaluate } from '../../src/eval/evaluate';
+import { saveModel } from '../../src/train/model-io';
 import { writeTorchZip } from '../../src/models/pytorch/torch-zip';
 import { PiatError } from '../../src/util/errors';
 
@@ -240,4 +243,77 @@ test("an architecture's exported keys are the PyTorch code's: pytorch-cifar ResN
       v.includes('patch_embed.proj.weight') &&
       v.includes('cls_token'),
   );
+});
+
+/** PyTorch's numbers for the trained fixture (train_fmnist.py): clean, I-FGSM-20, and PGD-20 under five random starts, on the first n test images. */
+const EVAL = JSON.parse(fs.readFileSync(path.join(DIR, 'fixtures.json'), 'utf8')).evaluations['cnn-fc-fmnist.pt'] as {
+  n: number;
+  eps: number;
+  clean: number;
+  ifgsm20: number;
+  pgd20: number[];
+};
+
+test("a cnn-fc trained by PyTorch on Fashion-MNIST: clean and I-FGSM-20 accuracy equal PyTorch's within one image in 500, PGD-20 within its random starts' spread", () => {
+  const data = loadDataset('fashion-mnist', 'test');
+  const { model, report } = buildFromTorchCheckpoint(path.join(DIR, 'cnn-fc-fmnist.pt'), 'cnn-fc', {
+    numClasses: data.numClasses,
+    inputShape: data.inputShape,
+    seed: 1,
+  });
+  assert.equal(report.dialect, 'piat');
+  const rows = evaluate(model, data, { attacks: ['clean', 'ifgsm20', 'pgd20'], n: EVAL.n, eps: EVAL.eps, progress: false });
+  const one = 1 / EVAL.n + 1e-9;
+  const [clean, ifgsm, pgd] = rows.map((r) => r.accuracy);
+  assert.ok(Math.abs(clean - EVAL.clean) <= one, `clean: ${clean} here, ${EVAL.clean} in PyTorch`);
+  // no random start: the same attack step for step
+  assert.ok(Math.abs(ifgsm - EVAL.ifgsm20) <= one, `ifgsm20: ${ifgsm} here, ${EVAL.ifgsm20} in PyTorch`);
+  // a random start draws other noise here than in PyTorch: within the spread of PyTorch's own five starts
+  const [lo, hi] = [Math.min(...EVAL.pgd20), Math.max(...EVAL.pgd20)];
+  assert.ok(pgd >= lo - one && pgd <= hi + one, `pgd20: ${pgd} here, PyTorch ${lo}–${hi} over five random starts`);
+  model.dispose();
+});
+
+const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
+
+test("piat eval --torch-checkpoint FILE --arch NAME prints PyTorch's clean and I-FGSM accuracy; export-torch writes a saved model as a state_dict", async () => {
+  const file = path.join(DIR, 'cnn-fc-fmnist.pt');
+  const args = [
+    'eval',
+    '--torch-checkpoint',
+    file,
+    '--arch',
+    'cnn-fc',
+    '--data',
+    'fashion-mnist',
+    '--n',
+    String(EVAL.n),
+    '--eps',
+    String(EVAL.eps),
+  ];
+  const r = spawnSync('node', [CLI, ...args, '--attacks', 'clean,ifgsm20', '--json', '--backend', 'torch'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /loaded .*cnn-fc-fmnist\.pt as cnn-fc \(piat names, 26 weights/);
+  const rows = JSON.parse(r.stdout).rows as { attack: string; accuracy: number }[];
+  assert.ok(Math.abs(rows[0].accuracy - EVAL.clean) <= 1 / EVAL.n + 1e-9);
+  assert.ok(Math.abs(rows[1].accuracy - EVAL.ifgsm20) <= 1 / EVAL.n + 1e-9);
+  const noArch = spawnSync('node', [CLI, 'eval', '--torch-checkpoint', file, '--data', 'fashion-mnist'], { encoding: 'utf8' });
+  assert.equal(noArch.status, 2);
+  assert.match(noArch.stderr, /--torch-checkpoint needs --arch/);
+
+  // a model saved in tfjs's format → a PyTorch state_dict with the same weights
+  const dir = tmpDir();
+  const { model } = buildFromTorchCheckpoint(file, 'cnn-fc', { numClasses: 10, inputShape: [28, 28, 1], seed: 1 });
+  await saveModel(model, path.join(dir, 'saved'));
+  const out = path.join(dir, 'model.safetensors');
+  const e = spawnSync('node', [CLI, 'export-torch', '--checkpoint', path.join(dir, 'saved'), '--to', out, '--backend', 'torch'], {
+    encoding: 'utf8',
+  });
+  assert.equal(e.status, 0, e.stderr);
+  const theirs = readStateDict(file);
+  const ours = readStateDict(out);
+  for (const [k, t] of ours) assert.deepEqual(Buffer.from(t.bytes), Buffer.from(theirs.get(k)!.bytes), k);
+  assert.deepEqual([...ours.keys()].sort(), [...theirs.keys()].filter((k) => !k.endsWith('num_batches_tracked')).sort());
+  model.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
 });

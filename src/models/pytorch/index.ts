@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { PiatError } from '../../util/errors';
 import { writeFileAtomic } from '../../util/fsx';
+import { buildModel, ModelInput, ModelOptions, modelEntry } from '../registry';
 import { ARCH_OF_MODEL_NAME, Dialect, DIALECTS } from './dialects';
 import { alwaysIgnored, Named, ShapeError, WeightPlan, weightPlans } from './mapping';
 import { readSafetensors, writeSafetensors } from './safetensors';
@@ -134,8 +135,12 @@ function chooseDialect(model: tf.LayersModel, arch: string, sd: StateDict, o: Lo
  * errors name the key, the shape and the file.
  */
 export function loadTorchStateDict(model: tf.LayersModel, file: string, o: LoadTorchOptions = {}): LoadReport {
+  return loadStateDictInto(model, readStateDict(file, o), file, o);
+}
+
+/** loadTorchStateDict for tensors already read (`file` names them in messages). */
+export function loadStateDictInto(model: tf.LayersModel, sd: StateDict, file: string, o: LoadTorchOptions = {}): LoadReport {
   const arch = archOf(model, o.arch);
-  const sd = readStateDict(file, o);
   const { dialect, used, skipped } = chooseDialect(model, arch, sd, o, file);
   const consumed = new Set(used.flatMap((p) => p.keys.map((k) => k.key)));
   const skippedKeys = new Set(skipped.flatMap((p) => p.keys.map((k) => k.key)));
@@ -173,6 +178,44 @@ export function loadTorchStateDict(model: tf.LayersModel, file: string, o: LoadT
     kept: skipped.map((p) => p.name),
     resampled,
   };
+}
+
+/**
+ * The registry options a checkpoint was built with, read from its shapes where the registry has an
+ * option for them (cnn-fc's fully connected width, the MLP's hidden widths).
+ */
+export function inferModelOptions(arch: string, sd: StateDict): ModelOptions {
+  if (arch === 'cnn-fc') {
+    const fc1 = sd.get('fc1.weight');
+    return fc1 ? { fcWidth: fc1.shape[0] } : {};
+  }
+  if (arch === 'mlp') {
+    const hidden: number[] = [];
+    for (let i = 0; sd.has(`dense_${i}.weight`); i++) hidden.push(sd.get(`dense_${i}.weight`)!.shape[0]);
+    return hidden.length ? { hidden } : {};
+  }
+  return {};
+}
+
+/**
+ * A registered architecture built for the data (`input`) and loaded from a PyTorch checkpoint: what
+ * `piat eval --torch-checkpoint FILE --arch NAME` evaluates.
+ */
+export function buildFromTorchCheckpoint(
+  file: string,
+  arch: string,
+  input: ModelInput,
+  o: LoadTorchOptions & { options?: ModelOptions } = {},
+): { model: tf.LayersModel; report: LoadReport } {
+  modelEntry(arch);
+  const sd = readStateDict(file, o);
+  const model = buildModel(arch, input, { ...inferModelOptions(arch, sd), ...o.options });
+  try {
+    return { model, report: loadStateDictInto(model, sd, file, { ...o, arch }) };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
 }
 
 export interface SaveTorchOptions {
