@@ -17,9 +17,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, Augmentation } from '../data/dataset';
 import { DatasetName, loadDataset } from '../data/images';
 import { buildModel } from '../models/registry';
+import { findPretrained, loadTorchStateDict, PRETRAINED, pretrainedDir } from '../models/pytorch';
 import { TrainingSetup, trainConfigOf } from './setup';
 import { paperLinearDecay } from '../train/lr';
 import { FMNIST_EPS, PAPER_EVAL_ATTACK, PAPER_THREAT, PAPER_TRAIN_ATTACK } from '../settings';
@@ -30,7 +32,7 @@ import { allHavePerImage } from '../eval/per-image';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
 import { PiatError } from '../util/errors';
 import { formatSeconds, Progress } from '../util/progress';
-import { Profile, runRoot, runsBase } from './profiles';
+import { PROJECT_ROOT, Profile, runRoot, runsBase } from './profiles';
 import { compareMethods, MethodRun, runDirName } from './compare-methods';
 import type { SeededRuns } from './curve-stats';
 import { MethodContext, methodLabel, methodSpec, MethodVariant } from './methods';
@@ -39,7 +41,7 @@ import { trainInWorkers, WorkerRun } from '../sweep/workers';
 import type { PoolJob } from '../sweep/folder';
 
 export type PoolArch = 'small-cnn' | 'cnn-fc' | 'resnet18' | 'wrn34-10' | ViTArch;
-/** ViTs of Table IV (trained from scratch here: no ImageNet weights can be fetched) and the tiny one of the small profiles. */
+/** ViTs of Table IV (fine-tuned from user-placed ImageNet weights at the paper profile) and the tiny one of the small profiles. */
 export type ViTArch = 'vit-tiny' | 'deit-s' | 'vit-b' | 'convit-b';
 export const isVit = (a: PoolArch | undefined): a is ViTArch => a === 'vit-tiny' || a === 'deit-s' || a === 'vit-b' || a === 'convit-b';
 
@@ -84,6 +86,11 @@ export interface PoolConfig extends TrainingSetup {
   evalEvery?: number;
   /** training augmentation instead of the dataset's default (crop 4 for the digits); {} = none */
   augmentation?: Augmentation;
+  /**
+   * ViTs: fine-tune from the ImageNet-pretrained timm weights at <PIAT_PRETRAINED or datasets/pretrained>/<arch>.safetensors
+   * (their own input normalisation inside the model, a new head for the dataset's classes), as the paper's Table IV
+   */
+  pretrained?: boolean;
 }
 
 function embedded(profile: 'smoke' | 'quick' | 'overfit', dataset: DatasetName): PoolConfig {
@@ -235,6 +242,8 @@ export function poolConfig(profile: Profile, o: { dataset?: DatasetName; arch?: 
           microBatchSize: 16,
           patch: 4,
           apRampEpochs: 10,
+          // fine-tuned from ImageNet-1K weights, as the paper (the tiny stand-in has none)
+          pretrained: o.arch !== 'vit-tiny',
         }
       : c;
   }
@@ -344,12 +353,7 @@ export async function trainPool(
   const specs = methods.map((m) => (typeof m === 'string' ? methodSpec(m, ctx) : methodSpec(m.name, ctx, m.variant)));
   return compareMethods({
     methods: specs,
-    model: () =>
-      buildModel(
-        c.arch,
-        { numClasses, inputShape: data.train.inputShape, seed: c.seed },
-        { widths: c.widths, patch: c.patch, fcWidth: c.fcWidth },
-      ),
+    model: poolModel(c, numClasses, data.train.inputShape),
     train: data.train,
     test: data.test.take(c.testSize),
     validation: data.validation,
@@ -358,6 +362,29 @@ export async function trainPool(
     progress: o.progress,
     config: trainConfig,
   });
+}
+
+/**
+ * The pool's network for the data: the config's architecture and options, and, when it fine-tunes,
+ * the pretrained weights under a new head. The file is looked up once, before any model is built.
+ */
+export function poolModel(c: PoolConfig, numClasses: number, inputShape: number[]): () => tf.LayersModel {
+  const pretrained = c.pretrained ? pretrainedFile(c.arch) : undefined;
+  return () => {
+    const m = buildModel(
+      c.arch,
+      { numClasses, inputShape, seed: c.seed },
+      { widths: c.widths, patch: c.patch, fcWidth: c.fcWidth, normalisation: pretrained ? PRETRAINED[c.arch]?.normalisation : undefined },
+    );
+    // the classifier head is the model's own: the pretrained one has ImageNet's 1000 classes
+    if (pretrained) loadTorchStateDict(m, pretrained, { arch: c.arch, skipLayers: ['head'] });
+    return m;
+  };
+}
+
+/** The pretrained weight file of a ViT of Table IV; a missing one stops with the file, the folder and how to get it. */
+export function pretrainedFile(arch: string): string {
+  return findPretrained(arch, pretrainedDir(PROJECT_ROOT));
 }
 
 /** A pool's folder at a profile, every seed's: runs/pool/<profile>/<dataset>-<arch>. */

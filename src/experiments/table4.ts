@@ -1,14 +1,14 @@
 /**
  * Notebook 05, Table IV: ViTs trained with a base method, with A&P (ARD + PRM) and with PIAT
- * around A&P. The paper fine-tunes ImageNet-pretrained ConViT-B, ViT-B and DeiT-S on CIFAR-10; no
- * such weights can be fetched here, so the paper profile trains them from scratch (a local weight
- * file can be loaded into the same architectures with loadWeightsInto) and the small profiles
- * use a 2-block ViT on Fashion-MNIST.
+ * around A&P. As the paper, the paper profile fine-tunes ImageNet-1K-pretrained ConViT-B, ViT-B and
+ * DeiT-S on CIFAR-10 from timm's weight files, which the user places under datasets/pretrained/
+ * (models/pytorch/pretrained.ts; without them it stops before training anything, saying which
+ * files and how to get them). The small profiles train a 2-block ViT from scratch on Fashion-MNIST.
  */
 import { Profile } from './profiles';
 import { bestOnlyWide, compareMethodsOn, fmt2 as f, MethodsResult, runMethodsOn, verdictSentence } from './method-tables';
 import { combineVerdicts, Verdict } from '../stats';
-import { ViTArch } from './pool';
+import { pretrainedFile, ViTArch } from './pool';
 import { PAPER_TABLE4 } from './paper-values';
 
 const FAMILY = (base: string) => [base, `${base}+A&P`, `PIAT+${base}+A&P`];
@@ -26,6 +26,8 @@ const PAPER_MODEL: Record<ViTArch, string> = { 'convit-b': 'ConViT-B', 'vit-b': 
 
 export async function runTable4(profile: Profile, o: { progress?: boolean } = {}): Promise<{ arch: ViTArch; result: MethodsResult }[]> {
   const out: { arch: ViTArch; result: MethodsResult }[] = [];
+  // every pretrained file is checked before any training: a missing third one must not cost two models' runs
+  if (profile === 'paper') table4Archs(profile).forEach(pretrainedFile);
   for (const arch of table4Archs(profile))
     out.push({
       arch,
@@ -75,7 +77,7 @@ export function table4Summary(results: { arch: ViTArch; result: MethodsResult }[
       collapsedNote(results) +
       (profile !== 'paper'
         ? ' (A 2-block ViT trained from scratch on Fashion-MNIST for a few epochs, PGD-AT family only: a qualitative check; the paper fine-tunes large pretrained ViTs.)'
-        : ' (Trained from scratch: the paper fine-tunes ImageNet weights.)'),
+        : " (Fine-tuned from timm's ImageNet-1K weights, as the paper.)"),
   );
   return lines.join('\n');
 }

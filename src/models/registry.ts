@@ -10,6 +10,7 @@ import { mlp } from './mlp';
 import { preActResnet18, resnet18, smallCnn, wrn34_10 } from './resnet';
 import { cnnFc, CNN_FC_HIDDEN } from './cnn-fc';
 import { convitBase, deitSmall, vit, vitBase } from './vit';
+import { Normalisation } from './layers';
 
 /** What the data decides about a network: its input shape and class count; and the initialisation seed. */
 export interface ModelInput {
@@ -29,6 +30,8 @@ export interface ModelOptions {
   patch?: number;
   /** cnn-fc: the width of its two fully connected hidden layers (default 200) */
   fcWidth?: number;
+  /** conv nets and ViTs: per-channel (x − mean)/std inside the model (pretrained weights expect their own); a code option */
+  normalisation?: Normalisation;
 }
 
 export interface ModelEntry {
@@ -58,13 +61,17 @@ const conv = (summary: string, source: string, build: (i: ModelInput, o: ModelOp
 const patchOption = {
   patch: s.opt(s.int({ min: 1, default: VIT_PATCH, description: 'patch size in pixels (must divide the image side)' })),
 };
-const vitEntry = (summary: string, source: string, build: (i: ModelInput, patch: number) => tf.LayersModel): ModelEntry => ({
+const vitEntry = (
+  summary: string,
+  source: string,
+  build: (i: ModelInput, patch: number, normalisation?: Normalisation) => tf.LayersModel,
+): ModelEntry => ({
   summary,
   source,
   input: 'image',
   options: patchOption,
-  identity: (o) => ({ patch: o.patch ?? VIT_PATCH }),
-  build: (i, o) => build(i, o.patch ?? VIT_PATCH),
+  identity: (o) => ({ patch: o.patch ?? VIT_PATCH, ...(o.normalisation ? { normalisation: o.normalisation } : {}) }),
+  build: (i, o) => build(i, o.patch ?? VIT_PATCH, o.normalisation),
 });
 
 export const MODELS = {
@@ -112,14 +119,16 @@ export const MODELS = {
   'vit-tiny': vitEntry("a 2-block ViT (dim 32, 2 heads): the small profiles' stand-in for Table IV's ViTs", 'this project', (i, patch) =>
     vit({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch, dim: 32, depth: 2, heads: 2, name: 'vit_tiny' }),
   ),
-  'deit-s': vitEntry('DeiT-S: dim 384, 12 blocks, 6 heads', 'Touvron et al. 2021', (i, patch) =>
-    deitSmall({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch }),
+  'deit-s': vitEntry('DeiT-S: dim 384, 12 blocks, 6 heads', 'Touvron et al. 2021', (i, patch, normalisation) =>
+    deitSmall({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch, normalisation }),
   ),
-  'vit-b': vitEntry('ViT-B: dim 768, 12 blocks, 12 heads', 'Dosovitskiy et al. 2021', (i, patch) =>
-    vitBase({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch }),
+  'vit-b': vitEntry('ViT-B: dim 768, 12 blocks, 12 heads', 'Dosovitskiy et al. 2021', (i, patch, normalisation) =>
+    vitBase({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch, normalisation }),
   ),
-  'convit-b': vitEntry('ConViT-B: ViT-B width, 16 heads, 10 gated positional self-attention blocks', "d'Ascoli et al. 2021", (i, patch) =>
-    convitBase({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch }),
+  'convit-b': vitEntry(
+    'ConViT-B: ViT-B width, 16 heads, 10 gated positional self-attention blocks',
+    "d'Ascoli et al. 2021",
+    (i, patch, normalisation) => convitBase({ numClasses: i.numClasses, inputShape: image(i), seed: i.seed, patch, normalisation }),
   ),
 } satisfies Record<string, ModelEntry>;
 

@@ -24,6 +24,8 @@ import { readTorchZip, writeTorchZip } from './torch-zip';
 export type { StateDict, TorchTensor } from './tensor';
 export { DIALECTS } from './dialects';
 export type { Dialect } from './dialects';
+export { findPretrained, PRETRAINED, pretrainedDir, pretrainedHowTo } from './pretrained';
+export type { PretrainedSource } from './pretrained';
 
 export interface LoadTorchOptions {
   /** the registered architecture (default: from the model's name) */
