@@ -204,6 +204,14 @@ function readDigits(split: Split, frac: number): { x: Uint8Array; y: Uint8Array 
 
 export const DATASETS = ['mnist', 'fashion-mnist', 'cifar10', 'cifar100', 'svhn'] as const;
 export type DatasetName = (typeof DATASETS)[number];
+/** The size of each official test set (SVHN's has no round number: its test_32x32.mat holds 26,032 images). */
+export const OFFICIAL_TEST_SIZE: Readonly<Record<DatasetName, number>> = {
+  mnist: 10000,
+  'fashion-mnist': 10000,
+  cifar10: 10000,
+  cifar100: 10000,
+  svhn: 26032,
+};
 
 /**
  * Training augmentation: crop with 4-pixel padding; horizontal flips for CIFAR only. SVHN is not
