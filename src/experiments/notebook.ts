@@ -4,15 +4,29 @@
  * what the paper reported. `openPoolNotebook` is the header of the notebooks that train from the
  * shared pool (03–10); `openNotebook` and `profileLine` serve the others (the toy example).
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { BackendInfo, initBackend } from '../backend';
 import { DatasetName } from '../data/images';
 import { describeSchedule } from '../train/lr';
 import { showMarkdown } from '../plots/display';
 import { PiatError } from '../util/errors';
-import { Profile, profileFromEnv } from './profiles';
+import { Profile, profileFromEnv, PROJECT_ROOT } from './profiles';
 import { missingDataNotice, PoolArch, PoolConfig, poolConfig, poolSeeds, reportedSeeds, tableDatasets } from './pool';
 import { evaluationNote } from './method-tables';
 import { PaperRow } from './paper-values';
+
+/** The notebooks' folder: its .ipynb files are the one list of notebooks (the runner, the report index, the tests and docs/registries.md read it). */
+export const NOTEBOOKS_DIR = path.join(PROJECT_ROOT, 'notebooks');
+
+/** Every notebook's name (its file name without .ipynb), in the order `npm run notebooks` runs them. */
+export function notebookNames(dir = NOTEBOOKS_DIR): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ipynb'))
+    .map((f) => f.slice(0, -'.ipynb'.length))
+    .sort();
+}
 
 export interface NotebookStart {
   backend: BackendInfo;

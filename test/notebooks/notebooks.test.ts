@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { REPO_ROOT, tmpDir } from '../helpers';
+import { notebookNames } from '../../src/experiments/notebook';
 import { probePage, screenshot } from '../chromium';
 import { dominantColour } from '../png';
 
@@ -49,26 +50,45 @@ test('notebook 11 (the overfitting search) executes at the smoke profile; it app
   chartsDrawnInChromium(out, '11-overfitting-search.html').forEach((c, i) => assert.ok(c.ink > 2000, `chart ${i} not drawn`));
 });
 
-// Notebooks 03–10 share training runs (runs/pool/), so they run in one call, in order, like `npm run notebooks`.
-const TABLE_NOTEBOOKS: [string, RegExp, number][] = [
-  ['03-table1-resnet18', /Paper \(Table I, ResNet-18\)/, 1],
-  ['04-tables2-3-wrn', /Paper \(Table III, WRN-32-10/, 1],
-  ['05-table4-vits', /Paper \(Table IV, CIFAR-10, ImageNet-pretrained ViTs\)/, 1],
-  ['06-table5-nmse-vs-alp', /Paper \(Table V, ResNet-18, no PIAT\)/, 1],
-  ['07-fig6-piat-frameworks', /Paper \(Table III, WRN-32-10; Fig\. 6/, 1],
-  ['08-fig7-lambda-sweep', /Paper \(Fig\. 7, CIFAR-10\)/, 1],
-  ['09-fig8-loss-landscape', /Paper \(Fig\. 8, CIFAR-10/, 1],
-  ['10-fig9-beta-schedules', /Paper \(Fig\. 9, CIFAR-10/, 2],
-];
+/** Every notebook, read from notebooks/ as the runner reads it: a notebook added there is executed below. */
+const ALL_NOTEBOOKS = notebookNames();
 
-test('notebooks 03–10 (Tables I–V, Fig. 6–9) execute at the smoke profile; each states the paper, compares, and its charts draw', () => {
+/** The notebooks with a test of their own (above and below). */
+const OWN_TESTS = ['01-toy-example', '02-oscillation-curves', '11-overfitting-search'];
+
+// Every other notebook runs in one call, in order, like `npm run notebooks`: 03–10 share training runs (runs/pool/).
+const TABLE_NOTEBOOKS = ALL_NOTEBOOKS.filter((n) => !OWN_TESTS.includes(n));
+
+/** What each of them must show: the paper's claim it states, and at least this many charts. */
+const TABLE_CHECKS: Record<string, [RegExp, number]> = {
+  '03-table1-resnet18': [/Paper \(Table I, ResNet-18\)/, 1],
+  '04-tables2-3-wrn': [/Paper \(Table III, WRN-32-10/, 1],
+  '05-table4-vits': [/Paper \(Table IV, CIFAR-10, ImageNet-pretrained ViTs\)/, 1],
+  '06-table5-nmse-vs-alp': [/Paper \(Table V, ResNet-18, no PIAT\)/, 1],
+  '07-fig6-piat-frameworks': [/Paper \(Table III, WRN-32-10; Fig\. 6/, 1],
+  '08-fig7-lambda-sweep': [/Paper \(Fig\. 7, CIFAR-10\)/, 1],
+  '09-fig8-loss-landscape': [/Paper \(Fig\. 8, CIFAR-10/, 1],
+  '10-fig9-beta-schedules': [/Paper \(Fig\. 9, CIFAR-10/, 2],
+};
+
+test('every notebook in notebooks/ is executed by a test here, with the checks of its report', () => {
+  for (const n of OWN_TESTS) assert.ok(ALL_NOTEBOOKS.includes(n), `${n}.ipynb has a test of its own here but is not in notebooks/`);
+  for (const n of TABLE_NOTEBOOKS)
+    assert.ok(TABLE_CHECKS[n], `notebooks/${n}.ipynb: add to TABLE_CHECKS the paper's claim its report states and its chart count`);
+  assert.deepEqual(Object.keys(TABLE_CHECKS).sort(), TABLE_NOTEBOOKS, 'TABLE_CHECKS names a notebook that is not in notebooks/');
+});
+
+test(`notebooks ${TABLE_NOTEBOOKS.map((n) => n.slice(0, 2)).join(', ')} (every one without a test of its own) execute at the smoke profile; each states the paper, compares, and its charts draw`, () => {
+  const unchecked = TABLE_NOTEBOOKS.filter((n) => !TABLE_CHECKS[n]);
+  assert.deepEqual(unchecked, [], 'notebooks without their checks in TABLE_CHECKS (not run: add them first)');
   const out = tmpDir('piat-nb-tables-');
   const r = runNotebooks(
-    TABLE_NOTEBOOKS.map(([n]) => path.join(REPO_ROOT, 'notebooks', `${n}.ipynb`)),
+    TABLE_NOTEBOOKS.map((n) => path.join(REPO_ROOT, 'notebooks', `${n}.ipynb`)),
     out,
   );
   assert.equal(r.status, 0, `runner failed:\n${r.stderr.slice(-4000)}`);
-  for (const [name, paperClaim, charts] of TABLE_NOTEBOOKS) {
+  for (const name of TABLE_NOTEBOOKS) {
+    const [paperClaim, charts] = TABLE_CHECKS[name];
     const html = fs.readFileSync(path.join(out, `${name}.html`), 'utf8');
     assert.match(html, paperClaim, `${name}: the paper's claim`);
     assert.match(html, /<strong>Here:?<\/strong>/, `${name}: our comparison`);
@@ -86,7 +106,7 @@ test('notebooks 03–10 (Tables I–V, Fig. 6–9) execute at the smoke profile;
     'the index lists every notebook',
   );
   for (const r of index) {
-    const ran = TABLE_NOTEBOOKS.some(([n]) => n === r.notebook);
+    const ran = TABLE_NOTEBOOKS.includes(r.notebook);
     assert.equal(r.status, ran ? 'ok' : 'not run', r.notebook);
     if (!ran) continue;
     assert.equal(r.profile, 'smoke', r.notebook);
@@ -223,12 +243,6 @@ function indexInChromium(dir: string): IndexRow[] {
   }
   return rows;
 }
-
-const ALL_NOTEBOOKS = fs
-  .readdirSync(path.join(REPO_ROOT, 'notebooks'))
-  .filter((f) => f.endsWith('.ipynb'))
-  .map((f) => f.replace(/\.ipynb$/, ''))
-  .sort();
 
 test('a failing cell makes the runner exit non-zero and name the notebook and cell', () => {
   const dir = tmpDir('piat-nbfail-');
