@@ -12,7 +12,6 @@ import * as tf from '@tensorflow/tfjs';
 import { Normalisation, normalise } from './layers';
 
 type T = tf.SymbolicTensor;
-type Kwargs = Record<string, unknown>;
 
 /** A learnable [1, tokens, dim] position embedding added to the tokens. */
 export class PositionEmbedding extends tf.layers.Layer {

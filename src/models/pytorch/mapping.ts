@@ -187,8 +187,14 @@ function gpsaQkvBias(index: number, name: string, shape: number[], p: string, op
     ],
     fromTorch: ([qk, v]) => {
       const out = new Float32Array(3 * d);
-      if (qk) (expectShape(qk, [2 * d]), out.set(qk.values));
-      if (v) (expectShape(v, [d]), out.set(v.values, 2 * d));
+      if (qk) {
+        expectShape(qk, [2 * d]);
+        out.set(qk.values);
+      }
+      if (v) {
+        expectShape(v, [d]);
+        out.set(v.values, 2 * d);
+      }
       return out;
     },
     toTorch: (val) => [

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { initBackend, backendFromEnv } from '../src/backend';
-import { profileFromEnv } from '../src/experiments/profiles';
-import { PiatError } from '../src/util/errors';
-import { ArrayDataset } from '../src/data/dataset';
+import { initBackend, backendFromEnv } from '../../src/backend';
+import { profileFromEnv } from '../../src/experiments/profiles';
+import { PiatError } from '../../src/util/errors';
+import { ArrayDataset } from '../../src/data/dataset';
 
 test('unknown profile: clear error listing the profiles', () => {
   assert.throws(

@@ -7,10 +7,10 @@ import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { saveModel } from '../src/train/model-io';
-import { mlp } from '../src/models/mlp';
-import { setup, tmpDir } from './helpers';
-import { cli, tinyConfig, writeJson } from './run-safety-helpers';
+import { saveModel } from '../../src/train/model-io';
+import { mlp } from '../../src/models/mlp';
+import { setup, tmpDir } from '../helpers';
+import { cli, tinyConfig, writeJson } from '../run-safety-helpers';
 
 let checkpoint: string;
 before(async () => {

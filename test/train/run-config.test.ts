@@ -3,9 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { validateRunConfig, expandGrid, withOverrides, parseShard, buildRun } from '../src/train/run-config';
-import { PiatError } from '../src/util/errors';
-import { REPO_ROOT, setup, tmpDir } from './helpers';
+import { validateRunConfig, expandGrid, withOverrides, parseShard, buildRun } from '../../src/train/run-config';
+import { PiatError } from '../../src/util/errors';
+import { REPO_ROOT, setup, tmpDir } from '../helpers';
 
 before(setup);
 
