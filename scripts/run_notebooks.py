@@ -3,6 +3,10 @@
 
 Usage: run_notebooks.py [--profile smoke|quick|overfit|paper] [--timeout S] [NOTEBOOK ...]
 
+Cell timeout: --timeout, else PIAT_CELL_TIMEOUT, else 2 hours; at the paper profile, each
+notebook's own timeout from results/paper-cost.json (twice its projected GPU hours on the
+benchmarked H200, `npm run results`), since its pool-training cell runs for days.
+
 Runs with Debian's python3 (nbclient, nbconvert). Each notebook is executed top to bottom at the
 given scale profile (PIAT_PROFILE for the kernel); its HTML report goes to reports/<name>.html and
 says at the top which profile and backend produced it. reports/index.html lists every notebook of
@@ -230,6 +234,21 @@ def update_index(out_dir, name, profile, result):
     write_index(out_dir)
 
 
+def cell_timeout(given, profile, stem):
+    """--timeout, else PIAT_CELL_TIMEOUT, else the paper profile's projection for this notebook, else 2 hours."""
+    if given is not None:
+        return given
+    if os.environ.get("PIAT_CELL_TIMEOUT"):
+        return int(os.environ["PIAT_CELL_TIMEOUT"])
+    if profile == "paper":
+        cost = ROOT / "results" / "paper-cost.json"
+        if cost.exists():
+            for n in json.loads(cost.read_text())["notebooks"]:
+                if n["notebook"] == stem:
+                    return int(n["cellTimeoutSeconds"])
+    return 7200
+
+
 def main():
     # a runner stopped from outside (a test's timeout, a CI job cancelled) shuts its kernel down
     # on the way out instead of leaving it running, still training
@@ -237,7 +256,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="*", help="notebook files (default: every notebooks/*.ipynb)")
     ap.add_argument("--profile", default=os.environ.get("PIAT_PROFILE", "quick"))
-    ap.add_argument("--timeout", type=int, default=int(os.environ.get("PIAT_CELL_TIMEOUT", "7200")), help="seconds per cell")
+    ap.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: PIAT_CELL_TIMEOUT, else 7200; at paper, results/paper-cost.json)")
     ap.add_argument("--out", default=str(ROOT / "reports"))
     a = ap.parse_args()
     if a.profile not in PROFILES:
@@ -255,7 +274,7 @@ def main():
     failures = []
     for p in paths:
         print(f"[{a.profile}] {shown(p)} ...", file=sys.stderr, flush=True)
-        r = run_one(p, a.profile, a.timeout, out_dir)
+        r = run_one(p, a.profile, cell_timeout(a.timeout, a.profile, p.stem), out_dir)
         update_index(out_dir, p.stem, a.profile, r)
         print(f"[{a.profile}] {shown(p)}: {r['status']} in {r['seconds']:.0f} s ({r['backend']}) -> {shown(r['report'])}", file=sys.stderr, flush=True)
         if not r["ok"]:

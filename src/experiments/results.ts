@@ -35,6 +35,7 @@ import { PiatError } from '../util/errors';
 import { describeSchedule } from '../train/lr';
 import { Verdict, verdictLabel } from '../stats';
 import { oscillation } from '../analysis/oscillation';
+import { PAPER_COST_BENCH, paperCost, paperCostSection } from './paper-cost';
 
 export const RESULTS_DIR = path.join(PROJECT_ROOT, 'results');
 /** The run files results/ keeps (no weights). */
@@ -259,17 +260,37 @@ export function withReadmeSection(readme: string, section: string): string {
   return `${readme.slice(0, a + README_START.length)}\n${section}\n${readme.slice(b)}`;
 }
 
+const COST_START = '<!-- paper-cost:start -->';
+const COST_END = '<!-- paper-cost:end -->';
+
+/** The README with its paper-profile cost table replaced (paper-cost.ts). */
+export function withCostSection(readme: string, section: string): string {
+  const a = readme.indexOf(COST_START);
+  const b = readme.indexOf(COST_END);
+  if (a < 0 || b < a) throw new PiatError('bad-value', `README.md has no paper-profile cost section between ${COST_START} and ${COST_END}`);
+  return `${readme.slice(0, a + COST_START.length)}\n${section}\n${readme.slice(b)}`;
+}
+
+/** What the notebook runner reads at the paper profile: each notebook's projected hours and cell timeout. */
+export const PAPER_COST_FILE = path.join(RESULTS_DIR, 'paper-cost.json');
+
 export const RESULTS_DOC = path.join(PROJECT_ROOT, 'docs', 'results.md');
 export const README = path.join(PROJECT_ROOT, 'README.md');
 
-/** Writes docs/results.md and the README's section; with `check`, writes nothing and returns the files that differ. */
+/**
+ * Writes docs/results.md, the README's results and paper-cost sections and results/paper-cost.json;
+ * with `check`, writes nothing and returns the files that differ.
+ */
 export function writeResults(o: { check?: boolean; resultsDir?: string; doc?: string; readme?: string } = {}): string[] {
   const { doc, readme } = renderResults(o.resultsDir);
   const docFile = o.doc ?? RESULTS_DOC;
   const readmeFile = o.readme ?? README;
+  const costs = paperCost();
+  const costFile = o.resultsDir ? path.join(o.resultsDir, 'paper-cost.json') : PAPER_COST_FILE;
   const want: [string, string][] = [
     [docFile, doc],
-    [readmeFile, withReadmeSection(fs.readFileSync(readmeFile, 'utf8'), readme)],
+    [readmeFile, withCostSection(withReadmeSection(fs.readFileSync(readmeFile, 'utf8'), readme), paperCostSection(costs))],
+    [costFile, JSON.stringify({ bench: path.relative(PROJECT_ROOT, PAPER_COST_BENCH), notebooks: costs }, null, 2) + '\n'],
   ];
   const differ = want.filter(([f, text]) => !fs.existsSync(f) || fs.readFileSync(f, 'utf8') !== text).map(([f]) => f);
   if (!o.check) for (const [f, text] of want) if (differ.includes(f)) writeFileAtomic(f, text);

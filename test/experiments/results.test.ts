@@ -78,15 +78,21 @@ test('results render from committed runs alone: the premise table, per-seed rows
   // writing, then checking: nothing differs; a hand edit is caught
   const docFile = path.join(root, 'results.md');
   const readmeFile = path.join(root, 'README.md');
-  fs.writeFileSync(readmeFile, '# x\n<!-- results:start -->\n<!-- results:end -->\nend\n');
-  assert.deepEqual(writeResults({ resultsDir: root, doc: docFile, readme: readmeFile }).length, 2);
+  fs.writeFileSync(
+    readmeFile,
+    '# x\n<!-- results:start -->\n<!-- results:end -->\nend\n<!-- paper-cost:start -->\n<!-- paper-cost:end -->\n',
+  );
+  // docs/results.md, the README and the paper-cost file the notebook runner reads
+  assert.deepEqual(writeResults({ resultsDir: root, doc: docFile, readme: readmeFile }).length, 3);
   assert.deepEqual(writeResults({ resultsDir: root, doc: docFile, readme: readmeFile, check: true }), []);
   fs.appendFileSync(docFile, 'edited by hand\n');
   assert.deepEqual(writeResults({ resultsDir: root, doc: docFile, readme: readmeFile, check: true }), [docFile]);
   assert.match(
     fs.readFileSync(readmeFile, 'utf8'),
-    /^# x\n<!-- results:start -->\nEvery verdict below is paired[^]*<!-- results:end -->\nend\n$/,
+    /^# x\n<!-- results:start -->\nEvery verdict below is paired[^]*<!-- results:end -->\nend\n<!-- paper-cost:start -->\nProjected from [^]*\| `03-table1-resnet18` \| 20 \| [^]*<!-- paper-cost:end -->\n$/,
   );
+  const cost = JSON.parse(fs.readFileSync(path.join(root, 'paper-cost.json'), 'utf8'));
+  assert.ok(cost.notebooks.every((n: { cellTimeoutSeconds: number }) => n.cellTimeoutSeconds >= 7200));
   assert.throws(() => withReadmeSection('no markers', 'x'), /no results section/);
   // a run trained under other settings, and a run missing a file
   const cfg = path.join(dirs[0], 'config.json');

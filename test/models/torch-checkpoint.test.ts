@@ -99,6 +99,8 @@ const weightsOf = (m: tf.LayersModel) => m.weights.map((w) => Array.from(w.read(
 
 const python = (() => {
   const r = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  if (r.status !== 0)
+    console.log('# /usr/bin/python3 has no torch (Debian: python3-torch): exports are checked against piat-ts only, not PyTorch');
   return r.status === 0;
 })();
 
