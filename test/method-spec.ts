@@ -9,6 +9,7 @@
  * changes a default in src/ has to change this file too, in the open.
  */
 import type { Profile } from '../src/experiments/profiles';
+import { isArchOf } from '../src/models/registry';
 
 export type Tag = 'READ' | 'PORT' | 'CHOSEN' | 'AUTHORS';
 
@@ -159,7 +160,7 @@ export const RUN_SPEC: Record<Profile, Record<ArchFamily, RunSpec>> = {
 
 export function archFamily(arch: string): ArchFamily {
   if (arch === 'wrn34-10') return 'wrn';
-  if (arch === 'vit-tiny' || arch === 'deit-s' || arch === 'vit-b' || arch === 'convit-b') return 'vit';
+  if (isArchOf('vit', arch)) return 'vit';
   return 'cnn';
 }
 

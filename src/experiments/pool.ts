@@ -20,7 +20,7 @@ import * as path from 'path';
 import type * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, Augmentation } from '../data/dataset';
 import { DatasetName, loadDataset, OFFICIAL_TEST_SIZE } from '../data/images';
-import { buildModel } from '../models/registry';
+import { ArchOf, buildModel, isArchOf } from '../models/registry';
 import { findPretrained, loadTorchStateDict, PRETRAINED, pretrainedDir } from '../models/pytorch';
 import { TrainingSetup, trainConfigOf } from './setup';
 import { paperLinearDecay } from '../train/lr';
@@ -40,10 +40,11 @@ import { sweepMode } from './pool-handoff';
 import { trainInWorkers, WorkerRun } from '../sweep/workers';
 import type { PoolJob } from '../sweep/folder';
 
-export type PoolArch = 'small-cnn' | 'cnn-fc' | 'resnet18' | 'wrn34-10' | ViTArch;
+/** The pool trains image networks: the convolutional networks and ViTs of the model registry. */
+export type PoolArch = ArchOf<'conv' | 'vit'>;
 /** ViTs of Table IV (fine-tuned from user-placed ImageNet weights at the paper profile) and the tiny one of the small profiles. */
-export type ViTArch = 'vit-tiny' | 'deit-s' | 'vit-b' | 'convit-b';
-export const isVit = (a: PoolArch | undefined): a is ViTArch => a === 'vit-tiny' || a === 'deit-s' || a === 'vit-b' || a === 'convit-b';
+export type ViTArch = ArchOf<'vit'>;
+export const isVit = (a: PoolArch | undefined): a is ViTArch => isArchOf('vit', a);
 
 /** Every pool's final evaluation: evaluate()'s default attacks and AutoAttack (Table I's four columns). */
 const FINAL_ATTACKS = [...DEFAULT_ATTACKS, 'aa'];

@@ -34,8 +34,12 @@ export interface ModelOptions {
   normalisation?: Normalisation;
 }
 
+/** What kind of network an architecture is: experiments choose their settings by it (a ViT trains as Table IV's). */
+export type ArchFamily = 'mlp' | 'conv' | 'vit';
+
 export interface ModelEntry {
   summary: string;
+  family: ArchFamily;
   source: string;
   /** 'vector' takes any input shape (flattened inside), 'image' needs [h, w, c] */
   input: 'vector' | 'image';
@@ -50,8 +54,13 @@ const MLP_HIDDEN = [64];
 const VIT_PATCH = 4;
 
 const image = (i: ModelInput): [number, number, number] => i.inputShape as [number, number, number];
-const conv = (summary: string, source: string, build: (i: ModelInput, o: ModelOptions) => tf.LayersModel): ModelEntry => ({
+const conv = (
+  summary: string,
+  source: string,
+  build: (i: ModelInput, o: ModelOptions) => tf.LayersModel,
+): ModelEntry & { family: 'conv' } => ({
   summary,
+  family: 'conv',
   source,
   input: 'image',
   options: {},
@@ -65,8 +74,9 @@ const vitEntry = (
   summary: string,
   source: string,
   build: (i: ModelInput, patch: number, normalisation?: Normalisation) => tf.LayersModel,
-): ModelEntry => ({
+): ModelEntry & { family: 'vit' } => ({
   summary,
+  family: 'vit',
   source,
   input: 'image',
   options: patchOption,
@@ -77,6 +87,7 @@ const vitEntry = (
 export const MODELS = {
   mlp: {
     summary: 'multi-layer perceptron, ReLU (the toy example: 3 → 64 → 2)',
+    family: 'mlp',
     source: 'the paper, Sec. III-A',
     input: 'vector',
     options: { hidden: s.opt(s.arr(s.int({ min: 1 }), { default: MLP_HIDDEN, description: 'hidden layer widths' })) },
@@ -98,6 +109,7 @@ export const MODELS = {
     (i, o) => smallCnn({ numClasses: i.numClasses, inputShape: image(i), widths: o.widths, seed: i.seed }),
   ),
   'cnn-fc': {
+    family: 'conv',
     summary:
       "TRADES' MNIST SmallCNN: 3×3 convs 32, 32, max-pool, 64, 64, max-pool (each + BN + ReLU), FC 200 → 200 → classes (the width is fcWidth), no dropout",
     source: 'Zhang et al. 2019 (TRADES code), batch norm added',
@@ -134,6 +146,14 @@ export const MODELS = {
 
 export type Arch = keyof typeof MODELS;
 export const ARCHS = Object.keys(MODELS) as Arch[];
+
+/** The architectures of some families, as a type: ArchOf<'vit'> is 'vit-tiny' | 'deit-s' | 'vit-b' | 'convit-b'. */
+export type ArchOf<F extends ArchFamily> = { [A in Arch]: (typeof MODELS)[A]['family'] extends F ? A : never }[Arch];
+
+/** Whether a name is an architecture of the family. */
+export function isArchOf<F extends ArchFamily>(family: F, arch: string | undefined): arch is ArchOf<F> {
+  return arch !== undefined && (MODELS as Record<string, ModelEntry>)[arch]?.family === family;
+}
 
 /** The entry of an architecture; an unknown name is an error that lists them. */
 export function modelEntry(arch: string): ModelEntry {
