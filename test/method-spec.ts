@@ -30,7 +30,7 @@ export const OBJECTIVE_SPEC = {
     lambda: set(6, 'AUTHORS', "MART's λ (its code's --beta 6.0; Wang et al. 2020, YisenWang/MART)"),
   },
   mail: {
-    base: set('at' as const, 'CHOSEN', "the paper does not say which MAIL variant it ran; MAIL-AT (the authors' --method mail-at)"),
+    base: set('pgd-at' as const, 'CHOSEN', "the paper does not say which MAIL variant it ran; MAIL-AT (the authors' --method mail-at)"),
     bias: set(-1.5, 'AUTHORS', 'QizhouWang/MAIL train.py --bias -1.5'),
     slope: set(1, 'AUTHORS', 'QizhouWang/MAIL train.py --slope 1.0'),
     beta: set(5, 'AUTHORS', 'QizhouWang/MAIL train.py --beta 5.0 (used by the trades and mart bases only)'),

@@ -5,7 +5,7 @@
  * (`methodName`), never parsed. PAPER_METHODS lists the ones the notebooks train:
  *
  *   PGD-AT, ALP, TRADES, MART, MAIL, CFA, RAT, NMSE     the baselines (NMSE = PGD-AT + NMSE, Table V; CFA with its FAWA;
- *                                                      MAIL on its base 'at', reweighting after 75/120 of the run)
+ *                                                      MAIL on its base 'pgd-at', reweighting after 75/120 of the run)
  *   PIAT                                               PIAT around PGD-AT (Table III's "PIAT" row)
  *   PIAT+<baseline>                                     PIAT around any baseline (PIAT+NMSE is the paper's method)
  *   SWA, EMA                                            weight-averaging comparisons (PGD-AT inside)

@@ -177,20 +177,37 @@ function readNotebook(name: string): { title: string; pool: boolean } {
   return { title, pool };
 }
 
+/** The notebooks as a table: file, what it reproduces (its title), whether it trains through the shared pool. */
+export function notebookTable(): string {
+  return table(
+    ['notebook', 'reproduces', 'shared pool'],
+    notebookNames().map((n) => {
+      const nb = readNotebook(n);
+      return [code(n), nb.title, nb.pool ? 'yes' : 'no'];
+    }),
+  );
+}
+
 function notebooksSection(): string {
   return [
     '## Notebooks',
     '',
     'The `.ipynb` files of `notebooks/` (what `npm run notebooks` runs, in this order), each titled by its first cell; those that open the shared pool of runs (`ex.openPoolNotebook`) train through it. Profiles and how they run: [notebooks.md](notebooks.md).',
     '',
-    table(
-      ['notebook', 'title', 'shared pool'],
-      notebookNames().map((n) => {
-        const nb = readNotebook(n);
-        return [code(n), nb.title, nb.pool ? 'yes' : 'no'];
-      }),
-    ),
+    notebookTable(),
   ].join('\n');
+}
+
+export const README = path.join(PROJECT_ROOT, 'README.md');
+const README_START = '<!-- notebooks:start -->';
+const README_END = '<!-- notebooks:end -->';
+
+/** The README with its notebook table (between the notebooks markers) regenerated. */
+export function withReadmeNotebooks(readme: string): string {
+  const a = readme.indexOf(README_START);
+  const b = readme.indexOf(README_END);
+  if (a < 0 || b < a) throw new PiatError('bad-value', `README.md has no notebook table between ${README_START} and ${README_END}`);
+  return `${readme.slice(0, a + README_START.length)}\n${notebookTable()}\n${readme.slice(b)}`;
 }
 
 /** docs/registries.md, from the registries and notebooks/ alone. */
@@ -218,13 +235,17 @@ export function renderRegistries(): string {
   );
 }
 
-/** Writes docs/registries.md (or `file`) when it differs; with `check`, writes nothing. Returns whether it differed. */
-export function writeRegistries(o: { check?: boolean; file?: string } = {}): boolean {
-  const file = o.file ?? REGISTRIES_DOC;
-  const text = renderRegistries();
-  const differs = !fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text;
-  if (differs && !o.check) writeFileAtomic(file, text);
-  return differs;
+/**
+ * Writes docs/registries.md (or `file`) and the README's notebook table (or `readme`'s) where they
+ * differ; with `check`, writes nothing. Returns whether either differed.
+ */
+export function writeRegistries(o: { check?: boolean; file?: string; readme?: string } = {}): boolean {
+  const want: [string, string][] = [[o.file ?? REGISTRIES_DOC, renderRegistries()]];
+  const readme = o.readme ?? (o.file ? undefined : README);
+  if (readme) want.push([readme, withReadmeNotebooks(fs.readFileSync(readme, 'utf8'))]);
+  const differ = want.filter(([f, text]) => !fs.existsSync(f) || fs.readFileSync(f, 'utf8') !== text);
+  if (!o.check) for (const [f, text] of differ) writeFileAtomic(f, text);
+  return differ.length > 0;
 }
 
 if (require.main === module) {
@@ -232,8 +253,14 @@ if (require.main === module) {
   const rel = path.relative(process.cwd(), REGISTRIES_DOC);
   const differs = writeRegistries({ check });
   if (check && differs) {
-    console.error(`${rel} is out of date with the registries: run \`${REGISTRIES_COMMAND}\` and commit it.`);
+    console.error(`${rel} or the README's notebook table is out of date: run \`${REGISTRIES_COMMAND}\` and commit them.`);
     process.exit(1);
   }
-  console.log(differs ? `wrote ${rel}` : `${rel} matches the registries`);
+  console.log(
+    differs
+      ? check
+        ? `${rel} is out of date`
+        : `wrote ${rel} and the README's notebook table`
+      : `${rel} and the README match the registries`,
+  );
 }

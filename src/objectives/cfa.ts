@@ -8,7 +8,7 @@
  *        (1 − b_y)·CE(f(x), y) + b_y·KL(f(x) ‖ f(x')),  b_k = (λ2 + A_k)·β / (1 + (λ2 + A_k)·β)
  *        (λ2 = 0.5, β = 6); before calibration b = β / (1 + β), i.e. TRADES scaled by 1/(1 + β),
  *        as in the authors' code.
- *   base 'at': CE(f(x'), y) with x' from PGD at ε_y.
+ *   base 'pgd-at': CE(f(x'), y) with x' from PGD at ε_y.
  * Calibration starts at `beginEpoch` (authors: 10). FAWA, the fairness-aware weight averaging
  * CFA evaluates, is the separate hook `fawa()` (src/averaging/fawa.ts).
  */
@@ -23,7 +23,8 @@ import { klFromNoise, klPerExample } from './kl';
 import { tidyValues } from '../util/tensors';
 
 export interface CfaOptions {
-  base?: 'trades' | 'at';
+  /** the base objective by its registry name ('at', its former name, is read as 'pgd-at') */
+  base?: 'trades' | 'pgd-at' | 'at';
   /** class-wise calibrated ε (CCM; default true) */
   ccm?: boolean;
   /** class-wise calibrated TRADES weight (CCR; default true, TRADES base only) */
@@ -39,7 +40,7 @@ export interface CfaOptions {
 }
 
 export function cfa(opts: CfaOptions = {}): Objective {
-  const base = oneOf('CFA base', opts.base ?? 'trades', ['trades', 'at'] as const);
+  const base = oneOf('CFA base', opts.base === 'pgd-at' ? 'pgd-at' : (opts.base ?? 'trades'), ['trades', 'pgd-at'] as const);
   const ccm = opts.ccm ?? true;
   const ccr = (opts.ccr ?? true) && base === 'trades';
   const lambda1 = opts.lambda1 ?? 0.5;
@@ -72,9 +73,9 @@ export function cfa(opts: CfaOptions = {}): Objective {
       if (Array.from(labels).some((l) => l >= numClasses))
         throw new PiatError('bad-input', `CFA was set up for ${numClasses} classes but got label ${Math.max(...labels)}; pass numClasses`);
       const epsPerExample = eps ? tf.tensor1d(Array.from(labels, (l) => eps[l])) : undefined;
-      // at the class's ε: PGD for base 'at', TRADES's KL from a small-noise start otherwise
+      // at the class's ε: PGD for base 'pgd-at', TRADES's KL from a small-noise start otherwise
       const out =
-        base === 'at'
+        base === 'pgd-at'
           ? pgd(model, x, y, { ...attack, epsPerExample, seed: ctx.rng.seed() })
           : klFromNoise(model, x, y, { ...attack, epsPerExample }, ctx);
       epsPerExample?.dispose();
@@ -88,7 +89,7 @@ export function cfa(opts: CfaOptions = {}): Objective {
         seen[l]++;
         if (pred[i] === l) correct[l]++;
       });
-      if (base === 'at') {
+      if (base === 'pgd-at') {
         const ce = tf.mean(crossEntropyPerExample(zAdv, y)) as tf.Scalar;
         return { loss: ce, parts: { ce_adv: ce } };
       }

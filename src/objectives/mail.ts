@@ -7,7 +7,7 @@
  * itself (the authors resume MAIL from epoch 75 of 120; the method tables scale that to their run:
  * experiments/methods.ts, MAIL_BURN_IN_FRACTION). Each epoch record says which it was:
  * `mailReweighting` 1 (weighted) or 0 (burn-in).
- *   base 'at':     mean w·CE(f(x'), y)
+ *   base 'pgd-at': mean w·CE(f(x'), y)
  *   base 'trades': CE(f(x), y) + β·mean w·KL(f(x) ‖ f(x'))
  *   base 'mart':   mean w·BCE + β·mean KL·(1 − p_y(x))
  */
@@ -22,7 +22,8 @@ import { martTerms } from './mart';
 import { oneOf } from '../util/errors';
 
 export interface MailOptions {
-  base?: 'at' | 'trades' | 'mart';
+  /** the base objective by its registry name ('at', its former name, is read as 'pgd-at') */
+  base?: 'pgd-at' | 'trades' | 'mart' | 'at';
   bias?: number;
   slope?: number;
   beta?: number;
@@ -42,7 +43,7 @@ export function mailWeights(zAdv: tf.Tensor2D, y: tf.Tensor1D, bias: number, slo
 }
 
 export function mail(opts: MailOptions = {}): Objective {
-  const base = oneOf('MAIL base', opts.base ?? 'at', ['at', 'trades', 'mart'] as const);
+  const base = oneOf('MAIL base', opts.base === 'at' ? 'pgd-at' : (opts.base ?? 'pgd-at'), ['pgd-at', 'trades', 'mart'] as const);
   const bias = opts.bias ?? -1.5;
   const slope = opts.slope ?? 1;
   const beta = opts.beta ?? 5;
@@ -56,7 +57,7 @@ export function mail(opts: MailOptions = {}): Objective {
     loss(model, x, xAdv, y, ctx): LossResult {
       const zAdv = logits(model, xAdv as tf.Tensor, true);
       const w = reweighting(ctx.epoch) ? mailWeights(zAdv, y, bias, slope) : tf.onesLike(y).asType('float32');
-      if (base === 'at') {
+      if (base === 'pgd-at') {
         const loss = tf.mean(tf.mul(crossEntropyPerExample(zAdv, y), w)) as tf.Scalar;
         return { loss, parts: { ce_adv_weighted: loss, mean_weight: tf.mean(w) as tf.Scalar } };
       }

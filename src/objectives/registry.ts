@@ -99,11 +99,12 @@ export const OBJECTIVES = {
   }),
   mail: entry({
     paperName: 'MAIL',
-    summary: 'its base (at, trades, mart) with instance weights 3·sigmoid(slope·(PM + bias)) from the probabilistic margin',
+    summary: 'its base (pgd-at, trades, mart) with instance weights 3·sigmoid(slope·(PM + bias)) from the probabilistic margin',
     source:
       "Liu et al. 2021 (authors' code): bias −1.5, slope 1, β = 5; reweighting from epoch 75 of 120 (the method tables: 75/120 of the run)",
     options: {
-      base: s.opt(s.oneOf(['at', 'trades', 'mart'], 'a MAIL base', { default: 'at' })),
+      // 'at' is the former name of pgd-at, still read in older run configs
+      base: s.opt(s.oneOf(['pgd-at', 'trades', 'mart', 'at'], 'a MAIL base', { default: 'pgd-at' })),
       bias: s.opt(s.num({ default: -1.5 })),
       slope: s.opt(s.num({ default: 1 })),
       beta: nonNeg(5),
@@ -130,7 +131,7 @@ export const OBJECTIVES = {
       "class-wise calibrated ε (CCM) and TRADES weight (CCR) from each class's robust accuracy of the previous epoch; with FAWA averaging in the paper's tables",
     source: "Wei et al. 2023 (authors' code PKU-ML/CFA): λ1 = λ2 = 0.5, β = 6, calibration from epoch 10",
     options: {
-      base: s.opt(s.oneOf(['trades', 'at'], 'a CFA base', { default: 'trades' })),
+      base: s.opt(s.oneOf(['trades', 'pgd-at', 'at'], 'a CFA base', { default: 'trades' })),
       ccm: s.opt(s.bool({ default: true, description: 'class-wise calibrated ε' })),
       ccr: s.opt(s.bool({ default: true, description: 'class-wise calibrated TRADES weight (trades base only)' })),
       lambda1: nonNeg(0.5),
@@ -141,7 +142,7 @@ export const OBJECTIVES = {
       attack: s.opt(attackSchema('pgd')),
     },
     check: (o) => {
-      if (o.base !== 'at' && isObj(o.attack)) {
+      if (o.base !== 'pgd-at' && o.base !== 'at' && isObj(o.attack)) {
         const ignored = ['randomStart', 'loss'].find((k) => (o.attack as Record<string, unknown>)[k] !== undefined);
         if (ignored)
           return [

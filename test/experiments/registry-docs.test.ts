@@ -9,7 +9,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { REPO_ROOT, tmpDir } from '../helpers';
-import { REGISTRIES_COMMAND, REGISTRIES_DOC, renderRegistries, writeRegistries } from '../../src/experiments/registry-docs';
+import {
+  README,
+  REGISTRIES_COMMAND,
+  REGISTRIES_DOC,
+  renderRegistries,
+  withReadmeNotebooks,
+  writeRegistries,
+} from '../../src/experiments/registry-docs';
 import { notebookNames } from '../../src/experiments/notebook';
 import { ARCHS } from '../../src/models/registry';
 import { ATTACKS, attackNamePatterns } from '../../src/attacks/registry';
@@ -23,6 +30,15 @@ function firstDifference(a: string, b: string): string {
   const at = i < 0 ? x.length : i;
   return `line ${at + 1}:\n  committed: ${y[at] ?? '(end of file)'}\n  generated: ${x[at] ?? '(end of file)'}`;
 }
+
+test(`the README's notebook table is exactly what \`${REGISTRIES_COMMAND}\` generates from notebooks/`, () => {
+  const have = fs.readFileSync(README, 'utf8');
+  const want = withReadmeNotebooks(have);
+  assert.ok(
+    have === want,
+    `README.md's notebook table is out of date: run \`${REGISTRIES_COMMAND}\` and commit it (first difference at ${firstDifference(want, have)})`,
+  );
+});
 
 test(`the committed docs/registries.md is exactly what \`${REGISTRIES_COMMAND}\` generates from the registries`, () => {
   const want = renderRegistries();
@@ -64,5 +80,5 @@ test('writeRegistries writes a missing or stale page and only reports it in chec
   const entry = path.join(REPO_ROOT, 'dist', 'src', 'experiments', 'registry-docs.js');
   const r = spawnSync(process.execPath, [entry, '--check'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-  assert.match(r.stdout, /matches the registries/);
+  assert.match(r.stdout, /and the README match the registries/);
 });
