@@ -6,6 +6,7 @@
 #include <c10/util/Exception.h>
 #include <climits>
 #include <cstring>
+#include <unordered_set>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -408,6 +409,68 @@ static napi_value Run(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// A typed array's elements (one of type `want`), checked and copied out.
+template <typename T>
+static std::vector<T> typedElements(napi_env env, napi_value v, napi_typedarray_type want, const char* what) {
+  bool typed = false;
+  NAPI_CHECK(env, napi_is_typedarray(env, v, &typed));
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (typed) NAPI_CHECK(env, napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr));
+  if (!typed || type != want) fail(std::string(what) + " must be a " + (want == napi_uint32_array ? "Uint32Array" : "Uint8Array"));
+  const T* p = static_cast<const T*>(data);
+  return std::vector<T>(p, p + length);
+}
+
+// sgdStep(handles: Uint32Array, decay: Uint8Array, hyper: { lr, momentum, weightDecay, nesterov })
+// One SGD update of n parameters (optim.cc): handles are the n parameters, their n gradients and,
+// when momentum > 0, their n velocities; decay[i] says whether weight decay applies to parameter i.
+// Every new tensor is computed first, then each parameter's and velocity's slot is given its new
+// tensor: the handles (so tfjs's data ids, shapes and tensor counts) stay, a failed call changes
+// nothing, and a tensor that shares the old storage (an Identity or Reshape output) keeps the old
+// values, as tfjs's immutable tensors must. The caller makes sure no other tfjs tensor shares
+// these data ids (src/backend/torch/backend.ts).
+static napi_value SgdStep(napi_env env, napi_callback_info info) {
+  NAPI_TRY(env, {
+    auto a = argv(env, info, 3);
+    std::vector<uint32_t> hs = typedElements<uint32_t>(env, a[0], napi_uint32_array, "handles");
+    std::vector<uint8_t> flags = typedElements<uint8_t>(env, a[1], napi_uint8_array, "decay");
+    if (typeOf(env, a[2]) != napi_object) fail("hyper must be an object { lr, momentum, weightDecay, nesterov }");
+    Args args(env, a[2], {});
+    SgdHyper h;
+    h.lr = args.f64("lr");
+    h.momentum = args.f64("momentum", 0);
+    h.weightDecay = args.f64("weightDecay", 0);
+    h.nesterov = args.flag("nesterov", false);
+    const size_t n = flags.size();
+    const bool momentum = h.momentum > 0;
+    if (hs.size() != (momentum ? 3 : 2) * n)
+      fail("sgdStep: " + std::to_string(hs.size()) + " handles for " + std::to_string(n) + " parameters (want " + std::to_string(momentum ? 3 : 2) + " per parameter)");
+    std::vector<at::Tensor> params, grads, bufs;
+    std::unordered_set<uint32_t> replaced;
+    for (size_t i = 0; i < n; i++) {
+      params.push_back(lookup(hs[i]));
+      grads.push_back(lookup(hs[n + i]));
+      if (momentum) bufs.push_back(lookup(hs[2 * n + i]));
+      if (!replaced.insert(hs[i]).second || (momentum && !replaced.insert(hs[2 * n + i]).second))
+        fail("sgdStep: a parameter or velocity is passed twice");
+    }
+    std::vector<bool> decay(flags.begin(), flags.end());
+    SgdUpdate up = sgdStep(params, grads, bufs, decay, h);
+    auto put = [](uint32_t handle, at::Tensor t) {
+      t = own(std::move(t));
+      liveBytes += t.numel() * t.element_size() - table[handle].numel() * table[handle].element_size();
+      table[handle] = std::move(t);
+    };
+    for (size_t i = 0; i < n; i++) {
+      put(hs[i], std::move(up.params[i]));
+      if (momentum) put(hs[2 * n + i], std::move(up.bufs[i]));
+    }
+    return nullptr;
+  })
+}
+
 // kernels() -> names of every registered kernel
 static napi_value Kernels(napi_env env, napi_callback_info) {
   NAPI_TRY(env, {
@@ -534,6 +597,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"setDevice", nullptr, SetDevice, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sync", nullptr, Sync, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

@@ -88,6 +88,18 @@ inline at::Tensor inLayoutOf(const at::Tensor& t, const at::Tensor& ref) {
 // HWIO filter -> OIHW view (no copy).
 inline at::Tensor oihw(const at::Tensor& hwio) { return hwio.permute({3, 2, 0, 1}); }
 
+// SGD with momentum and weight decay over every parameter at once (optim.cc; addon.cc's sgdStep):
+// the new parameters and, with momentum, the new velocities, as fresh tensors (src/train/sgd.ts).
+struct SgdHyper {
+  double lr = 0, momentum = 0, weightDecay = 0;
+  bool nesterov = false;
+};
+struct SgdUpdate {
+  std::vector<at::Tensor> params, bufs;
+};
+SgdUpdate sgdStep(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& bufs,
+                  const std::vector<bool>& decay, const SgdHyper& h);
+
 [[noreturn]] void fail(const std::string& msg);
 
 // A case this backend does not implement (e.g. GatherV2 with batchDims): the JavaScript side runs

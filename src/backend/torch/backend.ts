@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { PiatError } from '../../util/errors';
-import { TorchNative } from './native';
+import { SgdHyper, TorchNative } from './native';
 import { runOnCpu } from './fallback';
 
 type Info = tf.TensorInfo;
@@ -22,7 +22,16 @@ function dtypeCode(dtype: tf.DataType): number {
   return c;
 }
 
-export class TorchBackend extends tf.KernelBackend {
+/**
+ * A backend that updates every parameter of an SGD step in one call (the torch backend). `foreachSgd`
+ * false makes src/train/sgd.ts take its per-parameter tfjs path (the reference) on it too.
+ */
+export interface ForeachSgdBackend {
+  foreachSgd: boolean;
+  sgdStep(params: tf.Variable[], grads: tf.Tensor[], velocity: tf.Variable[] | null, decay: boolean[], hyper: SgdHyper): boolean;
+}
+
+export class TorchBackend extends tf.KernelBackend implements ForeachSgdBackend {
   private readonly data = new tf.DataStorage<Entry>(this, tf.engine());
 
   /** Native kernel calls by name in this process (the kernel test checks it reached every kernel). */
@@ -30,6 +39,9 @@ export class TorchBackend extends tf.KernelBackend {
   /** Milliseconds spent inside native kernel calls, when `profile` is on (the bench's breakdown). */
   nativeMs = 0;
   profile = false;
+
+  /** Whether SGD updates all parameters in one native call (sgdStep); false: one tfjs op at a time. */
+  foreachSgd = true;
 
   constructor(readonly native: TorchNative) {
     super();
@@ -131,6 +143,44 @@ export class TorchBackend extends tf.KernelBackend {
       throw e;
     }
     return this.decode(flat);
+  }
+
+  /**
+   * One SGD update of `params` (with their `velocity`, null without momentum) in one native call,
+   * as PyTorch's foreach SGD. Each variable keeps its data id and its handle, whose tensor is
+   * replaced by the updated one, so tfjs's bookkeeping (tensor counts, bytes) does not change and
+   * nothing is allocated in tfjs. A variable whose data id another tensor shares (it was assigned a
+   * tensor still alive) first gets one of its own, so no other tensor changes with it. Returns
+   * false, having changed nothing, when a tensor is not this backend's (the caller then runs the
+   * per-parameter path).
+   */
+  sgdStep(params: tf.Variable[], grads: tf.Tensor[], velocity: tf.Variable[] | null, decay: boolean[], hyper: SgdHyper): boolean {
+    const n = params.length;
+    const updated = velocity ? [...params, ...velocity] : params;
+    if (![...updated, ...grads].every((t) => this.data.has(t.dataId))) return false;
+    for (const v of updated) {
+      if (this.refCount(v.dataId) > 1) {
+        const own = tf.clone(v);
+        v.assign(own);
+        own.dispose();
+      }
+    }
+    const handles = new Uint32Array(velocity ? 3 * n : 2 * n);
+    for (let i = 0; i < n; i++) {
+      handles[i] = this.handle(params[i].dataId);
+      handles[n + i] = this.handle(grads[i].dataId);
+      if (velocity) handles[2 * n + i] = this.handle(velocity[i].dataId);
+    }
+    const flags = Uint8Array.from(decay, (d) => (d ? 1 : 0));
+    this.calls.set('sgdStep', (this.calls.get('sgdStep') ?? 0) + 1);
+    if (this.profile) {
+      const t0 = performance.now();
+      this.native.sgdStep(handles, flags, hyper);
+      this.nativeMs += performance.now() - t0;
+    } else {
+      this.native.sgdStep(handles, flags, hyper);
+    }
+    return true;
   }
 
   private decode(flat: number[]): Info[] {

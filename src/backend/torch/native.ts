@@ -25,6 +25,20 @@ export interface TorchNative {
   setMalloc(policy: string): string;
   info(): { libtorch: string; device: string; cuda: boolean; parallel: string; threads: number; convLayout: string; malloc: string };
   sync(): void;
+  /**
+   * SGD over every parameter at once (native/torch/optim.cc): `handles` holds the n parameters, their
+   * n gradients and, when momentum > 0, their n velocities; each parameter's and velocity's handle
+   * then holds its updated tensor. `decay[i]` is 1 where weight decay applies.
+   */
+  sgdStep(handles: Uint32Array, decay: Uint8Array, hyper: SgdHyper): void;
+}
+
+/** The hyperparameters of one SGD update (PyTorch's semantics; see src/train/sgd.ts). */
+export interface SgdHyper {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  nesterov: boolean;
 }
 
 const BUILD_HINT = 'apt-get install libtorch-dev && bash scripts/build-native.sh (scripts/setup.sh does both)';
