@@ -78,10 +78,40 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# On a machine with an NVIDIA GPU the addon should link a CUDA libtorch: PIAT_LIBTORCH names one
+# (a PyTorch install's `torch` folder); otherwise the first python3 on PATH, then Debian's, then
+# those of virtual environments under /opt, whose torch was built with CUDA is used. Without one the
+# build is for the CPU, and setup says so in one loud line.
+find_cuda_libtorch() {
+  local py dir
+  for py in python3 /usr/bin/python3 /opt/*/bin/python3 /opt/*/.venv/bin/python3; do
+    command -v "$py" >/dev/null 2>&1 || continue
+    dir=$("$py" -c 'import torch, sys; sys.stdout.write(torch.__path__[0] if torch.version.cuda else "")' 2>/dev/null) || continue
+    [ -n "$dir" ] && [ -d "$dir/include" ] && [ -d "$dir/lib" ] && { echo "$dir"; return 0; }
+  done
+  return 1
+}
+if [ -z "${PIAT_LIBTORCH:-}" ] && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  if found=$(find_cuda_libtorch); then
+    export PIAT_LIBTORCH=$found
+    torch_ok=1
+    echo "setup: NVIDIA GPU found; building the torch backend against the CUDA libtorch in $PIAT_LIBTORCH" >&2
+  else
+    echo "setup: WARNING: this machine has an NVIDIA GPU but no CUDA PyTorch was found: the torch backend is built for the CPU only. Set PIAT_LIBTORCH to a CUDA PyTorch install's torch folder and run setup again." >&2
+  fi
+elif [ -n "${PIAT_LIBTORCH:-}" ]; then
+  torch_ok=1
+  echo "setup: building the torch backend against PIAT_LIBTORCH=$PIAT_LIBTORCH" >&2
+fi
+
 echo "setup: building" >&2
 npm run --silent build
 if [ -n "$torch_ok" ]; then
   echo "setup: building the torch backend (native/torch)" >&2
   bash scripts/build-native.sh || echo "setup: the torch backend did not build (see above); piat-ts will run on wasm" >&2
 fi
-echo "setup: done (Jupyter: $(/usr/bin/jupyter nbconvert --version 2>/dev/null || echo missing); node $(node --version); torch backend: $([ -f native/build/torch_backend.node ] && echo built || echo missing))" >&2
+torch_state=missing
+if [ -f native/build/torch_backend.node ]; then
+  torch_state="built for $(node -e "const b = require('./dist/src/backend'); b.initBackend({ backend: 'torch' }).then(() => console.log(b.backendInfo().torch?.device ?? 'cpu'), () => console.log('cpu (it did not start)'))" 2>/dev/null || echo cpu)"
+fi
+echo "setup: done (Jupyter: $(/usr/bin/jupyter nbconvert --version 2>/dev/null || echo missing); node $(node --version); torch backend: $torch_state)" >&2
