@@ -20,6 +20,7 @@ import { OFFICIAL } from '../data/fetch';
 import { describe, Field, Schema } from '../util/schema';
 import { writeFileAtomic } from '../util/fsx';
 import { PiatError } from '../util/errors';
+import { replaceMarked } from '../util/markers';
 import { PROJECT_ROOT } from './profiles';
 import { NOTEBOOKS_DIR, notebookNames } from './notebook';
 
@@ -199,15 +200,10 @@ function notebooksSection(): string {
 }
 
 export const README = path.join(PROJECT_ROOT, 'README.md');
-const README_START = '<!-- notebooks:start -->';
-const README_END = '<!-- notebooks:end -->';
 
 /** The README with its notebook table (between the notebooks markers) regenerated. */
 export function withReadmeNotebooks(readme: string): string {
-  const a = readme.indexOf(README_START);
-  const b = readme.indexOf(README_END);
-  if (a < 0 || b < a) throw new PiatError('bad-value', `README.md has no notebook table between ${README_START} and ${README_END}`);
-  return `${readme.slice(0, a + README_START.length)}\n${notebookTable()}\n${readme.slice(b)}`;
+  return replaceMarked(readme, 'notebooks', notebookTable(), 'README.md');
 }
 
 /** docs/registries.md, from the registries and notebooks/ alone. */

@@ -33,6 +33,7 @@ import { MethodRun, runDirName } from './compare-methods';
 import { readRecordsFile } from '../train/records';
 import { readJson, writeFileAtomic } from '../util/fsx';
 import { PiatError } from '../util/errors';
+import { replaceMarked } from '../util/markers';
 import { describeSchedule } from '../train/lr';
 import { pairedDifference, PairedDifference, SeedsByImage, Verdict, verdictLabel } from '../stats';
 import { oscillation } from '../analysis/oscillation';
@@ -41,8 +42,6 @@ import { PAPER_COST_BENCH, paperCost, paperCostSection } from './paper-cost';
 export const RESULTS_DIR = path.join(PROJECT_ROOT, 'results');
 /** The run files results/ keeps (no weights). */
 const KEPT = ['config.json', 'records.jsonl', 'done.json'];
-const README_START = '<!-- results:start -->';
-const README_END = '<!-- results:end -->';
 
 /** Seeds looked for in results/ (and collected from runs/). */
 const SEEDS = Array.from({ length: 10 }, (_, i) => i + 1);
@@ -327,23 +326,14 @@ function formatShort(c: { diff: number; interval: { lo: number; hi: number }; n:
   return `${s(c.diff)} points, 95 % interval [${s(c.interval.lo)}, ${s(c.interval.hi)}] on ${c.n} test images`;
 }
 
-/** The README with its results section replaced (between the markers). */
+/** The README with its results section replaced (between the results markers). */
 export function withReadmeSection(readme: string, section: string): string {
-  const a = readme.indexOf(README_START);
-  const b = readme.indexOf(README_END);
-  if (a < 0 || b < a) throw new PiatError('bad-value', `README.md has no results section between ${README_START} and ${README_END}`);
-  return `${readme.slice(0, a + README_START.length)}\n${section}\n${readme.slice(b)}`;
+  return replaceMarked(readme, 'results', section, 'README.md');
 }
-
-const COST_START = '<!-- paper-cost:start -->';
-const COST_END = '<!-- paper-cost:end -->';
 
 /** The README with its paper-profile cost table replaced (paper-cost.ts). */
 export function withCostSection(readme: string, section: string): string {
-  const a = readme.indexOf(COST_START);
-  const b = readme.indexOf(COST_END);
-  if (a < 0 || b < a) throw new PiatError('bad-value', `README.md has no paper-profile cost section between ${COST_START} and ${COST_END}`);
-  return `${readme.slice(0, a + COST_START.length)}\n${section}\n${readme.slice(b)}`;
+  return replaceMarked(readme, 'paper-cost', section, 'README.md');
 }
 
 /** What the notebook runner reads at the paper profile: each notebook's projected hours and cell timeout. */
