@@ -36,7 +36,7 @@ import { TrainerHook } from './hooks';
 import { EpochRecord, readRecordsFile, SplitPerImage } from './records';
 import { LoadedCheckpoint, loadCheckpoint, readState, saveCheckpoint, savedCheckpoint } from './checkpoint';
 import { loadModel, saveModel } from './model-io';
-import { trainStep } from './step';
+import { PendingLoss, readLosses, trainStep, trainStepLazy } from './step';
 import { RunProgress } from './run-progress';
 import { environment } from '../util/environment';
 import { validate } from '../util/schema';
@@ -79,7 +79,19 @@ export interface TrainOptions {
    * which keeps its initial weights. Its identity is checked as on resuming.
    */
   recordsOnly?: boolean;
+  /**
+   * When the training loss is read from the device (default 'lazy'): 'lazy' reads it at the first
+   * batch of an epoch, then at most once a second (LOSS_READ_MS) and at the epoch's end, all
+   * unread batches in one transfer, so a GPU is not drained after every step; a NaN loss is then
+   * caught at that read, within the same epoch and before anything of it is saved, after the
+   * weights took the batches in between. 'every-step' reads it after each batch and skips the
+   * update of a batch whose loss is not finite. Records and weights are the same either way.
+   */
+  lossReads?: 'lazy' | 'every-step';
 }
+
+/** How often, at most, a lazy trainer reads the loss within an epoch (the progress line's loss and the NaN check). */
+export const LOSS_READ_MS = 1000;
 
 export interface TrainResult {
   records: EpochRecord[];
@@ -447,7 +459,9 @@ interface TrainedEpoch {
 
 /**
  * One epoch's SGD steps over shuffled batches, with the hooks around them. A non-finite loss
- * throws PiatError('nan-loss') before the weights change; a notebook interrupt throws
+ * throws PiatError('nan-loss'): at the next read of the loss (lazy, the default: within the epoch,
+ * before it is saved; see TrainOptions.lossReads), or before the weights change ('every-step').
+ * A notebook interrupt throws
  * PiatError('interrupted') between batches; shouldStop only marks the epoch as the last.
  */
 async function trainEpoch(s: Session, epoch: number, show: RunProgress, interrupts: InterruptWatch): Promise<TrainedEpoch> {
@@ -460,33 +474,87 @@ async function trainEpoch(s: Session, epoch: number, show: RunProgress, interrup
   const parts: Record<string, number[]> = {};
   let stopRequested = false;
 
-  for (let b = 0; b < batches.length; b++) {
-    const { values } = trainStep(model, objective, sgd, vars, o.train, batches[b], { rng, epoch }, lr, c.microBatchSize);
-    for (const h of hooks) h.onStepEnd?.({ model, epoch });
-    if (!Number.isFinite(values.total)) {
-      show.fail(epoch, b, `loss ${values.total}`);
-      throw new PiatError(
-        'nan-loss',
-        `The training loss became ${values.total} at epoch ${epoch + 1}, batch ${b + 1} ` +
-          `(${Object.entries(values)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(', ')}). The weights were not updated; ` +
-          savedNote(o.runDir) +
-          `Lower the learning rate (now ${lr}) or check the data for NaN or infinite values.`,
-      );
+  const lazy = o.lossReads !== 'every-step';
+  /** the non-finite loss of batch `b`: the run stops here */
+  const nanLoss = (b: number, values: Record<string, number>, readAt: number) => {
+    show.fail(epoch, b, `loss ${values.total}`);
+    return new PiatError(
+      'nan-loss',
+      `The training loss became ${values.total} at epoch ${epoch + 1}, batch ${b + 1} ` +
+        `(${Object.entries(values)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}). ` +
+        (lazy
+          ? `It was read after batch ${readAt + 1} (the loss is read from the device at most once a second, not after every batch; ` +
+            "TrainOptions.lossReads: 'every-step' checks each batch), so the weights in memory are not usable; "
+          : 'The weights were not updated; ') +
+        savedNote(o.runDir) +
+        `Lower the learning rate (now ${lr}) or check the data for NaN or infinite values.`,
+    );
+  };
+  // lazy: the steps whose loss is still on the device, read together (one device sync) by `readPending`
+  let pending: { b: number; loss: PendingLoss }[] = [];
+  let shownLoss = NaN;
+  let lastRead = 0;
+  const readPending = (readAt: number) => {
+    const steps = pending;
+    pending = [];
+    lastRead = Date.now();
+    let values: Record<string, number>[];
+    try {
+      values = readLosses(steps.map((p) => p.loss));
+    } finally {
+      steps.forEach((p) => p.loss.dispose());
     }
-    for (const [k, v] of Object.entries(values)) (parts[k] ??= []).push(v);
-    show.batch(epoch, b, values.total);
-    // let signal handlers (Ctrl-C) and timers run: a few microseconds per batch
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (interrupts.requested()) {
-      show.fail(epoch, b, 'interrupted');
-      throw new PiatError(
-        'interrupted',
-        `${runLabel(o)}: interrupted at epoch ${epoch + 1}, batch ${b + 1}. ${savedNote(o.runDir)}${o.runDir ? 'Run the cell again to resume.' : ''}`,
-      );
+    steps.forEach((p, i) => {
+      if (!Number.isFinite(values[i].total)) throw nanLoss(p.b, values[i], readAt);
+      for (const [k, v] of Object.entries(values[i])) (parts[k] ??= []).push(v);
+      shownLoss = values[i].total;
+    });
+  };
+
+  try {
+    for (let b = 0; b < batches.length; b++) {
+      if (lazy) {
+        let loss: PendingLoss;
+        try {
+          loss = trainStepLazy(model, objective, sgd, vars, o.train, batches[b], { rng, epoch }, lr, c.microBatchSize);
+        } catch (e) {
+          // a NaN loss before it is the cause to report (weights turned NaN can make a step fail)
+          try {
+            readPending(b);
+          } catch (nan) {
+            if (nan instanceof PiatError && nan.code === 'nan-loss') throw nan;
+          }
+          throw e;
+        }
+        pending.push({ b, loss });
+        for (const h of hooks) h.onStepEnd?.({ model, epoch });
+        // the progress line shows the latest loss read; a GPU drains only at these reads
+        if (b === 0 || Date.now() - lastRead >= LOSS_READ_MS) readPending(b);
+        show.batch(epoch, b, shownLoss);
+      } else {
+        const { values } = trainStep(model, objective, sgd, vars, o.train, batches[b], { rng, epoch }, lr, c.microBatchSize);
+        for (const h of hooks) h.onStepEnd?.({ model, epoch });
+        if (!Number.isFinite(values.total)) throw nanLoss(b, values, b);
+        for (const [k, v] of Object.entries(values)) (parts[k] ??= []).push(v);
+        show.batch(epoch, b, values.total);
+      }
+      // let signal handlers (Ctrl-C) and timers run: a few microseconds per batch
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (interrupts.requested()) {
+        show.fail(epoch, b, 'interrupted');
+        throw new PiatError(
+          'interrupted',
+          `${runLabel(o)}: interrupted at epoch ${epoch + 1}, batch ${b + 1}. ${savedNote(o.runDir)}${o.runDir ? 'Run the cell again to resume.' : ''}`,
+        );
+      }
+      if (o.shouldStop?.()) stopRequested = true;
     }
-    if (o.shouldStop?.()) stopRequested = true;
+    // the epoch's record needs every batch's loss (and a NaN must stop the run before the epoch is saved)
+    readPending(batches.length - 1);
+  } finally {
+    pending.forEach((p) => p.loss.dispose());
   }
 
   const hookFields: Record<string, number | null> = { ...(objective.onEpochEnd?.(epoch) ?? {}) };
