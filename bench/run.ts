@@ -8,6 +8,11 @@
  *   pgd10-train   one PGD-10 adversarial training step: measured where BENCH_FULL_STEP allows,
  *                 else 10 × input-grad + weight-grad (marked "est.")
  *
+ * The training cases run the trainer's step (trainStepLazy: the loss is not read; torch waits for
+ * the device at the end, as PyTorch's side does). On torch a third table times the lean step's parts
+ * against the old path, alternating: the SGD update of all weights (one native call vs ~4 tfjs ops
+ * per weight) and the weight step (lean vs per-parameter SGD with the loss read after every step).
+ *
  * Threads: the torch backend and PyTorch each run at 1 thread and at every core, or only at
  * PIAT_THREADS when it is set, or at each of BENCH_THREADS (e.g. 1,2); the last column compares
  * with PyTorch at the same thread count.
@@ -35,7 +40,7 @@ import { resnet18, smallCnn, wrn34_10 } from '../src/models/resnet';
 import { logits } from '../src/models/forward';
 import { crossEntropyPerExample } from '../src/attacks/losses';
 import { Sgd } from '../src/train/sgd';
-import { trainStep } from '../src/train/step';
+import { trainStep, trainStepLazy } from '../src/train/step';
 import { ArrayDataset, range } from '../src/data/dataset';
 import { Rng } from '../src/util/rng';
 import { pgdAt, standard } from '../src/objectives/pgd-at';
@@ -52,6 +57,29 @@ const CASES = ['forward', 'input-grad', 'weight-grad', 'pgd10-train'] as const;
 type Case = (typeof CASES)[number];
 /** FLOPs of each case in forward-pass units: backward ≈ 2 forward (dx + dW), input-only ≈ 1 */
 const FORWARD_UNITS: Record<Case, number> = { forward: 1, 'input-grad': 2, 'weight-grad': 3, 'pgd10-train': 23 };
+
+/** torch only: the lean step against the old path, best of alternating runs (milliseconds) */
+interface LeanRow {
+  threads: number;
+  model: string;
+  sgdPerParameter: number;
+  sgdOneCall: number;
+  stepOld: number;
+  stepLean: number;
+}
+const leanRows: LeanRow[] = [];
+
+/** Best time (ms) of each of `fns`, run in turn `n` times: a drifting machine slows each alike. */
+function bestAlternating(fns: (() => void)[], n: number): number[] {
+  const best = fns.map(() => Infinity);
+  for (let k = 0; k < n; k++)
+    fns.forEach((f, i) => {
+      const t0 = performance.now();
+      f();
+      best[i] = Math.min(best[i], performance.now() - t0);
+    });
+  return best;
+}
 
 interface Row {
   backend: string;
@@ -124,6 +152,11 @@ function benchModel(backend: string, threads: number, name: string, batch: numbe
     const idx = range(b);
     const x = data.batch(idx);
     const ctx = { rng: new Rng(1), epoch: 0 };
+    // the trainer's step; torch waits for the device (a no-op on the CPU) as PyTorch's side does
+    const leanStep = (objective: ReturnType<typeof standard>) => {
+      trainStepLazy(model, objective, sgd, vars, data, idx, ctx, 0.01, micro).dispose();
+      if (backend === 'torch') (tf.backend() as unknown as TorchBackend).native.sync();
+    };
     const fns: Record<Case, () => void> = {
       forward: () => tf.tidy(() => void logits(model, x.x).dataSync()),
       // in micro-batches like the training step (the whole batch would not fit in wasm's heap)
@@ -137,10 +170,17 @@ function benchModel(backend: string, threads: number, name: string, batch: numbe
           });
         }
       },
-      'weight-grad': () => void trainStep(model, standard(), sgd, vars, data, idx, ctx, 0.01, micro),
-      'pgd10-train': () => void trainStep(model, pgdAt({ attack: PAPER_TRAIN_ATTACK }), sgd, vars, data, idx, ctx, 0.01, micro),
+      'weight-grad': () => leanStep(standard()),
+      'pgd10-train': () => leanStep(pgdAt({ attack: PAPER_TRAIN_ATTACK })),
     };
-    return { fns, dispose: () => tf.dispose([x.x, x.y]) };
+    // the old path: every step's loss read, then one SGD update per weight
+    const oldStep = () => {
+      const t = tf.backend() as unknown as TorchBackend;
+      t.foreachSgd = false;
+      void trainStep(model, standard(), sgd, vars, data, idx, ctx, 0.01, micro);
+      t.foreachSgd = true;
+    };
+    return { fns, oldStep, dispose: () => tf.dispose([x.x, x.y]) };
   };
   const warm = run(2); // builds kernels and packs weights once, cheaply
   CASES.forEach((c) => warm.fns[c]());
@@ -180,6 +220,23 @@ function benchModel(backend: string, threads: number, name: string, batch: numbe
     }
     rows.push(row);
     process.stderr.write(`  ${backend}×${threads} ${name} ${c}: ${seconds.toFixed(2)}s\n`);
+  }
+  if (torch) {
+    const grads = vars.map((v) => tf.onesLike(v));
+    const sgdWith = (foreach: boolean) => () => {
+      torch.foreachSgd = foreach;
+      sgd.step(vars, grads, 1e-6);
+      torch.native.sync();
+      torch.foreachSgd = true;
+    };
+    const [sgdPerParameter, sgdOneCall] = bestAlternating([sgdWith(false), sgdWith(true)], 20);
+    tf.dispose(grads);
+    const steps = Number(process.env.BENCH_LEAN_RUNS ?? 3);
+    const [stepOld, stepLean] = bestAlternating([main.oldStep, main.fns['weight-grad']], steps);
+    leanRows.push({ threads, model: name, sgdPerParameter, sgdOneCall, stepOld, stepLean });
+    process.stderr.write(
+      `  torch×${threads} ${name} SGD ${sgdPerParameter.toFixed(1)} → ${sgdOneCall.toFixed(1)} ms, step ${stepOld.toFixed(0)} → ${stepLean.toFixed(0)} ms\n`,
+    );
   }
   main.dispose();
   sgd.dispose();
@@ -321,6 +378,15 @@ async function main() {
           `| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.backend} | ${r.threads} | ${(one.seconds / r.seconds).toFixed(2)}× |`,
         );
     }
+  }
+  if (leanRows.length) {
+    console.log('\nThe lean step on torch against the old path (best of alternating runs; BENCH_LEAN_RUNS weight steps, 20 SGD updates):');
+    console.log('\n| model | threads | SGD update, one tfjs op at a time | one native call | × | weight step, old path | lean | × |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const r of leanRows)
+      console.log(
+        `| ${r.model} | ${r.threads} | ${r.sgdPerParameter.toFixed(2)} ms | ${r.sgdOneCall.toFixed(2)} ms | ${(r.sgdPerParameter / r.sgdOneCall).toFixed(2)} | ${r.stepOld.toFixed(1)} ms | ${r.stepLean.toFixed(1)} ms | ${(r.stepOld / r.stepLean).toFixed(2)} |`,
+      );
   }
   const profiled = rows.filter((r) => r.kernelCalls !== undefined);
   if (profiled.length) {
