@@ -96,7 +96,7 @@ export function paperCostSection(costs = paperCost(), bench = PAPER_COST_BENCH):
     '|---|---|---|---|---|',
     ...costs.map(
       (c) =>
-        `| \`${c.notebook}\` | ${c.runs} | ${h(c.hours.torch)} | ${h(c.hours.pytorch)} | ${Math.round(c.cellTimeoutSeconds / 3600)} h |`,
+        `| \`${c.notebook}\` | ${c.runs} | ${h(c.hours.torch)} | ${h(c.hours.pytorch)} | ${Math.round(c.cellTimeoutSeconds / 3600)} h${c.hours.torch === undefined ? ' (not projected: set --timeout)' : ''} |`,
     ),
   ];
   const sum = (b: string) => costs.reduce((a, c) => a + (c.hours[b] ?? 0), 0);
