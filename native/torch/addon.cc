@@ -380,6 +380,9 @@ static napi_value encode(napi_env env, std::vector<at::Tensor>& outs) {
   return arr;
 }
 
+const at::Tensor& tensorAt(uint32_t handle) { return lookup(handle); }
+napi_value encodeOutputs(napi_env env, std::vector<at::Tensor>& outs) { return encode(env, outs); }
+
 // run(kernelName, handles: number[], attrs: object | null) -> encoded outputs
 static napi_value Run(napi_env env, napi_callback_info info) {
   std::string name = "?";
@@ -598,6 +601,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sync", nullptr, Sync, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"modelForward", nullptr, ModelForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"modelBackward", nullptr, ModelBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

@@ -100,6 +100,24 @@ struct SgdUpdate {
 SgdUpdate sgdStep(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& bufs,
                   const std::vector<bool>& decay, const SgdHyper& h);
 
+// A network's forward pass as one call with libtorch's autograd recording, and its backward pass
+// (model.cc; src/backend/torch/fused-model.ts builds the op list). With `training`, `stats` holds
+// each batch norm's new running mean and variance, in op order.
+struct ModelOutput {
+  at::Tensor logits;
+  std::vector<at::Tensor> stats;
+};
+ModelOutput modelForward(const std::vector<int32_t>& ops, const std::vector<double>& nums, const std::vector<at::Tensor>& inputs,
+                         const std::vector<bool>& requiresGrad, bool training, bool record);
+std::vector<at::Tensor> modelBackward(const at::Tensor& logits, const at::Tensor& dy, const std::vector<uint32_t>& which);
+// The tensor table (addon.cc) for entry points defined elsewhere: a handle's tensor, and new
+// handles for kernel outputs encoded as `run` returns them.
+const at::Tensor& tensorAt(uint32_t handle);
+napi_value encodeOutputs(napi_env env, std::vector<at::Tensor>& outs);
+// Node-API entry points defined in model.cc (registered in addon.cc's Init).
+napi_value ModelForward(napi_env env, napi_callback_info info);
+napi_value ModelBackward(napi_env env, napi_callback_info info);
+
 [[noreturn]] void fail(const std::string& msg);
 
 // A case this backend does not implement (e.g. GatherV2 with batchDims): the JavaScript side runs

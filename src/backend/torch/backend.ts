@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PiatError } from '../../util/errors';
 import { SgdHyper, TorchNative } from './native';
 import { runOnCpu } from './fallback';
+import { installFusedModel } from './fused-model';
 
 type Info = tf.TensorInfo;
 const DTYPES: tf.DataType[] = ['float32', 'int32', 'bool'];
@@ -45,6 +46,12 @@ export class TorchBackend extends tf.KernelBackend implements ForeachSgdBackend 
 
   constructor(readonly native: TorchNative) {
     super();
+    installFusedModel(this); // the whole-model kernel behind PIAT_FUSED_MODEL=1 (fused-model.ts)
+  }
+
+  /** Tensors the addon returned outside `run` (encoded as `run` returns them) as this backend's tensor infos. */
+  adopt(flat: number[]): Info[] {
+    return this.decode(flat);
   }
 
   override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): object {

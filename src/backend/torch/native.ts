@@ -31,6 +31,15 @@ export interface TorchNative {
    * then holds its updated tensor. `decay[i]` is 1 where weight decay applies.
    */
   sgdStep(handles: Uint32Array, decay: Uint8Array, hyper: SgdHyper): void;
+  /**
+   * A network's forward pass as one call (native/torch/model.cc; the op list from fused-model.ts):
+   * `handles` are the input then the weights, `requiresGrad` one flag each, `flags` 1 = training,
+   * 2 = record autograd. Returns the logits (and, training, each batch norm's new running mean
+   * and variance), encoded as `run` returns outputs.
+   */
+  modelForward(ops: Int32Array, nums: Float64Array, handles: Uint32Array, requiresGrad: Uint8Array, flags: number): number[];
+  /** The gradients of recorded logits (given dy) with respect to the forward call's handles at `which` (0: the input). */
+  modelBackward(logits: number, dy: number, which: Uint32Array): number[];
 }
 
 /** The hyperparameters of one SGD update (PyTorch's semantics; see src/train/sgd.ts). */
