@@ -16,6 +16,8 @@ if [ "${GPU_BENCH:-1}" = 1 ]; then
   echo "bench exit $?"
   cat "$OUT/bench.md"
   tail -5 "$OUT/bench.err"
+  # the paper profile's projected wall time on this GPU, from the bench just run
+  node gpu-pack/x/cli.js paper-cost --bench "$OUT/bench.md" | tee "$OUT/paper-cost.md"
 fi
 # CPU_BENCH_THREADS=1,2: the same bench on this machine's CPU (torch backend and PyTorch on the same libtorch)
 if [ -n "${CPU_BENCH_THREADS:-}" ]; then

@@ -19,7 +19,7 @@ import { commandHelp, usage } from './help';
 import { compareCommand, evalCommand } from './evaluation';
 import { DIALECT_HELP, exportTorchCommand } from './pytorch';
 import { ARCHS } from '../models/registry';
-import { overfitSearchCommand, reportCommand, resultsCommand, toyCommand } from './experiments';
+import { overfitSearchCommand, paperCostCommand, reportCommand, resultsCommand, toyCommand } from './experiments';
 import { poolTaskCommand, sweepCollectCommand, sweepCommand, sweepStatusCommand, sweepTaskCommand, trainCommand } from './training';
 
 export type Command = CommandSpec<Call>;
@@ -108,6 +108,18 @@ export const COMMANDS: Command[] = [
       check: { type: 'boolean', description: 'write nothing; fail when a document differs from what the data gives' },
     },
     run: resultsCommand,
+  },
+  {
+    name: 'paper-cost',
+    summary: "project the paper profile's GPU hours per notebook from a bench result (what the README's table shows)",
+    options: {
+      bench: {
+        type: 'string',
+        value: 'FILE',
+        description: 'a bench result (npm run bench output, Markdown); default the committed H200 one',
+      },
+    },
+    run: paperCostCommand,
   },
   {
     name: 'train',

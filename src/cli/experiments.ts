@@ -23,6 +23,7 @@ import {
 } from '../experiments/overfit-search';
 import { numberValue } from './args';
 import { Call } from './call';
+import { PAPER_COST_BENCH, paperCost, paperCostSection, readBench } from '../experiments/paper-cost';
 
 export async function toyCommand({ a, profile, backend }: Call): Promise<number> {
   await initBackend(backend);
@@ -75,6 +76,13 @@ export function resultsCommand({ a }: Call): number {
       );
     console.log('results: docs/results.md and the README match the committed data');
   } else console.log(differ.length ? `results: wrote ${rel.join(', ')}` : 'results: documents already match the committed data');
+  return 0;
+}
+
+/** `piat paper-cost [--bench FILE]`: the README's paper-profile cost table, from any bench result (a GPU machine's own). */
+export function paperCostCommand({ a }: Call): number {
+  const bench = a.str('bench') ?? PAPER_COST_BENCH;
+  console.log(paperCostSection(paperCost(readBench(bench)), bench));
   return 0;
 }
 
