@@ -30,6 +30,7 @@ import { PoolConfig, poolRoot } from './pool';
 import { claimLabel, fig1Claims, fig1Config, fig1Summary, fig1Table, Fig1Result, FIG1_METHODS } from './fig1';
 import { curveStats, SeededRuns } from './curve-stats';
 import { MethodRun, runDirName } from './compare-methods';
+import { evalCacheFiles } from '../eval/compare-runs';
 import { readRecordsFile } from '../train/records';
 import { readJson, writeFileAtomic } from '../util/fsx';
 import { PiatError } from '../util/errors';
@@ -40,7 +41,7 @@ import { oscillation } from '../analysis/oscillation';
 import { PAPER_COST_BENCH, paperCost, paperCostSection } from './paper-cost';
 
 export const RESULTS_DIR = path.join(PROJECT_ROOT, 'results');
-/** The run files results/ keeps (no weights). */
+/** The run files results/ requires of each run (no weights); final evaluations (eval-*.json) are kept where a run has them. */
 const KEPT = ['config.json', 'records.jsonl', 'done.json'];
 
 /** Seeds looked for in results/ (and collected from runs/). */
@@ -77,14 +78,19 @@ function publishedRuns(): { runDir: string; config: PoolConfig; label: string; s
   return [...search, ...pool].filter((r) => !seen.has(r.runDir) && seen.add(r.runDir));
 }
 
-/** Copies every finished published run from runs/ into results/ (its config, records and done.json); returns the folders written. */
+/**
+ * Copies every finished published run from runs/ into results/: its config, records and done.json,
+ * and its final evaluations of Best and Final where it has them (eval-best-*.json, eval-final-*.json:
+ * per-image results, for `piat compare --attack`); returns the folders written.
+ */
 export function collectResults(resultsDir = RESULTS_DIR): string[] {
   const out: string[] = [];
   for (const r of publishedRuns()) {
     if (!fs.existsSync(path.join(r.runDir, 'done.json'))) continue;
     const to = resultDirOf(r.runDir, resultsDir);
     fs.mkdirSync(to, { recursive: true });
-    for (const f of KEPT) writeFileAtomic(path.join(to, f), fs.readFileSync(path.join(r.runDir, f)));
+    const evaluations = [...evalCacheFiles(r.runDir, 'best'), ...evalCacheFiles(r.runDir, 'final')];
+    for (const f of [...KEPT, ...evaluations]) writeFileAtomic(path.join(to, f), fs.readFileSync(path.join(r.runDir, f)));
     out.push(to);
   }
   return out;

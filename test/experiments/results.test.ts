@@ -9,7 +9,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT, tmpDir } from '../helpers';
 import { cli } from '../run-safety-helpers';
-import { loadSearchResults, renderResults, resultDirOf, withReadmeSection, writeResults } from '../../src/experiments/results';
+import {
+  collectResults,
+  loadSearchResults,
+  renderResults,
+  resultDirOf,
+  withReadmeSection,
+  writeResults,
+} from '../../src/experiments/results';
 import { SEARCH_SETTINGS, searchConfig, searchRunDir } from '../../src/experiments/overfit-search';
 import { fig1Config, FIG1_METHODS } from '../../src/experiments/fig1';
 import { PoolConfig, poolRoot } from '../../src/experiments/pool';
@@ -131,4 +138,25 @@ test('the results data holds no weights', () => {
     fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
   const weights = walk(dir).filter((f) => /weights\.bin$|model\.json$|\.bin$/.test(f));
   assert.deepEqual(weights, []);
+});
+
+test("collecting a finished run keeps its config, records, done.json and final evaluations, never its weights or AutoAttack's resume state", () => {
+  const runs = tmpDir('piat-runs-');
+  const results = tmpDir('piat-results-');
+  const prev = process.env.PIAT_RUNS;
+  process.env.PIAT_RUNS = runs;
+  try {
+    const c = fig1Config('overfit');
+    const dir = path.join(poolRoot('overfit', { ...c, seed: 1 }), runDirName('PGD-AT'));
+    writeRun(dir, { ...c, seed: 1 }, () => 0.5, new Rng(23));
+    for (const f of ['eval-best-abc.json', 'eval-final-abc.json', 'eval-final-abc.aa-state.json', 'best/weights.bin']) {
+      fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+      fs.writeFileSync(path.join(dir, f), '[]');
+    }
+    const [to] = collectResults(results);
+    assert.deepEqual(fs.readdirSync(to).sort(), ['config.json', 'done.json', 'eval-best-abc.json', 'eval-final-abc.json', 'records.jsonl']);
+  } finally {
+    if (prev === undefined) delete process.env.PIAT_RUNS;
+    else process.env.PIAT_RUNS = prev;
+  }
 });
