@@ -204,6 +204,14 @@ function readDigits(split: Split, frac: number): { x: Uint8Array; y: Uint8Array 
 
 export const DATASETS = ['mnist', 'fashion-mnist', 'cifar10', 'cifar100', 'svhn'] as const;
 export type DatasetName = (typeof DATASETS)[number];
+/** The size of each official training set (SVHN's train_32x32.mat, without its `extra` set). */
+export const OFFICIAL_TRAIN_SIZE: Readonly<Record<DatasetName, number>> = {
+  mnist: 60000,
+  'fashion-mnist': 60000,
+  cifar10: 50000,
+  cifar100: 50000,
+  svhn: 73257,
+};
 /** The size of each official test set (SVHN's has no round number: its test_32x32.mat holds 26,032 images). */
 export const OFFICIAL_TEST_SIZE: Readonly<Record<DatasetName, number>> = {
   mnist: 10000,

@@ -13,7 +13,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { OFFICIAL_TEST_SIZE } from '../data/images';
+import { OFFICIAL_TRAIN_SIZE } from '../data/images';
 import { PiatError } from '../util/errors';
 import { PROJECT_ROOT } from './profiles';
 import { NotebookPlan, paperPlan } from './paper-plan';
@@ -22,8 +22,6 @@ import { PoolConfig } from './pool';
 /** The bench result the README's projection reads (an H200, torch backend and PyTorch in the same run). */
 export const PAPER_COST_BENCH = path.join(PROJECT_ROOT, 'bench', 'results', 'gpu-h200-2026-11-26-bench.md');
 
-/** Official training-set sizes (the paper profile trains on all but the held-out Best split). */
-const TRAIN_SIZE: Record<string, number> = { cifar10: 50000, cifar100: 50000, svhn: 73257 };
 const CLEAN_CORRECT = 0.8;
 const ROBUST = 0.5;
 /** AutoAttack (standard): input-gradient passes and forward passes per image, under the assumptions above. */
@@ -54,12 +52,12 @@ export function readBench(file: string): Record<string, Throughput> {
 export function runSeconds(c: PoolConfig, t: Throughput): number | undefined {
   const r = t[c.arch];
   if (!r || ![r.forward, r.inputGrad, r.pgd10Train].every(Number.isFinite)) return undefined;
-  const trainImages = TRAIN_SIZE[c.dataset] - (c.validationSize ?? 0);
+  // the paper profile trains on all official training images but the held-out Best split
+  const trainImages = OFFICIAL_TRAIN_SIZE[c.dataset] - (c.validationSize ?? 0);
   const evaluated = c.testSize + (c.trainEvalSize ?? 0) + (c.validationSize ?? 0);
   const pgd = (steps: number) => steps / r.inputGrad + 1 / r.forward;
   const perEpoch = trainImages / r.pgd10Train + evaluated * (1 / r.forward + pgd(c.evalAttack.steps));
-  const n = c.final.n ?? OFFICIAL_TEST_SIZE[c.dataset];
-  const final = 2 * n * (1 / r.forward + 2 * pgd(20) + AA_GRADS / r.inputGrad + AA_FORWARDS / r.forward);
+  const final = 2 * c.final.n * (1 / r.forward + 2 * pgd(20) + AA_GRADS / r.inputGrad + AA_FORWARDS / r.forward);
   return c.epochs * perEpoch + final;
 }
 

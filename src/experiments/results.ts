@@ -135,19 +135,23 @@ export function loadSearchResults(resultsDir = RESULTS_DIR): SearchRun[] {
   );
 }
 
+/** One method's committed run of the overfit pool at a seed, or undefined when results/ does not hold it. */
+function loadPoolRun(method: string, seed: number, resultsDir: string): MethodRun | undefined {
+  const c = { ...fig1Config('overfit'), seed };
+  const run = loadCommitted(
+    resultDirOf(path.join(poolRoot('overfit', c), runDirName(method)), resultsDir),
+    c,
+    `the overfit profile's ${method}`,
+  );
+  return run && { ...run, method };
+}
+
 /** The committed Fig. 1 pool at the overfit profile: the seeds for which all four methods are there. */
 export function loadFig1Results(resultsDir = RESULTS_DIR): Fig1Result | undefined {
   const c = fig1Config('overfit');
   const seedRuns: SeededRuns[] = [];
   for (const seed of SEEDS) {
-    const runs = FIG1_METHODS.map((m) => {
-      const run = loadCommitted(
-        resultDirOf(path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)), resultsDir),
-        { ...c, seed },
-        `the overfit profile's ${m}`,
-      );
-      return run && { ...run, method: m as string };
-    });
+    const runs = FIG1_METHODS.map((m) => loadPoolRun(m, seed, resultsDir));
     if (runs.every((r): r is MethodRun => r !== undefined)) seedRuns.push({ seed, runs });
   }
   if (seedRuns.length < 2) return undefined;
@@ -177,17 +181,9 @@ export interface VersusPgdAt {
 /** Each of VERSUS_PGD_AT against PGD-AT, from the committed overfit pool, over the seeds where both are committed. */
 export function loadVersusPgdAt(resultsDir = RESULTS_DIR): VersusPgdAt[] {
   const c = fig1Config('overfit');
-  const load = (m: string, seed: number) => {
-    const run = loadCommitted(
-      resultDirOf(path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)), resultsDir),
-      { ...c, seed },
-      `the overfit profile's ${m}`,
-    );
-    return run && { ...run, method: m };
-  };
   return VERSUS_PGD_AT.flatMap((method) => {
     const seedRuns: SeededRuns[] = SEEDS.flatMap((seed) => {
-      const [base, other] = [load('PGD-AT', seed), load(method, seed)];
+      const [base, other] = [loadPoolRun('PGD-AT', seed, resultsDir), loadPoolRun(method, seed, resultsDir)];
       return base && other ? [{ seed, runs: [base, other] }] : [];
     });
     if (!seedRuns.length) return [];

@@ -109,11 +109,12 @@ export function trainStep(
 ): StepResult {
   try {
     const { grads, chunks } = gradients(model, objective, vars, data, indices, ctx, microBatchSize);
+    const pending = new PendingLoss(chunks);
     let values: Record<string, number>;
     try {
-      values = combine(chunks, (t) => t.dataSync()[0]);
+      values = pending.values((t) => t.dataSync()[0]);
     } finally {
-      chunks.forEach((c) => tf.dispose(Object.values(c.losses)));
+      pending.dispose();
     }
     const applied = Number.isFinite(values.total);
     try {

@@ -15,7 +15,15 @@ import { REPO_ROOT, setup, tmpDir } from '../helpers';
 import { cnnFc } from '../../src/models/cnn-fc';
 import { preActResnet18, resnet18, wideResNet } from '../../src/models/resnet';
 import { vit } from '../../src/models/vit';
-import { buildFromTorchCheckpoint, loadTorchStateDict, readStateDict, saveTorchStateDict, toStateDict } from '../../src/models/pytorch';
+import { ARCHS } from '../../src/models/registry';
+import {
+  buildFromTorchCheckpoint,
+  DIALECTS,
+  loadTorchStateDict,
+  readStateDict,
+  saveTorchStateDict,
+  toStateDict,
+} from '../../src/models/pytorch';
 import { loadDataset } from '../../src/data/images';
 import { evaluate } from '../../src/eval/evaluate';
 import { saveModel } from '../../src/train/model-io';
@@ -318,4 +326,8 @@ test("piat eval --torch-checkpoint FILE --arch NAME prints PyTorch's clean and I
   assert.deepEqual([...ours.keys()].sort(), [...theirs.keys()].filter((k) => !k.endsWith('num_batches_tracked')).sort());
   model.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('every registered architecture has a PyTorch naming to read and write', () => {
+  for (const arch of ARCHS) assert.ok(DIALECTS[arch]?.length, `no PyTorch dialect for ${arch} (src/models/pytorch/dialects.ts)`);
 });

@@ -146,8 +146,10 @@ export function loadStateDictInto(model: tf.LayersModel, sd: StateDict, file: st
   const { dialect, used, skipped } = chooseDialect(model, arch, sd, o, file);
   const consumed = new Set(used.flatMap((p) => p.keys.map((k) => k.key)));
   const skippedKeys = new Set(skipped.flatMap((p) => p.keys.map((k) => k.key)));
-  const ignored = [...sd.keys()].filter((k) => !consumed.has(k) && (skippedKeys.has(k) || alwaysIgnored(k) || dialect.ignore?.test(k)));
-  const unexpected = [...sd.keys()].filter((k) => !consumed.has(k) && !ignored.includes(k));
+  const unused = [...sd.keys()].filter((k) => !consumed.has(k));
+  const ignorable = (k: string) => skippedKeys.has(k) || alwaysIgnored(k) || dialect.ignore?.test(k) === true;
+  const ignored = unused.filter(ignorable);
+  const unexpected = unused.filter((k) => !ignorable(k));
   if (unexpected.length)
     throw new PiatError(
       'wrong-architecture',

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FROZEN_PREFIX } from '../layers';
 import { Dialect } from './dialects';
 import { resamplePatchKernel, resamplePositionEmbedding } from './resample';
+import { numel } from './tensor';
 
 /** A PyTorch-side tensor: its key and shape, values row-major. */
 export interface Named {
@@ -33,13 +34,12 @@ export interface WeightPlan {
   toTorch(v: Float32Array): Named[];
 }
 
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Permutes a row-major array of `shape` by `perm` (out dim i = in dim perm[i]). */
 export function permute(v: Float32Array, shape: number[], perm: number[]): Float32Array {
   const outShape = perm.map((p) => shape[p]);
-  const inStride = shape.map((_, d) => size(shape.slice(d + 1)));
+  const inStride = shape.map((_, d) => numel(shape.slice(d + 1)));
   const out = new Float32Array(v.length);
   const idx = new Array<number>(shape.length).fill(0);
   for (let o = 0; o < v.length; o++) {
@@ -67,7 +67,7 @@ function direct(index: number, name: string, shape: number[], key: string, optio
     shape,
     keys: [{ key, optional }],
     fromTorch: ([t]) => {
-      if (!t) return new Float32Array(size(shape));
+      if (!t) return new Float32Array(numel(shape));
       expectShape(t, shape);
       return t.values;
     },
