@@ -22,6 +22,8 @@
  * Env: BENCH_BATCH (128), BENCH_MODELS (small-cnn,resnet18,wrn34-10), BENCH_BACKENDS (all that
  * load; the pure-JS cpu backend runs only the small CNN unless BENCH_CPU_ALL=1),
  * BENCH_FULL_STEP (models whose full PGD-10 step is timed directly; default small-cnn,resnet18),
+ * BENCH_FUSED (1): on torch, time each model a second time as one native call (the fused model,
+ * PIAT_FUSED_MODEL=1; rows "torch fused"), 0 to skip,
  * BENCH_MICRO (micro-batch of the gradient cases for ResNet-18 / WRN on wasm, default 32 / 8:
  * wasm's heap is 4 GiB; other backends take the whole batch; the step is the trainer's own,
  * src/train/step.ts), BENCH_ROUNDS (1): how many times each model is timed on the torch backend
@@ -133,7 +135,27 @@ function peakGflops(): number {
   return (2 * n ** 3) / best / 1e9;
 }
 
-function benchModel(backend: string, threads: number, name: string, batch: number, fullStep: boolean): Row[] {
+/** Times one model; `fused`: on torch, the whole model as one native call (rows labelled "torch fused"). */
+function benchModel(backend: string, threads: number, name: string, batch: number, fullStep: boolean, fused = false): Row[] {
+  const savedFlag = process.env.PIAT_FUSED_MODEL;
+  process.env.PIAT_FUSED_MODEL = fused ? '1' : '0';
+  try {
+    return benchModelAs(fused ? `${backend} fused` : backend, backend, threads, name, batch, fullStep, !fused);
+  } finally {
+    if (savedFlag === undefined) delete process.env.PIAT_FUSED_MODEL;
+    else process.env.PIAT_FUSED_MODEL = savedFlag;
+  }
+}
+
+function benchModelAs(
+  label: string,
+  backend: string,
+  threads: number,
+  name: string,
+  batch: number,
+  fullStep: boolean,
+  lean: boolean,
+): Row[] {
   const { make, shape } = MODELS[name];
   const model = make();
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -193,7 +215,7 @@ function benchModel(backend: string, threads: number, name: string, batch: numbe
       const part = (k: Case) => rows.find((r) => r.case === k);
       const sum = (f: (r: Row) => number | undefined) => 10 * (f(part('input-grad')!) ?? NaN) + (f(part('weight-grad')!) ?? NaN);
       rows.push({
-        backend,
+        backend: label,
         threads,
         model: name,
         case: c,
@@ -211,7 +233,7 @@ function benchModel(backend: string, threads: number, name: string, batch: numbe
     }
     const timing = timeBest(main.fns[c]);
     const seconds = timing.best;
-    const row: Row = { backend, threads, model: name, case: c, seconds, estimated: false };
+    const row: Row = { backend: label, threads, model: name, case: c, seconds, estimated: false };
     if (torch) {
       // per run, scaled to the best run's time: the share in kernels of an average run
       torch.profile = false;
@@ -219,9 +241,9 @@ function benchModel(backend: string, threads: number, name: string, batch: numbe
       row.nativeMs = (torch.nativeMs / timing.runs) * (timing.best / timing.mean);
     }
     rows.push(row);
-    process.stderr.write(`  ${backend}×${threads} ${name} ${c}: ${seconds.toFixed(2)}s\n`);
+    process.stderr.write(`  ${label}×${threads} ${name} ${c}: ${seconds.toFixed(2)}s\n`);
   }
-  if (torch) {
+  if (torch && lean) {
     const grads = vars.map((v) => tf.onesLike(v));
     const sgdWith = (foreach: boolean) => () => {
       torch.foreachSgd = foreach;
@@ -333,6 +355,8 @@ async function main() {
         const withReference = threadCounts.includes(threads) && !referenced.has(`${m}×${threads}`);
         for (let round = 0; round < (withReference ? rounds : 1); round++) {
           keepBest(rows, benchModel(b, threads, m, batch, fullStep.includes(m)));
+          if (b === 'torch' && process.env.BENCH_FUSED !== '0')
+            keepBest(rows, benchModel(b, threads, m, batch, fullStep.includes(m), true));
           if (!withReference) continue;
           const ref = torchReference(m, batch, fullStep, threads);
           keepBest(rows, ref.rows);
@@ -366,7 +390,7 @@ async function main() {
       `| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.backend} | ${r.threads} | ${ips.toFixed(ips < 10 ? 2 : 0)} | ${gf.toFixed(1)} | ${ratio} |`,
     );
   }
-  const speedups = rows.filter((r) => (r.backend === 'torch' || r.backend === 'pytorch') && r.threads > 1);
+  const speedups = rows.filter((r) => (r.backend.startsWith('torch') || r.backend === 'pytorch') && r.threads > 1);
   if (speedups.length) {
     console.log('\nSpeed-up from 1 thread to all cores:');
     console.log('\n| model | case | backend | threads | speed-up |');
@@ -394,12 +418,12 @@ async function main() {
     if ((tf.findBackend('torch') as unknown as TorchBackend | undefined)?.native.info().device.startsWith('cuda')) {
       console.log('(on CUDA kernels run asynchronously: "in kernels" is launch time plus waits at reads, so the split is only indicative)');
     }
-    console.log('\n| model | case | threads | kernel calls | in kernels | rest | rest per call |');
-    console.log('|---|---|---|---|---|---|---|');
+    console.log('\n| model | case | backend | threads | kernel calls | in kernels | rest | rest per call |');
+    console.log('|---|---|---|---|---|---|---|---|');
     for (const r of profiled) {
       const rest = r.seconds * 1000 - (r.nativeMs ?? 0);
       console.log(
-        `| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.threads} | ${r.kernelCalls} | ${((r.nativeMs ?? 0) / 1000).toFixed(2)} s | ${(rest / 1000).toFixed(2)} s | ${((rest * 1000) / (r.kernelCalls || 1)).toFixed(0)} µs |`,
+        `| ${r.model} | ${r.case}${r.estimated ? ' (est.)' : ''} | ${r.backend} | ${r.threads} | ${r.kernelCalls} | ${((r.nativeMs ?? 0) / 1000).toFixed(2)} s | ${(rest / 1000).toFixed(2)} s | ${((rest * 1000) / (r.kernelCalls || 1)).toFixed(0)} µs |`,
       );
     }
   }

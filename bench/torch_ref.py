@@ -122,11 +122,22 @@ def main():
         F.cross_entropy(model(x), y).backward()
         opt.step()
 
+    eps, alpha = 8 / 255, 2 / 255
+
     def pgd10_train():
-        xa = x.clone()
+        # the project's PGD-10 training step (src/settings.ts PAPER_TRAIN_ATTACK, src/attacks/pgd.ts):
+        # a uniform random start in the eps-ball, each gradient at the current adversarial input
+        # (inference mode, summed loss), projection onto the ball and [0, 1], then one SGD step on it
+        model.eval()
+        xa = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp(0, 1)
         for _ in range(10):
-            xa = (xa + 2 / 255 * input_grad().sign()).clamp(0, 1)
-        weight_grad()
+            xa.requires_grad_(True)
+            g, = torch.autograd.grad(F.cross_entropy(model(xa), y, reduction="sum"), xa)
+            xa = torch.min(torch.max(xa.detach() + alpha * g.sign(), x - eps), x + eps).clamp(0, 1)
+        model.train()
+        opt.zero_grad()
+        F.cross_entropy(model(xa), y).backward()
+        opt.step()
 
     fns = {"forward": forward, "input-grad": input_grad, "weight-grad": weight_grad, "pgd10-train": pgd10_train}
     out = {"threads": torch.get_num_threads(), "torch": torch.__version__, "device": str(dev)}

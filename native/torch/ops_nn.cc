@@ -260,3 +260,20 @@ KERNEL("PiatReduceGrad") {
   auto full = dy.expand(A.ints("shape"));
   return one(A.size() > 1 ? inLayoutOf(full, A.in(1)) : full.contiguous());
 }
+
+// Cross entropy of softmax(logits) against integer labels (float or int32), per example, and its
+// logits gradient: the fused model's loss (src/backend/torch/fused-loss.ts), two native calls where
+// tfjs's composite takes about twenty.
+KERNEL("PiatCrossEntropy") {
+  const at::Tensor& z = A.in(0);
+  at::Tensor y = A.in(1).to(at::kLong).unsqueeze(1);
+  return one(at::logsumexp(z, 1) - z.gather(1, y).squeeze(1));
+}
+KERNEL("PiatCrossEntropyGrad") {
+  const at::Tensor& dy = A.in(0);
+  const at::Tensor& z = A.in(1);
+  at::Tensor y = A.in(2).to(at::kLong).unsqueeze(1);
+  at::Tensor g = at::softmax(z, 1);
+  g.scatter_add_(1, y, at::full({z.size(0), 1}, -1.0, z.options()));
+  return one(g * dy.unsqueeze(1));
+}

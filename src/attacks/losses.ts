@@ -1,8 +1,19 @@
 /** Per-example losses that attacks maximise and objectives minimise. All return shape [n]. */
 import * as tf from '@tensorflow/tfjs';
 
+/** A backend's one-kernel cross entropy (the torch backend's fused loss), or null where it does not apply. */
+type FusedCrossEntropy = (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Tensor1D | null;
+let fusedCrossEntropy: FusedCrossEntropy | null = null;
+
+/** Plugs a backend's one-kernel cross entropy into crossEntropyPerExample (src/backend/torch/fused-loss.ts). */
+export function setFusedCrossEntropy(f: FusedCrossEntropy | null): void {
+  fusedCrossEntropy = f;
+}
+
 /** Cross entropy of softmax(logits) against integer labels: logsumexp(z) − z_y. */
 export function crossEntropyPerExample(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  const fused = fusedCrossEntropy?.(logits, labels);
+  if (fused) return fused;
   return tf.tidy(() => {
     const k = logits.shape[1];
     const zy = tf.sum(tf.mul(logits, tf.oneHot(labels, k)), 1);

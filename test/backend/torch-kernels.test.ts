@@ -14,6 +14,7 @@ import { loadTorchNative } from '../../src/backend/torch/native';
 import { TorchBackend } from '../../src/backend/torch/backend';
 import { Rng } from '../../src/util/rng';
 import { torchFallbacks } from '../../src/backend/torch/fallback';
+import { crossEntropyPerExample } from '../../src/attacks/losses';
 
 let available = false;
 before(async () => {
@@ -507,6 +508,44 @@ test('average-pool gradient with padding matches finite differences', async (t) 
     const numeric = (at(h) - at(-h)) / (2 * h);
     assert.ok(Math.abs(numeric - g[i]) < 1e-3, `d/dx[${i}]: analytic ${g[i]}, numeric ${numeric}`);
   });
+});
+
+test('Identity shares the data id with no native call; a shared weight gets its own handle (native Identity) before an in-place SGD update', async (t) => {
+  if (!available) return t.skip('torch backend not built');
+  await tf.setBackend('torch');
+  const backend = tf.backend() as unknown as TorchBackend;
+  const v = tf.variable(tf.tensor([1, 2, 3], [3]));
+  const calls = backend.calls.get('Identity') ?? 0;
+  const c = tf.clone(v);
+  assert.equal(c.dataId, v.dataId, 'the clone is the same data');
+  assert.equal(backend.calls.get('Identity') ?? 0, calls, 'no native call');
+  const g = tf.tensor([1, 1, 1], [3]);
+  assert.ok(backend.sgdStep([v], [g], null, [false], { lr: 1, momentum: 0, weightDecay: 0, nesterov: false }));
+  assert.equal(backend.calls.get('Identity'), calls + 1, 'one native Identity gave the weight its own handle');
+  assert.notEqual(c.dataId, v.dataId);
+  assert.deepEqual(Array.from(v.dataSync()), [0, 1, 2]);
+  assert.deepEqual(Array.from(c.dataSync()), [1, 2, 3], 'the clone keeps its values');
+  tf.dispose([v, c, g]);
+});
+
+test('the fused cross entropy and its gradient (PIAT_FUSED_MODEL=1) equal the composite on cpu', async (t) => {
+  if (!available) return t.skip('torch backend not built');
+  const saved = process.env.PIAT_FUSED_MODEL;
+  process.env.PIAT_FUSED_MODEL = '1';
+  try {
+    await same(
+      'cross entropy',
+      [rand([6, 10], -20, 20), ints([6], 0, 10)],
+      (z, y) => crossEntropyPerExample(z as tf.Tensor2D, y as tf.Tensor1D),
+      {
+        grad: true,
+        tol: 1e-5,
+      },
+    );
+  } finally {
+    if (saved === undefined) delete process.env.PIAT_FUSED_MODEL;
+    else process.env.PIAT_FUSED_MODEL = saved;
+  }
 });
 
 test('the kernel cases reached every native kernel', async (t) => {

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PiatError } from '../../util/errors';
 import { SgdHyper, TorchNative } from './native';
 import { runOnCpu } from './fallback';
+import { installFusedLoss } from './fused-loss';
 import { installFusedModel } from './fused-model';
 
 type Info = tf.TensorInfo;
@@ -47,6 +48,7 @@ export class TorchBackend extends tf.KernelBackend implements ForeachSgdBackend 
   constructor(readonly native: TorchNative) {
     super();
     installFusedModel(this); // the whole-model kernel behind PIAT_FUSED_MODEL=1 (fused-model.ts)
+    installFusedLoss(); // and its cross entropy as one kernel (fused-loss.ts)
   }
 
   /** Tensors the addon returned outside `run` (encoded as `run` returns them) as this backend's tensor infos. */
@@ -95,6 +97,12 @@ export class TorchBackend extends tf.KernelBackend implements ForeachSgdBackend 
   override incRef(dataId: object): void {
     const e = this.data.get(dataId);
     if (e) e.refCount++;
+  }
+
+  /** `x` itself as a kernel's output, one more reference to its data (kernels.ts `shares`). */
+  share(x: tf.TensorInfo): tf.TensorInfo {
+    this.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   }
 
   override numDataIds(): number {
@@ -167,7 +175,9 @@ export class TorchBackend extends tf.KernelBackend implements ForeachSgdBackend 
     if (![...updated, ...grads].every((t) => this.data.has(t.dataId))) return false;
     for (const v of updated) {
       if (this.refCount(v.dataId) > 1) {
-        const own = tf.clone(v);
+        // a new handle (native Identity: same storage, own slot), not tf.clone, which only shares the data id
+        const [info] = this.run('Identity', [v], null, { inputs: [v], attrs: {} });
+        const own = tf.engine().makeTensorFromDataId(info.dataId, info.shape, info.dtype, this);
         v.assign(own);
         own.dispose();
       }

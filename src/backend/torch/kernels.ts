@@ -21,6 +21,12 @@ interface Spec {
   attrs?: (inputs: Inputs, attrs: Attrs) => Attrs;
   /** The kernel returns a list of tensors (Unpack, SplitV, TopK). */
   multi?: boolean;
+  /**
+   * The output is the input itself (Identity; Cast to the input's own dtype): the input's data id
+   * gets one more reference and no native call is made, as tfjs's cpu backend does. tfjs saves
+   * tensors for gradients and clones through Identity, so this is the commonest kernel of a step.
+   */
+  shares?: (inputs: Inputs, attrs: Attrs) => boolean;
 }
 
 class Unsupported extends Error {}
@@ -159,6 +165,8 @@ const SPECS: Record<string, Spec> = {
   PiatBatchNormTrainGrad: { inputs: ['dy', 'x', 'mean', 'variance', 'scale'], multi: true },
   PiatBatchNormGradX: { inputs: ['dy', 'variance', 'scale'] },
   PiatReduceGrad: { inputs: ['dy', 'x'] },
+  PiatCrossEntropy: { inputs: ['logits', 'labels'] },
+  PiatCrossEntropyGrad: { inputs: ['dy', 'logits', 'labels'] },
 };
 
 const BINARY_KERNELS = [
@@ -244,6 +252,8 @@ const UNARY_KERNELS = [
   'ArgMax',
   'ArgMin',
 ];
+SPECS.Identity = { inputs: UNARY, shares: () => true };
+SPECS.Cast = { inputs: UNARY, shares: (ins, a) => a.dtype === ins.x?.dtype };
 for (const k of BINARY_KERNELS) SPECS[k] = { inputs: BINARY };
 for (const k of UNARY_KERNELS) SPECS[k] ??= { inputs: UNARY };
 
@@ -262,6 +272,7 @@ export function registerTorchKernels(nativeKernels: string[]): { native: string[
       kernelFunc: ({ inputs, attrs, backend }) => {
         const b = backend as unknown as TorchBackend;
         const ins = inputs as unknown as Inputs;
+        if (spec.shares?.(ins, (attrs ?? {}) as Attrs)) return b.share(ins.x!) as never;
         let list: Info[];
         if (spec.inputs === 'all') list = Object.values(inputs as object) as Info[];
         else list = (spec.inputs ?? UNARY).map((n) => ins[n]).filter((t): t is Info => t !== undefined && t !== null);
