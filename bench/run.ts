@@ -19,9 +19,10 @@
  * wasm and cpu run one thread. For torch rows a second table splits the time into native kernel
  * calls and everything else (tfjs's engine, the tape, JavaScript glue): where the time goes.
  *
- * Env: BENCH_BATCH (128), BENCH_MODELS (small-cnn,resnet18,wrn34-10), BENCH_BACKENDS (all that
+ * Env: BENCH_BATCH (128), BENCH_MODELS (small-cnn,resnet18,wrn34-10,resnet18-host: ResNet-18's layers at
+ * width 1 on 8×8 images, where the time is host overhead), BENCH_BACKENDS (all that
  * load; the pure-JS cpu backend runs only the small CNN unless BENCH_CPU_ALL=1),
- * BENCH_FULL_STEP (models whose full PGD-10 step is timed directly; default small-cnn,resnet18),
+ * BENCH_FULL_STEP (models whose full PGD-10 step is timed directly; default small-cnn,resnet18,resnet18-host),
  * BENCH_FUSED (1): on torch, time each model a second time as one native call (the fused model,
  * PIAT_FUSED_MODEL=1; rows "torch fused"), 0 to skip,
  * BENCH_MICRO (micro-batch of the gradient cases for ResNet-18 / WRN on wasm, default 32 / 8:
@@ -54,6 +55,8 @@ const MODELS: Record<string, { make: () => tf.LayersModel; shape: number[] }> = 
   'small-cnn': { make: () => smallCnn({ numClasses: 10, seed: 1 }), shape: [28, 28, 1] },
   resnet18: { make: () => resnet18({ numClasses: 10, seed: 1 }), shape: [32, 32, 3] },
   'wrn34-10': { make: () => wrn34_10({ numClasses: 10, seed: 1 }), shape: [32, 32, 3] },
+  // every layer of ResNet-18 at width 1 on 8×8 images: negligible compute, so the time is host overhead
+  'resnet18-host': { make: () => resnet18({ numClasses: 10, seed: 1, baseWidth: 1, inputShape: [8, 8, 3] }), shape: [8, 8, 3] },
 };
 const CASES = ['forward', 'input-grad', 'weight-grad', 'pgd10-train'] as const;
 type Case = (typeof CASES)[number];
@@ -318,7 +321,7 @@ function keepBest(rows: Row[], fresh: Row[]): void {
 async function main() {
   const batch = Number(process.env.BENCH_BATCH ?? 128);
   const models = list(process.env.BENCH_MODELS, Object.keys(MODELS));
-  const fullStep = list(process.env.BENCH_FULL_STEP, ['small-cnn', 'resnet18']);
+  const fullStep = list(process.env.BENCH_FULL_STEP, ['small-cnn', 'resnet18', 'resnet18-host']);
   const backends = list(process.env.BENCH_BACKENDS, [...BACKEND_NAMES]) as BackendName[];
   const cores = os.availableParallelism?.() ?? os.cpus().length;
   const threadCounts = process.env.BENCH_THREADS

@@ -140,6 +140,10 @@ ModelOutput modelForward(const std::vector<int32_t>& ops, const std::vector<doub
           xin = at::constant_pad_nd(xin, {le, ri, t, bo}, 0);
           padding = {0, 0};
         }
+        if (subsampledPointwise(W.sizes(), stride, padding, 1)) {
+          xin = subsample(xin, stride, first);
+          stride = {1, 1};
+        }
         c10::optional<at::Tensor> bias;
         if (b.defined()) bias = b.reshape({W.size(0)});
         put(dst, activate(at::convolution(xin, W, bias, stride, padding, dilation, false, {0, 0}, 1), act));

@@ -68,7 +68,12 @@ at::Tensor conv2dFilterGrad(const at::Tensor& xNhwc, const at::Tensor& dyNhwc, s
   bool first = firstFor(oihwShape);
   auto x = padUneven(convOperand(xNhwc, first), c);
   auto dummy = at::empty(oihwShape, xNhwc.options());
-  return std::get<1>(at::convolution_backward(convOperand(dyNhwc, first), x, dummy, c10::nullopt, c.stride, c.padding(), c.dilation, false, {0, 0}, c.groups, {false, true, false}));
+  std::vector<int64_t> stride = c.stride;
+  if (subsampledPointwise(oihwShape, stride, c.padding(), c.groups)) {
+    x = subsample(x, stride, first);
+    stride = {1, 1};
+  }
+  return std::get<1>(at::convolution_backward(convOperand(dyNhwc, first), x, dummy, c10::nullopt, stride, c.padding(), c.dilation, false, {0, 0}, c.groups, {false, true, false}));
 }
 }  // namespace
 

@@ -71,6 +71,13 @@ const CASES: Case[] = [
     classes: 10,
   },
   {
+    // shortcuts of 2 and 4 input channels: the 1×1 stride-2 convolutions routed around libtorch 1.13's oneDNN bug
+    name: 'resnet18 (width 2)',
+    build: () => resnet18({ numClasses: 10, seed: 6, baseWidth: 2, inputShape: [16, 16, 3] }),
+    shape: [16, 16, 3],
+    classes: 10,
+  },
+  {
     name: 'preact-resnet18 (width 8)',
     build: () => preActResnet18({ numClasses: 10, seed: 4, baseWidth: 8, inputShape: [16, 16, 3] }),
     shape: [16, 16, 3],
