@@ -84,22 +84,28 @@ export function paperCost(bench = readBench(PAPER_COST_BENCH), plan: NotebookPla
   });
 }
 
-/** The README's paper-profile table. */
+/** Column heads of the backends a bench may hold, in table order (the fused model's rows where the bench timed it). */
+const COST_COLUMNS: [string, string][] = [
+  ['torch', 'GPU hours, piat-ts (torch)'],
+  ['torch fused', 'GPU hours, piat-ts (torch, PIAT_FUSED_MODEL=1)'],
+  ['pytorch', 'GPU hours, PyTorch'],
+];
+
+/** The README's paper-profile table: a column per backend the bench holds (torch and PyTorch always). */
 export function paperCostSection(costs = paperCost(), bench = PAPER_COST_BENCH): string {
   const h = (x: number | undefined) => (x === undefined ? 'not benchmarked' : x.toFixed(1));
+  const columns = COST_COLUMNS.filter(([b]) => b !== 'torch fused' || costs.some((c) => b in c.hours));
   const lines = [
     `Projected from \`${path.relative(PROJECT_ROOT, bench)}\` (one H200; this project's torch backend and PyTorch measured in the same run) by \`src/experiments/paper-cost.ts\`: training, per-epoch evaluation and the final evaluation of Best and Final with AutoAttack (assumed 80 % clean-correct, 50 % robust). Runs shared with an earlier notebook are counted once, where first trained. The ViTs of Table IV were not benchmarked.`,
     '',
-    '| notebook | new runs | GPU hours, piat-ts (torch) | GPU hours, PyTorch | cell timeout |',
-    '|---|---|---|---|---|',
+    `| notebook | new runs | ${columns.map(([, head]) => head).join(' | ')} | cell timeout |`,
+    `|---|---|${columns.map(() => '---|').join('')}---|`,
     ...costs.map(
       (c) =>
-        `| \`${c.notebook}\` | ${c.runs} | ${h(c.hours.torch)} | ${h(c.hours.pytorch)} | ${Math.round(c.cellTimeoutSeconds / 3600)} h${c.hours.torch === undefined ? ' (not projected: set --timeout)' : ''} |`,
+        `| \`${c.notebook}\` | ${c.runs} | ${columns.map(([b]) => h(c.hours[b])).join(' | ')} | ${Math.round(c.cellTimeoutSeconds / 3600)} h${c.hours.torch === undefined ? ' (not projected: set --timeout)' : ''} |`,
     ),
   ];
   const sum = (b: string) => costs.reduce((a, c) => a + (c.hours[b] ?? 0), 0);
-  lines.push(
-    `| all (benchmarked) | ${costs.reduce((a, c) => a + c.runs, 0)} | ${sum('torch').toFixed(0)} | ${sum('pytorch').toFixed(0)} | |`,
-  );
+  lines.push(`| all (benchmarked) | ${costs.reduce((a, c) => a + c.runs, 0)} | ${columns.map(([b]) => sum(b).toFixed(0)).join(' | ')} | |`);
   return lines.join('\n');
 }

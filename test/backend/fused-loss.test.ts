@@ -6,7 +6,7 @@
  * step of ResNet-18 with the fused model and loss makes at most 300 native calls (the per-layer
  * path makes thousands), the same count whatever the network's width.
  */
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { startTorchOrSkip } from '../helpers';
@@ -21,15 +21,11 @@ import { trainStepLazy } from '../../src/train/step';
 import { Rng } from '../../src/util/rng';
 
 let available = false;
-const saved = process.env.PIAT_FUSED_MODEL;
 before(async () => {
   available = await startTorchOrSkip();
 });
-after(() => {
-  if (saved === undefined) delete process.env.PIAT_FUSED_MODEL;
-  else process.env.PIAT_FUSED_MODEL = saved;
-});
 
+/** `f` with PIAT_FUSED_MODEL on or off, restored after */
 function withFused<T>(on: boolean, f: () => T): T {
   const was = process.env.PIAT_FUSED_MODEL;
   process.env.PIAT_FUSED_MODEL = on ? '1' : '0';

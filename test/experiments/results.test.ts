@@ -23,6 +23,7 @@ import { PoolConfig, poolRoot } from '../../src/experiments/pool';
 import { runDirName } from '../../src/experiments/compare-methods';
 import { toPerImage } from '../../src/eval/per-image';
 import { Rng } from '../../src/util/rng';
+import { paperCost, paperCostSection, readBench } from '../../src/experiments/paper-cost';
 
 test('the committed docs/results.md and README results section are exactly what `npm run results` regenerates from results/', () => {
   const r = cli(['results', '--check']);
@@ -159,4 +160,20 @@ test("collecting a finished run keeps its config, records, done.json and final e
     if (prev === undefined) delete process.env.PIAT_RUNS;
     else process.env.PIAT_RUNS = prev;
   }
+});
+
+test('the paper-cost table gains a column for the fused model where the bench timed it', () => {
+  const file = path.join(tmpDir(), 'bench.md');
+  const rows = (backend: string, ips: number) =>
+    ['forward', 'input-grad', 'pgd10-train'].map((c, i) => `| resnet18 | ${c} | ${backend} | 16 | ${ips * (3 - i)} | 1.0 | |`);
+  fs.writeFileSync(file, [...rows('torch', 100), ...rows('torch fused', 200), ...rows('pytorch', 300)].join('\n'));
+  const costs = paperCost(readBench(file));
+  assert.match(
+    paperCostSection(costs, file),
+    /\| notebook \| new runs \| GPU hours, piat-ts \(torch\) \| GPU hours, piat-ts \(torch, PIAT_FUSED_MODEL=1\) \| GPU hours, PyTorch \| cell timeout \|/,
+  );
+  const table1 = costs.find((c) => c.notebook === '03-table1-resnet18')!;
+  assert.ok(Math.abs(table1.hours.torch! / table1.hours['torch fused']! - 2) < 1e-9, 'twice the throughput, half the hours');
+  fs.writeFileSync(file, [...rows('torch', 100), ...rows('pytorch', 300)].join('\n'));
+  assert.doesNotMatch(paperCostSection(paperCost(readBench(file)), file), /FUSED/);
 });
