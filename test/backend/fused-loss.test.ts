@@ -4,7 +4,8 @@
  * float32 tolerance, with logits large enough that a naive softmax would
  * overflow; each is one native call; tensor counts stay put. And the point of it: a PGD-10 training
  * step of ResNet-18 with the fused model and loss makes at most 300 native calls (the per-layer
- * path makes thousands), the same count whatever the network's width.
+ * path makes thousands), the same count whatever the network's width. And, like the per-layer path, it
+ * is deterministic on the CPU: the same seed gives bit-identical losses and weights.
  */
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -149,4 +150,39 @@ test('a ResNet-18 PGD-10 training step with the fused model and loss makes at mo
   assert.ok(perLayer > 5 * fused, `the per-layer path made ${perLayer}`);
   sgd.dispose();
   m.dispose();
+});
+
+test('with the fused model and loss, the same seed gives bit-identical losses and weights', (t) => {
+  if (!available) return t.skip('torch backend not built');
+  const run = () =>
+    withFused(true, () => {
+      const m = resnet18({ numClasses: 10, seed: 3, baseWidth: 4, inputShape: [8, 8, 3] });
+      const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+      const sgd = new Sgd({ lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
+      const rng = new Rng(9);
+      const n = 8;
+      const data = new ArrayDataset(
+        'fused-loss-repeat',
+        Float32Array.from({ length: n * 8 * 8 * 3 }, () => rng.next()),
+        Int32Array.from({ length: n }, (_, i) => i % 10),
+        [8, 8, 3],
+        10,
+      );
+      const ctx = { rng: new Rng(2), epoch: 0 };
+      const objective = pgdAt({ attack: { eps: 0.1, alpha: 0.05, steps: 3 } });
+      const losses: number[] = [];
+      for (let k = 0; k < 3; k++) {
+        const step = trainStepLazy(m, objective, sgd, vars, data, range(n), ctx, 0.05);
+        losses.push(step.values((s) => s.dataSync()[0]).total);
+        step.dispose();
+      }
+      const weights = m.getWeights().map((w) => Array.from(w.dataSync()));
+      sgd.dispose();
+      m.dispose();
+      return { losses, weights };
+    });
+  const a = run();
+  const b = run();
+  assert.deepEqual(b.losses, a.losses);
+  assert.deepEqual(b.weights, a.weights);
 });
