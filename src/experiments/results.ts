@@ -67,7 +67,7 @@ function publishedRuns(): { runDir: string; config: PoolConfig; label: string; s
   );
   const c = fig1Config('overfit');
   const pool = SEEDS.flatMap((seed) =>
-    [...FIG1_METHODS, ...VERSUS_PGD_AT].map((m) => ({
+    [...FIG1_METHODS, ...VERSUS_PGD_AT, ...PIAT_FRAMEWORKS.flatMap((b) => [b, `PIAT+${b}`])].map((m) => ({
       runDir: path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)),
       config: { ...c, seed },
       label: m as string,
@@ -169,21 +169,26 @@ export function loadFig1Results(resultsDir = RESULTS_DIR): Fig1Result | undefine
  */
 export const VERSUS_PGD_AT = ['TRADES', 'MART', 'PIAT', 'NMSE', 'PIAT+NMSE', 'MAIL'] as const;
 
-export interface VersusPgdAt {
+/** Fig. 6's frameworks beyond PGD-AT (notebook 07 at overfit), each compared with PIAT around it. */
+export const PIAT_FRAMEWORKS = ['ALP', 'TRADES', 'MART', 'MAIL'] as const;
+
+/** A method against a baseline, over the seeds where both are committed. */
+export interface Versus {
   method: string;
+  base: string;
   seeds: number[];
-  /** the method minus PGD-AT at Best and at Final, and the method's own Best − Final; paired */
+  /** the method minus the base at Best and at Final, and the method's own Best − Final; paired */
   best?: PairedDifference;
   final?: PairedDifference;
   bestVsFinal?: PairedDifference;
 }
 
-/** Each of VERSUS_PGD_AT against PGD-AT, from the committed overfit pool, over the seeds where both are committed. */
-export function loadVersusPgdAt(resultsDir = RESULTS_DIR): VersusPgdAt[] {
+/** Each [method, base] pair from the committed overfit pool, over the seeds where both are committed; pairs with none are left out. */
+export function loadVersus(pairs: [string, string][], resultsDir = RESULTS_DIR): Versus[] {
   const c = fig1Config('overfit');
-  return VERSUS_PGD_AT.flatMap((method) => {
+  return pairs.flatMap(([method, baseName]) => {
     const seedRuns: SeededRuns[] = SEEDS.flatMap((seed) => {
-      const [base, other] = [loadPoolRun('PGD-AT', seed, resultsDir), loadPoolRun(method, seed, resultsDir)];
+      const [base, other] = [loadPoolRun(baseName, seed, resultsDir), loadPoolRun(method, seed, resultsDir)];
       return base && other ? [{ seed, runs: [base, other] }] : [];
     });
     if (!seedRuns.length) return [];
@@ -192,6 +197,7 @@ export function loadVersusPgdAt(resultsDir = RESULTS_DIR): VersusPgdAt[] {
     return [
       {
         method,
+        base: baseName,
         seeds: seedRuns.map((x) => x.seed),
         best: paired(other.bestImages, base.bestImages),
         final: paired(other.finalImages, base.finalImages),
@@ -201,29 +207,68 @@ export function loadVersusPgdAt(resultsDir = RESULTS_DIR): VersusPgdAt[] {
   });
 }
 
-function versusSection(v: VersusPgdAt[]): string[] {
+/** Each of VERSUS_PGD_AT against PGD-AT. */
+export const loadVersusPgdAt = (resultsDir = RESULTS_DIR) =>
+  loadVersus(
+    VERSUS_PGD_AT.map((m) => [m, 'PGD-AT']),
+    resultsDir,
+  );
+
+/** PIAT around each of PIAT_FRAMEWORKS against the framework alone. */
+export const loadPiatFrameworks = (resultsDir = RESULTS_DIR) =>
+  loadVersus(
+    PIAT_FRAMEWORKS.map((b) => [`PIAT+${b}`, b]),
+    resultsDir,
+  );
+
+const versusCell = (d?: PairedDifference) => (d ? `${formatShort(d)}, **${verdictLabel(d)}**` : 'no per-image results');
+const multiplicityNote = (n: number, shared: string) =>
+  `Each cell is its own 95 % interval, not corrected for multiplicity: among ${n} comparisons with no true difference, one or more would exclude 0 (read "holds" or "does not hold") in up to about ${Math.round(100 * (1 - 0.95 ** n))} % of experiments${shared}.`;
+
+function versusSection(v: Versus[]): string[] {
   if (!v.length) return [];
-  const cell = (d?: PairedDifference) => (d ? `${formatShort(d)}, **${verdictLabel(d)}**` : 'no per-image results');
   return [
     "## Table I's methods at the overfit profile (notebooks 03 and 07), against PGD-AT",
     '',
     'Robust accuracy under the per-epoch PGD evaluation, paired by test image and seed, on the seeds where both runs are committed (Best chosen on the held-out images). The final PGD-20/CW/AutoAttack evaluations of notebook 03 are not part of the committed data yet.',
     '',
-    `Each cell is its own 95 % interval, not corrected for multiplicity: among ${v.length} comparisons with no true difference, one or more would exclude 0 (read "holds" or "does not hold") in up to about ${Math.round(100 * (1 - 0.95 ** v.length))} % of experiments (less, as all share the PGD-AT runs).`,
+    multiplicityNote(v.length, ' (less, as all share the PGD-AT runs)'),
     '',
     '| method | seeds | method − PGD-AT at Best | method − PGD-AT at Final | its own Best − Final |',
     '|---|---|---|---|---|',
-    ...v.map((x) => `| ${x.method} | ${x.seeds.join(', ')} | ${cell(x.best)} | ${cell(x.final)} | ${cell(x.bestVsFinal)} |`),
+    ...v.map(
+      (x) => `| ${x.method} | ${x.seeds.join(', ')} | ${versusCell(x.best)} | ${versusCell(x.final)} | ${versusCell(x.bestVsFinal)} |`,
+    ),
     '',
   ];
 }
 
-function versusLines(v: VersusPgdAt[]): string[] {
+function frameworksSection(v: Versus[]): string[] {
+  if (!v.length) return [];
+  const missing = PIAT_FRAMEWORKS.filter((b) => !v.some((x) => x.base === b));
+  return [
+    '## Fig. 6 at the overfit profile (notebook 07): PIAT around each framework',
+    '',
+    "**Paper (Fig. 6, ResNet-18; Table III):** wrapping ALP, TRADES, MART and MAIL in PIAT raises each one's robust accuracy. Here: PIAT+X − X, robust accuracy under the per-epoch PGD evaluation, paired by test image and seed, on the seeds where both runs are committed (PGD-AT's PIAT is in the table above). The final PGD-20/CW/AutoAttack evaluations are not part of the committed data yet." +
+      (missing.length ? ` Not committed yet: ${missing.map((b) => `PIAT+${b} with ${b}`).join(', ')}.` : ''),
+    '',
+    multiplicityNote(v.length, ''),
+    '',
+    '| framework | seeds | PIAT+X − X at Best | PIAT+X − X at Final | PIAT+X, its own Best − Final |',
+    '|---|---|---|---|---|',
+    ...v.map(
+      (x) => `| ${x.base} | ${x.seeds.join(', ')} | ${versusCell(x.best)} | ${versusCell(x.final)} | ${versusCell(x.bestVsFinal)} |`,
+    ),
+    '',
+  ];
+}
+
+function versusLines(v: Versus[]): string[] {
   return v
     .filter((x) => x.final)
     .map(
       (x) =>
-        `- ${x.method} ends more robust than PGD-AT (${x.seeds.length} seed${x.seeds.length > 1 ? 's' : ''}, overfit profile, per-epoch PGD): ${formatShort(x.final!)}, **${verdictLabel(x.final!)}**.`,
+        `- ${x.method} ends more robust than ${x.base} (${x.seeds.length} seed${x.seeds.length > 1 ? 's' : ''}, overfit profile, per-epoch PGD): ${formatShort(x.final!)}, **${verdictLabel(x.final!)}**.`,
     );
 }
 
@@ -239,12 +284,19 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
   const premise = premiseResults(runs);
   const fig1 = loadFig1Results(resultsDir);
   const versus = loadVersusPgdAt(resultsDir);
+  const frameworks = loadPiatFrameworks(resultsDir);
   const header = ['# Results', '', '*Generated by `npm run results` from the data under `results/`; do not edit by hand.*', ''];
   if (!premise.length && !fig1) {
     const none = 'No run with per-image results has been committed under `results/` yet: there are no published numbers.';
     return { doc: [...header, none, ''].join('\n'), readme: none };
   }
-  const doc = [...header, ...premiseSection(runs, premise), ...(fig1 ? fig1Section(fig1) : []), ...versusSection(versus)].join('\n');
+  const doc = [
+    ...header,
+    ...premiseSection(runs, premise),
+    ...(fig1 ? fig1Section(fig1) : []),
+    ...versusSection(versus),
+    ...frameworksSection(frameworks),
+  ].join('\n');
   const readme = [
     `Every verdict below is paired: the same test images, and the same seeds where both sides ran them (details and per-seed numbers in [docs/results.md](docs/results.md)).`,
     '',
@@ -254,6 +306,7 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
     ),
     ...(fig1 ? fig1Lines(fig1) : []),
     ...versusLines(versus),
+    ...versusLines(frameworks),
   ].join('\n');
   return { doc, readme };
 }
