@@ -225,42 +225,50 @@ const versusCell = (d?: PairedDifference) => (d ? `${formatShort(d)}, **${verdic
 const multiplicityNote = (n: number, shared: string) =>
   `Each cell is its own 95 % interval, not corrected for multiplicity: among ${n} comparisons with no true difference, one or more would exclude 0 (read "holds" or "does not hold") in up to about ${Math.round(100 * (1 - 0.95 ** n))} % of experiments${shared}.`;
 
-function versusSection(v: Versus[]): string[] {
+/** A section of paired comparisons: its heading and text, the multiplicity note, and one row per comparison. */
+function comparisonSection(
+  v: Versus[],
+  o: { title: string; text: string; shared: string; heads: [string, string, string, string]; row: (x: Versus) => string },
+): string[] {
   if (!v.length) return [];
+  const [first, ...rest] = o.heads;
   return [
-    "## Table I's methods at the overfit profile (notebooks 03 and 07), against PGD-AT",
+    `## ${o.title}`,
     '',
-    'Robust accuracy under the per-epoch PGD evaluation, paired by test image and seed, on the seeds where both runs are committed (Best chosen on the held-out images). The final PGD-20/CW/AutoAttack evaluations of notebook 03 are not part of the committed data yet.',
+    o.text,
     '',
-    multiplicityNote(v.length, ' (less, as all share the PGD-AT runs)'),
+    multiplicityNote(v.length, o.shared),
     '',
-    '| method | seeds | method − PGD-AT at Best | method − PGD-AT at Final | its own Best − Final |',
+    `| ${first} | seeds | ${rest.join(' | ')} |`,
     '|---|---|---|---|---|',
     ...v.map(
-      (x) => `| ${x.method} | ${x.seeds.join(', ')} | ${versusCell(x.best)} | ${versusCell(x.final)} | ${versusCell(x.bestVsFinal)} |`,
+      (x) => `| ${o.row(x)} | ${x.seeds.join(', ')} | ${versusCell(x.best)} | ${versusCell(x.final)} | ${versusCell(x.bestVsFinal)} |`,
     ),
     '',
   ];
 }
 
+function versusSection(v: Versus[]): string[] {
+  return comparisonSection(v, {
+    title: "Table I's methods at the overfit profile (notebooks 03 and 07), against PGD-AT",
+    text: 'Robust accuracy under the per-epoch PGD evaluation, paired by test image and seed, on the seeds where both runs are committed (Best chosen on the held-out images). The final PGD-20/CW/AutoAttack evaluations of notebook 03 are not part of the committed data yet.',
+    shared: ' (less, as all share the PGD-AT runs)',
+    heads: ['method', 'method − PGD-AT at Best', 'method − PGD-AT at Final', 'its own Best − Final'],
+    row: (x) => x.method,
+  });
+}
+
 function frameworksSection(v: Versus[]): string[] {
-  if (!v.length) return [];
   const missing = PIAT_FRAMEWORKS.filter((b) => !v.some((x) => x.base === b));
-  return [
-    '## Fig. 6 at the overfit profile (notebook 07): PIAT around each framework',
-    '',
-    "**Paper (Fig. 6, ResNet-18; Table III):** wrapping ALP, TRADES, MART and MAIL in PIAT raises each one's robust accuracy. Here: PIAT+X − X, robust accuracy under the per-epoch PGD evaluation, paired by test image and seed, on the seeds where both runs are committed (PGD-AT's PIAT is in the table above). The final PGD-20/CW/AutoAttack evaluations are not part of the committed data yet." +
+  return comparisonSection(v, {
+    title: 'Fig. 6 at the overfit profile (notebook 07): PIAT around each framework',
+    text:
+      "**Paper (Fig. 6, ResNet-18; Table III):** wrapping ALP, TRADES, MART and MAIL in PIAT raises each one's robust accuracy. Here: PIAT+X − X, robust accuracy under the per-epoch PGD evaluation, paired by test image and seed, on the seeds where both runs are committed (PGD-AT's PIAT is in the table above). The final PGD-20/CW/AutoAttack evaluations are not part of the committed data yet." +
       (missing.length ? ` Not committed yet: ${missing.map((b) => `PIAT+${b} with ${b}`).join(', ')}.` : ''),
-    '',
-    multiplicityNote(v.length, ''),
-    '',
-    '| framework | seeds | PIAT+X − X at Best | PIAT+X − X at Final | PIAT+X, its own Best − Final |',
-    '|---|---|---|---|---|',
-    ...v.map(
-      (x) => `| ${x.base} | ${x.seeds.join(', ')} | ${versusCell(x.best)} | ${versusCell(x.final)} | ${versusCell(x.bestVsFinal)} |`,
-    ),
-    '',
-  ];
+    shared: '',
+    heads: ['framework', 'PIAT+X − X at Best', 'PIAT+X − X at Final', 'PIAT+X, its own Best − Final'],
+    row: (x) => x.base,
+  });
 }
 
 function versusLines(v: Versus[]): string[] {
