@@ -31,13 +31,21 @@ const AA_FORWARDS = ROBUST * 5000;
 /** img/s per architecture and case, for one backend. */
 export type Throughput = Record<string, { forward: number; inputGrad: number; pgd10Train: number }>;
 
-/** The rows `| model | case | backend | threads | img/s | …` of a bench result, per backend. */
+/**
+ * The rows of a bench result's throughput table (`| model | case | backend | threads | img/s | …`), per
+ * backend; where it has several thread counts, the last (the most threads). The bench's other tables
+ * (speed-ups, kernel calls) have other columns in the same places and are not read.
+ */
 export function readBench(file: string): Record<string, Throughput> {
   if (!fs.existsSync(file))
     throw new PiatError('missing-file', `No bench result at ${file}; run \`npm run bench\` on the GPU machine and commit its output.`);
   const out: Record<string, Throughput> = {};
   const key = { forward: 'forward', 'input-grad': 'inputGrad', 'pgd10-train': 'pgd10Train' } as const;
+  let inThroughput = false;
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (/^\| model \| case \| backend \| threads \| img\/s \|/.test(line)) inThroughput = true;
+    else if (!line.startsWith('|')) inThroughput = false;
+    if (!inThroughput) continue;
     const cells = line.split('|').map((c) => c.trim());
     const [, model, kase, backend, , ips] = cells;
     if (!(kase in key) || !Number.isFinite(Number(ips)) || !ips) continue;
@@ -96,7 +104,7 @@ export function paperCostSection(costs = paperCost(), bench = PAPER_COST_BENCH):
   const h = (x: number | undefined) => (x === undefined ? 'not benchmarked' : x.toFixed(1));
   const columns = COST_COLUMNS.filter(([b]) => b !== 'torch fused' || costs.some((c) => b in c.hours));
   const lines = [
-    `Projected from \`${path.relative(PROJECT_ROOT, bench)}\` (one H200; this project's torch backend and PyTorch measured in the same run) by \`src/experiments/paper-cost.ts\`: training, per-epoch evaluation and the final evaluation of Best and Final with AutoAttack (assumed 80 % clean-correct, 50 % robust). Runs shared with an earlier notebook are counted once, where first trained. The ViTs of Table IV were not benchmarked.`,
+    `Projected from \`${path.relative(PROJECT_ROOT, bench)}\` (${bench === PAPER_COST_BENCH ? 'one H200; ' : ''}this project's torch backend and PyTorch measured in the same run) by \`src/experiments/paper-cost.ts\`: training, per-epoch evaluation and the final evaluation of Best and Final with AutoAttack (assumed 80 % clean-correct, 50 % robust). Runs shared with an earlier notebook are counted once, where first trained. The ViTs of Table IV were not benchmarked.`,
     '',
     `| notebook | new runs | ${columns.map(([, head]) => head).join(' | ')} | cell timeout |`,
     `|---|---|${columns.map(() => '---|').join('')}---|`,
