@@ -2,7 +2,7 @@
 # Runs on the GPU machine (repository root, gpu-pack/ carried there): builds native/torch against
 # the local PyTorch's CUDA libtorch, runs the torch kernel tests on CUDA (per kernel, and the fused
 # model and loss against the per-layer path), then the bench on CUDA
-# against PyTorch on the same GPU. Output goes to $OUT (or gpu-pack/out).
+# against PyTorch on the same GPU, then a ResNet-18 PGD-AT epoch and AutoAttack on a subset (bench/gpu/epoch.sh). Output goes to $OUT (or gpu-pack/out).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-gpu-pack/out}
@@ -21,6 +21,11 @@ if [ "${GPU_BENCH:-1}" = 1 ]; then
   tail -5 "$OUT/bench.err"
   # the paper profile's projected wall time on this GPU, from the bench just run
   node gpu-pack/x/cli.js paper-cost --bench "$OUT/bench.md" | tee "$OUT/paper-cost.md"
+fi
+# a ResNet-18 PGD-AT epoch on CIFAR-10-format data and AutoAttack on a test subset, timed (GPU_EPOCH=0 skips;
+# EPOCH_IMAGES, AA_IMAGES; PIAT_FUSED_MODEL=1 runs it on the fused model)
+if [ "${GPU_EPOCH:-1}" = 1 ]; then
+  OUT=$OUT bash bench/gpu/epoch.sh 2>&1 | tee "$OUT/epoch.log" | grep -E "^ResNet-18|^clean|^aa|AutoAttack \(standard\)|Error"
 fi
 # CPU_BENCH_THREADS=1,2: the same bench on this machine's CPU (torch backend and PyTorch on the same libtorch)
 if [ -n "${CPU_BENCH_THREADS:-}" ]; then
