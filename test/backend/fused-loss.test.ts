@@ -10,7 +10,7 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { startTorchOrSkip } from '../helpers';
+import { startTorchOrSkip, withEnv } from '../helpers';
 import type { TorchBackend } from '../../src/backend/torch/backend';
 import { crossEntropy, crossEntropyPerExample } from '../../src/attacks/losses';
 import { resnet18 } from '../../src/models/resnet';
@@ -26,17 +26,8 @@ before(async () => {
   available = await startTorchOrSkip();
 });
 
-/** `f` with PIAT_FUSED_MODEL on or off, restored after */
-function withFused<T>(on: boolean, f: () => T): T {
-  const was = process.env.PIAT_FUSED_MODEL;
-  process.env.PIAT_FUSED_MODEL = on ? '1' : '0';
-  try {
-    return f();
-  } finally {
-    if (was === undefined) delete process.env.PIAT_FUSED_MODEL;
-    else process.env.PIAT_FUSED_MODEL = was;
-  }
-}
+/** `f` with PIAT_FUSED_MODEL on or off (the shared withEnv, which restores it after) */
+const withFused = <T>(on: boolean, f: () => T): Promise<T> => withEnv({ PIAT_FUSED_MODEL: on ? '1' : '0' }, async () => f());
 
 const backend = () => tf.backend() as unknown as TorchBackend;
 const calls = (name: string) => backend().calls.get(name) ?? 0;
@@ -61,7 +52,7 @@ function valueAndGrad(z: tf.Tensor2D, y: tf.Tensor1D, weights: tf.Tensor1D) {
   });
 }
 
-test("per-example values and the logits gradient equal tfjs's composite, each in one native call", (t) => {
+test("per-example values and the logits gradient equal tfjs's composite, each in one native call", async (t) => {
   if (!available) return t.skip('torch backend not built');
   const rng = new Rng(5);
   const n = 64;
@@ -76,10 +67,10 @@ test("per-example values and the logits gradient equal tfjs's composite, each in
     'int32',
   );
   const w = tf.tensor1d(Float32Array.from({ length: n }, () => rng.next() * 2 - 0.5));
-  const reference = withFused(false, () => valueAndGrad(z, y, w));
+  const reference = await withFused(false, () => valueAndGrad(z, y, w));
   const f0 = calls('PiatCrossEntropy');
   const g0 = calls('PiatCrossEntropyGrad');
-  const fused = withFused(true, () => valueAndGrad(z, y, w));
+  const fused = await withFused(true, () => valueAndGrad(z, y, w));
   assert.equal(calls('PiatCrossEntropy') - f0, 2, 'one call for the value, one inside the gradient');
   assert.equal(calls('PiatCrossEntropyGrad') - g0, 1, 'one call for the gradient');
   assert.ok(fused.loss.every(Number.isFinite) && fused.grad.every(Number.isFinite), 'finite at large logits');
@@ -88,18 +79,18 @@ test("per-example values and the logits gradient equal tfjs's composite, each in
   t.diagnostic(`relative error: values ${errLoss.toExponential(1)}, gradient ${errGrad.toExponential(1)}`);
   assert.ok(errLoss <= 1e-6, `values differ by ${errLoss}`);
   assert.ok(errGrad <= 1e-6, `gradients differ by ${errGrad}`);
-  const mean = withFused(true, () => tf.tidy(() => crossEntropy(z, y).dataSync()[0]));
+  const mean = await withFused(true, () => tf.tidy(() => crossEntropy(z, y).dataSync()[0]));
   const sum = reference.loss.reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(mean - sum / n) <= 1e-5 * Math.abs(sum / n), 'the mean cross entropy takes the fused path too');
   tf.dispose([z, y, w]);
 });
 
-test('without the flag the composite runs; with it, tensor counts stay put over repeated gradients', (t) => {
+test('without the flag the composite runs; with it, tensor counts stay put over repeated gradients', async (t) => {
   if (!available) return t.skip('torch backend not built');
   const z = tf.randomNormal([8, 5]) as tf.Tensor2D;
   const y = tf.tensor1d([0, 1, 2, 3, 4, 0, 1, 2], 'int32');
   const f0 = calls('PiatCrossEntropy');
-  withFused(false, () => tf.tidy(() => tf.grad((zz: tf.Tensor) => tf.sum(crossEntropyPerExample(zz as tf.Tensor2D, y)))(z)));
+  await withFused(false, () => tf.tidy(() => tf.grad((zz: tf.Tensor) => tf.sum(crossEntropyPerExample(zz as tf.Tensor2D, y)))(z)));
   assert.equal(calls('PiatCrossEntropy'), f0, 'no fused call without PIAT_FUSED_MODEL=1');
   const grad = () =>
     withFused(true, () =>
@@ -110,16 +101,16 @@ test('without the flag the composite runs; with it, tensor counts stay put over 
             .dataSync(),
       ),
     );
-  grad();
+  await grad();
   const start = tf.memory() as tf.MemoryInfo & { nativeTensors: number };
-  for (let i = 0; i < 5; i++) grad();
+  for (let i = 0; i < 5; i++) await grad();
   const end = tf.memory() as tf.MemoryInfo & { nativeTensors: number };
   assert.equal(end.numTensors, start.numTensors, 'tfjs tensors grew');
   assert.equal(end.nativeTensors, start.nativeTensors, 'ATen tensors grew');
   tf.dispose([z, y]);
 });
 
-test('a ResNet-18 PGD-10 training step with the fused model and loss makes at most 300 native calls', (t) => {
+test('a ResNet-18 PGD-10 training step with the fused model and loss makes at most 300 native calls', async (t) => {
   if (!available) return t.skip('torch backend not built');
   // width 8 at 16×16: the same layers, so the same calls, as the published width at 32×32
   const m = resnet18({ numClasses: 10, seed: 1, baseWidth: 8, inputShape: [16, 16, 3] });
@@ -143,8 +134,8 @@ test('a ResNet-18 PGD-10 training step with the fused model and loss makes at mo
       step();
       return [...backend().calls.values()].reduce((a, b) => a + b, 0) - before;
     });
-  const perLayer = count(false);
-  const fused = count(true);
+  const perLayer = await count(false);
+  const fused = await count(true);
   t.diagnostic(`native calls per PGD-10 step: per-layer ${perLayer}, fused ${fused}`);
   assert.ok(fused <= 300, `${fused} native calls`);
   assert.ok(perLayer > 5 * fused, `the per-layer path made ${perLayer}`);
@@ -152,7 +143,7 @@ test('a ResNet-18 PGD-10 training step with the fused model and loss makes at mo
   m.dispose();
 });
 
-test('with the fused model and loss, the same seed gives bit-identical losses and weights', (t) => {
+test('with the fused model and loss, the same seed gives bit-identical losses and weights', async (t) => {
   if (!available) return t.skip('torch backend not built');
   const run = () =>
     withFused(true, () => {
@@ -181,8 +172,8 @@ test('with the fused model and loss, the same seed gives bit-identical losses an
       m.dispose();
       return { losses, weights };
     });
-  const a = run();
-  const b = run();
+  const a = await run();
+  const b = await run();
   assert.deepEqual(b.losses, a.losses);
   assert.deepEqual(b.weights, a.weights);
 });

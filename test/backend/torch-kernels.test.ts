@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { REPO_ROOT, startTorchOrSkip } from '../helpers';
+import { REPO_ROOT, startTorchOrSkip, withEnv } from '../helpers';
 import { loadTorchNative } from '../../src/backend/torch/native';
 import { TorchBackend } from '../../src/backend/torch/backend';
 import { Rng } from '../../src/util/rng';
@@ -530,10 +530,8 @@ test('Identity shares the data id with no native call; a shared weight gets its 
 
 test('the fused cross entropy and its gradient (PIAT_FUSED_MODEL=1) equal the composite on cpu', async (t) => {
   if (!available) return t.skip('torch backend not built');
-  const saved = process.env.PIAT_FUSED_MODEL;
-  process.env.PIAT_FUSED_MODEL = '1';
-  try {
-    await same(
+  await withEnv({ PIAT_FUSED_MODEL: '1' }, () =>
+    same(
       'cross entropy',
       [rand([6, 10], -20, 20), ints([6], 0, 10)],
       (z, y) => crossEntropyPerExample(z as tf.Tensor2D, y as tf.Tensor1D),
@@ -541,11 +539,8 @@ test('the fused cross entropy and its gradient (PIAT_FUSED_MODEL=1) equal the co
         grad: true,
         tol: 1e-5,
       },
-    );
-  } finally {
-    if (saved === undefined) delete process.env.PIAT_FUSED_MODEL;
-    else process.env.PIAT_FUSED_MODEL = saved;
-  }
+    ),
+  );
 });
 
 test('1×1 stride-2 convolutions with fewer than 8 input channels: right gradients, and the heap survives (libtorch 1.13 oneDNN bug routed around)', async (t) => {
