@@ -143,22 +143,16 @@ function benchModel(backend: string, threads: number, name: string, batch: numbe
   const savedFlag = process.env.PIAT_FUSED_MODEL;
   process.env.PIAT_FUSED_MODEL = fused ? '1' : '0';
   try {
-    return benchModelAs(fused ? `${backend} fused` : backend, backend, threads, name, batch, fullStep, !fused);
+    return timeModel(backend, threads, name, batch, fullStep, fused);
   } finally {
     if (savedFlag === undefined) delete process.env.PIAT_FUSED_MODEL;
     else process.env.PIAT_FUSED_MODEL = savedFlag;
   }
 }
 
-function benchModelAs(
-  label: string,
-  backend: string,
-  threads: number,
-  name: string,
-  batch: number,
-  fullStep: boolean,
-  lean: boolean,
-): Row[] {
+/** benchModel's timings, with PIAT_FUSED_MODEL already set; the lean-step table only for the per-layer path. */
+function timeModel(backend: string, threads: number, name: string, batch: number, fullStep: boolean, fused: boolean): Row[] {
+  const label = fused ? `${backend} fused` : backend;
   const { make, shape } = MODELS[name];
   const model = make();
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -246,7 +240,7 @@ function benchModelAs(
     rows.push(row);
     process.stderr.write(`  ${label}×${threads} ${name} ${c}: ${seconds.toFixed(2)}s\n`);
   }
-  if (torch && lean) {
+  if (torch && !fused) {
     const grads = vars.map((v) => tf.onesLike(v));
     const sgdWith = (foreach: boolean) => () => {
       torch.foreachSgd = foreach;
