@@ -87,9 +87,10 @@ inline at::Tensor inLayoutOf(const at::Tensor& t, const at::Tensor& ref) {
 }
 // libtorch 1.13's oneDNN weight gradient of a 1x1 convolution with stride > 1 and fewer than 8
 // input channels, in channels-last memory, corrupts the heap or returns wrong values (ResNet-18's
-// shortcuts below width 8; 8 or more channels are sound; reproduced with Debian's PyTorch 1.13 alone). Such a convolution equals the stride-1 one of its
-// input subsampled by the stride, whose gradients are sound: where this says so, the per-layer
-// filter gradient (ops_nn.cc) and the fused model (model.cc) run it that way.
+// shortcuts below width 8; 8 or more channels are sound; reproduced with Debian's PyTorch 1.13
+// alone). Such a convolution equals the stride-1 one of its input subsampled by the stride, whose
+// gradients are sound: where this says so, the per-layer filter gradient (ops_nn.cc) and the fused
+// model (model.cc) run it that way.
 inline bool subsampledPointwise(at::IntArrayRef oihw, at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups) {
   return oihw[2] == 1 && oihw[3] == 1 && oihw[1] < 8 && groups == 1 && (stride[0] > 1 || stride[1] > 1) && padding[0] == 0 &&
          padding[1] == 0;
