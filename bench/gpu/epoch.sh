@@ -22,6 +22,7 @@ rm -rf "$DATA" "$RUN" && mkdir -p "$DATA/cifar-10-batches-bin"
 # Each class is a random image with each pixel's low 5 bits scrambled per example: learnable within
 # an epoch and far apart at ε = 8/255, so AutoAttack's later attacks run on most images, as they do
 # on a robust model.
+echo "epoch.sh: writing $N training and 10000 test images in CIFAR-10's binary format to $DATA"
 python3 - "$DATA/cifar-10-batches-bin" "$N" <<'PYEOF'
 import os, random, sys
 d, n = sys.argv[1], int(sys.argv[2])
