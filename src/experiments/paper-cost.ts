@@ -56,6 +56,12 @@ export function readBench(file: string): Record<string, Throughput> {
   return out;
 }
 
+/** The device a bench result ran on, read from its header (`… on cuda at 16 thread(s)`); GPU hours are projected only from a cuda bench. */
+export function benchDevice(file: string): 'cuda' | 'cpu' | 'unknown' {
+  const head = fs.readFileSync(file, 'utf8').split('\n|')[0];
+  return /\bon cuda\b/.test(head) ? 'cuda' : /\bon cpu\b/.test(head) ? 'cpu' : 'unknown';
+}
+
 /** Seconds one run of `config` takes at these throughputs, or undefined where the architecture was not benchmarked. */
 export function runSeconds(c: PoolConfig, t: Throughput): number | undefined {
   const r = t[c.arch];
@@ -94,19 +100,23 @@ export function paperCost(bench = readBench(PAPER_COST_BENCH), plan: NotebookPla
 
 /** Column heads of the backends a bench may hold, in table order (the fused model's rows where the bench timed it). */
 const COST_COLUMNS: [string, string][] = [
-  ['torch', 'GPU hours, piat-ts (torch)'],
-  ['torch fused', 'GPU hours, piat-ts (torch, PIAT_FUSED_MODEL=1)'],
-  ['pytorch', 'GPU hours, PyTorch'],
+  ['torch', 'piat-ts (torch)'],
+  ['torch fused', 'piat-ts (torch, PIAT_FUSED_MODEL=1)'],
+  ['pytorch', 'PyTorch'],
 ];
+
+const HOURS: Record<ReturnType<typeof benchDevice>, string> = { cuda: 'GPU hours', cpu: 'CPU hours', unknown: 'hours' };
 
 /** The README's paper-profile table: a column per backend the bench holds (torch and PyTorch always). */
 export function paperCostSection(costs = paperCost(), bench = PAPER_COST_BENCH): string {
   const h = (x: number | undefined) => (x === undefined ? 'not benchmarked' : x.toFixed(1));
   const columns = COST_COLUMNS.filter(([b]) => b !== 'torch fused' || costs.some((c) => b in c.hours));
+  // a CPU bench projects CPU hours: the column heads say which
+  const unit = HOURS[fs.existsSync(bench) ? benchDevice(bench) : 'unknown'];
   const lines = [
     `Projected from \`${path.relative(PROJECT_ROOT, bench)}\` (${bench === PAPER_COST_BENCH ? 'one H200; ' : ''}this project's torch backend and PyTorch measured in the same run) by \`src/experiments/paper-cost.ts\`: training, per-epoch evaluation and the final evaluation of Best and Final with AutoAttack (assumed 80 % clean-correct, 50 % robust). Runs shared with an earlier notebook are counted once, where first trained. The ViTs of Table IV were not benchmarked.`,
     '',
-    `| notebook | new runs | ${columns.map(([, head]) => head).join(' | ')} | cell timeout |`,
+    `| notebook | new runs | ${columns.map(([, head]) => `${unit}, ${head}`).join(' | ')} | cell timeout |`,
     `|---|---|${columns.map(() => '---|').join('')}---|`,
     ...costs.map(
       (c) =>

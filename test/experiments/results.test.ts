@@ -23,7 +23,7 @@ import { PoolConfig, poolRoot } from '../../src/experiments/pool';
 import { runDirName } from '../../src/experiments/compare-methods';
 import { toPerImage } from '../../src/eval/per-image';
 import { Rng } from '../../src/util/rng';
-import { paperCost, paperCostSection, readBench } from '../../src/experiments/paper-cost';
+import { benchDevice, paperCost, paperCostSection, readBench } from '../../src/experiments/paper-cost';
 
 test('the committed docs/results.md and README results section are exactly what `npm run results` regenerates from results/', () => {
   const r = cli(['results', '--check']);
@@ -162,7 +162,7 @@ test("collecting a finished run keeps its config, records, done.json and final e
   }
 });
 
-test('the paper-cost table gains a column for the fused model where the bench timed it', () => {
+test('the paper-cost table gains a column for the fused model where the bench timed it, and says GPU or CPU hours from the bench header', () => {
   const file = path.join(tmpDir(), 'bench.md');
   const rows = (backend: string, ips: number) =>
     ['forward', 'input-grad', 'pgd10-train'].map((c, i) => `| resnet18 | ${c} | ${backend} | 16 | ${ips * (3 - i)} | 1.0 | |`);
@@ -176,8 +176,15 @@ test('the paper-cost table gains a column for the fused model where the bench ti
     '| resnet18 | pgd10-train | torch | 16 | 2445 | 1.00 s | 0.10 s | 40 µs |',
     '| resnet18 | pgd10-train | torch fused | 16 | 142 | 1.00 s | 0.01 s | 70 µs |',
   );
-  const head = ['| model | case | backend | threads | img/s | GFLOP/s | × PyTorch (same threads) |', '|---|---|---|---|---|---|---|'];
+  const header = (device: string) => [
+    `PyTorch 2.11.0 (/usr/bin/python3) on ${device} at 16 thread(s), same batch and architectures`,
+    '',
+    '| model | case | backend | threads | img/s | GFLOP/s | × PyTorch (same threads) |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  const head = header('cuda');
   fs.writeFileSync(file, [...head, ...rows('torch', 100), ...rows('torch fused', 200), ...rows('pytorch', 300), ...calls].join('\n'));
+  assert.equal(benchDevice(file), 'cuda');
   const costs = paperCost(readBench(file));
   assert.match(
     paperCostSection(costs, file),
@@ -187,4 +194,10 @@ test('the paper-cost table gains a column for the fused model where the bench ti
   assert.ok(Math.abs(table1.hours.torch! / table1.hours['torch fused']! - 2) < 1e-9, 'twice the throughput, half the hours');
   fs.writeFileSync(file, [...head, ...rows('torch', 100), ...rows('pytorch', 300)].join('\n'));
   assert.doesNotMatch(paperCostSection(paperCost(readBench(file)), file), /FUSED/);
+  // a CPU bench projects CPU hours, not GPU hours
+  fs.writeFileSync(file, [...header('cpu'), ...rows('torch', 100), ...rows('pytorch', 300)].join('\n'));
+  assert.equal(benchDevice(file), 'cpu');
+  const cpu = paperCostSection(paperCost(readBench(file)), file);
+  assert.match(cpu, /\| CPU hours, piat-ts \(torch\) \| CPU hours, PyTorch \|/);
+  assert.doesNotMatch(cpu, /GPU hours/);
 });
