@@ -5,6 +5,8 @@
 // right]; ATen pads symmetrically, so uneven padding (tfjs 'same' at stride 2) pads explicitly.
 #include "common.h"
 
+#include <mutex>
+
 using namespace piat;
 
 namespace {
@@ -281,4 +283,22 @@ KERNEL("PiatCrossEntropyGrad") {
   at::Tensor g = at::softmax(z, 1);
   g.scatter_add_(1, y, at::full({z.size(0), 1}, -1.0, z.options()));
   return one(g * dy.unsqueeze(1));
+}
+
+// A float32 draw made on the device from a generator seeded by `seed` alone: the fused path's
+// random starts (src/backend/torch/device-random.ts), with no draw in JavaScript and no upload.
+// The generator is a fresh clone of the device's default one, so the draw depends on nothing but
+// the seed and the device (CPU and CUDA draw different numbers from one seed).
+// attrs: shape, dist ('uniform': [a, b); 'normal': mean a, standard deviation b), a, b, seed
+KERNEL("PiatRandom") {
+  at::Generator g = at::globalContext().defaultGenerator(device()).clone();
+  {
+    std::lock_guard<std::mutex> lock(g.mutex());
+    g.set_current_seed(static_cast<uint64_t>(A.i64("seed")));
+  }
+  std::string dist = A.str("dist");
+  at::Tensor t = at::empty(A.ints("shape"), opts(at::kFloat));
+  if (dist == "uniform") return one(t.uniform_(A.f64("a"), A.f64("b"), g));
+  if (dist == "normal") return one(t.normal_(A.f64("a"), A.f64("b"), g));
+  fail("PiatRandom: unknown dist '" + dist + "' (uniform or normal)");
 }

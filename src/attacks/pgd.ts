@@ -9,6 +9,7 @@ import { logits } from '../models/forward';
 import { ATTACK_LOSSES, AttackLossName, PerExampleLoss } from './losses';
 import { PiatError } from '../util/errors';
 import { Norm, project, toUnitNorm } from './projection';
+import { randomNormal, randomUniform } from './random';
 
 export interface PgdOptions {
   /** radius of the threat model (L∞: 8/255 in the paper) */
@@ -66,12 +67,10 @@ export function pgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, opts: P
     const seed = opts.seed;
     // (scalar ε keeps its original draw, so earlier runs reproduce bit for bit)
     const scaled = (shape: number[], lo: number, s?: number) =>
-      typeof eps === 'number'
-        ? tf.randomUniform(shape, lo * eps, eps, 'float32', s)
-        : tf.mul(tf.randomUniform(shape, lo, 1, 'float32', s), eps);
+      typeof eps === 'number' ? randomUniform(shape, lo * eps, eps, s) : tf.mul(randomUniform(shape, lo, 1, s), eps);
     if (norm === 'linf') return project(tf.add(x, scaled(x.shape, -1, seed)), x, eps, norm, clip);
     // L2: a random direction scaled to a uniform radius in [0, ε] (as torchattacks does)
-    const d = tf.randomNormal(x.shape, 0, 1, 'float32', seed);
+    const d = randomNormal(x.shape, 0, 1, seed);
     const r = scaled([x.shape[0], ...x.shape.slice(1).map(() => 1)], 0, seed === undefined ? undefined : seed + 1);
     return project(tf.add(x, tf.mul(toUnitNorm(d, 'l2'), r)), x, eps, norm, clip);
   });

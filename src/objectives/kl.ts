@@ -4,6 +4,7 @@ import { pgd, PgdOptions } from '../attacks/pgd';
 import { logits } from '../models/forward';
 import { ObjectiveContext } from './types';
 import { klPerExample } from '../attacks/losses';
+import { randomNormal } from '../attacks/random';
 
 // the KL lives with the attack losses (A&P's attack maximises it); TRADES, MART, MAIL, CFA and RAT take it from here
 export { klPerExample };
@@ -32,7 +33,7 @@ export function maxWrongProb(z: tf.Tensor2D, y: tf.Tensor1D): tf.Tensor1D {
 
 /** x + 0.001·N(0, 1): the start TRADES, MART and MAIL use instead of PGD's uniform one. */
 export function smallNoiseStart(x: tf.Tensor, ctx: ObjectiveContext): tf.Tensor {
-  return tf.tidy(() => tf.add(x, tf.randomNormal(x.shape, 0, 0.001, 'float32', ctx.rng.seed())));
+  return tf.tidy(() => tf.add(x, randomNormal(x.shape, 0, 0.001, ctx.rng.seed())));
 }
 
 /** PGD on CE from the small-noise start (MART's and MAIL's inner maximisation). */

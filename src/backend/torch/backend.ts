@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PiatError } from '../../util/errors';
 import { SgdHyper, TorchNative } from './native';
 import { runOnCpu } from './fallback';
+import { installDeviceRandom } from './device-random';
 import { installFusedLoss } from './fused-loss';
 import { installFusedModel } from './fused-model';
 
@@ -49,6 +50,7 @@ export class TorchBackend extends tf.KernelBackend implements ForeachSgdBackend 
     super();
     installFusedModel(this); // the whole-model kernel behind PIAT_FUSED_MODEL=1 (fused-model.ts)
     installFusedLoss(); // and its cross entropy as one kernel (fused-loss.ts)
+    installDeviceRandom(); // and its random starts drawn on the device (device-random.ts)
   }
 
   /** Tensors the addon returned outside `run` (encoded as `run` returns them) as this backend's tensor infos. */

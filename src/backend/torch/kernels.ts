@@ -167,6 +167,7 @@ const SPECS: Record<string, Spec> = {
   PiatReduceGrad: { inputs: ['dy', 'x'] },
   PiatCrossEntropy: { inputs: ['logits', 'labels'] },
   PiatCrossEntropyGrad: { inputs: ['dy', 'logits', 'labels'] },
+  PiatRandom: { inputs: [] },
 };
 
 const BINARY_KERNELS = [
