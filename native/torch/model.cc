@@ -13,6 +13,7 @@
 // see it); convolutions pick their memory layout as the Conv2D kernel does (ConvLayout).
 #include <torch/csrc/autograd/autograd.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "common.h"
@@ -22,7 +23,11 @@ namespace piat {
 namespace {
 
 // Op codes of the list built by src/backend/torch/fused-model.ts (keep the two in step).
-enum Op : int32_t { END = 0, CONV = 1, PAD = 2, BN = 3, ACT = 4, ADD = 5, MAXPOOL = 6, GAP = 7, FLATTEN = 8, DENSE = 9 };
+enum Op : int32_t {
+  END = 0, CONV = 1, PAD = 2, BN = 3, ACT = 4, ADD = 5, MAXPOOL = 6, GAP = 7, FLATTEN = 8, DENSE = 9,
+  // the vision transformers' layers (src/models/vit.ts)
+  RESHAPE = 10, CLS_TOKEN = 11, POS_EMBED = 12, LAYER_NORM = 13, GELU = 14, ATTENTION = 15, GRAD_GATE = 16, FIRST_TOKEN = 17
+};
 enum Act : int32_t { LINEAR = 0, RELU = 1, TANH = 2, SIGMOID = 3 };
 
 // The recorded forward pass of one call: its output and the leaves it was differentiated from
@@ -64,6 +69,27 @@ at::Tensor activate(at::Tensor y, int32_t act) {
 
 // A float32 scalar as tfjs makes one from a JavaScript number (the running-statistics update).
 at::Tensor f32(double v, const at::Tensor& like) { return at::scalar_tensor(static_cast<double>(static_cast<float>(v)), like.options()); }
+
+// Multi-head self-attention as src/models/vit.ts's MultiHeadSelfAttention: qkv projection, per-head
+// scaled dot-product softmax, in GPSA mode mixed with a positional softmax through the gate
+// σ(λ_h) and renormalised, then the output projection. x: [n, t, d].
+at::Tensor attention(const at::Tensor& x, const at::Tensor& qkvW, const at::Tensor& qkvB, const at::Tensor& projW, const at::Tensor& projB,
+                     int64_t heads, const at::Tensor& posProj, const at::Tensor& gate, const at::Tensor& rel) {
+  if (x.dim() != 3) fail("model: attention of a tensor of rank " + std::to_string(x.dim()) + ", not 3");
+  int64_t n = x.size(0), t = x.size(1), d = x.size(2), hd = d / heads;
+  at::Tensor qkv = at::addmm(qkvB, x.reshape({n * t, d}), qkvW).reshape({n, t, 3, heads, hd}).permute({2, 0, 3, 1, 4});
+  at::Tensor q = qkv[0], k = qkv[1], v = qkv[2];
+  at::Tensor attn = at::softmax(at::matmul(q, k.transpose(-2, -1)) * f32(1 / std::sqrt(static_cast<double>(hd)), x), -1);
+  if (gate.defined()) {
+    // positional scores [h, t, t] = Σ_c v_pos[h, c]·r[t, t, c]
+    at::Tensor pos = at::softmax(at::mm(rel.reshape({t * t, 3}), posProj.t()).reshape({t, t, heads}).permute({2, 0, 1}), -1);
+    at::Tensor g = at::sigmoid(gate).reshape({1, heads, 1, 1});
+    attn = (1 - g) * attn + g * pos.unsqueeze(0);
+    attn = attn / attn.sum(-1, true);
+  }
+  at::Tensor out = at::matmul(attn, v).permute({0, 2, 1, 3}).reshape({n * t, d});
+  return at::addmm(projB, out, projW).reshape({n, t, d});
+}
 
 class Reader {
  public:
@@ -219,8 +245,72 @@ ModelOutput modelForward(const std::vector<int32_t>& ops, const std::vector<doub
         const at::Tensor& x = in(r.next());
         at::Tensor w = param(r.next()), b = param(r.next());
         int32_t act = r.next();
-        if (!w.defined() || w.dim() != 2 || x.dim() != 2) fail("model: a dense layer needs a 2-D input and a 2-D kernel");
-        put(dst, activate(b.defined() ? at::addmm(b, x, w) : at::mm(x, w), act));
+        if (!w.defined() || w.dim() != 2 || x.dim() < 2 || x.dim() == 4) fail("model: a dense layer needs a 2-D or 3-D input and a 2-D kernel");
+        // on tokens [n, t, d] it acts on the last axis, as tfjs's Dense does
+        at::Tensor x2 = x.dim() == 2 ? x : x.reshape({-1, x.size(-1)});
+        at::Tensor y = b.defined() ? at::addmm(b, x2, w) : at::mm(x2, w);
+        if (x.dim() != 2) {
+          std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+          shape.back() = w.size(1);
+          y = y.reshape(shape);
+        }
+        put(dst, activate(y, act));
+        break;
+      }
+      case RESHAPE: {
+        const at::Tensor& x = in(r.next());
+        int32_t rank = r.next();
+        std::vector<int64_t> shape{x.size(0)};
+        for (int32_t i = 0; i < rank; i++) shape.push_back(r.next());
+        // tfjs reshapes NHWC memory order; a rank-4 result is held as NCHW again
+        at::Tensor y = (x.dim() == 4 ? nhwc(x) : x).reshape(shape);
+        put(dst, y.dim() == 4 ? nchw(y) : y);
+        break;
+      }
+      case CLS_TOKEN: {
+        const at::Tensor& x = in(r.next());
+        at::Tensor cls = param(r.next());
+        if (x.dim() != 3 || !cls.defined()) fail("model: a class token needs tokens [n, t, d] and a [1, 1, d] weight");
+        put(dst, at::cat({cls.expand({x.size(0), 1, x.size(2)}), x}, 1));
+        break;
+      }
+      case POS_EMBED: {
+        const at::Tensor& x = in(r.next());
+        put(dst, x + param(r.next()));
+        break;
+      }
+      case LAYER_NORM: {
+        const at::Tensor& x = in(r.next());
+        at::Tensor gamma = param(r.next()), beta = param(r.next());
+        double eps = num(r.next());
+        put(dst, at::layer_norm(x, {x.size(-1)}, gamma, beta, eps));
+        break;
+      }
+      case GELU: {
+        // the exact erf form, as tfjs's 0.5·x·(1 + erf(x/√2))
+        put(dst, at::gelu(in(r.next())));
+        break;
+      }
+      case ATTENTION: {
+        const at::Tensor& x = in(r.next());
+        at::Tensor qkvW = param(r.next()), qkvB = param(r.next()), projW = param(r.next()), projB = param(r.next());
+        int64_t heads = r.next();
+        at::Tensor posProj = param(r.next()), gate = param(r.next()), rel = param(r.next());
+        if (!qkvW.defined() || !qkvB.defined() || !projW.defined() || !projB.defined()) fail("model: attention without its projections");
+        if (heads < 1 || x.size(-1) % heads != 0) fail("model: attention dim " + std::to_string(x.size(-1)) + " is not divisible by " + std::to_string(heads) + " heads");
+        put(dst, attention(x, qkvW, qkvB, projW, projB, heads, posProj, gate, rel));
+        break;
+      }
+      case GRAD_GATE: {
+        // identity forward; a dropped gate passes no gradient back (A&P's attention random dropping)
+        const at::Tensor& x = in(r.next());
+        put(dst, r.next() ? x.detach() : x);
+        break;
+      }
+      case FIRST_TOKEN: {
+        const at::Tensor& x = in(r.next());
+        if (x.dim() != 3) fail("model: the first token of a tensor of rank " + std::to_string(x.dim()));
+        put(dst, x.select(1, 0));
         break;
       }
       default: fail("model: unknown op code " + std::to_string(op));

@@ -14,6 +14,9 @@ import { registerWasmKernels } from './wasm-kernels';
 import { installTapeFriendlyOps } from './tape-friendly-ops';
 import { startTorch, TorchInfo } from './torch';
 import { installTorchFusedOps } from './torch/fused-ops';
+import { torchPath } from './torch/device-random';
+
+export { torchPath };
 
 export const BACKEND_NAMES = ['torch', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -147,6 +150,16 @@ function info(name: BackendName, provider: string, skipped: string[]): BackendIn
 export function backendInfo(): BackendInfo {
   if (!current) throw new PiatError('backend-not-initialised', 'Call initBackend() before training or evaluating.');
   return current;
+}
+
+/**
+ * The backend as a run's identity names it: its name, and on torch the path when it is not the
+ * per-layer one (`torch (fused)`: PIAT_FUSED_MODEL=1 computes other numbers, so a run started on one
+ * path does not resume on the other). Per-layer runs keep the plain name their identities hold.
+ */
+export function computeIdentity(b: BackendInfo = backendInfo()): string {
+  const p = b.name === 'torch' ? torchPath() : 'per-layer';
+  return p === 'per-layer' ? b.name : `${b.name} (${p})`;
 }
 
 /** One line for reports and notebook headers, e.g. "torch (libtorch 1.13.0, cpu, 2 threads; tfjs 4.22.0)". */

@@ -202,6 +202,11 @@ export function withGradientDropping<R>(keep: number, draw: () => number, fn: ()
   }
 }
 
+/** The gradient dropping in force (keep null: off); the fused model draws its gates from it (src/backend/torch/fused-model.ts). */
+export function gradientDropping(): { keep: number | null; draw: (() => number) | null } {
+  return { ...GRADIENT_DROPPING };
+}
+
 export class GradientGate extends tf.layers.Layer {
   static readonly className = 'GradientGate';
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {

@@ -165,11 +165,15 @@ export function identityMismatch(runDir: string, diffs: IdentityDiff[]): PiatErr
   const lines = diffs.slice(0, 12).map((d) => `  ${d.field}: ${showValue(d.was)} in the folder, ${showValue(d.now)} now`);
   if (diffs.length > 12) lines.push(`  … and ${diffs.length - 12} more`);
   const backendOnly = diffs.every((d) => d.field === 'backend');
+  // the folder's backend, and on torch its path ('torch (fused)': PIAT_FUSED_MODEL=1; computeIdentity in src/backend)
+  const [, name, path] = /^([^ ]+)(?: \((.*)\))?$/.exec(backendOnly ? (JSON.parse(diffs[0].was ?? '""') as string) : '') ?? [];
+  const fused = path ? `PIAT_FUSED_MODEL=1${path.includes('host') ? ' PIAT_DEVICE_RANDOM=0' : ''}` : 'PIAT_FUSED_MODEL unset';
+  const settings = `PIAT_BACKEND=${name} (or --backend)${name === 'torch' ? ` and ${fused}` : ''}`;
   return new PiatError(
     'config-mismatch',
     `${runDir} holds a run with a different configuration:\n${lines.join('\n')}\n` +
       (backendOnly
-        ? `Results differ between backends, so an unfinished run continues only on its own: set PIAT_BACKEND=${JSON.parse(diffs[0].was ?? '""')} (or --backend), or choose another run directory.`
+        ? `Results differ between backends and between the torch backend's paths, so an unfinished run continues only on its own: set ${settings}, or choose another run directory.`
         : `Resume it with its own configuration (its config.json), choose another run directory, or delete this one to start over.`),
   );
 }

@@ -25,7 +25,7 @@ import { pgd, PgdOptions } from '../attacks/pgd';
 import { PAPER_EVAL_ATTACK } from '../settings';
 import { accuracyOf, correctness } from '../eval/accuracy';
 import { toPerImage } from '../eval/per-image';
-import { backendInfo } from '../backend';
+import { backendInfo, computeIdentity, torchPath } from '../backend';
 import { PiatError } from '../util/errors';
 import { Rng } from '../util/rng';
 import { InterruptWatch, watchInterrupts } from '../util/interrupt';
@@ -307,7 +307,7 @@ function setUp(o: TrainOptions, hooks: TrainerHook[], sgd: Sgd): Session {
         train: o.train,
         test: o.test,
         validation: o.validation,
-        backend: backendInfo().name,
+        backend: computeIdentity(),
         extra: o.identity,
       })
     : {};
@@ -395,7 +395,7 @@ async function startFresh(s: Session, runDir: string): Promise<void> {
         ...(o.validation ? { validation: o.validation.name, validationSize: o.validation.size } : {}),
       },
       meta: o.meta ?? {},
-      backend: bk,
+      backend: { ...bk, ...(bk.torch ? { path: torchPath() } : {}) },
       environment: environment(),
       startedAt: new Date().toISOString(),
     },

@@ -2,7 +2,7 @@
  * The fused path's random starts drawn on the device (src/backend/torch/device-random.ts, with
  * PIAT_FUSED_MODEL=1): a seeded draw is one native `PiatRandom` call whose numbers depend on the
  * seed alone, lie in range and have the asked-for moments; without the flag, or without a seed,
- * tfjs draws them as before (bit for bit). PGD's uniform start and TRADES's small noise take the
+ * tfjs draws them as before (bit for bit), as with PIAT_DEVICE_RANDOM=0. PGD's uniform start and TRADES's small noise take the
  * device draw, so a seeded attack still repeats exactly.
  */
 import { test, before } from 'node:test';
@@ -14,6 +14,7 @@ import { randomNormal, randomUniform } from '../../src/attacks/random';
 import { pgd } from '../../src/attacks/pgd';
 import { smallNoiseStart } from '../../src/objectives/kl';
 import { Rng } from '../../src/util/rng';
+import { torchPath } from '../../src/backend';
 
 let available = false;
 before(async () => {
@@ -73,7 +74,16 @@ test("without the flag, or without a seed, tfjs's own draw runs, bit for bit", a
   const normal = await withFused(false, () => values(randomNormal([4, 7], 0, 0.001, 5)));
   assert.deepEqual(normal, values(tf.randomNormal([4, 7], 0, 0.001, 'float32', 5)));
   await withFused(true, () => values(randomUniform([4, 7], -0.1, 0.1)));
-  assert.equal(draws(), before, 'no device draw without the flag or without a seed');
+  // PIAT_DEVICE_RANDOM=0 keeps tfjs's draws on the fused path; run records name the path either way
+  const host = await withEnv({ PIAT_FUSED_MODEL: '1', PIAT_DEVICE_RANDOM: '0' }, async () => ({
+    v: values(randomUniform([4, 7], -0.1, 0.1, 5)),
+    path: torchPath(),
+  }));
+  assert.deepEqual(host.v, ours);
+  assert.equal(host.path, 'fused, host random starts');
+  assert.equal(await withFused(true, () => torchPath()), 'fused');
+  assert.equal(await withFused(false, () => torchPath()), 'per-layer');
+  assert.equal(draws(), before, 'no device draw without the flag, without a seed or with PIAT_DEVICE_RANDOM=0');
 });
 
 test('PGD and the small-noise start take the device draw, repeat under a seed and keep tensor counts', async (t) => {

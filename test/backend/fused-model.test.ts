@@ -1,6 +1,6 @@
 /**
  * The fused model (src/backend/torch/fused-model.ts, PIAT_FUSED_MODEL=1): every convolutional
- * model of the registry and the MLP, random inputs and weights, eval and training mode, against the
+ * model of the registry, the MLP and the vision transformers (ViT, ConViT's GPSA), random inputs and weights, eval and training mode, against the
  * per-layer path (the reference) in the same process: logits, the input gradient, every weight
  * gradient and the batch-norm running statistics after a training forward agree to float32
  * tolerance; tensor counts stay put over repeated forward/backward calls; a PGD attack and a
@@ -25,6 +25,7 @@ import { logits } from '../../src/models/forward';
 import { preActResnet18, resnet18, smallCnn, wideResNet } from '../../src/models/resnet';
 import { cnnFc } from '../../src/models/cnn-fc';
 import { mlp } from '../../src/models/mlp';
+import { vit, withGradientDropping } from '../../src/models/vit';
 import { CIFAR10_NORMALISATION, FROZEN_PREFIX } from '../../src/models/layers';
 import { pgd } from '../../src/attacks/pgd';
 import { ArrayDataset, range } from '../../src/data/dataset';
@@ -37,13 +38,21 @@ const TOL_GRAD = 1e-4;
 const TOL_VALUE = 1e-5;
 
 let available = false;
-const saved = process.env.PIAT_FUSED_MODEL;
+const saved = { fused: process.env.PIAT_FUSED_MODEL, draws: process.env.PIAT_DEVICE_RANDOM };
 before(async () => {
   available = await startTorchOrSkip();
+  // tfjs's random starts on both paths, so that the attack and training-step tests compare the
+  // model alone (the device draws are test/backend/device-random.test.ts's)
+  process.env.PIAT_DEVICE_RANDOM = '0';
 });
 after(() => {
-  if (saved === undefined) delete process.env.PIAT_FUSED_MODEL;
-  else process.env.PIAT_FUSED_MODEL = saved;
+  for (const [name, v] of [
+    ['PIAT_FUSED_MODEL', saved.fused],
+    ['PIAT_DEVICE_RANDOM', saved.draws],
+  ] as const) {
+    if (v === undefined) delete process.env[name];
+    else process.env[name] = v;
+  }
 });
 
 function setFused(on: boolean): void {
@@ -88,6 +97,29 @@ const CASES: Case[] = [
     build: () => wideResNet({ numClasses: 10, seed: 5, depth: 10, width: 2, inputShape: [16, 16, 3] }),
     shape: [16, 16, 3],
     classes: 10,
+  },
+  {
+    name: 'vit (dim 16, 2 blocks, 2 heads, class token, CIFAR normalisation inside)',
+    build: () =>
+      vit({
+        numClasses: 10,
+        seed: 8,
+        inputShape: [16, 16, 3],
+        patch: 4,
+        dim: 16,
+        depth: 2,
+        heads: 2,
+        normalisation: CIFAR10_NORMALISATION,
+      }),
+    shape: [16, 16, 3],
+    classes: 10,
+  },
+  {
+    // GPSA in the first block, the class token joining after it (ConViT)
+    name: 'convit (dim 16, 2 blocks, 4 heads, 1 GPSA block)',
+    build: () => vit({ numClasses: 5, seed: 9, inputShape: [16, 16, 3], patch: 4, dim: 16, depth: 2, heads: 4, localLayers: 1 }),
+    shape: [16, 16, 3],
+    classes: 5,
   },
   {
     name: 'mlp (batch norm, image input flattened)',
@@ -299,4 +331,33 @@ test('a PGD-AT training step gives the same loss and weights both ways', (t) => 
   t.diagnostic(`loss ${a.r.values.total} vs ${b.r.values.total}; worst relative weight difference ${worst.toExponential(2)}`);
   assert.ok(worst <= TOL_VALUE, `weights after the step differ by ${worst}`);
   tf.dispose([...a.weights, ...b.weights]);
+});
+
+test("a ViT's input gradient under A&P's gradient dropping is the same both ways (the same gates drop)", (t) => {
+  if (!available) return t.skip('torch backend not built');
+  const m = vit({ numClasses: 4, seed: 10, inputShape: [8, 8, 3], patch: 4, dim: 8, depth: 3, heads: 2 });
+  randomise(m, 14);
+  const x = tf.randomUniform([4, 8, 8, 3], 0, 1, 'float32', 15);
+  const r = tf.randomNormal([4, 4], 0, 1, 'float32', 16);
+  const inputGrad = (fused: boolean, keep: number) => {
+    setFused(fused);
+    const rng = new Rng(17);
+    const g = withGradientDropping(
+      keep,
+      () => rng.next(),
+      () => tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(logits(m, xx, false), r)))(x),
+    );
+    setFused(false);
+    return g;
+  };
+  const ref = inputGrad(false, 0.5);
+  const fused = inputGrad(true, 0.5);
+  const err = relErr(ref, fused);
+  t.diagnostic(`worst relative difference ${err.toExponential(2)}`);
+  assert.ok(err <= TOL_GRAD, `input gradients differ by ${err}`);
+  // and the gates matter: keeping every branch gives another gradient
+  const all = inputGrad(true, 1);
+  assert.ok(relErr(all, fused) > 1e-3, 'dropping changed nothing');
+  tf.dispose([ref, fused, all, x, r]);
+  m.dispose();
 });

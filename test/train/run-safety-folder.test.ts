@@ -11,6 +11,7 @@ import * as path from 'path';
 import { spawn } from 'child_process';
 import { trainFromConfig, withOverrides } from '../../src/train/run-config';
 import { PiatError } from '../../src/util/errors';
+import { identityMismatch } from '../../src/train/identity';
 import { setup, tmpDir } from '../helpers';
 import { captureStderr, tinyConfig, writeIdxSet } from '../run-safety-helpers';
 
@@ -111,6 +112,17 @@ test('an unfinished run resumed on another backend is refused; a finished one is
   s.identity.backend = state.identity.backend;
   fs.writeFileSync(finState, JSON.stringify(s));
   assert.equal((await trainFromConfig(finCfg, { progress: false })).records.length, 1);
+});
+
+test("a refusal between the torch backend's paths names the settings that resume the folder's own", () => {
+  const fusedFolder = identityMismatch('/runs/a', [{ field: 'backend', was: '"torch (fused)"', now: '"torch"' }]);
+  assert.match(fusedFolder.message, /set PIAT_BACKEND=torch \(or --backend\) and PIAT_FUSED_MODEL=1,/);
+  const hostDraws = identityMismatch('/runs/a', [{ field: 'backend', was: '"torch (fused, host random starts)"', now: '"torch"' }]);
+  assert.match(hostDraws.message, /PIAT_FUSED_MODEL=1 PIAT_DEVICE_RANDOM=0,/);
+  const perLayer = identityMismatch('/runs/a', [{ field: 'backend', was: '"torch"', now: '"torch (fused)"' }]);
+  assert.match(perLayer.message, /set PIAT_BACKEND=torch \(or --backend\) and PIAT_FUSED_MODEL unset,/);
+  const wasm = identityMismatch('/runs/a', [{ field: 'backend', was: '"wasm"', now: '"torch"' }]);
+  assert.match(wasm.message, /set PIAT_BACKEND=wasm \(or --backend\), or/);
 });
 
 test('a second writer is refused while the first runs; a lock left by a dead process is taken over', async () => {

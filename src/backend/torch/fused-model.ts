@@ -9,7 +9,10 @@
  * The network is read once per model from its layer graph into a compact op list (cached): Conv2D
  * ('same'/'valid', any stride, bias or not, linear/relu/tanh/sigmoid), ZeroPadding2D,
  * BatchNormalization (last axis), Activation, Add, MaxPooling2D, GlobalAveragePooling2D, Flatten,
- * Dense (2-D input), channels-last throughout. A model with any other layer, several inputs or
+ * Dense (2-D input, or tokens [n, t, d]), channels-last throughout; and the vision transformers'
+ * layers (src/models/vit.ts): Reshape, LayerNormalization (last axis), the class token, the position
+ * embedding, GELU, multi-head self-attention (GPSA included), the gradient gate (A&P's dropping,
+ * drawn per call in layer order as the per-layer gates draw) and the first token. A model with any other layer, several inputs or
  * outputs, or an input of another shape than its own runs on the per-layer path, which stays the
  * reference. In training mode batch norm uses batch statistics and its running statistics are
  * updated as tfjs-layers does it (orig − (orig − batch)·(1 − momentum), biased batch variance).
@@ -24,6 +27,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { setFusedForward } from '../../models/forward';
+import { gradientDropping } from '../../models/vit';
 import { PiatError } from '../../util/errors';
 import type { TorchNative } from './native';
 
@@ -41,7 +45,26 @@ export interface FusedModelBackend {
 export const FUSED_MODEL_KERNEL = 'PiatFusedModel';
 
 // op codes: native/torch/model.cc (keep the two in step)
-const OP = { END: 0, CONV: 1, PAD: 2, BN: 3, ACT: 4, ADD: 5, MAXPOOL: 6, GAP: 7, FLATTEN: 8, DENSE: 9 } as const;
+const OP = {
+  END: 0,
+  CONV: 1,
+  PAD: 2,
+  BN: 3,
+  ACT: 4,
+  ADD: 5,
+  MAXPOOL: 6,
+  GAP: 7,
+  FLATTEN: 8,
+  DENSE: 9,
+  RESHAPE: 10,
+  CLS_TOKEN: 11,
+  POS_EMBED: 12,
+  LAYER_NORM: 13,
+  GELU: 14,
+  ATTENTION: 15,
+  GRAD_GATE: 16,
+  FIRST_TOKEN: 17,
+} as const;
 const ACT: Record<string, number> = { linear: 0, relu: 1, tanh: 2, sigmoid: 3 };
 
 interface LayerVar {
@@ -69,6 +92,8 @@ interface Plan {
   stats: [LayerVar, LayerVar][];
   /** the input's shape without the batch axis */
   inputShape: number[];
+  /** positions in `ops` of each gradient gate's drop flag, in layer order (set per call while gradient dropping is on) */
+  gates: number[];
 }
 
 class Unsupported extends Error {}
@@ -99,6 +124,7 @@ function buildPlan(model: tf.LayersModel): Plan {
   const nums: number[] = [];
   const weights: LayerVar[] = [];
   const stats: [LayerVar, LayerVar][] = [];
+  const gates: number[] = [];
   const slotOf = new Map<number, number>([[model.inputs[0].id, 0]]);
   let nextSlot = 1;
   const weight = (v: unknown): number => {
@@ -221,8 +247,46 @@ function buildPlan(model: tf.LayersModel): Plan {
         ops.push(OP.FLATTEN, out, one());
         break;
       case 'Dense':
-        if (inShape.length !== 2) throw new Unsupported('a dense layer on an input of rank > 2');
+        if (inShape.length !== 2 && inShape.length !== 3) throw new Unsupported(`a dense layer on an input of rank ${inShape.length}`);
         ops.push(OP.DENSE, out, one(), weight(layer.kernel), c.useBias ? weight(layer.bias) : -1, actCode(c.activation));
+        break;
+      // the vision transformers' layers (src/models/vit.ts)
+      case 'Reshape': {
+        const target = c.targetShape as number[];
+        ops.push(OP.RESHAPE, out, one(), target.length, ...target);
+        break;
+      }
+      case 'LayerNormalization': {
+        const axis = c.axis as number | number[];
+        const last = [-1, inShape.length - 1];
+        if (!(typeof axis === 'number' ? last.includes(axis) : axis.length === 1 && last.includes(axis[0])))
+          throw new Unsupported(`layer norm over axis ${JSON.stringify(axis)}`);
+        nums.push(c.epsilon as number);
+        ops.push(OP.LAYER_NORM, out, one(), c.scale ? weight(layer.gamma) : -1, c.center ? weight(layer.beta) : -1, nums.length - 1);
+        break;
+      }
+      case 'PiatClassToken':
+        ops.push(OP.CLS_TOKEN, out, one(), weight(layer.cls));
+        break;
+      case 'PiatPositionEmbedding':
+        ops.push(OP.POS_EMBED, out, one(), weight(layer.pos));
+        break;
+      case 'PiatGelu':
+        ops.push(OP.GELU, out, one());
+        break;
+      case 'PiatMultiHeadSelfAttention': {
+        // GPSA's relative positions are a constant tensor of the layer, passed like a weight that is never trainable
+        const rel = c.gated ? weight({ read: () => layer.rel as tf.Tensor, write: () => undefined }) : -1;
+        ops.push(OP.ATTENTION, out, one(), weight(layer.qkv), weight(layer.qkvBias), weight(layer.proj), weight(layer.projBias));
+        ops.push(c.heads as number, c.gated ? weight(layer.posProj) : -1, c.gated ? weight(layer.gate) : -1, rel);
+        break;
+      }
+      case 'GradientGate':
+        ops.push(OP.GRAD_GATE, out, one(), 0);
+        gates.push(ops.length - 1);
+        break;
+      case 'PiatTakeFirstToken':
+        ops.push(OP.FIRST_TOKEN, out, one());
         break;
       default:
         throw new Unsupported(`layer ${kind}`);
@@ -231,7 +295,7 @@ function buildPlan(model: tf.LayersModel): Plan {
   ops.push(OP.END, slot(model.outputs[0] as unknown as SymbolicLike));
   const inputShape = (model.inputs[0].shape as (number | null)[]).slice(1);
   if (inputShape.some((d) => d === null)) throw new Unsupported('an input of unknown shape');
-  return { ops: Int32Array.from(ops), nums: Float64Array.from(nums), weights, stats, inputShape: inputShape as number[] };
+  return { ops: Int32Array.from(ops), nums: Float64Array.from(nums), weights, stats, inputShape: inputShape as number[], gates };
 }
 
 /** Why a model runs on the per-layer path even with PIAT_FUSED_MODEL=1 (null: it runs fused). */
@@ -261,6 +325,8 @@ function planOf(model: tf.LayersModel): Plan | null {
 
 interface FusedAttrs {
   plan: Plan;
+  /** the plan's op list with this call's gradient-gate draws */
+  ops: Int32Array;
   training: boolean;
   /** weights trainable at the forward pass (their gradients can be asked for) */
   trainable: boolean[];
@@ -300,7 +366,7 @@ function kernelFunc({ inputs, attrs, backend }: { inputs: tf.NamedTensorMap; att
     grad[i + 1] = a.trainable[i] ? 1 : 0;
   }
   const flags = (a.training ? 1 : 0) | (a.record ? 2 : 0);
-  const flat = count(b, 'modelForward', () => b.native.modelForward(a.plan.ops, a.plan.nums, handles, grad, flags));
+  const flat = count(b, 'modelForward', () => b.native.modelForward(a.ops, a.plan.nums, handles, grad, flags));
   const [logits, ...stats] = b.adopt(flat);
   a.stats = stats;
   return logits;
@@ -374,6 +440,18 @@ export function fusedModelEnabled(): boolean {
 }
 
 /**
+ * The op list for one forward pass: while A&P's gradient dropping is on, each gradient gate draws,
+ * in layer order as the per-layer path's gates do, whether its branch passes its gradient back.
+ */
+function gateDraws(plan: Plan): Int32Array {
+  const { keep, draw } = gradientDropping();
+  if (!plan.gates.length || keep === null || !draw) return plan.ops;
+  const ops = plan.ops.slice();
+  for (const at of plan.gates) ops[at] = draw() < keep ? 0 : 1;
+  return ops;
+}
+
+/**
  * The logits of `model` on `x` as one native call, or null where the per-layer path runs: the flag
  * is off, the backend is not torch, the model has a layer the op list lacks, or `x` has another
  * shape than the model's input.
@@ -390,7 +468,7 @@ export function fusedLogits(model: tf.LayersModel, x: tf.Tensor, training: boole
     trainable.push(v.trainable);
   });
   inputs.x = x;
-  const attrs: FusedAttrs = { plan, training, trainable, record: isTapeOn(), stats: [] };
+  const attrs: FusedAttrs = { plan, ops: gateDraws(plan), training, trainable, record: isTapeOn(), stats: [] };
   const out = tf.engine().runKernel(FUSED_MODEL_KERNEL, inputs as tf.NamedTensorMap, attrs as never) as tf.Tensor2D;
   if (training) {
     const stats = attrs.stats.map((info) => tf.engine().makeTensorFromTensorInfo(info));
