@@ -317,13 +317,18 @@ static napi_value Write(napi_env env, napi_callback_info info) {
     for (auto d : shape) numel *= d;
     if (static_cast<int64_t>(length) != numel)
       fail("write: " + std::to_string(length) + " values for a tensor of " + std::to_string(numel) + " elements");
-    at::Tensor cpu = at::empty(shape, at::TensorOptions().dtype(st));
+    // On a GPU the values are staged in pinned (page-locked) host memory and copied without
+    // waiting: the copy is queued on the stream, so an upload no longer synchronises the device.
+    // The pinned block comes from libtorch's caching host allocator, which does not hand it out
+    // again before the queued copy has run (as PyTorch's tensor.pin_memory().to(non_blocking=True)).
+    bool gpu = !device().is_cpu();
+    at::Tensor cpu = at::empty(shape, at::TensorOptions().dtype(st).pinned_memory(gpu));
     if (numel > 0) {
       at::Tensor src = typedArrayTensor(type, data, numel);
       if (src.scalar_type() == st) std::memcpy(cpu.data_ptr(), src.data_ptr(), numel * cpu.element_size());
       else cpu.view({numel}).copy_(src);
     }
-    return num(env, store(device().is_cpu() ? cpu : cpu.to(device())));
+    return num(env, store(gpu ? cpu.to(device(), /*non_blocking=*/true) : cpu));
   })
 }
 
