@@ -608,6 +608,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"modelForward", nullptr, ModelForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"modelBackward", nullptr, ModelBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"modelInputGrad", nullptr, ModelInputGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

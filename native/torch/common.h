@@ -125,6 +125,8 @@ struct ModelOutput {
 ModelOutput modelForward(const std::vector<int32_t>& ops, const std::vector<double>& nums, const std::vector<at::Tensor>& inputs,
                          const std::vector<bool>& requiresGrad, bool training, bool record);
 std::vector<at::Tensor> modelBackward(const at::Tensor& logits, const at::Tensor& dy, const std::vector<uint32_t>& which);
+at::Tensor modelInputGrad(const std::vector<int32_t>& ops, const std::vector<double>& nums, const std::vector<at::Tensor>& inputs,
+                          const at::Tensor& labels);
 // The tensor table (addon.cc) for entry points defined elsewhere: a handle's tensor, and new
 // handles for kernel outputs encoded as `run` returns them.
 const at::Tensor& tensorAt(uint32_t handle);
@@ -132,6 +134,7 @@ napi_value encodeOutputs(napi_env env, std::vector<at::Tensor>& outs);
 // Node-API entry points defined in model.cc (registered in addon.cc's Init).
 napi_value ModelForward(napi_env env, napi_callback_info info);
 napi_value ModelBackward(napi_env env, napi_callback_info info);
+napi_value ModelInputGrad(napi_env env, napi_callback_info info);
 
 [[noreturn]] void fail(const std::string& msg);
 

@@ -345,6 +345,30 @@ std::vector<at::Tensor> modelBackward(const at::Tensor& logits, const at::Tensor
   return grads;
 }
 
+// The gradient of the summed cross entropy of the network's eval-mode logits with respect to its
+// input, in one call: the attacks' inner step (src/backend/torch/fused-attack.ts). Only the input is
+// a leaf (the weights take no part in the graph), and the logits' gradient is the closed form
+// softmax(z) − onehot(y) of PiatCrossEntropyGrad, so the result is the fused path's tf.grad of
+// sum(crossEntropyPerExample(logits(model, x, false), y)) without a tfjs tape.
+at::Tensor modelInputGrad(const std::vector<int32_t>& ops, const std::vector<double>& nums, const std::vector<at::Tensor>& inputs,
+                          const at::Tensor& labels) {
+  std::vector<bool> requiresGrad(inputs.size(), false);
+  requiresGrad[0] = true;
+  ModelOutput o = modelForward(ops, nums, inputs, requiresGrad, /*training=*/false, /*record=*/true);
+  Graph* g = graphOf(o.logits);
+  if (!g) fail("modelInputGrad: the network does not depend on its input");
+  at::Tensor dz;
+  {
+    at::NoGradGuard noGrad;
+    at::Tensor z = g->out.detach();
+    if (labels.dim() != 1 || labels.size(0) != z.size(0)) fail("modelInputGrad: one label per example is needed");
+    dz = at::softmax(z, 1);
+    dz.scatter_add_(1, labels.to(at::kLong).unsqueeze(1), at::full({z.size(0), 1}, -1.0, z.options()));
+  }
+  auto grads = torch::autograd::grad({g->out}, {g->leaves[0]}, {dz}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
+  return grads[0].defined() ? grads[0] : at::zeros_like(g->leaves[0]);
+}
+
 // ---- Node-API entry points (registered in addon.cc) ------------------------------------------------
 namespace {
 std::vector<napi_value> args(napi_env env, napi_callback_info info, size_t n) {
@@ -410,6 +434,22 @@ napi_value ModelForward(napi_env env, napi_callback_info info) {
     ModelOutput o = modelForward(ops, nums, inputs, std::vector<bool>(rg.begin(), rg.end()), flags & 1, flags & 2);
     std::vector<at::Tensor> outs{o.logits};
     outs.insert(outs.end(), o.stats.begin(), o.stats.end());
+    return encodeOutputs(env, outs);
+  });
+}
+
+// modelInputGrad(ops: Int32Array, nums: Float64Array, handles: Uint32Array (input, then the
+// weights), labels: handle) -> encoded [the input's gradient]
+napi_value ModelInputGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, "modelInputGrad", [&]() -> napi_value {
+    auto a = args(env, info, 4);
+    auto ops = typed<int32_t>(env, a[0], napi_int32_array, "ops");
+    auto nums = typed<double>(env, a[1], napi_float64_array, "nums");
+    auto hs = typed<uint32_t>(env, a[2], napi_uint32_array, "handles");
+    std::vector<at::Tensor> inputs;
+    inputs.reserve(hs.size());
+    for (uint32_t h : hs) inputs.push_back(tensorAt(h));
+    std::vector<at::Tensor> outs{modelInputGrad(ops, nums, inputs, tensorAt(u32(env, a[3], "labels")))};
     return encodeOutputs(env, outs);
   });
 }

@@ -141,3 +141,15 @@ KERNEL("Select") {
   }
   return one(at::where(c.to(at::kBool), t, e));
 }
+
+// One L∞ PGD step from the adversarial input, its gradient and the clean input: x' = xAdv + α·sign(g),
+// its offset from x clipped to [−ε, ε], the result clipped to [lo, hi]. The same ATen operations in
+// the same order as src/attacks/pgd.ts's composite (sign, mul, add, sub, clamp, add, clamp), so the
+// same bits, in one call (src/backend/torch/fused-attack.ts). inputs: xAdv, g, x; attrs alpha, eps, lo, hi
+KERNEL("PiatLinfStep") {
+  float alpha = static_cast<float>(A.f64("alpha"));
+  at::Tensor next = A.in(0) + at::sign(A.in(1)) * at::scalar_tensor(alpha, A.in(1).options());
+  double eps = A.f64("eps");
+  at::Tensor delta = at::clamp(next - A.in(2), -eps, eps);
+  return one(at::clamp(A.in(2) + delta, A.f64("lo"), A.f64("hi")));
+}

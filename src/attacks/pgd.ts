@@ -11,6 +11,23 @@ import { PiatError } from '../util/errors';
 import { Norm, project, toUnitNorm } from './projection';
 import { randomNormal, randomUniform } from './random';
 
+/**
+ * A backend's fused attack step (the torch backend's, with the fused model:
+ * src/backend/torch/fused-attack.ts): the input gradient of the summed cross entropy in one native
+ * call, and the L∞ step with its projection in another. Each returns null where it does not apply,
+ * and the composite runs.
+ */
+export interface FusedPgd {
+  ceInputGrad(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D): tf.Tensor | null;
+  linfStep(xAdv: tf.Tensor, g: tf.Tensor, x: tf.Tensor, alpha: number, eps: number, clip: [number, number]): tf.Tensor | null;
+}
+let fusedPgd: FusedPgd | null = null;
+
+/** Plugs a backend's fused attack step into pgd() (and so into every attack and objective built on it). */
+export function setFusedPgd(f: FusedPgd | null): void {
+  fusedPgd = f;
+}
+
 export interface PgdOptions {
   /** radius of the threat model (L∞: 8/255 in the paper) */
   eps: number;
@@ -53,6 +70,7 @@ export function pgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, opts: P
   const norm = opts.norm ?? 'linf';
   const clip = opts.clip ?? [0, 1];
   const lossFn: PerExampleLoss = typeof opts.loss === 'function' ? opts.loss : ATTACK_LOSSES[opts.loss ?? 'ce'];
+  const ceLoss = (opts.loss ?? 'ce') === 'ce';
   // Summed (not mean) loss: each example's gradient is independent of the batch size.
   const grad = tf.grad((xa: tf.Tensor) => tf.sum(lossFn(logits(model, xa, false), y)));
 
@@ -77,7 +95,9 @@ export function pgd(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, opts: P
 
   for (let i = 0; i < opts.steps; i++) {
     const next = tf.tidy(() => {
-      const g = grad(xAdv);
+      const g = (ceLoss && fusedPgd?.ceInputGrad(model, xAdv, y)) || grad(xAdv);
+      const fusedStep = norm === 'linf' && typeof eps === 'number' ? fusedPgd?.linfStep(xAdv, g, x, opts.alpha, eps, clip) : null;
+      if (fusedStep) return fusedStep;
       const step = norm === 'linf' ? tf.sign(g) : toUnitNorm(g, 'l2');
       return project(tf.add(xAdv, tf.mul(step, opts.alpha)), x, eps, norm, clip);
     });

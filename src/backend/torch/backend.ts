@@ -7,6 +7,7 @@ import { PiatError } from '../../util/errors';
 import { SgdHyper, TorchNative } from './native';
 import { runOnCpu } from './fallback';
 import { installDeviceRandom } from './device-random';
+import { installFusedAttack } from './fused-attack';
 import { installFusedLoss } from './fused-loss';
 import { installFusedModel } from './fused-model';
 
@@ -51,6 +52,7 @@ export class TorchBackend extends tf.KernelBackend implements ForeachSgdBackend 
     installFusedModel(this); // the whole-model kernel behind PIAT_FUSED_MODEL=1 (fused-model.ts)
     installFusedLoss(); // and its cross entropy as one kernel (fused-loss.ts)
     installDeviceRandom(); // and its random starts drawn on the device (device-random.ts)
+    installFusedAttack(); // and the attacks' inner step as two native calls (fused-attack.ts)
   }
 
   /** Tensors the addon returned outside `run` (encoded as `run` returns them) as this backend's tensor infos. */

@@ -84,7 +84,7 @@ interface LayerLike {
 }
 
 /** A model read into the native op list: `weights[i]` is handle i + 1 of a call (handle 0: the input). */
-interface Plan {
+export interface Plan {
   ops: Int32Array;
   nums: Float64Array;
   weights: LayerVar[];
@@ -338,7 +338,8 @@ interface FusedAttrs {
 
 let backendRef: FusedModelBackend | null = null;
 
-function count(b: FusedModelBackend, name: string, f: () => number[]): number[] {
+/** Runs one native call of the fused path, counted (and timed when profiling) under `name`. */
+export function countCall(b: FusedModelBackend, name: string, f: () => number[]): number[] {
   b.calls.set(name, (b.calls.get(name) ?? 0) + 1);
   if (!b.profile) return f();
   const t0 = performance.now();
@@ -366,7 +367,7 @@ function kernelFunc({ inputs, attrs, backend }: { inputs: tf.NamedTensorMap; att
     grad[i + 1] = a.trainable[i] ? 1 : 0;
   }
   const flags = (a.training ? 1 : 0) | (a.record ? 2 : 0);
-  const flat = count(b, 'modelForward', () => b.native.modelForward(a.ops, a.plan.nums, handles, grad, flags));
+  const flat = countCall(b, 'modelForward', () => b.native.modelForward(a.ops, a.plan.nums, handles, grad, flags));
   const [logits, ...stats] = b.adopt(flat);
   a.stats = stats;
   return logits;
@@ -383,7 +384,7 @@ function gradFunc(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: unknow
   let pending: Map<number, number[]> | null = null;
   /** one backward call: each gradient's encoding as the addon returns outputs (handle, dtype, rank, dims) */
   const backward = (which: number[]): number[][] => {
-    const flat = count(b, 'modelBackward', () =>
+    const flat = countCall(b, 'modelBackward', () =>
       b.native.modelBackward(b.handle(logits.dataId), b.handle(g.dataId), Uint32Array.from(which)),
     );
     const out: number[][] = [];
@@ -443,12 +444,25 @@ export function fusedModelEnabled(): boolean {
  * The op list for one forward pass: while A&P's gradient dropping is on, each gradient gate draws,
  * in layer order as the per-layer path's gates do, whether its branch passes its gradient back.
  */
-function gateDraws(plan: Plan): Int32Array {
+export function gateDraws(plan: Plan): Int32Array {
   const { keep, draw } = gradientDropping();
   if (!plan.gates.length || keep === null || !draw) return plan.ops;
   const ops = plan.ops.slice();
   for (const at of plan.gates) ops[at] = draw() < keep ? 0 : 1;
   return ops;
+}
+
+/** The torch backend the fused kernels run on (installFusedModel sets it). */
+export function fusedBackend(): FusedModelBackend | null {
+  return backendRef;
+}
+
+/** The op list of `model` when the fused path applies to `x` (flag on, torch, float32, the model's input shape), or null. */
+export function fusedPlanFor(model: tf.LayersModel, x: tf.Tensor): Plan | null {
+  if (!fusedModelEnabled() || tf.getBackend() !== 'torch' || x.dtype !== 'float32') return null;
+  const plan = planOf(model);
+  if (!plan || x.rank !== plan.inputShape.length + 1 || plan.inputShape.some((d, i) => d !== x.shape[i + 1])) return null;
+  return plan;
 }
 
 /**
@@ -457,9 +471,8 @@ function gateDraws(plan: Plan): Int32Array {
  * shape than the model's input.
  */
 export function fusedLogits(model: tf.LayersModel, x: tf.Tensor, training: boolean): tf.Tensor2D | null {
-  if (!fusedModelEnabled() || tf.getBackend() !== 'torch' || x.dtype !== 'float32') return null;
-  const plan = planOf(model);
-  if (!plan || x.rank !== plan.inputShape.length + 1 || plan.inputShape.some((d, i) => d !== x.shape[i + 1])) return null;
+  const plan = fusedPlanFor(model, x);
+  if (!plan) return null;
   const inputs: Record<string, tf.Tensor> = {};
   const trainable: boolean[] = [];
   plan.weights.forEach((w, i) => {

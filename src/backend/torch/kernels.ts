@@ -168,6 +168,7 @@ const SPECS: Record<string, Spec> = {
   PiatCrossEntropy: { inputs: ['logits', 'labels'] },
   PiatCrossEntropyGrad: { inputs: ['dy', 'logits', 'labels'] },
   PiatRandom: { inputs: [] },
+  PiatLinfStep: { inputs: ['xAdv', 'g', 'x'] },
 };
 
 const BINARY_KERNELS = [

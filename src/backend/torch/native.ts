@@ -40,6 +40,11 @@ export interface TorchNative {
   modelForward(ops: Int32Array, nums: Float64Array, handles: Uint32Array, requiresGrad: Uint8Array, flags: number): number[];
   /** The gradients of recorded logits (given dy) with respect to the forward call's handles at `which` (0: the input). */
   modelBackward(logits: number, dy: number, which: Uint32Array): number[];
+  /**
+   * The gradient of the summed cross entropy of the eval-mode logits against `labels` with respect
+   * to the input (handle 0 of `handles`, then the weights), in one call; encoded as `run` returns outputs.
+   */
+  modelInputGrad(ops: Int32Array, nums: Float64Array, handles: Uint32Array, labels: number): number[];
 }
 
 /** The hyperparameters of one SGD update (PyTorch's semantics; see src/train/sgd.ts). */
