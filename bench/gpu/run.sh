@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (repository root, gpu-pack/ carried there): builds native/torch against
 # the local PyTorch's CUDA libtorch, runs the torch kernel tests on CUDA (per kernel, and the fused
-# model and loss against the per-layer path, the device random starts), then the bench on CUDA
+# model and loss against the per-layer path, the device random starts and the attack step), then the bench on CUDA
 # against PyTorch on the same GPU, then a ResNet-18 PGD-AT epoch and AutoAttack on a subset (bench/gpu/epoch.sh). Output goes to $OUT (or gpu-pack/out).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +12,7 @@ exec > >(tee "$OUT/gpu-check.log") 2>&1
 source bench/gpu/setup.sh
 node --test gpu-pack/x/torch-kernels.test.js 2>&1 | tee "$OUT/kernel-test.tap" | grep -E "^(not )?ok|^# (pass|fail)|error:"
 # the whole model and its loss as single native calls (PIAT_FUSED_MODEL=1) against the per-layer path, on this device
-node --test gpu-pack/x/fused-model.test.js gpu-pack/x/fused-loss.test.js gpu-pack/x/device-random.test.js 2>&1 | tee "$OUT/fused-test.tap" | grep -E "^(not )?ok|^# (pass|fail)|error:|native calls"
+node --test gpu-pack/x/fused-model.test.js gpu-pack/x/fused-loss.test.js gpu-pack/x/device-random.test.js gpu-pack/x/fused-attack.test.js 2>&1 | tee "$OUT/fused-test.tap" | grep -E "^(not )?ok|^# (pass|fail)|error:|native calls"
 if [ "${GPU_BENCH:-1}" = 1 ]; then
   BENCH_BACKENDS=torch BENCH_PYTHON=$PY BENCH_TORCH_DEVICE=${PIAT_DEVICE:-cuda} PIAT_THREADS=${PIAT_THREADS:-16} \
     BENCH_FULL_STEP=${BENCH_FULL_STEP:-small-cnn,resnet18,wrn34-10,resnet18-host} node gpu-pack/x/run.js > "$OUT/bench.md" 2> "$OUT/bench.err"
