@@ -578,6 +578,13 @@ static napi_value Info(napi_env env, napi_callback_info) {
     NAPI_CALL(env, napi_set_named_property(env, o, "threads", num(env, at::get_num_threads())));
     NAPI_CALL(env, napi_set_named_property(env, o, "convLayout", str(env, layoutName(convLayout()))));
     NAPI_CALL(env, napi_set_named_property(env, o, "malloc", str(env, mallocPolicy())));
+    FilterCacheStats fc = filterCacheStats();
+    napi_value cache;
+    NAPI_CALL(env, napi_create_object(env, &cache));
+    NAPI_CALL(env, napi_set_named_property(env, cache, "copies", num(env, static_cast<double>(fc.copies))));
+    NAPI_CALL(env, napi_set_named_property(env, cache, "reuses", num(env, static_cast<double>(fc.reuses))));
+    NAPI_CALL(env, napi_set_named_property(env, cache, "entries", num(env, static_cast<double>(fc.entries))));
+    NAPI_CALL(env, napi_set_named_property(env, o, "filterCache", cache));
     return o;
   })
 }

@@ -158,8 +158,8 @@ ModelOutput modelForward(const std::vector<int32_t>& ops, const std::vector<doub
         int64_t t = r.next(), bo = r.next(), le = r.next(), ri = r.next();
         int32_t act = r.next();
         if (!w.defined() || w.dim() != 4 || x.dim() != 4) fail("model: a convolution needs a 4-D input and an HWIO filter");
-        at::Tensor W = oihw(w);
-        bool first = convLayout().channelsFirst(W.size(1), W.size(0));
+        bool first = convLayout().channelsFirst(w.size(2), w.size(3));
+        at::Tensor W = convFilter(w, first);
         at::Tensor xin = first ? x.contiguous() : x.contiguous(at::MemoryFormat::ChannelsLast);
         std::vector<int64_t> padding{t, le};
         if (t != bo || le != ri) {

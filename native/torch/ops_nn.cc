@@ -50,6 +50,8 @@ at::Tensor convOperand(const at::Tensor& xNhwc, bool channelsFirst) {
 }
 // whether a convolution of this OIHW filter shape runs channels-first (ConvLayout)
 bool firstFor(at::IntArrayRef oihw) { return convLayout().channelsFirst(oihw[1], oihw[0]); }
+// convFilter of a per-layer kernel's filter input, in the layout its convolution runs
+at::Tensor filterOf(const at::Tensor& hwio) { return convFilter(hwio, convLayout().channelsFirst(hwio.size(2), hwio.size(3))); }
 
 at::Tensor conv2d(const at::Tensor& xNhwc, const at::Tensor& w, const Conv& c, const c10::optional<at::Tensor>& bias) {
   auto x = padUneven(convOperand(xNhwc, firstFor(w.sizes())), c);
@@ -79,7 +81,60 @@ at::Tensor conv2dFilterGrad(const at::Tensor& xNhwc, const at::Tensor& dyNhwc, s
 }
 }  // namespace
 
-KERNEL("Conv2D") { return one(conv2d(A.in(0), oihw(A.in(1)), convArgs(A), c10::nullopt)); }
+namespace piat {
+namespace {
+// A filter's laid-out copy, valid while its storage lives (the weak reference) at the same version
+// (not written in place) and view (offset, shape, strides).
+struct LaidFilter {
+  c10::weak_intrusive_ptr<c10::StorageImpl> storage;
+  int64_t version, offset;
+  std::vector<int64_t> sizes, strides;
+  bool channelsFirst;
+  at::Tensor laid;
+};
+FilterCacheStats stats;
+std::unordered_map<const c10::StorageImpl*, LaidFilter>& laidFilters() {
+  static std::unordered_map<const c10::StorageImpl*, LaidFilter> cache;
+  return cache;
+}
+}  // namespace
+
+at::Tensor convFilter(const at::Tensor& hwio, bool channelsFirst) {
+  at::Tensor w = oihw(hwio);
+  auto format = channelsFirst ? at::MemoryFormat::Contiguous : at::MemoryFormat::ChannelsLast;
+  if (w.is_contiguous(format) || hwio.requires_grad() || !hwio.has_storage()) return w;
+  auto& cache = laidFilters();
+  const c10::StorageImpl* key = hwio.storage().unsafeGetStorageImpl();
+  auto it = cache.find(key);
+  if (it != cache.end()) {
+    const LaidFilter& e = it->second;
+    if (!e.storage.expired() && e.version == hwio._version() && e.offset == hwio.storage_offset() && e.channelsFirst == channelsFirst &&
+        e.sizes == hwio.sizes().vec() && e.strides == hwio.strides().vec()) {
+      stats.reuses++;
+      return e.laid;
+    }
+  }
+  // the copies of freed filters go once the cache has doubled since the last sweep, so at most about
+  // one stale copy per live filter is held (the weights an update replaced)
+  static size_t sweepAt = 32;
+  if (cache.size() >= sweepAt) {
+    for (auto i = cache.begin(); i != cache.end();) i = i->second.storage.expired() ? cache.erase(i) : std::next(i);
+    sweepAt = std::max<size_t>(32, 2 * cache.size());
+  }
+  at::Tensor laid = w.contiguous(format);
+  stats.copies++;
+  cache.insert_or_assign(key, LaidFilter{hwio.storage().getWeakStorageImpl(), hwio._version(), hwio.storage_offset(), hwio.sizes().vec(),
+                                         hwio.strides().vec(), channelsFirst, laid});
+  return laid;
+}
+FilterCacheStats filterCacheStats() {
+  FilterCacheStats s = stats;
+  s.entries = laidFilters().size();
+  return s;
+}
+}  // namespace piat
+
+KERNEL("Conv2D") { return one(conv2d(A.in(0), filterOf(A.in(1)), convArgs(A), c10::nullopt)); }
 // inputs: x, filter, [bias], [preluActivationWeights]; attrs hasBias, activation
 KERNEL("FusedConv2D") {
   auto c = convArgs(A);
@@ -92,13 +147,13 @@ KERNEL("FusedConv2D") {
     if (b.numel() == co) bias = b.reshape({co});
     else extraBias = b;
   }
-  auto y = conv2d(A.in(0), oihw(A.in(1)), c, bias);
+  auto y = conv2d(A.in(0), filterOf(A.in(1)), c, bias);
   if (extraBias.defined()) y = y + extraBias;
   at::Tensor prelu;
   if (A.size() > (hasBias ? 3u : 2u)) prelu = A.in(hasBias ? 3 : 2);
   return one(activate(y, A.str("activation"), A, prelu.defined() ? &prelu : nullptr));
 }
-KERNEL("Conv2DBackpropInput") { return one(conv2dInputGrad(A.in(0), oihw(A.in(1)), A.ints("inputShape"), convArgs(A))); }
+KERNEL("Conv2DBackpropInput") { return one(conv2dInputGrad(A.in(0), filterOf(A.in(1)), A.ints("inputShape"), convArgs(A))); }
 KERNEL("Conv2DBackpropFilter") {
   auto f = A.ints("filterShape");  // HWIO
   auto g = conv2dFilterGrad(A.in(0), A.in(1), {f[3], f[2], f[0], f[1]}, convArgs(A));

@@ -137,3 +137,32 @@ test('the margin loss runs the composite gradient; tensor counts stay put over f
   tf.dispose([x, y]);
   m.dispose();
 });
+
+test("convolution filters are laid out once per weight update: an attack's steps reuse them, on both paths", async (t) => {
+  if (!available) return t.skip('torch backend not built');
+  const native = (tf.backend() as unknown as TorchBackend).native;
+  const cache = () => native.info().filterCache;
+  // 20 convolutions, all narrow (channels-last): each HWIO filter needs one copy to OHWI order
+  const m = resnet18({ numClasses: 10, seed: 7, baseWidth: 4, inputShape: [8, 8, 3] });
+  const x = tf.randomUniform([4, 8, 8, 3], 0, 1, 'float32', 8);
+  const y = tf.tensor1d([1, 2, 3, 4], 'int32');
+  const attack = (fused: boolean) =>
+    (fused ? on : off)(() => tf.tidy(() => void pgd(m, x, y, { eps: 0.05, alpha: 0.02, steps: 5, seed: 3 }).dataSync()));
+  const c0 = cache();
+  await attack(true);
+  const c1 = cache();
+  t.diagnostic(`first fused attack: ${c1.copies - c0.copies} copies, ${c1.reuses - c0.reuses} reuses`);
+  assert.ok(c1.copies - c0.copies <= 20, `${c1.copies - c0.copies} copies for 20 filters`);
+  assert.ok(c1.reuses - c0.reuses >= 4 * (c1.copies - c0.copies), 'the later steps reuse the copies');
+  await attack(false);
+  await attack(true);
+  const c2 = cache();
+  assert.equal(c2.copies, c1.copies, 'no new copies while the weights stay');
+  // a weight written (an update) is laid out again at its next use
+  const conv = m.trainableWeights.find((w) => w.shape.length === 4)!;
+  conv.write(tf.tidy(() => tf.mul(conv.read(), 1.01)));
+  await attack(true);
+  assert.equal(cache().copies, c2.copies + 1, 'one new copy for the written filter');
+  tf.dispose([x, y]);
+  m.dispose();
+});

@@ -15,6 +15,7 @@ import { TorchBackend } from '../../src/backend/torch/backend';
 import { Rng } from '../../src/util/rng';
 import { torchFallbacks } from '../../src/backend/torch/fallback';
 import { crossEntropyPerExample } from '../../src/attacks/losses';
+import { project } from '../../src/attacks/projection';
 
 let available = false;
 before(async () => {
@@ -541,6 +542,25 @@ test('the fused cross entropy and its gradient (PIAT_FUSED_MODEL=1) equal the co
       },
     ),
   );
+});
+
+test("the fused path's L∞ step equals the composite on cpu bit for bit; its device draw lies in range", async (t) => {
+  if (!available) return t.skip('torch backend not built');
+  const [eps, alpha] = [0.05, 0.02];
+  await same(
+    'L∞ step',
+    [rand([2, 4, 4, 3], -0.1, 1.1), rand([2, 4, 4, 3], -1, 1), rand([2, 4, 4, 3], 0, 1)],
+    (xAdv, g, x) =>
+      tf.getBackend() === 'torch'
+        ? (tf.engine().runKernel('PiatLinfStep', { xAdv, g, x }, { alpha, eps, lo: 0, hi: 1 }) as tf.Tensor)
+        : project(tf.add(xAdv, tf.mul(tf.sign(g), alpha)), x, eps, 'linf', [0, 1]),
+    { tol: 0 },
+  );
+  await tf.setBackend('torch');
+  const u = tf.tidy(() =>
+    Array.from((tf.engine().runKernel('PiatRandom', {}, { shape: [500], dist: 'uniform', a: -1, b: 2, seed: 3 }) as tf.Tensor).dataSync()),
+  );
+  assert.ok(u.every((v) => v >= -1 && v < 2) && Math.max(...u) > 1.5 && Math.min(...u) < -0.5, 'uniform draw in [-1, 2)');
 });
 
 test('1×1 stride-2 convolutions with fewer than 8 input channels: right gradients, and the heap survives (libtorch 1.13 oneDNN bug routed around)', async (t) => {

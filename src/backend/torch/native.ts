@@ -23,7 +23,17 @@ export interface TorchNative {
   setConvLayout(layout: string): string;
   /** glibc's handling of freed memory: 'keep' (reuse it, warm) or 'release' (glibc's default); returns the one in force ('system' off glibc). */
   setMalloc(policy: string): string;
-  info(): { libtorch: string; device: string; cuda: boolean; parallel: string; threads: number; convLayout: string; malloc: string };
+  info(): {
+    libtorch: string;
+    device: string;
+    cuda: boolean;
+    parallel: string;
+    threads: number;
+    convLayout: string;
+    malloc: string;
+    /** convolution filters laid out as the kernels want them: copies made, copies reused, copies held */
+    filterCache: { copies: number; reuses: number; entries: number };
+  };
   sync(): void;
   /**
    * SGD over every parameter at once (native/torch/optim.cc): `handles` holds the n parameters, their
