@@ -1,4 +1,5 @@
 /** The environment a run executed in, recorded next to its results. */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -29,5 +30,27 @@ export function environment(): Record<string, unknown> {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     tfjs: tf.version.tfjs,
     piatTs: (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+    source: sourceRevision(),
   };
+}
+
+let revision: { commit: string; modified: boolean } | null | undefined;
+
+/**
+ * The git commit of the code that ran, and whether its computing code (src/, native/) had
+ * uncommitted changes; null outside a git checkout or without git. Read once per process.
+ */
+export function sourceRevision(): { commit: string; modified: boolean } | null {
+  if (revision !== undefined) return revision;
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', PACKAGE_ROOT, ...args], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    revision = {
+      commit: git('rev-parse', 'HEAD'),
+      modified: git('status', '--porcelain', '--untracked-files=no', '--', 'src', 'native') !== '',
+    };
+  } catch {
+    revision = null;
+  }
+  return revision;
 }

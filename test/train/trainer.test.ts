@@ -12,7 +12,7 @@ import { piat } from '../../src/piat/hook';
 import { train, TrainConfig } from '../../src/train/trainer';
 import { EpochRecord } from '../../src/train/records';
 import { PiatError } from '../../src/util/errors';
-import { setup, tmpDir, toyTraining } from '../helpers';
+import { REPO_ROOT, setup, tmpDir, toyTraining } from '../helpers';
 
 before(setup);
 
@@ -106,6 +106,11 @@ test('resume after a stop reproduces the uninterrupted run exactly (records and 
   assert.equal(lines.length, 4);
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
   assert.ok(cfg.backend.name && cfg.environment.tfjs && cfg.config.seed === 5, 'config.json records backend, versions and config');
+  // and the code that ran: the checkout's commit where the tests run in one (null elsewhere)
+  if (fs.existsSync(path.join(REPO_ROOT, '.git'))) {
+    assert.match(cfg.environment.source?.commit ?? '', /^[0-9a-f]{40}$/, 'config.json records the source commit');
+    assert.equal(typeof cfg.environment.source.modified, 'boolean');
+  } else assert.equal(cfg.environment.source, null);
   [full, m1, m2].forEach((m) => m.dispose());
 });
 
