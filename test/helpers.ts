@@ -1,3 +1,4 @@
+import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -53,6 +54,19 @@ export async function withEnv<T>(vars: Record<string, string>, f: () => Promise<
       else process.env[k] = v;
     }
   }
+}
+
+/**
+ * Runs `f` once to warm up (plans, velocities, caches), then `times` more, and asserts that neither
+ * tfjs's tensor count nor the torch addon's grew over those (the addon's count where the backend has one).
+ */
+export async function assertNoTensorGrowth(f: () => unknown, times: number): Promise<void> {
+  await f();
+  const start = tf.memory() as tf.MemoryInfo & { nativeTensors?: number };
+  for (let i = 0; i < times; i++) await f();
+  const end = tf.memory() as tf.MemoryInfo & { nativeTensors?: number };
+  assert.equal(end.numTensors, start.numTensors, 'tfjs tensors grew');
+  assert.equal(end.nativeTensors, start.nativeTensors, 'ATen tensors grew');
 }
 
 /**

@@ -415,6 +415,20 @@ napi_value guarded(napi_env env, const char* name, F body) {
   }
   return nullptr;
 }
+// The network arguments shared by modelForward and modelInputGrad: the op list, its numbers, and
+// the tensors of the handles (the input, then the weights).
+struct NetworkArgs {
+  std::vector<int32_t> ops;
+  std::vector<double> nums;
+  std::vector<at::Tensor> inputs;
+};
+NetworkArgs networkArgs(napi_env env, const std::vector<napi_value>& a) {
+  NetworkArgs n{typed<int32_t>(env, a[0], napi_int32_array, "ops"), typed<double>(env, a[1], napi_float64_array, "nums"), {}};
+  auto hs = typed<uint32_t>(env, a[2], napi_uint32_array, "handles");
+  n.inputs.reserve(hs.size());
+  for (uint32_t h : hs) n.inputs.push_back(tensorAt(h));
+  return n;
+}
 }  // namespace
 
 // modelForward(ops: Int32Array, nums: Float64Array, handles: Uint32Array, requiresGrad: Uint8Array,
@@ -423,15 +437,10 @@ napi_value guarded(napi_env env, const char* name, F body) {
 napi_value ModelForward(napi_env env, napi_callback_info info) {
   return guarded(env, "modelForward", [&]() -> napi_value {
     auto a = args(env, info, 5);
-    auto ops = typed<int32_t>(env, a[0], napi_int32_array, "ops");
-    auto nums = typed<double>(env, a[1], napi_float64_array, "nums");
-    auto hs = typed<uint32_t>(env, a[2], napi_uint32_array, "handles");
+    NetworkArgs n = networkArgs(env, a);
     auto rg = typed<uint8_t>(env, a[3], napi_uint8_array, "requiresGrad");
     uint32_t flags = u32(env, a[4], "flags");
-    std::vector<at::Tensor> inputs;
-    inputs.reserve(hs.size());
-    for (uint32_t h : hs) inputs.push_back(tensorAt(h));
-    ModelOutput o = modelForward(ops, nums, inputs, std::vector<bool>(rg.begin(), rg.end()), flags & 1, flags & 2);
+    ModelOutput o = modelForward(n.ops, n.nums, n.inputs, std::vector<bool>(rg.begin(), rg.end()), flags & 1, flags & 2);
     std::vector<at::Tensor> outs{o.logits};
     outs.insert(outs.end(), o.stats.begin(), o.stats.end());
     return encodeOutputs(env, outs);
@@ -443,13 +452,8 @@ napi_value ModelForward(napi_env env, napi_callback_info info) {
 napi_value ModelInputGrad(napi_env env, napi_callback_info info) {
   return guarded(env, "modelInputGrad", [&]() -> napi_value {
     auto a = args(env, info, 4);
-    auto ops = typed<int32_t>(env, a[0], napi_int32_array, "ops");
-    auto nums = typed<double>(env, a[1], napi_float64_array, "nums");
-    auto hs = typed<uint32_t>(env, a[2], napi_uint32_array, "handles");
-    std::vector<at::Tensor> inputs;
-    inputs.reserve(hs.size());
-    for (uint32_t h : hs) inputs.push_back(tensorAt(h));
-    std::vector<at::Tensor> outs{modelInputGrad(ops, nums, inputs, tensorAt(u32(env, a[3], "labels")))};
+    NetworkArgs n = networkArgs(env, a);
+    std::vector<at::Tensor> outs{modelInputGrad(n.ops, n.nums, n.inputs, tensorAt(u32(env, a[3], "labels")))};
     return encodeOutputs(env, outs);
   });
 }

@@ -10,7 +10,7 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { startTorchOrSkip, withEnv } from '../helpers';
+import { assertNoTensorGrowth, startTorchOrSkip, withEnv } from '../helpers';
 import type { TorchBackend } from '../../src/backend/torch/backend';
 import { crossEntropy, crossEntropyPerExample } from '../../src/attacks/losses';
 import { resnet18 } from '../../src/models/resnet';
@@ -101,12 +101,7 @@ test('without the flag the composite runs; with it, tensor counts stay put over 
             .dataSync(),
       ),
     );
-  await grad();
-  const start = tf.memory() as tf.MemoryInfo & { nativeTensors: number };
-  for (let i = 0; i < 5; i++) await grad();
-  const end = tf.memory() as tf.MemoryInfo & { nativeTensors: number };
-  assert.equal(end.numTensors, start.numTensors, 'tfjs tensors grew');
-  assert.equal(end.nativeTensors, start.nativeTensors, 'ATen tensors grew');
+  await assertNoTensorGrowth(grad, 5);
   tf.dispose([z, y]);
 });
 
