@@ -321,7 +321,7 @@ static napi_value Write(napi_env env, napi_callback_info info) {
     // waiting: the copy is queued on the stream, so an upload no longer synchronises the device.
     // The pinned block comes from libtorch's caching host allocator, which does not hand it out
     // again before the queued copy has run (as PyTorch's tensor.pin_memory().to(non_blocking=True)).
-    bool gpu = !device().is_cpu();
+    bool gpu = device().is_cuda();
     at::Tensor cpu = at::empty(shape, at::TensorOptions().dtype(st).pinned_memory(gpu));
     if (numel > 0) {
       at::Tensor src = typedArrayTensor(type, data, numel);
@@ -584,6 +584,7 @@ static napi_value Info(napi_env env, napi_callback_info) {
     NAPI_CALL(env, napi_set_named_property(env, cache, "copies", num(env, static_cast<double>(fc.copies))));
     NAPI_CALL(env, napi_set_named_property(env, cache, "reuses", num(env, static_cast<double>(fc.reuses))));
     NAPI_CALL(env, napi_set_named_property(env, cache, "entries", num(env, static_cast<double>(fc.entries))));
+    NAPI_CALL(env, napi_set_named_property(env, cache, "bytes", num(env, static_cast<double>(fc.bytes))));
     NAPI_CALL(env, napi_set_named_property(env, o, "filterCache", cache));
     return o;
   })

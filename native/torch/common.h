@@ -103,15 +103,15 @@ inline at::Tensor subsample(const at::Tensor& x, at::IntArrayRef stride, bool ch
 // HWIO filter -> OIHW view (no copy).
 inline at::Tensor oihw(const at::Tensor& hwio) { return hwio.permute({3, 2, 0, 1}); }
 // An HWIO filter as the OIHW operand a convolution wants: contiguous in the convolution's memory
-// layout, so cuDNN and oneDNN take it without a copy of their own. The laid-out copy is kept while
-// the filter's storage lives and is not written (ops_nn.cc), so the calls that share a weight
-// between two updates (an attack's steps) copy it once; a filter that needs gradients through it
-// (the fused model's recorded weights) is only permuted.
+// layout, so cuDNN and oneDNN take it without a copy of their own. The laid-out copy is reused while
+// the filter's storage lives unwritten (ops_nn.cc), so the calls that share a weight between two
+// updates (an attack's steps) copy it once; copies of freed filters go at the next miss. A filter
+// that needs gradients through it (the fused model's recorded weights) is only permuted.
 at::Tensor convFilter(const at::Tensor& hwio, bool channelsFirst);
 // How often convFilter made a laid-out copy and reused one, and the copies it holds (addon info()).
 struct FilterCacheStats {
   uint64_t copies = 0, reuses = 0;
-  size_t entries = 0;
+  size_t entries = 0, bytes = 0;
 };
 FilterCacheStats filterCacheStats();
 

@@ -114,13 +114,9 @@ at::Tensor convFilter(const at::Tensor& hwio, bool channelsFirst) {
       return e.laid;
     }
   }
-  // the copies of freed filters go once the cache has doubled since the last sweep, so at most about
-  // one stale copy per live filter is held (the weights an update replaced)
-  static size_t sweepAt = 32;
-  if (cache.size() >= sweepAt) {
-    for (auto i = cache.begin(); i != cache.end();) i = i->second.storage.expired() ? cache.erase(i) : std::next(i);
-    sweepAt = std::max<size_t>(32, 2 * cache.size());
-  }
+  // a miss follows an update (or a new model): the copies of filters freed since go now (a model's
+  // tens of entries, so the sweep is cheap)
+  for (auto i = cache.begin(); i != cache.end();) i = i->second.storage.expired() ? cache.erase(i) : std::next(i);
   at::Tensor laid = w.contiguous(format);
   stats.copies++;
   cache.insert_or_assign(key, LaidFilter{hwio.storage().getWeakStorageImpl(), hwio._version(), hwio.storage_offset(), hwio.sizes().vec(),
@@ -129,7 +125,10 @@ at::Tensor convFilter(const at::Tensor& hwio, bool channelsFirst) {
 }
 FilterCacheStats filterCacheStats() {
   FilterCacheStats s = stats;
-  s.entries = laidFilters().size();
+  for (const auto& [key, e] : laidFilters()) {
+    s.entries++;
+    s.bytes += e.laid.nbytes();
+  }
   return s;
 }
 }  // namespace piat
@@ -342,8 +341,9 @@ KERNEL("PiatCrossEntropyGrad") {
 
 // A float32 draw made on the device from a generator seeded by `seed` alone: the fused path's
 // random starts (src/backend/torch/device-random.ts), with no draw in JavaScript and no upload.
-// The generator is a fresh clone of the device's default one, so the draw depends on nothing but
-// the seed and the device (CPU and CUDA draw different numbers from one seed).
+// The generator is a fresh clone of the device's default one, so the draw depends on the seed and
+// where it runs, not on earlier draws: CPU and CUDA draw different numbers from one seed, and so may
+// two GPU models (the launch size follows the SM count) or two CPUs (vectorised normal draws).
 // attrs: shape, dist ('uniform': [a, b); 'normal': mean a, standard deviation b), a, b, seed
 KERNEL("PiatRandom") {
   at::Generator g = at::globalContext().defaultGenerator(device()).clone();

@@ -167,7 +167,9 @@ export function identityMismatch(runDir: string, diffs: IdentityDiff[]): PiatErr
   const backendOnly = diffs.every((d) => d.field === 'backend');
   // the folder's backend, and on torch its path ('torch (fused)': PIAT_FUSED_MODEL=1; computeIdentity in src/backend)
   const [, name, path] = /^([^ ]+)(?: \((.*)\))?$/.exec(backendOnly ? (JSON.parse(diffs[0].was ?? '""') as string) : '') ?? [];
-  const fused = path ? `PIAT_FUSED_MODEL=1${path.includes('host') ? ' PIAT_DEVICE_RANDOM=0' : ''}` : 'PIAT_FUSED_MODEL unset';
+  const fused = path
+    ? `PIAT_FUSED_MODEL=1 ${path.includes('host') ? 'PIAT_DEVICE_RANDOM=0' : 'with PIAT_DEVICE_RANDOM unset'}`
+    : 'PIAT_FUSED_MODEL unset';
   const settings = `PIAT_BACKEND=${name} (or --backend)${name === 'torch' ? ` and ${fused}` : ''}`;
   return new PiatError(
     'config-mismatch',

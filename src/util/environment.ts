@@ -38,17 +38,20 @@ let revision: { commit: string; modified: boolean } | null | undefined;
 
 /**
  * The git commit of the code that ran, and whether its computing code (src/, native/) had
- * uncommitted changes; null outside a git checkout or without git. Read once per process.
+ * uncommitted changes or new files; null outside a git checkout or without git. Read once per process.
  */
 export function sourceRevision(): { commit: string; modified: boolean } | null {
   if (revision !== undefined) return revision;
+  // --no-optional-locks: runs starting together never hold the user's index lock
   const git = (...args: string[]) =>
-    execFileSync('git', ['-C', PACKAGE_ROOT, ...args], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    execFileSync('git', ['--no-optional-locks', '-C', PACKAGE_ROOT, ...args], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   try {
-    revision = {
-      commit: git('rev-parse', 'HEAD'),
-      modified: git('status', '--porcelain', '--untracked-files=no', '--', 'src', 'native') !== '',
-    };
+    // new files count as changes too
+    revision = { commit: git('rev-parse', 'HEAD'), modified: git('status', '--porcelain', '--', 'src', 'native') !== '' };
   } catch {
     revision = null;
   }

@@ -157,6 +157,9 @@ test("convolution filters are laid out once per weight update: an attack's steps
   conv.write(tf.tidy(() => tf.mul(conv.read(), 1.01)));
   await attack(true);
   assert.equal(cache().copies, c2.copies + 1, 'one new copy for the written filter');
+  // the copy of the filter it replaced (and of any freed since) went with that miss
+  assert.ok(cache().entries <= c2.entries, `${cache().entries} copies held, ${c2.entries} before`);
+  assert.ok(cache().bytes > 0);
   tf.dispose([x, y]);
   m.dispose();
 });

@@ -116,7 +116,7 @@ test('an unfinished run resumed on another backend is refused; a finished one is
 
 test("a refusal between the torch backend's paths names the settings that resume the folder's own", () => {
   const fusedFolder = identityMismatch('/runs/a', [{ field: 'backend', was: '"torch (fused)"', now: '"torch"' }]);
-  assert.match(fusedFolder.message, /set PIAT_BACKEND=torch \(or --backend\) and PIAT_FUSED_MODEL=1,/);
+  assert.match(fusedFolder.message, /set PIAT_BACKEND=torch \(or --backend\) and PIAT_FUSED_MODEL=1 with PIAT_DEVICE_RANDOM unset,/);
   const hostDraws = identityMismatch('/runs/a', [{ field: 'backend', was: '"torch (fused, host random starts)"', now: '"torch"' }]);
   assert.match(hostDraws.message, /PIAT_FUSED_MODEL=1 PIAT_DEVICE_RANDOM=0,/);
   const perLayer = identityMismatch('/runs/a', [{ field: 'backend', was: '"torch"', now: '"torch (fused)"' }]);

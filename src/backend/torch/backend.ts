@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { PiatError } from '../../util/errors';
 import { SgdHyper, TorchNative } from './native';
 import { runOnCpu } from './fallback';
-import { installDeviceRandom } from './device-random';
-import { installFusedAttack } from './fused-attack';
+import { installDeviceRandom, RANDOM_KERNEL } from './device-random';
+import { installFusedAttack, LINF_STEP_KERNEL } from './fused-attack';
 import { installFusedLoss } from './fused-loss';
 import { installFusedModel } from './fused-model';
 
@@ -51,8 +51,10 @@ export class TorchBackend extends tf.KernelBackend implements ForeachSgdBackend 
     super();
     installFusedModel(this); // the whole-model kernel behind PIAT_FUSED_MODEL=1 (fused-model.ts)
     installFusedLoss(); // and its cross entropy as one kernel (fused-loss.ts)
-    installDeviceRandom(); // and its random starts drawn on the device (device-random.ts)
-    installFusedAttack(); // and the attacks' inner step as two native calls (fused-attack.ts)
+    // an addon built before these kernels keeps the composites (setup rebuilds it; this only avoids a crash)
+    const has = new Set(native.kernels());
+    if (has.has(RANDOM_KERNEL)) installDeviceRandom(); // and its random starts drawn on the device (device-random.ts)
+    if (has.has(LINF_STEP_KERNEL) && typeof native.modelInputGrad === 'function') installFusedAttack(); // and the attacks' inner step as two native calls (fused-attack.ts)
   }
 
   /** Tensors the addon returned outside `run` (encoded as `run` returns them) as this backend's tensor infos. */

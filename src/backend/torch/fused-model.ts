@@ -257,6 +257,8 @@ function buildPlan(model: tf.LayersModel): Plan {
         break;
       }
       case 'LayerNormalization': {
+        // on tokens or vectors only: a rank-4 slot is held as NCHW, where the last axis is not the channels
+        if (inShape.length !== 2 && inShape.length !== 3) throw new Unsupported(`layer norm of an input of rank ${inShape.length}`);
         const axis = c.axis as number | number[];
         const last = [-1, inShape.length - 1];
         if (!(typeof axis === 'number' ? last.includes(axis) : axis.length === 1 && last.includes(axis[0])))
@@ -266,28 +268,28 @@ function buildPlan(model: tf.LayersModel): Plan {
         break;
       }
       case 'PiatClassToken':
-        ops.push(OP.CLS_TOKEN, out, one(), weight(layer.cls));
-        break;
       case 'PiatPositionEmbedding':
-        ops.push(OP.POS_EMBED, out, one(), weight(layer.pos));
+      case 'PiatMultiHeadSelfAttention':
+      case 'PiatTakeFirstToken':
+        if (inShape.length !== 3) throw new Unsupported(`${kind} of an input of rank ${inShape.length} (tokens are [n, t, d])`);
+        if (kind === 'PiatClassToken') ops.push(OP.CLS_TOKEN, out, one(), weight(layer.cls));
+        else if (kind === 'PiatPositionEmbedding') ops.push(OP.POS_EMBED, out, one(), weight(layer.pos));
+        else if (kind === 'PiatTakeFirstToken') ops.push(OP.FIRST_TOKEN, out, one());
+        else {
+          // GPSA's relative positions are a constant tensor of the layer, passed like a weight that is never trainable
+          const rel = c.gated ? weight({ read: () => layer.rel as tf.Tensor, write: () => undefined }) : -1;
+          ops.push(OP.ATTENTION, out, one(), weight(layer.qkv), weight(layer.qkvBias), weight(layer.proj), weight(layer.projBias));
+          ops.push(c.heads as number, c.gated ? weight(layer.posProj) : -1, c.gated ? weight(layer.gate) : -1, rel);
+        }
         break;
       case 'PiatGelu':
         ops.push(OP.GELU, out, one());
         break;
-      case 'PiatMultiHeadSelfAttention': {
-        // GPSA's relative positions are a constant tensor of the layer, passed like a weight that is never trainable
-        const rel = c.gated ? weight({ read: () => layer.rel as tf.Tensor, write: () => undefined }) : -1;
-        ops.push(OP.ATTENTION, out, one(), weight(layer.qkv), weight(layer.qkvBias), weight(layer.proj), weight(layer.projBias));
-        ops.push(c.heads as number, c.gated ? weight(layer.posProj) : -1, c.gated ? weight(layer.gate) : -1, rel);
-        break;
-      }
       case 'GradientGate':
         ops.push(OP.GRAD_GATE, out, one(), 0);
         gates.push(ops.length - 1);
         break;
-      case 'PiatTakeFirstToken':
-        ops.push(OP.FIRST_TOKEN, out, one());
-        break;
+
       default:
         throw new Unsupported(`layer ${kind}`);
     }

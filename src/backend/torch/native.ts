@@ -31,8 +31,8 @@ export interface TorchNative {
     threads: number;
     convLayout: string;
     malloc: string;
-    /** convolution filters laid out as the kernels want them: copies made, copies reused, copies held */
-    filterCache: { copies: number; reuses: number; entries: number };
+    /** convolution filters laid out as the kernels want them: copies made, copies reused, copies held and their bytes */
+    filterCache: { copies: number; reuses: number; entries: number; bytes: number };
   };
   sync(): void;
   /**
