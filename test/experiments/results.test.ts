@@ -13,6 +13,7 @@ import {
   collectResults,
   loadSearchResults,
   renderResults,
+  FIG9_FIXED,
   resultDirOf,
   withReadmeSection,
   writeResults,
@@ -130,6 +131,27 @@ test('Fig. 1 renders from the committed pool runs of the overfit profile, over t
     readme,
     /- Fig\. 1 \(2 seeds\), robust accuracy falls after its peak \(Best vs Final\): PGD-AT (holds|inconclusive|does not hold), TRADES/,
   );
+});
+
+test('Fig. 9 renders the dynamic β against each fixed β from the committed variant runs, paired over the seeds both have', () => {
+  const root = tmpDir('piat-results-');
+  const rng = new Rng(23);
+  const c = fig1Config('overfit');
+  const put = (m: string, seed: number, level: (e: number) => number) =>
+    writeRun(resultDirOf(path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)), root), { ...c, seed }, level, rng);
+  for (const seed of [1, 2]) {
+    for (const m of FIG1_METHODS) put(m, seed, () => 0.5);
+    // the small fixed β falls after its peak; the dynamic one holds its level
+    put(FIG9_FIXED[0], seed, (e) => (e <= 60 ? 0.5 : 0.5 - 0.002 * (e - 60)));
+    put(FIG9_FIXED[2], seed, () => 0.5);
+  }
+  put(FIG9_FIXED[1], 1, () => 0.5);
+  const { doc, readme } = renderResults(root);
+  assert.match(doc, /## Fig\. 9 at the overfit profile \(notebook 10\): the dynamic β against each fixed β/);
+  assert.match(doc, /\| fixed β \| seeds \| dynamic − fixed at Best \|/);
+  assert.match(doc, /\| β=0\.3 \| 1, 2 \|/);
+  assert.match(doc, /\| β=0\.6 \| 1 \|/);
+  assert.match(readme, /- PIAT\+NMSE \(dynamic β\) ends more robust than PIAT\+NMSE β=0\.3 \(2 seeds, overfit profile, per-epoch PGD\)/);
 });
 
 test('the results data holds no weights', () => {
