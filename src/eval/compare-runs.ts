@@ -59,11 +59,21 @@ export function evalCacheFiles(runDir: string, which: Checkpoint): string[] {
   return fs.readdirSync(runDir).filter((f) => f.startsWith(`eval-${which}-`) && f.endsWith('.json') && !f.endsWith('.aa-state.json'));
 }
 
+/** Whether a finished run's Best was its last epoch (done.json), so that its Final weights are its Best. */
+export function finalIsBest(dir: string): boolean {
+  const file = path.join(dir, 'done.json');
+  if (!fs.existsSync(file)) return false;
+  const done = readJson<{ epochs?: number; best?: { epoch?: number } }>(file);
+  return typeof done.epochs === 'number' && done.best?.epoch === done.epochs;
+}
+
 /** One run's per-image correctness at Best or Final, with where it came from. */
 export function runImages(dir: string, o: RunImagesOptions): { seed: number; flags: Uint8Array; source: string } {
   const seed = runSeed(dir);
   if (o.attack) {
-    const hits = evalCacheFiles(dir, o.which)
+    // Best and Final were the same weights (the last epoch was the best): the pool evaluated them once, as Best
+    const which = o.which === 'final' && !evalCacheFiles(dir, 'final').length && finalIsBest(dir) ? 'best' : o.which;
+    const hits = evalCacheFiles(dir, which)
       .map((f) => ({ f, row: readJson<EvalRow[]>(path.join(dir, f)).find((r) => r.attack === o.attack) }))
       .filter((x) => x.row);
     if (!hits.length)
@@ -82,7 +92,7 @@ export function runImages(dir: string, o: RunImagesOptions): { seed: number; fla
         'bad-value',
         `${path.join(dir, hits[0].f)}: '${o.attack}' has no per-image results (evaluated before they were kept); delete the file to evaluate again`,
       );
-    return { seed, flags: perImageFlags(p), source: `${hits[0].f}, ${o.attack}` };
+    return { seed, flags: perImageFlags(p), source: `${hits[0].f}, ${o.attack}${which !== o.which ? ' (Final = Best)' : ''}` };
   }
   const records = evaluatedRecords(dir);
   const i = o.which === 'final' ? records.length - 1 : selectedBestIndex(records).index;

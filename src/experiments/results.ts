@@ -6,8 +6,9 @@
  *
  * It mirrors runs/: a run of runs/X/ is committed as results/X/ —
  *   results/overfit-search/overfit/<setting>/seed-<s>/pgd-at/   the overfitting search (notebook 11)
- *   results/pool/overfit/fashion-mnist-cnn-fc/seed-<s>/<method>/ Fig. 1's four at the overfit profile (notebook 02)
- *                                                                and PIAT, NMSE, MAIL (notebooks 03 and 07)
+ *   results/pool/overfit/fashion-mnist-cnn-fc/seed-<s>/<method>/ Fig. 1's four at the overfit profile (notebook 02),
+ *                                                                with their final evaluations (notebook 03, results-final.ts),
+ *                                                                PIAT, NMSE, MAIL (notebooks 03 and 07), Fig. 6's and Fig. 9's
  *
  * `piat results --collect` copies the finished runs from runs/ into results/ first.
  */
@@ -41,6 +42,9 @@ import { methodLabel } from './methods';
 import { pairedDifference, PairedDifference, SeedsByImage, Verdict, verdictLabel } from '../stats';
 import { oscillation } from '../analysis/oscillation';
 import { PAPER_COST_BENCH, paperCost, paperCostSection } from './paper-cost';
+import { formatShort, markdownTable, multiplicityNote, pct, versusCell } from './results-format';
+import { FinalEvalRun, finalEvalComparisons, finalEvalLines, finalEvalSection } from './results-final';
+import { TABLE1_CORE_METHODS } from './table1';
 
 export const RESULTS_DIR = path.join(PROJECT_ROOT, 'results');
 /** The run files results/ requires of each run (no weights); final evaluations (eval-*.json) are kept where a run has them. */
@@ -165,6 +169,16 @@ export function loadFig1Results(resultsDir = RESULTS_DIR): Fig1Result | undefine
   };
 }
 
+/** The committed runs of Table I's methods at the overfit profile (notebook 03) that hold their final evaluation of Best and Final. */
+export function loadFinalEvalRuns(resultsDir = RESULTS_DIR): FinalEvalRun[] {
+  return TABLE1_CORE_METHODS.flatMap((method) =>
+    SEEDS.flatMap((seed) => {
+      const run = loadPoolRun(method, seed, resultsDir);
+      return run && evalCacheFiles(run.runDir, 'best').length ? [{ method, seed, dir: run.runDir }] : [];
+    }),
+  );
+}
+
 /**
  * Table I's methods that the overfit pool trains (notebooks 02, 03 and 07 at overfit), each compared
  * with PGD-AT on the seeds both have.
@@ -234,10 +248,6 @@ export const loadPiatFrameworks = (resultsDir = RESULTS_DIR) =>
     resultsDir,
   );
 
-const versusCell = (d?: PairedDifference) => (d ? `${formatShort(d)}, **${verdictLabel(d)}**` : 'no per-image results');
-const multiplicityNote = (n: number, shared: string) =>
-  `Each cell is its own 95 % interval, not corrected for multiplicity: among ${n} comparisons with no true difference, one or more would exclude 0 (read "holds" or "does not hold") in up to about ${Math.round(100 * (1 - 0.95 ** n))} % of experiments${shared}.`;
-
 /** A section of paired comparisons: its heading and text, the multiplicity note, and one row per comparison. */
 function comparisonSection(
   v: Versus[],
@@ -261,10 +271,10 @@ function comparisonSection(
   ];
 }
 
-function versusSection(v: Versus[]): string[] {
+function versusSection(v: Versus[], finalsCommitted: boolean): string[] {
   return comparisonSection(v, {
     title: "Table I's methods at the overfit profile (notebooks 03 and 07), against PGD-AT",
-    text: 'Robust accuracy under the per-epoch PGD evaluation, paired by test image and seed, on the seeds where both runs are committed (Best chosen on the held-out images). The final PGD-20/CW/AutoAttack evaluations of notebook 03 are not part of the committed data yet.',
+    text: `Robust accuracy under the per-epoch PGD evaluation, paired by test image and seed, on the seeds where both runs are committed (Best chosen on the held-out images). ${finalsCommitted ? 'The final PGD-20/CW/AutoAttack evaluations of notebook 03 are in the next section.' : 'The final PGD-20/CW/AutoAttack evaluations of notebook 03 are not part of the committed data yet.'}`,
     shared: ' (less, as all share the PGD-AT runs)',
     heads: ['method', 'method − PGD-AT at Best', 'method − PGD-AT at Final', 'its own Best − Final'],
     row: (x) => x.method,
@@ -303,8 +313,6 @@ function versusLines(v: Versus[]): string[] {
     );
 }
 
-const pct = (v: number | null) => (v === null ? '–' : (100 * v).toFixed(1));
-
 function settingLine(c: PoolConfig): string {
   return `${c.arch}${c.fcWidth ? ` (head ${c.fcWidth})` : ''}, ${c.trainSize} training images, batch ${c.batchSize}, ${c.epochs} epochs, LR ${c.lr} (${describeSchedule(c.lrSchedule)}), weight decay ${c.weightDecay}, ε = ${c.attack.eps}, training PGD-${c.attack.steps}, evaluation PGD-${c.evalAttack.steps} on ${c.testSize} test images every ${c.evalEvery ?? 1} epochs, Best chosen on ${c.validationSize} held-out training images`;
 }
@@ -317,6 +325,8 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
   const versus = loadVersusPgdAt(resultsDir);
   const frameworks = loadPiatFrameworks(resultsDir);
   const betas = loadBetaSchedules(resultsDir);
+  const finalEval = fig1Config('overfit').final;
+  const finals = finalEvalComparisons(loadFinalEvalRuns(resultsDir), [...TABLE1_CORE_METHODS], finalEval.attacks, 'PGD-AT');
   const header = ['# Results', '', '*Generated by `npm run results` from the data under `results/`; do not edit by hand.*', ''];
   if (!premise.length && !fig1) {
     const none = 'No run with per-image results has been committed under `results/` yet: there are no published numbers.';
@@ -326,7 +336,8 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
     ...header,
     ...premiseSection(runs, premise),
     ...(fig1 ? fig1Section(fig1) : []),
-    ...versusSection(versus),
+    ...versusSection(versus, finals.length > 0),
+    ...finalEvalSection(finals, finalEval, 'PGD-AT'),
     ...frameworksSection(frameworks),
     ...betaSection(betas),
   ].join('\n');
@@ -339,6 +350,7 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
     ),
     ...(fig1 ? fig1Lines(fig1) : []),
     ...versusLines(versus),
+    ...finalEvalLines(finals, finalEval, 'PGD-AT'),
     ...versusLines(frameworks),
     ...versusLines(betas),
   ].join('\n');
@@ -374,17 +386,6 @@ function premiseSection(runs: SearchRun[], premise: PremiseResult[]): string[] {
   ];
 }
 
-/** Rows of objects as a markdown table (the columns of the first row). */
-function markdownTable(rows: Record<string, string | number>[]): string[] {
-  if (!rows.length) return [];
-  const cols = Object.keys(rows[0]);
-  return [
-    `| ${cols.join(' | ')} |`,
-    `|${cols.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${cols.map((c) => r[c]).join(' | ')} |`),
-  ];
-}
-
 function fig1Section(r: Fig1Result): string[] {
   return [
     `## Fig. 1 at the overfit profile (notebook 02), ${r.seedRuns.length} seeds`,
@@ -408,13 +409,6 @@ function fig1Lines(r: Fig1Result): string[] {
     line('robust accuracy falls after its peak (Best vs Final)', 'falls', c.overfits),
     line('PIAT+NMSE ends more robust than', 'ends higher', c.piatEndsHigher),
   ];
-}
-
-function formatShort(c: { diff: number; interval: { lo: number; hi: number }; n: number }): string {
-  const s = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(100 * v).toFixed(1)}`;
-  if (!Number.isFinite(c.interval.lo) || !Number.isFinite(c.interval.hi))
-    return `${s(c.diff)} points on ${c.n} test images, interval unknown (the seed-to-seed part needs two seeds)`;
-  return `${s(c.diff)} points, 95 % interval [${s(c.interval.lo)}, ${s(c.interval.hi)}] on ${c.n} test images`;
 }
 
 /** The README with its results section replaced (between the results markers). */

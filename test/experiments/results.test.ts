@@ -35,7 +35,10 @@ test('the committed docs/results.md and README results section are exactly what 
 /** A committed-looking run at `dir`: its config as it trains, records with per-image results. */
 function writeRun(dir: string, config: PoolConfig, level: (epoch: number) => number, rng: Rng): void {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ meta: { experiment: 'pool', profile: 'overfit', pool: config } }));
+  fs.writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({ config: { seed: config.seed }, meta: { experiment: 'pool', profile: 'overfit', pool: config } }),
+  );
   fs.writeFileSync(path.join(dir, 'done.json'), '{}');
   const n = config.testSize ?? 0;
   const difficulty = Array.from({ length: n }, () => rng.next());
@@ -152,6 +155,54 @@ test('Fig. 9 renders the dynamic β against each fixed β from the committed var
   assert.match(doc, /\| β=0\.3 \| 1, 2 \|/);
   assert.match(doc, /\| β=0\.6 \| 1 \|/);
   assert.match(readme, /- PIAT\+NMSE \(dynamic β\) ends more robust than PIAT\+NMSE β=0\.3 \(2 seeds, overfit profile, per-epoch PGD\)/);
+});
+
+/** A run's final evaluation of one checkpoint, as the pool caches it: per attack, accuracy and per-image correctness. */
+function writeFinalEval(dir: string, which: 'best' | 'final', level: number, rng: Rng, n = 1000): void {
+  const rows = ['clean', 'pgd20', 'cw20', 'aa'].map((attack, i) => {
+    const flags = Array.from({ length: n }, (_, j) => j / n < level + 0.3 - 0.1 * i !== rng.next() < 0.05);
+    return { attack, accuracy: flags.filter(Boolean).length / n, n, seconds: 1, perImage: toPerImage(flags) };
+  });
+  fs.writeFileSync(path.join(dir, `eval-${which}-k${which}.json`), JSON.stringify(rows));
+}
+
+test("Table I's final evaluation renders from the committed eval files: Best / Final per attack and paired comparisons with PGD-AT", () => {
+  const root = tmpDir('piat-results-');
+  const rng = new Rng(24);
+  const c = fig1Config('overfit');
+  for (const seed of [1, 2, 3])
+    for (const m of FIG1_METHODS) {
+      const dir = resultDirOf(path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)), root);
+      writeRun(dir, { ...c, seed }, () => 0.5, rng);
+      // PGD-AT falls 6 points from Best to Final; MART ends 5 points above it; PIAT+NMSE's last epoch is its Best
+      const final = m === 'PGD-AT' ? 0.34 : m === 'MART' ? 0.45 : 0.4;
+      writeFinalEval(dir, 'best', 0.4, rng);
+      if (m === 'PIAT+NMSE') fs.writeFileSync(path.join(dir, 'done.json'), JSON.stringify({ epochs: 120, best: { epoch: 120 } }));
+      else writeFinalEval(dir, 'final', final, rng);
+    }
+  const { doc, readme } = renderResults(root);
+  assert.match(doc, /## Table I at the overfit profile \(notebook 03\): the final evaluation of Best and Final/);
+  assert.match(doc, /\| method \| seeds \| Clean \| PGD-20 \| CW-20 \| AA \|/);
+  // PIAT+NMSE's Final is its Best: the same numbers, read from its one evaluation
+  assert.match(doc, /\| PIAT\+NMSE \| 1, 2, 3 \| (\d+\.\d) \/ \1 \| /);
+  assert.match(doc, /\| PGD-AT \| PGD-20 \| 1, 2, 3 \| \+\d\.\d points, 95 % interval \[[^|]+, \*\*holds\*\* \| – \| – \|/);
+  assert.match(doc, /The final PGD-20\/CW\/AutoAttack evaluations of notebook 03 are in the next section/);
+  assert.match(
+    readme,
+    /- "PGD-AT overfits robustly" under AA \([^)]+\) \(3 seeds, overfit profile, final evaluation\): Best − Final \+\d\.\d points, [^*]+\*\*holds\*\*/,
+  );
+  assert.match(
+    readme,
+    /- MART ends more robust than PGD-AT under AA \([^)]+\) \(3 seeds, overfit profile, final evaluation\): \+\d+\.\d points, [^*]+\*\*holds\*\*/,
+  );
+  // a run without its evaluation leaves the section out, and the per-epoch section says so
+  const bare = tmpDir('piat-results-');
+  for (const seed of [1, 2])
+    for (const m of FIG1_METHODS)
+      writeRun(resultDirOf(path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)), bare), { ...c, seed }, () => 0.5, rng);
+  const none = renderResults(bare);
+  assert.doesNotMatch(none.doc, /## Table I at the overfit profile \(notebook 03\)/);
+  assert.match(none.doc, /are not part of the committed data yet/);
 });
 
 test('the results data holds no weights', () => {
