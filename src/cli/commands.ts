@@ -104,8 +104,19 @@ export const COMMANDS: Command[] = [
     name: 'results',
     summary: "regenerate docs/results.md and the README's results from the data in results/",
     options: {
-      collect: { type: 'boolean', description: 'first copy the finished search runs from runs/ into results/' },
+      collect: { type: 'boolean', description: 'first copy the finished published runs from runs/ into results/' },
       check: { type: 'boolean', description: 'write nothing; fail when a document differs from what the data gives' },
+      verify: {
+        type: 'boolean',
+        description:
+          'first re-train the first epochs of each committed run (same backend and threads as it records) and compare its records bit for bit; the findings go to results/verification.json',
+      },
+      epochs: { type: 'string', value: 'N', description: 'with --verify: the epochs re-trained per run', default: '2' },
+      runs: {
+        type: 'string',
+        value: 'TEXT',
+        description: "with --verify: only the committed runs whose folder contains TEXT (e.g. 'seed-1/pgd-at')",
+      },
     },
     run: resultsCommand,
   },

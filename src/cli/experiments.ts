@@ -11,6 +11,7 @@ import { renderSvg } from '../plots/render';
 import { PROJECT_ROOT } from '../experiments/profiles';
 import { runToyExperiment, toySummary } from '../experiments/toy';
 import { collectResults, RESULTS_DIR, writeResults } from '../experiments/results';
+import { verifyResults } from '../experiments/verify-results';
 import {
   premiseResults,
   premiseSummary,
@@ -61,11 +62,24 @@ export async function overfitSearchCommand({ a, profile, backend }: Call): Promi
   return 0;
 }
 
-export function resultsCommand({ a }: Call): number {
-  const [collect, check] = [a.flag('collect'), a.flag('check')];
-  if (collect && check) throw new PiatError('bad-option', 'results: --collect changes results/, --check only compares; use one');
+export async function resultsCommand({ a, backend }: Call): Promise<number> {
+  const [collect, check, verify] = [a.flag('collect'), a.flag('check'), a.flag('verify')];
+  if (check && (collect || verify))
+    throw new PiatError('bad-option', `results: --${collect ? 'collect' : 'verify'} changes results/, --check only compares; use one`);
+  if (!verify && (a.given('epochs') || a.given('runs'))) throw new PiatError('bad-option', 'results: --epochs and --runs go with --verify');
   if (collect)
     console.error(`results: collected ${collectResults().length} finished run(s) into ${path.relative(process.cwd(), RESULTS_DIR) || '.'}`);
+  if (verify) {
+    await initBackend(backend);
+    const epochs = a.num('epochs', { integer: true, min: 1 }) ?? 2;
+    await verifyResults({
+      epochs,
+      match: a.str('runs'),
+      progress: false,
+      onRun: (v, i, n) =>
+        console.error(`results: ${i + 1}/${n} ${v.run}: ${v.identical ? `regenerates (${v.epochs} epochs)` : `differs: ${v.difference}`}`),
+    });
+  }
   const differ = writeResults({ check });
   const rel = differ.map((f) => path.relative(process.cwd(), f));
   if (check) {

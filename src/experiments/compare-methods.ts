@@ -33,6 +33,8 @@ export async function compareMethods(o: {
   root: string;
   meta?: Record<string, unknown>;
   progress?: boolean;
+  /** stop each run once this many epochs are saved (the run stays resumable; `results --verify` re-trains a run's first epochs) */
+  stopAfterEpochs?: number;
 }): Promise<MethodRun[]> {
   if (sweepMode() === 'slurm' && isPoolMeta(o.meta)) {
     handOffPoolRuns({
@@ -65,11 +67,22 @@ export async function compareMethods(o: {
       progress: o.progress,
       config: o.config,
       recordsOnly: true,
+      ...stopAfter(o.stopAfterEpochs),
     });
     model.dispose();
     runs.push({ method: m.name, records: r.records, runDir, oscillation: oscillation(r.records.map((x) => x.robustAcc ?? 0)) });
   }
   return runs;
+}
+
+/** train()'s options that stop a run once `epochs` epochs of this call are saved (none when undefined). */
+function stopAfter(epochs: number | undefined): { shouldStop?: () => boolean; onEpoch?: () => void } {
+  if (epochs === undefined) return {};
+  if (!Number.isInteger(epochs) || epochs < 1)
+    throw new PiatError('bad-option', `stopAfterEpochs must be a positive integer, got ${epochs}`);
+  let saved = 0;
+  // shouldStop is asked during an epoch: during the last one wanted, stop once it is saved
+  return { shouldStop: () => saved + 1 >= epochs, onEpoch: () => void saved++ };
 }
 
 /** A method's run folder name: "PIAT+NMSE λ=2" → piat-nmse-lambda-2. */

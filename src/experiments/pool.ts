@@ -341,7 +341,7 @@ export async function trainPool(
   profile: Profile,
   c: PoolConfig,
   methods: (string | PoolMethod)[],
-  o: { progress?: boolean; data?: PoolData; root?: string } = {},
+  o: { progress?: boolean; data?: PoolData; root?: string; stopAfterEpochs?: number } = {},
 ): Promise<MethodRun[]> {
   const data = o.data ?? poolData(c);
   const numClasses = data.train.numClasses;
@@ -363,6 +363,7 @@ export async function trainPool(
     meta: { experiment: 'pool', profile, pool: c },
     progress: o.progress,
     config: trainConfig,
+    stopAfterEpochs: o.stopAfterEpochs,
   });
 }
 
