@@ -4,10 +4,10 @@
  * eval-best-*.json and eval-final-*.json, compared paired by test image and by seed.
  */
 import { sideOf } from '../eval/compare-runs';
-import { pairedDifference, PairedDifference, SeedsByImage, verdictLabel } from '../stats';
+import { combineVerdicts, pairedDifference, PairedDifference, SeedsByImage, Verdict } from '../stats';
 import { aaLabel, FinalEvalConfig } from './pool';
 import { PAPER_TABLE1 } from './paper-values';
-import { formatShort, markdownTable, multiplicityNote, pct, versusCell } from './results-format';
+import { formatCompact, markdownTable, multiplicityNote, pct, versusCell } from './results-format';
 
 /** A committed run that has its final evaluation. */
 export interface FinalEvalRun {
@@ -33,29 +33,64 @@ export interface FinalEvalComparison {
 const meanOf = (side: SeedsByImage) =>
   side.values.reduce((s, v) => s + Array.from(v).reduce((a, b) => a + b, 0) / v.length, 0) / side.values.length;
 
+/** A's accuracy minus B's at one checkpoint under one attack, paired over the seeds both have (undefined when they share none). */
+function pairedOn(runs: FinalEvalRun[], a: string, b: string, attack: string, which: 'best' | 'final') {
+  const of = (m: string) => runs.filter((r) => r.method === m).sort((x, y) => x.seed - y.seed);
+  const bs = of(b);
+  const as = of(a).filter((r) => bs.some((x) => x.seed === r.seed));
+  if (!as.length) return undefined;
+  const side = (rs: FinalEvalRun[]) =>
+    sideOf(
+      rs.map((r) => r.dir),
+      { which, attack },
+    );
+  return { seeds: as.map((r) => r.seed), d: pairedDifference(side(as), side(bs.filter((x) => as.some((r) => r.seed === x.seed)))) };
+}
+
+/** Notebook 03's claim "`method` is the most robust" under one attack at one checkpoint: its difference with each other method, and the combined verdict. */
+export interface MostRobust {
+  attack: string;
+  which: 'best' | 'final';
+  versus: { other: string; seeds: number[]; d: PairedDifference }[];
+  verdict: Verdict;
+}
+
+/** The claim for every robust attack and both checkpoints, as the notebook judges it (combineVerdicts over the pairwise comparisons). */
+export function mostRobust(runs: FinalEvalRun[], method: string, others: string[], attacks: string[]): MostRobust[] {
+  if (!runs.some((r) => r.method === method)) return [];
+  return attacks
+    .filter((a) => a !== 'clean')
+    .flatMap((attack) =>
+      (['best', 'final'] as const).map((which) => {
+        const versus = others.flatMap((other) => {
+          const p = pairedOn(runs, method, other, attack, which);
+          return p ? [{ other, ...p }] : [];
+        });
+        return { attack, which, versus, verdict: combineVerdicts(versus.map((v) => v.d.verdict)) };
+      }),
+    );
+}
+
 /** Every method's comparisons under each attack, in the order of `methods`; methods with no evaluated run are left out. */
 export function finalEvalComparisons(runs: FinalEvalRun[], methods: string[], attacks: string[], base: string): FinalEvalComparison[] {
-  const of = (m: string) => runs.filter((r) => r.method === m).sort((a, b) => a.seed - b.seed);
-  const baseRuns = of(base);
   return methods.flatMap((method) => {
-    const mine = of(method);
-    if (!mine.length) return [];
-    const shared = method === base ? [] : mine.filter((r) => baseRuns.some((b) => b.seed === r.seed));
-    const dirs = (rs: FinalEvalRun[]) => rs.map((r) => r.dir);
-    const baseShared = baseRuns.filter((b) => shared.some((r) => r.seed === b.seed));
+    const dirs = runs
+      .filter((r) => r.method === method)
+      .sort((a, b) => a.seed - b.seed)
+      .map((r) => r.dir);
+    if (!dirs.length) return [];
     return attacks.map((attack) => {
-      const best = sideOf(dirs(mine), { which: 'best', attack });
-      const final = sideOf(dirs(mine), { which: 'final', attack });
-      const versus = (which: 'best' | 'final') =>
-        pairedDifference(sideOf(dirs(shared), { which, attack }), sideOf(dirs(baseShared), { which, attack }));
+      const best = sideOf(dirs, { which: 'best', attack });
+      const final = sideOf(dirs, { which: 'final', attack });
+      const [atBest, atFinal] = method === base ? [] : (['best', 'final'] as const).map((w) => pairedOn(runs, method, base, attack, w));
       return {
         method,
         attack,
-        seeds: mine.map((r) => r.seed),
+        seeds: best.seeds,
         best: meanOf(best),
         final: meanOf(final),
         bestVsFinal: pairedDifference(best, final),
-        ...(shared.length ? { vsBase: { seeds: shared.map((r) => r.seed), best: versus('best'), final: versus('final') } } : {}),
+        ...(atBest && atFinal ? { vsBase: { seeds: atBest.seeds, best: atBest.d, final: atFinal.d } } : {}),
       };
     });
   });
@@ -64,13 +99,14 @@ export function finalEvalComparisons(runs: FinalEvalRun[], methods: string[], at
 /** The attacks' names as the tables print them (AutoAttack's settings are in the section's text). */
 const attackTitle = (attack: string): string => ({ clean: 'Clean', pgd20: 'PGD-20', cw20: 'CW-20', aa: 'AA' })[attack] ?? attack;
 
-/** docs/results.md's section: the accuracies of Best and Final, and the paired comparisons under each attack. */
-export function finalEvalSection(c: FinalEvalComparison[], f: FinalEvalConfig, base: string): string[] {
+/** docs/results.md's section: the accuracies of Best and Final, the paired comparisons under each attack and the notebook's claim. */
+export function finalEvalSection(c: FinalEvalComparison[], most: MostRobust[], f: FinalEvalConfig, base: string, method: string): string[] {
   if (!c.length) return [];
   const methods = [...new Set(c.map((x) => x.method))];
   const attacks = [...new Set(c.map((x) => x.attack))];
   const robust = c.filter((x) => x.attack !== 'clean');
   const paper = PAPER_TABLE1.filter((r) => r.dataset === 'cifar10' && methods.includes(r.method));
+  const others = [...new Set(most.flatMap((m) => m.versus.map((v) => v.other)))];
   return [
     '## Table I at the overfit profile (notebook 03): the final evaluation of Best and Final',
     '',
@@ -95,9 +131,22 @@ export function finalEvalSection(c: FinalEvalComparison[], f: FinalEvalConfig, b
       }),
     ),
     '',
-    `### Paired comparisons, by test image and seed`,
+    ...(most.length
+      ? [
+          `### "${method} is the most robust" (the notebook's claim: above every other method, each comparison paired)`,
+          '',
+          `| attack | weights | ${others.map((o) => `${method} − ${o}`).join(' | ')} | verdict |`,
+          `|---|---|${others.map(() => '---|').join('')}---|`,
+          ...most.map(
+            (m) =>
+              `| ${attackTitle(m.attack)} | ${m.which === 'best' ? 'Best' : 'Final'} | ${others.map((o) => versusCell(m.versus.find((v) => v.other === o)?.d)).join(' | ')} | **${m.verdict}** |`,
+          ),
+          '',
+        ]
+      : []),
+    '### Paired comparisons, by test image and seed',
     '',
-    multiplicityNote(robust.length * 2 + robust.filter((x) => x.vsBase).length, ` (less, as all share the ${base} runs)`),
+    multiplicityNote(robust.length + robust.filter((x) => x.vsBase).length * 2, ` (less, as all share the ${base} runs)`),
     '',
     `| method | attack | seeds | its own Best − Final | method − ${base} at Best | method − ${base} at Final |`,
     '|---|---|---|---|---|---|',
@@ -109,20 +158,26 @@ export function finalEvalSection(c: FinalEvalComparison[], f: FinalEvalConfig, b
   ];
 }
 
-/** The README's lines: under AutoAttack (Table I's headline column), the base's Best − Final and each method against the base at Final. */
-export function finalEvalLines(c: FinalEvalComparison[], f: FinalEvalConfig, base: string): string[] {
-  const aa = c.filter((x) => x.attack === 'aa');
-  const seeds = (s: number[]) => `${s.length} seed${s.length > 1 ? 's' : ''}`;
-  const under = `under ${aaLabel(f)}`;
-  return aa.flatMap((x) => {
-    if (x.method === base)
-      return [
-        `- "${base} overfits robustly" ${under} (${seeds(x.seeds)}, overfit profile, final evaluation): Best − Final ${formatShort(x.bestVsFinal)}, **${verdictLabel(x.bestVsFinal)}**.`,
-      ];
-    if (!x.vsBase) return [];
-    const d = x.vsBase.final;
-    return [
-      `- ${x.method} ends more robust than ${base} ${under} (${seeds(x.vsBase.seeds)}, overfit profile, final evaluation): ${formatShort(d)}, **${verdictLabel(d)}**.`,
-    ];
-  });
+/**
+ * The README's lines, the notebook's claims as it prints them: "`method` is the most robust" under
+ * each attack at Best and at Final, and under AutoAttack (Table I's headline column) each method's Best − Final.
+ */
+export function finalEvalLines(c: FinalEvalComparison[], most: MostRobust[], f: FinalEvalConfig, method: string): string[] {
+  if (!c.length) return [];
+  const seeds = [...new Set(c.map((x) => x.seeds.length))];
+  const where = `Table I at the overfit profile (notebook 03's final evaluation, ${seeds.join(' or ')} seeds, ${c[0].bestVsFinal.n} test images, ${aaLabel(f)})`;
+  const byAttack = [...new Set(most.map((m) => m.attack))].map(
+    (a) =>
+      `${attackTitle(a)} ${most
+        .filter((m) => m.attack === a)
+        .map((m) => `${m.which === 'best' ? 'Best' : 'Final'} **${m.verdict}**`)
+        .join(', ')}`,
+  );
+  const falls = c.filter((x) => x.attack === 'aa').map((x) => `${x.method} ${formatCompact(x.bestVsFinal)}`);
+  return [
+    ...(most.length ? [`- ${where}: "${method} is the most robust" (above every other method, paired): ${byAttack.join('; ')}.`] : []),
+    ...(falls.length
+      ? [`- ${where}: robust accuracy falls from Best to Final under AA (points, 95 % interval): ${falls.join('; ')}.`]
+      : []),
+  ];
 }
