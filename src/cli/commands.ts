@@ -114,8 +114,8 @@ export const COMMANDS: Command[] = [
       epochs: { type: 'string', value: 'N', description: 'with --verify: the epochs re-trained per run', default: '2' },
       runs: {
         type: 'string',
-        value: 'TEXT',
-        description: "with --verify: only the committed runs whose folder contains TEXT (e.g. 'seed-1/pgd-at')",
+        value: 'FOLDERS',
+        description: "with --verify: only the committed runs whose path has these folders (e.g. 'seed-1/pgd-at', 'mart', 'seed-2')",
       },
     },
     run: resultsCommand,

@@ -82,13 +82,22 @@ function checkSameBackend(dir: string): void {
     );
 }
 
-/** The committed runs `--verify` would re-train: every published run results/ holds, optionally only those whose folder contains `match`. */
+/**
+ * Whether a run's folder (relative to results/) matches `--runs`: whole folder names, so that
+ * `seed-1/piat` is PIAT's run of seed 1 and not PIAT+NMSE's, `pgd-at` every PGD-AT run, `seed-2` all of seed 2.
+ */
+export function runMatches(rel: string, match: string): boolean {
+  const want = match.replace(/^\/+|\/+$/g, '');
+  return `/${rel}/`.includes(`/${want}/`);
+}
+
+/** The committed runs `--verify` would re-train: every published run results/ holds, optionally only those matching `match` (runMatches). */
 export function committedRuns(o: { match?: string; resultsDir?: string } = {}): (PublishedRun & { resultDir: string })[] {
   const resultsDir = o.resultsDir ?? RESULTS_DIR;
   return publishedRuns()
     .map((r) => ({ ...r, resultDir: resultDirOf(r.runDir, resultsDir) }))
     .filter((r) => fs.existsSync(path.join(r.resultDir, 'done.json')))
-    .filter((r) => !o.match || path.relative(resultsDir, r.resultDir).includes(o.match));
+    .filter((r) => !o.match || runMatches(path.relative(resultsDir, r.resultDir), o.match));
 }
 
 /** Re-trains one committed run's first `epochs` epochs in a temporary folder and compares its records and settings. */
@@ -165,7 +174,10 @@ export async function verifyResults(o: {
   const resultsDir = o.resultsDir ?? RESULTS_DIR;
   const runs = committedRuns({ match: o.match, resultsDir });
   if (!runs.length)
-    throw new PiatError('missing-file', `no committed run under ${resultsDir}${o.match ? ` has '${o.match}' in its folder` : ''}`);
+    throw new PiatError(
+      'missing-file',
+      `no committed run under ${resultsDir}${o.match ? ` has the folders '${o.match}' in its path` : ''}`,
+    );
   // every run's backend is checked before any trains
   for (const r of runs) checkSameBackend(r.resultDir);
   const out: RunVerification[] = [];

@@ -8,7 +8,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { setup, tmpDir } from '../helpers';
-import { firstDifference, recordsChecksum, verificationSection, verifyRun, VERIFICATION_FILE } from '../../src/experiments/verify-results';
+import {
+  firstDifference,
+  recordsChecksum,
+  runMatches,
+  verificationSection,
+  verifyRun,
+  VERIFICATION_FILE,
+} from '../../src/experiments/verify-results';
 import { fig1Config } from '../../src/experiments/fig1';
 import { poolData, trainPool, PoolConfig } from '../../src/experiments/pool';
 import { runDirName } from '../../src/experiments/compare-methods';
@@ -25,6 +32,16 @@ test('firstDifference names the first differing field, in key order, with both v
   // NaN equals NaN; 0 and −0 differ (bit for bit)
   assert.equal(firstDifference({ v: NaN }, { v: NaN }), undefined);
   assert.match(firstDifference({ v: 0 }, { v: -0 }) ?? '', /^v: /);
+});
+
+test('--runs matches whole folder names', () => {
+  const rel = 'pool/overfit/fashion-mnist-cnn-fc/seed-1/piat-nmse';
+  assert.ok(runMatches(rel, 'seed-1/piat-nmse'));
+  assert.ok(runMatches(rel, 'seed-1'));
+  assert.ok(runMatches(rel, '/piat-nmse/'));
+  assert.ok(!runMatches(rel, 'seed-1/piat'), "PIAT's folder is not PIAT+NMSE's");
+  assert.ok(!runMatches(rel, 'nmse'));
+  assert.ok(!runMatches('pool/overfit/fashion-mnist-cnn-fc/seed-10/pgd-at', 'seed-1'));
 });
 
 test('a committed run re-trained for its first epoch regenerates bit for bit; a changed loss or setting is named', async () => {
