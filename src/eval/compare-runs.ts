@@ -10,7 +10,7 @@ import { EpochRecord, readRecordsFile } from '../train/records';
 import { EvalRow } from './evaluate';
 import { perImageFlags } from './per-image';
 import { pairedDifference, PairedDifference, PairedOptions, SeedsByImage } from '../stats';
-import { readJson } from '../util/fsx';
+import { readJson, sha256 } from '../util/fsx';
 import { PiatError } from '../util/errors';
 
 /** Which weights: the epoch the run kept as Best, or the last evaluated one. */
@@ -22,6 +22,8 @@ export interface RunImagesOptions {
   metric?: 'robust' | 'clean';
   /** a final-evaluation attack (clean, pgd20, cw20, aa): read from eval-<which>-*.json instead of the per-epoch records */
   attack?: string;
+  /** with `attack`: only the evaluations under these settings (evalSettingsKey of the pool's final-evaluation config) */
+  settings?: string;
 }
 
 /**
@@ -54,17 +56,41 @@ function evaluatedRecords(dir: string): EpochRecord[] {
   return evaluated;
 }
 
-/** A run folder's cached final evaluations of its Best or Final weights (the pool's eval-<which>-<key>.json), file names only. */
-export function evalCacheFiles(runDir: string, which: Checkpoint): string[] {
-  return fs.readdirSync(runDir).filter((f) => f.startsWith(`eval-${which}-`) && f.endsWith('.json') && !f.endsWith('.aa-state.json'));
+/** The first part of an evaluation cache file's key: a checksum of the settings it was evaluated under. */
+export function evalSettingsKey(settings: unknown): string {
+  return sha256(JSON.stringify(settings)).slice(0, 12);
 }
 
-/** Whether a finished run's Best was its last epoch (done.json), so that its Final weights are its Best. */
+/**
+ * A run folder's cached final evaluations of its Best or Final weights (the pool's
+ * eval-<which>-<settings key>-<weights key>.json), file names only; `settings`: under those settings only.
+ */
+export function evalCacheFiles(runDir: string, which: Checkpoint, settings?: string): string[] {
+  const prefix = `eval-${which}-${settings ? `${settings}-` : ''}`;
+  return fs.readdirSync(runDir).filter((f) => f.startsWith(prefix) && f.endsWith('.json') && !f.endsWith('.aa-state.json'));
+}
+
+/** Hooks whose Final weights are an average, not the last epoch's (finalWeightsDir's averaged/). */
+const AVERAGING_HOOKS = ['swa', 'ema', 'fawa'];
+
+/**
+ * Whether a finished run's Final weights are its Best ones: Best was its last epoch (done.json) and it
+ * does not average weights. The pool then evaluated them once, as Best.
+ */
 export function finalIsBest(dir: string): boolean {
   const file = path.join(dir, 'done.json');
   if (!fs.existsSync(file)) return false;
   const done = readJson<{ epochs?: number; best?: { epoch?: number } }>(file);
+  const hooks = fs.existsSync(path.join(dir, 'config.json'))
+    ? readJson<{ hooks?: { name?: string }[] }>(path.join(dir, 'config.json')).hooks
+    : [];
+  if ((hooks ?? []).some((h) => AVERAGING_HOOKS.includes(h.name ?? ''))) return false;
   return typeof done.epochs === 'number' && done.best?.epoch === done.epochs;
+}
+
+/** Whether a run folder holds the final evaluation of Best and of Final under these settings (Final may be Best's: finalIsBest). */
+export function hasFinalEvaluation(dir: string, settings: string): boolean {
+  return evalCacheFiles(dir, 'best', settings).length > 0 && (evalCacheFiles(dir, 'final', settings).length > 0 || finalIsBest(dir));
 }
 
 /** One run's per-image correctness at Best or Final, with where it came from. */
@@ -72,8 +98,8 @@ export function runImages(dir: string, o: RunImagesOptions): { seed: number; fla
   const seed = runSeed(dir);
   if (o.attack) {
     // Best and Final were the same weights (the last epoch was the best): the pool evaluated them once, as Best
-    const which = o.which === 'final' && !evalCacheFiles(dir, 'final').length && finalIsBest(dir) ? 'best' : o.which;
-    const hits = evalCacheFiles(dir, which)
+    const which = o.which === 'final' && !evalCacheFiles(dir, 'final', o.settings).length && finalIsBest(dir) ? 'best' : o.which;
+    const hits = evalCacheFiles(dir, which, o.settings)
       .map((f) => ({ f, row: readJson<EvalRow[]>(path.join(dir, f)).find((r) => r.attack === o.attack) }))
       .filter((x) => x.row);
     if (!hits.length)

@@ -30,6 +30,7 @@ import { loadModel } from '../train/model-io';
 import { EvalOptions, evaluate, EvalRow } from '../eval/evaluate';
 import { allHavePerImage } from '../eval/per-image';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
+import { evalSettingsKey } from '../eval/compare-runs';
 import { PiatError } from '../util/errors';
 import { formatSeconds, Progress } from '../util/progress';
 import { PROJECT_ROOT, Profile, runRoot, runsBase } from './profiles';
@@ -499,7 +500,7 @@ export function hasPerImage(e: Pick<CheckpointEval, 'rows'>): boolean {
 
 /** A cache file key for results computed from saved weights: the settings' and the weights' checksums. */
 export function weightsCacheKey(settings: unknown, weightsDir: string): string {
-  return sha256(JSON.stringify(settings)).slice(0, 12) + '-' + sha256(fs.readFileSync(path.join(weightsDir, 'weights.bin'))).slice(0, 12);
+  return evalSettingsKey(settings) + '-' + sha256(fs.readFileSync(path.join(weightsDir, 'weights.bin'))).slice(0, 12);
 }
 
 /**
@@ -526,7 +527,10 @@ export async function evaluateRun(
     // Best and Final are often the same weights (the last epoch was the best): evaluate them once
     const cached = [cache, path.join(run.runDir, `eval-${which === 'best' ? 'final' : 'best'}-${key}.json`)].find((p) => fs.existsSync(p));
     if (cached) {
-      out.push({ method: run.method, which, rows: readJson<EvalRow[]>(cached) });
+      const rows = readJson<EvalRow[]>(cached);
+      // the other checkpoint's evaluation of the same weights: kept under this one's name too, so each has its file
+      if (cached !== cache) writeFileAtomic(cache, JSON.stringify(rows, null, 2));
+      out.push({ method: run.method, which, rows });
       continue;
     }
     // one line per checkpoint: the evaluation's own progress (and AutoAttack's) nests in it

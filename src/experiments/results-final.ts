@@ -34,7 +34,7 @@ const meanOf = (side: SeedsByImage) =>
   side.values.reduce((s, v) => s + Array.from(v).reduce((a, b) => a + b, 0) / v.length, 0) / side.values.length;
 
 /** A's accuracy minus B's at one checkpoint under one attack, paired over the seeds both have (undefined when they share none). */
-function pairedOn(runs: FinalEvalRun[], a: string, b: string, attack: string, which: 'best' | 'final') {
+function pairedOn(runs: FinalEvalRun[], a: string, b: string, attack: string, which: 'best' | 'final', settings: string) {
   const of = (m: string) => runs.filter((r) => r.method === m).sort((x, y) => x.seed - y.seed);
   const bs = of(b);
   const as = of(a).filter((r) => bs.some((x) => x.seed === r.seed));
@@ -42,7 +42,7 @@ function pairedOn(runs: FinalEvalRun[], a: string, b: string, attack: string, wh
   const side = (rs: FinalEvalRun[]) =>
     sideOf(
       rs.map((r) => r.dir),
-      { which, attack },
+      { which, attack, settings },
     );
   return { seeds: as.map((r) => r.seed), d: pairedDifference(side(as), side(bs.filter((x) => as.some((r) => r.seed === x.seed)))) };
 }
@@ -55,24 +55,34 @@ export interface MostRobust {
   verdict: Verdict;
 }
 
-/** The claim for every robust attack and both checkpoints, as the notebook judges it (combineVerdicts over the pairwise comparisons). */
-export function mostRobust(runs: FinalEvalRun[], method: string, others: string[], attacks: string[]): MostRobust[] {
+/**
+ * The claim for every robust attack and both checkpoints, as the notebook judges it: combineVerdicts
+ * over the pairwise comparisons, a method without runs counting as inconclusive (mostRobustVerdict).
+ */
+export function mostRobust(runs: FinalEvalRun[], method: string, others: string[], attacks: string[], settings: string): MostRobust[] {
   if (!runs.some((r) => r.method === method)) return [];
   return attacks
     .filter((a) => a !== 'clean')
     .flatMap((attack) =>
       (['best', 'final'] as const).map((which) => {
         const versus = others.flatMap((other) => {
-          const p = pairedOn(runs, method, other, attack, which);
+          const p = pairedOn(runs, method, other, attack, which, settings);
           return p ? [{ other, ...p }] : [];
         });
-        return { attack, which, versus, verdict: combineVerdicts(versus.map((v) => v.d.verdict)) };
+        const verdicts = others.map((o) => versus.find((v) => v.other === o)?.d.verdict ?? 'inconclusive');
+        return { attack, which, versus, verdict: combineVerdicts(verdicts) };
       }),
     );
 }
 
 /** Every method's comparisons under each attack, in the order of `methods`; methods with no evaluated run are left out. */
-export function finalEvalComparisons(runs: FinalEvalRun[], methods: string[], attacks: string[], base: string): FinalEvalComparison[] {
+export function finalEvalComparisons(
+  runs: FinalEvalRun[],
+  methods: string[],
+  attacks: string[],
+  base: string,
+  settings: string,
+): FinalEvalComparison[] {
   return methods.flatMap((method) => {
     const dirs = runs
       .filter((r) => r.method === method)
@@ -80,9 +90,10 @@ export function finalEvalComparisons(runs: FinalEvalRun[], methods: string[], at
       .map((r) => r.dir);
     if (!dirs.length) return [];
     return attacks.map((attack) => {
-      const best = sideOf(dirs, { which: 'best', attack });
-      const final = sideOf(dirs, { which: 'final', attack });
-      const [atBest, atFinal] = method === base ? [] : (['best', 'final'] as const).map((w) => pairedOn(runs, method, base, attack, w));
+      const best = sideOf(dirs, { which: 'best', attack, settings });
+      const final = sideOf(dirs, { which: 'final', attack, settings });
+      const [atBest, atFinal] =
+        method === base ? [] : (['best', 'final'] as const).map((w) => pairedOn(runs, method, base, attack, w, settings));
       return {
         method,
         attack,
@@ -110,7 +121,7 @@ export function finalEvalSection(c: FinalEvalComparison[], most: MostRobust[], f
   return [
     '## Table I at the overfit profile (notebook 03): the final evaluation of Best and Final',
     '',
-    `${methods.join(', ')} at the overfit profile; each run's Best weights (chosen on the held-out training images) and Final weights evaluated on the first ${f.n} test images: ${attacks.map((a) => (a === 'aa' ? aaLabel(f) : attackTitle(a))).join(', ')} (ε = ${f.eps}, PGD and CW step ${f.alpha}). Regenerate: \`PIAT_PROFILE=overfit npm run notebooks -- notebooks/03-table1-resnet18.ipynb\`, then \`node dist/src/cli.js results --collect\`.`,
+    `${methods.join(', ')} at the overfit profile, seeds ${c[0].seeds.join(', ')} (those for which all ${methods.length} have their final evaluation committed); each run's Best weights (chosen on the held-out training images) and Final weights evaluated on the first ${f.n} test images: ${attacks.map((a) => (a === 'aa' ? aaLabel(f) : attackTitle(a))).join(', ')} (ε = ${f.eps}, PGD and CW step ${f.alpha}). Regenerate: \`PIAT_PROFILE=overfit npm run notebooks -- notebooks/03-table1-resnet18.ipynb\`, then \`node dist/src/cli.js results --collect\`.`,
     '',
     ...(paper.length
       ? [
@@ -142,6 +153,8 @@ export function finalEvalSection(c: FinalEvalComparison[], most: MostRobust[], f
               `| ${attackTitle(m.attack)} | ${m.which === 'best' ? 'Best' : 'Final'} | ${others.map((o) => versusCell(m.versus.find((v) => v.other === o)?.d)).join(' | ')} | **${m.verdict}** |`,
           ),
           '',
+          `Over all columns (the notebook's summary): **${combineVerdicts(most.map((m) => m.verdict))}**.`,
+          '',
         ]
       : []),
     '### Paired comparisons, by test image and seed',
@@ -164,8 +177,7 @@ export function finalEvalSection(c: FinalEvalComparison[], most: MostRobust[], f
  */
 export function finalEvalLines(c: FinalEvalComparison[], most: MostRobust[], f: FinalEvalConfig, method: string): string[] {
   if (!c.length) return [];
-  const seeds = [...new Set(c.map((x) => x.seeds.length))];
-  const where = `Table I at the overfit profile (notebook 03's final evaluation, ${seeds.join(' or ')} seeds, ${c[0].bestVsFinal.n} test images, ${aaLabel(f)})`;
+  const where = `Table I at the overfit profile (notebook 03's final evaluation, ${c[0].seeds.length} seeds, ${c[0].bestVsFinal.n} test images, ${aaLabel(f)})`;
   const byAttack = [...new Set(most.map((m) => m.attack))].map(
     (a) =>
       `${attackTitle(a)} ${most
@@ -175,7 +187,11 @@ export function finalEvalLines(c: FinalEvalComparison[], most: MostRobust[], f: 
   );
   const falls = c.filter((x) => x.attack === 'aa').map((x) => `${x.method} ${formatCompact(x.bestVsFinal)}`);
   return [
-    ...(most.length ? [`- ${where}: "${method} is the most robust" (above every other method, paired): ${byAttack.join('; ')}.`] : []),
+    ...(most.length
+      ? [
+          `- ${where}: "${method} is the most robust" (above every other method, paired): ${byAttack.join('; ')}; over all columns **${combineVerdicts(most.map((m) => m.verdict))}**.`,
+        ]
+      : []),
     ...(falls.length
       ? [`- ${where}: robust accuracy falls from Best to Final under AA (points, 95 % interval): ${falls.join('; ')}.`]
       : []),

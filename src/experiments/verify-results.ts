@@ -251,7 +251,7 @@ export function verificationSection(resultsDir = RESULTS_DIR): { lines: string[]
   const doc = [
     '## Do the committed runs regenerate?',
     '',
-    `${command} re-trains the first epochs of each committed run from its recorded settings (same backend, path and thread count, checked) and compares every number of those epochs' records (losses, learning rate, β, accuracies, per-image results; not timings) with the committed ones, bit for bit; results/verification.json keeps what it found. A run collected again since its check counts as not checked.`,
+    `${command} re-trains the first epochs of each committed run from its recorded settings (same backend, path and thread count, checked) and compares every number of those epochs' records with the committed ones, bit for bit, timings aside: losses, learning rate and β, and, when the epochs compared include an evaluated one (every 10th at the overfit profile: \`--epochs 10\`), accuracies and per-image results. results/verification.json keeps what it found. A run collected again since its check counts as not checked.`,
     '',
     '| run | epochs | regenerates | first difference | code | checked |',
     '|---|---|---|---|---|---|',

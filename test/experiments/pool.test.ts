@@ -35,14 +35,17 @@ test('evaluateRun evaluates Best and Final once when they are the same weights, 
   const dir = await runDir(1, 1);
   const run = { method: 'PGD-AT', records: [], runDir: dir, oscillation: {} as never };
   const [best, final] = await evaluateRun(run, test_, f, { progress: false });
-  assert.deepEqual(evalFiles(dir).length, 1, `one evaluation for identical weights, found ${evalFiles(dir)}`);
-  assert.deepEqual(accuracies(final.rows), accuracies(best.rows));
+  // one evaluation for identical weights, kept under each checkpoint's name (the same key, the same rows)
+  const files = evalFiles(dir).sort();
+  assert.equal(files.length, 2, `found ${files}`);
+  assert.equal(files[0].replace('eval-best-', ''), files[1].replace('eval-final-', ''));
+  assert.deepEqual(final.rows, best.rows);
   const again = await evaluateRun(run, test_, f, { progress: false });
   assert.deepEqual(
     again.map((e) => accuracies(e.rows)),
     [accuracies(best.rows), accuracies(final.rows)],
   );
-  assert.equal(evalFiles(dir).length, 1);
+  assert.equal(evalFiles(dir).length, 2);
 });
 
 test('evaluateRun evaluates different Best and Final weights separately', async () => {
@@ -92,7 +95,11 @@ test('evaluateRun loads a cache file written before per-image results were kept,
     'Best and Final (the same weights) both read the old file',
   );
   assert.deepEqual(evals.map(hasPerImage), [false, false]);
-  assert.deepEqual(evalFiles(dir), [path.basename(file)], 'nothing was evaluated again');
+  assert.deepEqual(
+    evalFiles(dir).sort(),
+    [path.basename(file), path.basename(file).replace('eval-best-', 'eval-final-')],
+    'nothing was evaluated again',
+  );
 });
 
 test("PIAT_SEEDS picks a subset of the profile's seeds to train and report; the run folders stay where the full list puts them", async () => {

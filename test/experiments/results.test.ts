@@ -11,6 +11,7 @@ import { REPO_ROOT, tmpDir } from '../helpers';
 import { cli } from '../run-safety-helpers';
 import {
   collectResults,
+  loadFinalEvalRuns,
   loadSearchResults,
   renderResults,
   FIG9_FIXED,
@@ -23,6 +24,10 @@ import { fig1Config, FIG1_METHODS } from '../../src/experiments/fig1';
 import { PoolConfig, poolRoot } from '../../src/experiments/pool';
 import { runDirName } from '../../src/experiments/compare-methods';
 import { toPerImage } from '../../src/eval/per-image';
+import { evalSettingsKey, runImages } from '../../src/eval/compare-runs';
+import { bestVsFinal, MethodsResult, seedStats } from '../../src/experiments/method-tables';
+import { mostRobustVerdict } from '../../src/experiments/table1';
+import { finalEvalComparisons, mostRobust } from '../../src/experiments/results-final';
 import { Rng } from '../../src/util/rng';
 import { benchDevice, paperCost, paperCostSection, readBench } from '../../src/experiments/paper-cost';
 
@@ -158,29 +163,73 @@ test('Fig. 9 renders the dynamic β against each fixed β from the committed var
 });
 
 /** A run's final evaluation of one checkpoint, as the pool caches it: per attack, accuracy and per-image correctness. */
-function writeFinalEval(dir: string, which: 'best' | 'final', level: number, rng: Rng, n = 1000): void {
+function writeFinalEval(dir: string, which: 'best' | 'final', level: number, rng: Rng, o: { n?: number; settings?: unknown } = {}): void {
+  const n = o.n ?? 1000;
   const rows = ['clean', 'pgd20', 'cw20', 'aa'].map((attack, i) => {
     const flags = Array.from({ length: n }, (_, j) => j / n < level + 0.3 - 0.1 * i !== rng.next() < 0.05);
     return { attack, accuracy: flags.filter(Boolean).length / n, n, seconds: 1, perImage: toPerImage(flags) };
   });
-  fs.writeFileSync(path.join(dir, `eval-${which}-k${which}.json`), JSON.stringify(rows));
+  const key = evalSettingsKey(o.settings ?? fig1Config('overfit').final);
+  fs.writeFileSync(path.join(dir, `eval-${which}-${key}-w${which}.json`), JSON.stringify(rows));
+}
+
+/** Notebook 03's MethodsResult from the same evaluation files, as runMethodsOn builds it (its rows and per-seed stats). */
+function notebookResult(root: string, seeds: number[]): MethodsResult {
+  const c = fig1Config('overfit');
+  const settings = evalSettingsKey(c.final);
+  const perSeed = seeds.map((seed) =>
+    FIG1_METHODS.flatMap((method) =>
+      c.final.attacks.map((attack) => {
+        const dir = resultDirOf(path.join(poolRoot('overfit', { ...c, seed }), runDirName(method)), root);
+        const [b, f] = (['best', 'final'] as const).map((which) => runImages(dir, { which, attack, settings }).flags);
+        const pct = (x: Uint8Array) => (100 * x.reduce((s, v) => s + v, 0)) / x.length;
+        return {
+          dataset: c.dataset,
+          method,
+          attack,
+          best: pct(b),
+          final: pct(f),
+          diff: pct(b) - pct(f),
+          seed,
+          bestImages: b,
+          finalImages: f,
+        };
+      }),
+    ),
+  );
+  const stats = seedStats(perSeed, c.final.n);
+  return { profile: 'overfit', dataset: c.dataset, config: c, runs: [], seedRuns: [], rows: perSeed[0], stats };
 }
 
 test("Table I's final evaluation renders from the committed eval files: Best / Final per attack and paired comparisons with PGD-AT", () => {
   const root = tmpDir('piat-results-');
   const rng = new Rng(24);
   const c = fig1Config('overfit');
-  for (const seed of [1, 2, 3])
+  for (const seed of [1, 2, 3, 4])
     for (const m of FIG1_METHODS) {
       const dir = resultDirOf(path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)), root);
       writeRun(dir, { ...c, seed }, () => 0.5, rng);
+      // seed 4: MART's evaluation is not committed, so seed 4 is left out for every method
+      if (seed === 4 && m === 'MART') continue;
       // PGD-AT falls 6 points from Best to Final; MART ends 5 points above it; PIAT+NMSE's last epoch is its Best
       const final = m === 'PGD-AT' ? 0.34 : m === 'MART' ? 0.45 : 0.4;
       writeFinalEval(dir, 'best', 0.4, rng);
       if (m === 'PIAT+NMSE') fs.writeFileSync(path.join(dir, 'done.json'), JSON.stringify({ epochs: 120, best: { epoch: 120 } }));
       else writeFinalEval(dir, 'final', final, rng);
+      // an evaluation under other settings (an older final-evaluation config) is never read
+      writeFinalEval(dir, 'final', 0.9, rng, { settings: { other: true } });
     }
   const { doc, readme } = renderResults(root);
+  // the notebook's own functions on the same files give the same verdicts and intervals
+  const nb = notebookResult(root, [1, 2, 3]);
+  const most = mostRobust(loadFinalEvalRuns(root), 'PIAT+NMSE', ['PGD-AT', 'TRADES', 'MART'], c.final.attacks, evalSettingsKey(c.final));
+  assert.equal(most.length, 6);
+  for (const m of most) assert.equal(m.verdict, mostRobustVerdict(nb, m.attack, m.which), `${m.attack} ${m.which}`);
+  const finals = finalEvalComparisons(loadFinalEvalRuns(root), [...FIG1_METHODS], c.final.attacks, 'PGD-AT', evalSettingsKey(c.final));
+  for (const x of finals) {
+    const bf = bestVsFinal(nb, x.method, x.attack);
+    assert.deepEqual([x.bestVsFinal.diff, x.bestVsFinal.interval, x.bestVsFinal.verdict], [bf?.diff, bf?.interval, bf?.verdict]);
+  }
   assert.match(doc, /## Table I at the overfit profile \(notebook 03\): the final evaluation of Best and Final/);
   assert.match(doc, /\| method \| seeds \| Clean \| PGD-20 \| CW-20 \| AA \|/);
   // PIAT+NMSE's Final is its Best: the same numbers, read from its one evaluation
@@ -226,12 +275,27 @@ test("collecting a finished run keeps its config, records, done.json and final e
     const c = fig1Config('overfit');
     const dir = path.join(poolRoot('overfit', { ...c, seed: 1 }), runDirName('PGD-AT'));
     writeRun(dir, { ...c, seed: 1 }, () => 0.5, new Rng(23));
-    for (const f of ['eval-best-abc.json', 'eval-final-abc.json', 'eval-final-abc.aa-state.json', 'best/weights.bin']) {
+    const k = evalSettingsKey(c.final);
+    // the evaluations under the current settings are kept; one under older settings, AutoAttack's state and weights are not
+    const files = [
+      `eval-best-${k}-abc.json`,
+      `eval-final-${k}-def.json`,
+      `eval-final-${k}-def.aa-state.json`,
+      'eval-final-0123456789ab-def.json',
+      'best/weights.bin',
+    ];
+    for (const f of files) {
       fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
       fs.writeFileSync(path.join(dir, f), '[]');
     }
     const [to] = collectResults(results);
-    assert.deepEqual(fs.readdirSync(to).sort(), ['config.json', 'done.json', 'eval-best-abc.json', 'eval-final-abc.json', 'records.jsonl']);
+    assert.deepEqual(fs.readdirSync(to).sort(), [
+      'config.json',
+      'done.json',
+      `eval-best-${k}-abc.json`,
+      `eval-final-${k}-def.json`,
+      'records.jsonl',
+    ]);
   } finally {
     if (prev === undefined) delete process.env.PIAT_RUNS;
     else process.env.PIAT_RUNS = prev;

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { setup, tmpDir } from '../helpers';
+import { setup, tmpDir, withEnv } from '../helpers';
+import * as os from 'os';
 import {
   firstDifference,
   recordsChecksum,
@@ -20,6 +21,9 @@ import { fig1Config } from '../../src/experiments/fig1';
 import { poolData, trainPool, PoolConfig } from '../../src/experiments/pool';
 import { runDirName } from '../../src/experiments/compare-methods';
 import { publishedRuns, resultDirOf } from '../../src/experiments/published-runs';
+
+/** The temporary folders verifyRun trains in. */
+const verifyFolders = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('piat-verify-'));
 
 test('firstDifference names the first differing field, in key order, with both values', () => {
   assert.equal(firstDifference({ a: 1, b: { c: [1, 2] } }, { b: { c: [1, 2] }, a: 1 }), undefined);
@@ -56,11 +60,28 @@ test('a committed run re-trained for its first epoch regenerates bit for bit; a 
     batchSize: 20,
   };
   const entry = { runDir: '', config, method: { name: 'PGD-AT' }, label: 'PGD-AT' };
-  const committedRoot = tmpDir('piat-verify-committed-');
+  const committedRoot = tmpDir('piat-committed-');
+  const [two] = await trainPool('overfit', config, [entry.method], {
+    root: tmpDir('piat-committed-'),
+    data: poolData(config),
+    stopAfterEpochs: 2,
+    progress: false,
+  });
+  assert.deepEqual(
+    two.records.map((r) => r.epoch),
+    [1, 2],
+    'stopAfterEpochs: 2 stops once the second epoch is saved',
+  );
   await trainPool('overfit', config, [entry.method], { root: committedRoot, data: poolData(config), stopAfterEpochs: 1, progress: false });
   const resultDir = path.join(committedRoot, runDirName('PGD-AT'));
   fs.writeFileSync(path.join(resultDir, 'done.json'), '{}');
-  const v = await verifyRun({ ...entry, resultDir }, { epochs: 2, resultsDir: committedRoot, progress: false });
+  const tmpBefore = verifyFolders();
+  const v = await withEnv({ PIAT_SWEEP: 'workers' }, async () => {
+    const x = await verifyRun({ ...entry, resultDir }, { epochs: 2, resultsDir: committedRoot, progress: false });
+    assert.equal(process.env.PIAT_SWEEP, 'workers', 'the sweep mode is given back');
+    return x;
+  });
+  assert.deepEqual(verifyFolders(), tmpBefore, 'the re-trained run folder is removed');
   assert.equal(v.identical, true, v.difference);
   assert.equal(v.epochs, 1, 'no more epochs than the committed run has');
   assert.equal(v.run, 'pgd-at');
