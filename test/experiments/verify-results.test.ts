@@ -8,6 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { setup, tmpDir, withEnv } from '../helpers';
+import { cli } from '../run-safety-helpers';
 import * as os from 'os';
 import {
   firstDifference,
@@ -134,4 +135,19 @@ test("the README's line and the docs' table come from results/verification.json;
     s.doc.includes(`| ${path.relative(root, b.dir)} | 2 | **no** | epoch 1 loss.total: 1 committed, 2 re-trained | abcdef0 | 2026-12-07 |`),
   );
   assert.ok(s.doc.includes(`| ${path.relative(root, c.dir)} | | not checked | | | |`));
+});
+
+test('results: --epochs and --runs go with --verify, and --verify does not go with --check; a --runs that matches nothing says so', () => {
+  const epochs = cli(['results', '--epochs', '3']);
+  assert.equal(epochs.status, 2, epochs.stderr);
+  assert.match(epochs.stderr, /--epochs and --runs go with --verify/);
+  const both = cli(['results', '--verify', '--check']);
+  assert.equal(both.status, 2, both.stderr);
+  assert.match(both.stderr, /--verify changes results\/, --check only compares/);
+  const none = cli(['results', '--verify', '--runs', 'seed-99/no-such-method'], { PIAT_THREADS: '1' });
+  assert.equal(none.status, 2, none.stderr);
+  assert.match(none.stderr, /no committed run under .*results has the folders 'seed-99\/no-such-method' in its path/);
+  const zero = cli(['results', '--verify', '--epochs', '0']);
+  assert.equal(zero.status, 2, zero.stderr);
+  assert.match(zero.stderr, /--epochs/);
 });
