@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PiatError, oneOf } from '../util/errors';
 import { registerWasmKernels } from './wasm-kernels';
 import { installTapeFriendlyOps } from './tape-friendly-ops';
-import { startTorch, TorchInfo } from './torch';
+import { setTorchThreads, startTorch, TorchInfo } from './torch';
 import { installTorchFusedOps } from './torch/fused-ops';
 import { torchPath } from './torch/device-random';
 
@@ -144,6 +144,18 @@ export async function initBackend(opts: { backend?: BackendName | string } = {})
 
 function info(name: BackendName, provider: string, skipped: string[]): BackendInfo {
   return { name, provider, tfjsVersion: tf.version.tfjs, skipped: [...skipped] };
+}
+
+/**
+ * Sets the started backend's compute threads (torch: ATen's; what PIAT_THREADS sets at start) and
+ * returns its new info; other backends cannot change theirs once started.
+ */
+export function setComputeThreads(n: number): BackendInfo {
+  const b = backendInfo();
+  if (b.name !== 'torch' || !b.torch)
+    throw new PiatError('bad-option', `the ${b.name} backend cannot change its thread count once started; only torch can (PIAT_THREADS)`);
+  const torch = setTorchThreads(n);
+  return (current = { ...b, provider: `libtorch ${torch.libtorch} (${torch.device}, ${torch.threads} threads)`, torch });
 }
 
 /** The backend in use; throws if initBackend has not run. */

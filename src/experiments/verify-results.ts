@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { backendInfo, computeIdentity } from '../backend';
+import { backendInfo, computeIdentity, setComputeThreads } from '../backend';
 import { readRecordsFile } from '../train/records';
 import { PiatError } from '../util/errors';
 import { readJson, sha256, writeFileAtomic } from '../util/fsx';
@@ -65,7 +65,7 @@ function trainedOn(dir: string): { identity: string; threads?: number } {
   return { identity: c.identity?.backend ?? '?', threads: c.backend?.torch?.threads };
 }
 
-/** Refuses, naming the fix, when this process cannot give the run's numbers: another backend, path or thread count. */
+/** Refuses, naming the fix, when this process cannot give the run's numbers: another backend or path. */
 function checkSameBackend(dir: string): void {
   const want = trainedOn(dir);
   const have = computeIdentity();
@@ -74,12 +74,19 @@ function checkSameBackend(dir: string): void {
       'bad-option',
       `${dir} was trained on ${want.identity}, this process runs ${have}: re-train it with the same backend (PIAT_BACKEND, PIAT_FUSED_MODEL)`,
     );
-  const threads = backendInfo().torch?.threads;
-  if (want.threads !== undefined && threads !== want.threads)
-    throw new PiatError(
-      'bad-option',
-      `${dir} was trained with ${want.threads} ATen thread(s), this process has ${threads}: set PIAT_THREADS=${want.threads} (the sums' order depends on it)`,
-    );
+}
+
+/** Runs `f` with ATen's thread count the run recorded (a sum's order depends on it), then sets it back. */
+async function withRunThreads<T>(dir: string, f: () => Promise<T>): Promise<T> {
+  const want = trainedOn(dir).threads;
+  const have = backendInfo().torch?.threads;
+  if (want === undefined || have === undefined || want === have) return f();
+  setComputeThreads(want);
+  try {
+    return await f();
+  } finally {
+    setComputeThreads(have);
+  }
 }
 
 /**
@@ -113,12 +120,9 @@ export async function verifyRun(
   // the re-training runs here, in this process: not handed to workers or Slurm
   process.env.PIAT_SWEEP = 'local';
   try {
-    await trainPool('overfit', r.config, [r.method], {
-      root: tmp,
-      data: poolData(r.config),
-      stopAfterEpochs: epochs,
-      progress: o.progress,
-    });
+    await withRunThreads(r.resultDir, () =>
+      trainPool('overfit', r.config, [r.method], { root: tmp, data: poolData(r.config), stopAfterEpochs: epochs, progress: o.progress }),
+    );
     const dir = path.join(tmp, runDirName(r.label));
     const identity = (d: string) => readJson<{ identity?: unknown }>(path.join(d, 'config.json')).identity;
     const fresh = readRecordsFile(dir).slice(0, epochs);
@@ -251,7 +255,7 @@ export function verificationSection(resultsDir = RESULTS_DIR): { lines: string[]
   const doc = [
     '## Do the committed runs regenerate?',
     '',
-    `${command} re-trains the first epochs of each committed run from its recorded settings (same backend, path and thread count, checked) and compares every number of those epochs' records with the committed ones, bit for bit, timings aside: losses, learning rate and β, and, when the epochs compared include an evaluated one (every 10th at the overfit profile: \`--epochs 10\`), accuracies and per-image results. results/verification.json keeps what it found. A run collected again since its check counts as not checked.`,
+    `${command} re-trains the first epochs of each committed run from its recorded settings (on the backend and path it records, refused otherwise, and with the thread count it records) and compares every number of those epochs' records with the committed ones, bit for bit, timings aside: losses, learning rate and β, and, when the epochs compared include an evaluated one (every 10th at the overfit profile: \`--epochs 10\`), accuracies and per-image results. results/verification.json keeps what it found. A run collected again since its check counts as not checked.`,
     '',
     '| run | epochs | regenerates | first difference | code | checked |',
     '|---|---|---|---|---|---|',

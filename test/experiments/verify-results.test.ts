@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { setup, tmpDir, withEnv } from '../helpers';
 import { cli } from '../run-safety-helpers';
+import { backendInfo, setComputeThreads } from '../../src/backend';
 import * as os from 'os';
 import {
   firstDifference,
@@ -95,6 +96,20 @@ test('a committed run re-trained for its first epoch regenerates bit for bit; a 
   const changed = await verifyRun({ ...entry, resultDir }, { epochs: 1, resultsDir: committedRoot, progress: false });
   assert.equal(changed.identical, false);
   assert.match(changed.difference ?? '', /^epoch 1 loss\.total: [\d.]+ committed, [\d.]+ re-trained$/);
+  // a process with another ATen thread count re-trains with the run's, and gets its own back
+  const threads = backendInfo().torch?.threads;
+  if (threads !== undefined) {
+    setComputeThreads(threads + 1);
+    const other = await verifyRun({ ...entry, resultDir }, { epochs: 1, resultsDir: committedRoot, progress: false });
+    assert.equal(backendInfo().torch?.threads, threads + 1, 'the thread count is set back');
+    setComputeThreads(threads);
+    assert.equal(other.identical, false, 'the changed loss is still found');
+    assert.match(
+      other.difference ?? '',
+      /^epoch 1 loss\.total/,
+      'only the changed loss differs: the rest regenerates with the recorded threads',
+    );
+  }
   // other settings than the committed run's
   const other = await verifyRun({ ...entry, config: { ...config, lr: 0.04 }, resultDir }, { epochs: 1, progress: false });
   assert.match(other.difference ?? '', /^settings differ \(train\.optimizer\.lr: 0\.05 committed, 0\.04 re-trained\)$/);

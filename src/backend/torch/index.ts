@@ -29,6 +29,7 @@ export interface TorchInfo {
 }
 
 let started: TorchInfo | undefined;
+let startedNative: TorchNative | undefined;
 
 function threadsFromEnv(): number {
   return positiveIntEnv('PIAT_THREADS') ?? cpuCount();
@@ -65,6 +66,7 @@ function chooseDevice(native: TorchNative): string {
 export async function startTorch(): Promise<TorchInfo> {
   if (!started) {
     const native = loadTorchNative();
+    startedNative = native;
     native.setThreads(threadsFromEnv());
     // PIAT_TORCH_CONV_LAYOUT: auto | auto:<channels> | nchw | nhwc (unset: auto:128)
     settingFromEnv('PIAT_TORCH_CONV_LAYOUT', (v) => native.setConvLayout(v));
@@ -89,5 +91,18 @@ export async function startTorch(): Promise<TorchInfo> {
   }
   if (!(await tf.setBackend(TORCH_BACKEND))) throw new PiatError('backend-unavailable', 'torch backend: registered but did not start');
   await tf.ready();
+  return started;
+}
+
+/**
+ * Sets ATen's thread count of the started backend (as PIAT_THREADS does at start), e.g. to re-train a
+ * run with the thread count it recorded: a sum's order, and so its last bits, depend on it.
+ */
+export function setTorchThreads(n: number): TorchInfo {
+  if (!started || !startedNative) throw new PiatError('backend-not-initialised', 'setTorchThreads: the torch backend has not started');
+  if (!Number.isInteger(n) || n < 1) throw new PiatError('bad-option', `ATen threads must be a positive integer, got ${n}`);
+  startedNative.setThreads(n);
+  const i = startedNative.info();
+  started = { ...started, threads: i.threads, parallel: i.parallel.split('\n')[0] };
   return started;
 }
