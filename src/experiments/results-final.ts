@@ -121,7 +121,7 @@ export function finalEvalSection(c: FinalEvalComparison[], most: MostRobust[], f
   return [
     '## Table I at the overfit profile (notebook 03): the final evaluation of Best and Final',
     '',
-    `${methods.join(', ')} at the overfit profile, seeds ${c[0].seeds.join(', ')} (those for which all ${methods.length} have their final evaluation committed); each run's Best weights (chosen on the held-out training images) and Final weights evaluated on the first ${f.n} test images: ${attacks.map((a) => (a === 'aa' ? aaLabel(f) : attackTitle(a))).join(', ')} (ε = ${f.eps}, PGD and CW step ${f.alpha}). Regenerate: \`PIAT_PROFILE=overfit npm run notebooks -- notebooks/03-table1-resnet18.ipynb\`, then \`node dist/src/cli.js results --collect\`.`,
+    `${methods.join(', ')} at the overfit profile, seed${c[0].seeds.length === 1 ? '' : 's'} ${c[0].seeds.join(', ')} (those for which all ${methods.length} have their final evaluation committed); each run's Best weights (chosen on the held-out training images) and Final weights evaluated on the first ${f.n} test images: ${attacks.map((a) => (a === 'aa' ? aaLabel(f) : attackTitle(a))).join(', ')} (ε = ${f.eps}, PGD and CW step ${f.alpha}). Regenerate: \`PIAT_PROFILE=overfit npm run notebooks -- notebooks/03-table1-resnet18.ipynb\`, then \`node dist/src/cli.js results --collect\`.`,
     '',
     ...(paper.length
       ? [
@@ -177,7 +177,7 @@ export function finalEvalSection(c: FinalEvalComparison[], most: MostRobust[], f
  */
 export function finalEvalLines(c: FinalEvalComparison[], most: MostRobust[], f: FinalEvalConfig, method: string): string[] {
   if (!c.length) return [];
-  const where = `Table I at the overfit profile (notebook 03's final evaluation, ${c[0].seeds.length} seeds, ${c[0].bestVsFinal.n} test images, ${aaLabel(f)})`;
+  const where = `Table I at the overfit profile (notebook 03's final evaluation, ${c[0].seeds.length} seed${c[0].seeds.length === 1 ? '' : 's'}, ${c[0].bestVsFinal.n} test images, ${aaLabel(f)})`;
   const byAttack = [...new Set(most.map((m) => m.attack))].map(
     (a) =>
       `${attackTitle(a)} ${most
