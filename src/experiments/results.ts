@@ -43,6 +43,7 @@ import { PAPER_COST_BENCH, paperCost, paperCostSection } from './paper-cost';
 import { formatShort, markdownTable, multiplicityNote, pct, versusCell } from './results-format';
 import { FinalEvalRun, finalEvalComparisons, finalEvalLines, finalEvalSection, mostRobust } from './results-final';
 import { TABLE1_CORE_METHODS } from './table1';
+import { BetaResult, betaClaims, betaLabel, betaSummary, betaTable, FIG9_BETAS } from './sweeps';
 import { verificationSection } from './verify-results';
 import { FIG9_FIXED, PIAT_FRAMEWORKS, publishedRuns, resultDirOf, RESULTS_DIR, SEEDS, VERSUS_PGD_AT } from './published-runs';
 
@@ -204,6 +205,27 @@ export const loadBetaSchedules = (resultsDir = RESULTS_DIR): Versus[] =>
     resultsDir,
   ).map((v) => ({ ...v, method: DYNAMIC_BETA }));
 
+/**
+ * Fig. 9 as notebook 10 computes it (runBetaSchedules' BetaResult) from the committed runs: every
+ * fixed β and the dynamic one, on the profile's seeds for which all of them are committed.
+ */
+export function loadBetaResult(resultsDir = RESULTS_DIR): BetaResult | undefined {
+  const c = fig1Config('overfit');
+  const schedules: [string, string][] = [
+    ...FIG9_BETAS.map((b, i): [string, string] => [FIG9_FIXED[i], betaLabel(b)]),
+    ['PIAT+NMSE', betaLabel('dynamic')],
+  ];
+  const seedRuns: SeededRuns[] = poolSeeds(c).flatMap((seed) => {
+    const runs = schedules.map(([m, label]) => {
+      const r = loadPoolRun(m, seed, resultsDir);
+      return r && { ...r, method: label };
+    });
+    return runs.every((r): r is MethodRun => r !== undefined) ? [{ seed, runs }] : [];
+  });
+  if (!seedRuns.length) return undefined;
+  return { profile: 'overfit', seedRuns, stats: curveStats(seedRuns, c.testSize ?? 0), n: c.testSize ?? 0 };
+}
+
 /** PIAT around each of PIAT_FRAMEWORKS against the framework alone. */
 export const loadPiatFrameworks = (resultsDir = RESULTS_DIR) =>
   loadVersus(
@@ -257,14 +279,36 @@ function frameworksSection(v: Versus[]): string[] {
   });
 }
 
-function betaSection(v: Versus[]): string[] {
-  return comparisonSection(v, {
-    title: 'Fig. 9 at the overfit profile (notebook 10): the dynamic β against each fixed β',
-    text: '**Paper (Fig. 9, CIFAR-10, PGD20):** a small fixed β is more robust early and overfits late, a large one does not overfit; the dynamic β of Eq. 10 gets both and ends more robust than every fixed β. Here: PIAT+NMSE with the dynamic β minus PIAT+NMSE with a fixed β, robust accuracy under the per-epoch PGD evaluation, paired by test image and seed, on the seeds where both runs are committed.',
-    shared: ' (less, as all share the dynamic-β runs)',
-    heads: ['fixed β', 'dynamic − fixed at Best', 'dynamic − fixed at Final', 'dynamic β, its own Best − Final'],
-    row: (x) => x.base.replace('PIAT+NMSE ', ''),
-  });
+function betaSection(v: Versus[], r: BetaResult | undefined): string[] {
+  const claims = r
+    ? [
+        `### The notebook's claims, ${r.seedRuns.length} seed${r.seedRuns.length > 1 ? 's' : ''} (${r.seedRuns.map((x) => x.seed).join(', ')}: those for which every schedule is committed)`,
+        '',
+        ...markdownTable(betaTable(r)),
+        '',
+        betaSummary(r, 'overfit'),
+        '',
+      ]
+    : [];
+  return [
+    ...comparisonSection(v, {
+      title: 'Fig. 9 at the overfit profile (notebook 10): the dynamic β against each fixed β',
+      text: '**Paper (Fig. 9, CIFAR-10, PGD20):** a small fixed β is more robust early and overfits late, a large one does not overfit; the dynamic β of Eq. 10 gets both and ends more robust than every fixed β. Here: PIAT+NMSE with the dynamic β minus PIAT+NMSE with a fixed β, robust accuracy under the per-epoch PGD evaluation, paired by test image and seed, on the seeds where both runs are committed.',
+      shared: ' (less, as all share the dynamic-β runs)',
+      heads: ['fixed β', 'dynamic − fixed at Best', 'dynamic − fixed at Final', 'dynamic β, its own Best − Final'],
+      row: (x) => x.base.replace('PIAT+NMSE ', ''),
+    }),
+    ...claims,
+  ];
+}
+
+/** The README's line for Fig. 9: the notebook's three claims with their verdicts. */
+function betaLines(r: BetaResult | undefined): string[] {
+  const claims = r ? betaClaims(r) : [];
+  if (!r || !claims.length) return [];
+  return [
+    `- Fig. 9 (${r.seedRuns.length} seed${r.seedRuns.length > 1 ? 's' : ''}, overfit profile, per-epoch PGD on ${r.n} test images): ${claims.map((c) => `${c.claim}: **${c.verdict}**`).join('; ')}.`,
+  ];
 }
 
 function versusLines(v: Versus[]): string[] {
@@ -288,6 +332,7 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
   const versus = loadVersusPgdAt(resultsDir);
   const frameworks = loadPiatFrameworks(resultsDir);
   const betas = loadBetaSchedules(resultsDir);
+  const betaResult = loadBetaResult(resultsDir);
   const finalEval = fig1Config('overfit').final;
   const verification = verificationSection(resultsDir);
   const finalRuns = loadFinalEvalRuns(resultsDir);
@@ -312,7 +357,7 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
     ...versusSection(versus, finals.length > 0),
     ...finalEvalSection(finals, most, finalEval, 'PGD-AT', 'PIAT+NMSE'),
     ...frameworksSection(frameworks),
-    ...betaSection(betas),
+    ...betaSection(betas, betaResult),
     ...verification.doc,
   ].join('\n');
   const readme = [
@@ -326,7 +371,7 @@ export function renderResults(resultsDir = RESULTS_DIR): { doc: string; readme: 
     ...versusLines(versus),
     ...finalEvalLines(finals, most, finalEval, 'PIAT+NMSE'),
     ...versusLines(frameworks),
-    ...versusLines(betas),
+    ...betaLines(betaResult),
     ...verification.lines,
   ].join('\n');
   return { doc, readme };

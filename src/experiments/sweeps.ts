@@ -85,6 +85,9 @@ export function betaMethod(beta: number | 'dynamic'): PoolMethod {
   return { name: 'PIAT+NMSE', variant: { piatSchedule: schedule } };
 }
 
+/** A schedule's label in Fig. 9's tables and curves. */
+export const betaLabel = (b: number | 'dynamic'): string => (b === 'dynamic' ? 'dynamic β (Eq. 10)' : `fixed β = ${b}`);
+
 export interface BetaResult {
   profile: Profile;
   /** per seed, one run per schedule (method names replaced by the schedule's label) */
@@ -98,11 +101,10 @@ export interface BetaResult {
 export async function runBetaSchedules(profile: Profile, o: { betas?: number[]; progress?: boolean } = {}): Promise<BetaResult> {
   const betas: (number | 'dynamic')[] = [...(o.betas ?? FIG9_BETAS), 'dynamic'];
   const config = poolConfig(profile, { dataset: sweepDataset(profile), arch: 'resnet18' });
-  const label = (b: number | 'dynamic') => (b === 'dynamic' ? 'dynamic β (Eq. 10)' : `fixed β = ${b}`);
   // the method names become the schedules' labels
   const seedRuns = (await trainPoolSeeds(profile, config, betas.map(betaMethod), { progress: o.progress })).map((s) => ({
     ...s,
-    runs: s.runs.map((run, i) => ({ ...run, method: label(betas[i]) })),
+    runs: s.runs.map((run, i) => ({ ...run, method: betaLabel(betas[i]) })),
   }));
   return { profile, seedRuns, stats: curveStats(seedRuns, config.testSize), n: config.testSize };
 }
@@ -126,18 +128,32 @@ export function betaTable(r: BetaResult) {
   }));
 }
 
-export function betaSummary(r: BetaResult, profile: Profile): string {
+/** Fig. 9's three claims and their verdicts (none without a dynamic and two fixed schedules): the notebook's summary and the published results. */
+export function betaClaims(r: BetaResult): { claim: string; verdict: string }[] {
   const dyn = r.stats.find((x) => x.method.startsWith('dynamic'));
   const fixed = r.stats.filter((x) => x !== dyn);
   const small = fixed[0];
   const large = fixed[fixed.length - 1];
+  if (!dyn || !small || !large) return [];
+  return [
+    {
+      claim: `small β (${small.method}) is more robust early than large β (${large.method})`,
+      verdict: verdictLabel(compareCurves(small, large, 'earlyMean')),
+    },
+    { claim: 'small β falls more from Best to Final than large β (paired)', verdict: verdictLabel(compareCurves(small, large, 'fall')) },
+    {
+      claim: 'the dynamic β ends more robust than every fixed β',
+      verdict: combineVerdicts(fixed.map((x) => compareCurves(dyn, x, 'final').verdict)),
+    },
+  ];
+}
+
+export function betaSummary(r: BetaResult, profile: Profile): string {
   const lines = [
     '**Paper (Fig. 9, CIFAR-10, PGD20):** early in training a small fixed β gives better robustness than a large one; late in training a large fixed β does not overfit while a small one does; the dynamic β of Eq. 10 gets both and ends best.',
   ];
-  if (dyn && small && large) {
-    const c1 = verdictLabel(compareCurves(small, large, 'earlyMean'));
-    const c2 = verdictLabel(compareCurves(small, large, 'fall'));
-    const c3 = combineVerdicts(fixed.map((x) => compareCurves(dyn, x, 'final').verdict));
+  const claims = betaClaims(r);
+  if (claims.length) {
     const seeds = r.seedRuns.length;
     lines.push(
       '',
@@ -145,9 +161,7 @@ export function betaSummary(r: BetaResult, profile: Profile): string {
       '',
       '| claim | verdict |',
       '|---|---|',
-      `| small β (${small.method}) is more robust early than large β (${large.method}) | **${c1}** |`,
-      `| small β falls more from Best to Final than large β (paired) | **${c2}** |`,
-      `| the dynamic β ends more robust than every fixed β | **${c3}** |`,
+      ...claims.map((c) => `| ${c.claim} | **${c.verdict}** |`),
       '',
       `Verdicts use 95% intervals over ${seeds} seed${seeds > 1 ? 's' : ''}, paired on the same ${r.n} test images per epoch (and seeds) where the runs kept per-image results; a difference inside its interval is **inconclusive**${seeds === 1 ? ', and with one seed every verdict is (the training spread is unknown)' : ''}.` +
         (profile === 'smoke' || profile === 'quick'

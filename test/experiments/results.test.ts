@@ -11,6 +11,7 @@ import { REPO_ROOT, tmpDir } from '../helpers';
 import { cli } from '../run-safety-helpers';
 import {
   collectResults,
+  loadBetaResult,
   loadFinalEvalRuns,
   loadSearchResults,
   renderResults,
@@ -28,6 +29,7 @@ import { evalSettingsKey, runImages } from '../../src/eval/compare-runs';
 import { bestVsFinal, MethodsResult, seedStats } from '../../src/experiments/method-tables';
 import { mostRobustVerdict } from '../../src/experiments/table1';
 import { finalEvalComparisons, mostRobust } from '../../src/experiments/results-final';
+import { betaClaims, betaSummary } from '../../src/experiments/sweeps';
 import { Rng } from '../../src/util/rng';
 import { benchDevice, paperCost, paperCostSection, readBench } from '../../src/experiments/paper-cost';
 
@@ -141,25 +143,40 @@ test('Fig. 1 renders from the committed pool runs of the overfit profile, over t
   );
 });
 
-test('Fig. 9 renders the dynamic β against each fixed β from the committed variant runs, paired over the seeds both have', () => {
+test("Fig. 9 renders the dynamic β against each fixed β and the notebook's own claims, on the seeds where every schedule is committed", () => {
   const root = tmpDir('piat-results-');
   const rng = new Rng(23);
   const c = fig1Config('overfit');
   const put = (m: string, seed: number, level: (e: number) => number) =>
     writeRun(resultDirOf(path.join(poolRoot('overfit', { ...c, seed }), runDirName(m)), root), { ...c, seed }, level, rng);
-  for (const seed of [1, 2]) {
+  for (const seed of [1, 2, 3]) {
     for (const m of FIG1_METHODS) put(m, seed, () => 0.5);
     // the small fixed β falls after its peak; the dynamic one holds its level
     put(FIG9_FIXED[0], seed, (e) => (e <= 60 ? 0.5 : 0.5 - 0.002 * (e - 60)));
     put(FIG9_FIXED[2], seed, () => 0.5);
   }
-  put(FIG9_FIXED[1], 1, () => 0.5);
+  // β = 0.6 at seeds 1 and 2 only: seed 3 has the pairwise β = 0.3 and 0.9 comparisons but not the notebook's claims
+  for (const seed of [1, 2]) put(FIG9_FIXED[1], seed, () => 0.5);
   const { doc, readme } = renderResults(root);
   assert.match(doc, /## Fig\. 9 at the overfit profile \(notebook 10\): the dynamic β against each fixed β/);
   assert.match(doc, /\| fixed β \| seeds \| dynamic − fixed at Best \|/);
-  assert.match(doc, /\| β=0\.3 \| 1, 2 \|/);
-  assert.match(doc, /\| β=0\.6 \| 1 \|/);
-  assert.match(readme, /- PIAT\+NMSE \(dynamic β\) ends more robust than PIAT\+NMSE β=0\.3 \(2 seeds, overfit profile, per-epoch PGD\)/);
+  assert.match(doc, /\| β=0\.3 \| 1, 2, 3 \|/);
+  assert.match(doc, /\| β=0\.6 \| 1, 2 \|/);
+  assert.match(doc, /### The notebook's claims, 2 seeds \(1, 2: those for which every schedule is committed\)/);
+  // the notebook's own summary of the same runs
+  const r = loadBetaResult(root);
+  assert.ok(r);
+  assert.deepEqual(
+    r.seedRuns.map((x) => x.seed),
+    [1, 2],
+  );
+  assert.ok(doc.includes(betaSummary(r, 'overfit')));
+  const claims = betaClaims(r);
+  assert.equal(claims.length, 3);
+  assert.equal(
+    readme.split('\n').find((l) => l.startsWith('- Fig. 9')),
+    `- Fig. 9 (2 seeds, overfit profile, per-epoch PGD on 1000 test images): ${claims.map((x) => `${x.claim}: **${x.verdict}**`).join('; ')}.`,
+  );
 });
 
 /** A run's final evaluation of one checkpoint, as the pool caches it: per attack, accuracy and per-image correctness. */
