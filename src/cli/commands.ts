@@ -112,6 +112,10 @@ export const COMMANDS: Command[] = [
           'first re-train the first epochs of each committed run (same backend and threads as it records) and compare its records bit for bit; the findings go to results/verification.json',
       },
       epochs: { type: 'string', value: 'N', description: 'with --verify: the epochs re-trained per run', default: '2' },
+      unchecked: {
+        type: 'boolean',
+        description: 'with --verify: only the runs results/verification.json has no current check of (new, or collected again)',
+      },
       runs: {
         type: 'string',
         value: 'FOLDERS',

@@ -66,19 +66,22 @@ export async function resultsCommand({ a, backend }: Call): Promise<number> {
   const [collect, check, verify] = [a.flag('collect'), a.flag('check'), a.flag('verify')];
   if (check && (collect || verify))
     throw new PiatError('bad-option', `results: --${collect ? 'collect' : 'verify'} changes results/, --check only compares; use one`);
-  if (!verify && (a.given('epochs') || a.given('runs'))) throw new PiatError('bad-option', 'results: --epochs and --runs go with --verify');
+  if (!verify && (a.given('epochs') || a.given('runs') || a.given('unchecked')))
+    throw new PiatError('bad-option', 'results: --epochs, --runs and --unchecked go with --verify');
   if (collect)
     console.error(`results: collected ${collectResults().length} finished run(s) into ${path.relative(process.cwd(), RESULTS_DIR) || '.'}`);
   if (verify) {
     await initBackend(backend);
     const epochs = a.num('epochs', { integer: true, min: 1 }) ?? 2;
-    await verifyResults({
+    const checked = await verifyResults({
       epochs,
       match: a.str('runs'),
+      unchecked: a.flag('unchecked'),
       progress: false,
       onRun: (v, i, n) =>
         console.error(`results: ${i + 1}/${n} ${v.run}: ${v.identical ? `regenerates (${v.epochs} epochs)` : `differs: ${v.difference}`}`),
     });
+    if (!checked.length) console.error('results: every committed run asked for already has a current check (results/verification.json)');
   }
   const differ = writeResults({ check });
   const rel = differ.map((f) => path.relative(process.cwd(), f));

@@ -162,6 +162,20 @@ export function readVerifications(resultsDir = RESULTS_DIR): RunVerification[] {
   return fs.existsSync(file) ? readJson<RunVerification[]>(file) : [];
 }
 
+/** The committed runs `--verify` re-trains: those matching `match` (runMatches), and with `unchecked` only those without a current check. */
+export function runsToVerify(o: { match?: string; unchecked?: boolean; resultsDir?: string }): (PublishedRun & { resultDir: string })[] {
+  const resultsDir = o.resultsDir ?? RESULTS_DIR;
+  const matching = committedRuns({ match: o.match, resultsDir });
+  if (!matching.length)
+    throw new PiatError(
+      'missing-file',
+      `no committed run under ${resultsDir}${o.match ? ` has the folders '${o.match}' in its path` : ''}`,
+    );
+  if (!o.unchecked) return matching;
+  const checked = new Set(verificationState(resultsDir).flatMap((x) => (x.v ? [x.run] : [])));
+  return matching.filter((r) => !checked.has(path.relative(resultsDir, r.resultDir)));
+}
+
 /**
  * Re-trains each committed run (or those matching) for its first epochs and merges what it found into
  * results/verification.json, one entry per run (a run checked again replaces its entry); `onRun` sees each.
@@ -169,6 +183,8 @@ export function readVerifications(resultsDir = RESULTS_DIR): RunVerification[] {
 export async function verifyResults(o: {
   epochs: number;
   match?: string;
+  /** only the runs without a current check (never checked, or collected again since) */
+  unchecked?: boolean;
   resultsDir?: string;
   progress?: boolean;
   onRun?: (v: RunVerification, i: number, total: number) => void;
@@ -176,12 +192,7 @@ export async function verifyResults(o: {
   if (!Number.isInteger(o.epochs) || o.epochs < 1)
     throw new PiatError('bad-option', `--epochs must be a positive integer, got ${o.epochs}`);
   const resultsDir = o.resultsDir ?? RESULTS_DIR;
-  const runs = committedRuns({ match: o.match, resultsDir });
-  if (!runs.length)
-    throw new PiatError(
-      'missing-file',
-      `no committed run under ${resultsDir}${o.match ? ` has the folders '${o.match}' in its path` : ''}`,
-    );
+  const runs = runsToVerify({ ...o, resultsDir });
   // every run's backend is checked before any trains
   for (const r of runs) checkSameBackend(r.resultDir);
   const out: RunVerification[] = [];

@@ -15,6 +15,7 @@ import {
   firstDifference,
   recordsChecksum,
   runMatches,
+  runsToVerify,
   verificationSection,
   verifyRun,
   VERIFICATION_FILE,
@@ -150,12 +151,18 @@ test("the README's line and the docs' table come from results/verification.json;
     s.doc.includes(`| ${path.relative(root, b.dir)} | 2 | **no** | epoch 1 loss.total: 1 committed, 2 re-trained | abcdef0 | 2026-12-07 |`),
   );
   assert.ok(s.doc.includes(`| ${path.relative(root, c.dir)} | | not checked | | | |`));
+  // --unchecked: only c, whose check is stale
+  assert.deepEqual(
+    runsToVerify({ resultsDir: root, unchecked: true }).map((r) => r.resultDir),
+    [c.dir],
+  );
+  assert.equal(runsToVerify({ resultsDir: root }).length, 3);
 });
 
 test('results: --epochs and --runs go with --verify, and --verify does not go with --check; a --runs that matches nothing says so', () => {
   const epochs = cli(['results', '--epochs', '3']);
   assert.equal(epochs.status, 2, epochs.stderr);
-  assert.match(epochs.stderr, /--epochs and --runs go with --verify/);
+  assert.match(epochs.stderr, /--epochs, --runs and --unchecked go with --verify/);
   const both = cli(['results', '--verify', '--check']);
   assert.equal(both.status, 2, both.stderr);
   assert.match(both.stderr, /--verify changes results\/, --check only compares/);
