@@ -109,7 +109,7 @@ export async function initBackend(opts: { backend?: BackendName | string } = {})
         const torch = await startTorch();
         installTapeFriendlyOps();
         installTorchFusedOps(); // after the tape-friendly ops, which it wraps
-        return (current = { ...info('torch', `libtorch ${torch.libtorch} (${torch.device}, ${torch.threads} threads)`, skipped), torch });
+        return (current = { ...info('torch', torchProvider(torch), skipped), torch });
       } catch (e) {
         if (forced) throw e;
         skipped.push(`torch: ${String((e as Error).message ?? e).split('\n')[0]}`);
@@ -155,8 +155,11 @@ export function setComputeThreads(n: number): BackendInfo {
   if (b.name !== 'torch' || !b.torch)
     throw new PiatError('bad-option', `the ${b.name} backend cannot change its thread count once started; only torch can (PIAT_THREADS)`);
   const torch = setTorchThreads(n);
-  return (current = { ...b, provider: `libtorch ${torch.libtorch} (${torch.device}, ${torch.threads} threads)`, torch });
+  return (current = { ...b, provider: torchProvider(torch), torch });
 }
+
+/** The torch backend's provider line: "libtorch 1.13.0 (cpu, 2 threads)". */
+const torchProvider = (t: TorchInfo) => `libtorch ${t.libtorch} (${t.device}, ${t.threads} threads)`;
 
 /** The backend in use; throws if initBackend has not run. */
 export function backendInfo(): BackendInfo {

@@ -3,7 +3,7 @@
  * (clean, PGD-20, CW-20, AutoAttack) of its Best and Final weights, kept per image in its
  * eval-best-*.json and eval-final-*.json, compared paired by test image and by seed.
  */
-import { sideOf } from '../eval/compare-runs';
+import { evalSettingsKey, sideOf } from '../eval/compare-runs';
 import { combineVerdicts, pairedDifference, PairedDifference, SeedsByImage, Verdict } from '../stats';
 import { aaLabel, FinalEvalConfig } from './pool';
 import { PAPER_TABLE1 } from './paper-values';
@@ -56,12 +56,14 @@ export interface MostRobust {
 }
 
 /**
- * The claim for every robust attack and both checkpoints, as the notebook judges it: combineVerdicts
- * over the pairwise comparisons, a method without runs counting as inconclusive (mostRobustVerdict).
+ * The claim for every robust attack of the final evaluation `f` and both checkpoints, as the notebook
+ * judges it: combineVerdicts over the pairwise comparisons, a method without runs counting as
+ * inconclusive (mostRobustVerdict).
  */
-export function mostRobust(runs: FinalEvalRun[], method: string, others: string[], attacks: string[], settings: string): MostRobust[] {
+export function mostRobust(runs: FinalEvalRun[], method: string, others: string[], f: FinalEvalConfig): MostRobust[] {
   if (!runs.some((r) => r.method === method)) return [];
-  return attacks
+  const settings = evalSettingsKey(f);
+  return f.attacks
     .filter((a) => a !== 'clean')
     .flatMap((attack) =>
       (['best', 'final'] as const).map((which) => {
@@ -75,21 +77,16 @@ export function mostRobust(runs: FinalEvalRun[], method: string, others: string[
     );
 }
 
-/** Every method's comparisons under each attack, in the order of `methods`; methods with no evaluated run are left out. */
-export function finalEvalComparisons(
-  runs: FinalEvalRun[],
-  methods: string[],
-  attacks: string[],
-  base: string,
-  settings: string,
-): FinalEvalComparison[] {
+/** Every method's comparisons under each attack of the final evaluation `f`, in the order of `methods`; methods with no evaluated run are left out. */
+export function finalEvalComparisons(runs: FinalEvalRun[], methods: string[], f: FinalEvalConfig, base: string): FinalEvalComparison[] {
+  const settings = evalSettingsKey(f);
   return methods.flatMap((method) => {
     const dirs = runs
       .filter((r) => r.method === method)
       .sort((a, b) => a.seed - b.seed)
       .map((r) => r.dir);
     if (!dirs.length) return [];
-    return attacks.map((attack) => {
+    return f.attacks.map((attack) => {
       const best = sideOf(dirs, { which: 'best', attack, settings });
       const final = sideOf(dirs, { which: 'final', attack, settings });
       const [atBest, atFinal] =

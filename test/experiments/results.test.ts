@@ -239,10 +239,10 @@ test("Table I's final evaluation renders from the committed eval files: Best / F
   const { doc, readme } = renderResults(root);
   // the notebook's own functions on the same files give the same verdicts and intervals
   const nb = notebookResult(root, [1, 2, 3]);
-  const most = mostRobust(loadFinalEvalRuns(root), 'PIAT+NMSE', ['PGD-AT', 'TRADES', 'MART'], c.final.attacks, evalSettingsKey(c.final));
+  const most = mostRobust(loadFinalEvalRuns(root), 'PIAT+NMSE', ['PGD-AT', 'TRADES', 'MART'], c.final);
   assert.equal(most.length, 6);
   for (const m of most) assert.equal(m.verdict, mostRobustVerdict(nb, m.attack, m.which), `${m.attack} ${m.which}`);
-  const finals = finalEvalComparisons(loadFinalEvalRuns(root), [...FIG1_METHODS], c.final.attacks, 'PGD-AT', evalSettingsKey(c.final));
+  const finals = finalEvalComparisons(loadFinalEvalRuns(root), [...FIG1_METHODS], c.final, 'PGD-AT');
   for (const x of finals) {
     const bf = bestVsFinal(nb, x.method, x.attack);
     assert.deepEqual([x.bestVsFinal.diff, x.bestVsFinal.interval, x.bestVsFinal.verdict], [bf?.diff, bf?.interval, bf?.verdict]);
